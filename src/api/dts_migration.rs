@@ -1,0 +1,551 @@
+//! `DtsMigration`: one DTS data migration (schema, full, incremental), e.g. PolarDB → MaxCompute.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
+use kube::{CustomResource, KubeSchema};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::cel::immutable_once_set;
+use super::common::{CloudCredentials, DeletionPolicy};
+
+/// Spec fields that shape the configured DTS task; they cannot change once it is configured.
+pub const CONFIGURATION_FIELDS: &[&str] = &[
+    "apiGeneration",
+    "jobName",
+    "source",
+    "destination",
+    "migrationTypes",
+    "objects",
+    "reserve",
+    "checkpoint",
+    "dataCheck",
+];
+
+fn immutable_rule() -> kube::core::Rule {
+    kube::core::Rule::new(immutable_once_set("dtsJobId", CONFIGURATION_FIELDS)).message(
+        "endpoints, objects, migration types and reserve options cannot change once the DTS task is configured (status.dtsJobId); create a new DtsMigration instead",
+    )
+}
+
+/// Buys a DTS migration instance, configures the task, and reports precheck, per-stage
+/// progress and replication lag so that a Cutover can gate on it.
+#[derive(CustomResource, KubeSchema, Deserialize, Serialize, Clone, Debug, Default, PartialEq)]
+#[kube(
+    group = "migration.aliyun-operator.dev",
+    version = "v1alpha1",
+    kind = "DtsMigration",
+    namespaced,
+    doc = "A DTS data migration (schema, full, incremental), e.g. PolarDB for MySQL to MaxCompute.",
+    status = "DtsMigrationStatus",
+    shortname = "dtsm",
+    category = "migration",
+    printcolumn(name = "Ready", type_ = "string", json_path = r#".status.conditions[?(@.type=="Ready")].status"#),
+    printcolumn(name = "Phase", type_ = "string", json_path = ".status.phase"),
+    printcolumn(name = "Lag", type_ = "string", json_path = ".status.lag"),
+    printcolumn(name = "Replicating", type_ = "string", json_path = r#".status.conditions[?(@.type=="Replicating")].status"#),
+    printcolumn(name = "DTS-Job", type_ = "string", priority = 1, json_path = ".status.dtsJobId"),
+    printcolumn(name = "Reason", type_ = "string", priority = 1, json_path = r#".status.conditions[?(@.type=="Ready")].reason"#),
+    printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp"),
+    validation = immutable_rule(),
+    validation = Rule::new("!has(oldSelf.spec.stop) || !oldSelf.spec.stop || self.spec.stop").message("spec.stop cannot go back to false: a stopped DTS task is finished for good"),
+)]
+#[x_kube(
+    validation = Rule::new("self.apiGeneration != 'MigrationJob' || self.destination.instanceType != 'MaxCompute'").message("the legacy migration-job API does not accept MaxCompute as destination: use apiGeneration DtsJob"),
+    validation = Rule::new("self.destination.instanceType != 'MaxCompute' || has(self.destination.database)").message("destination.database must name the MaxCompute project"),
+    validation = Rule::new("!('Incremental' in self.migrationTypes) || self.source.instanceType != 'MaxCompute'").message("MaxCompute cannot be an incremental source"),
+)]
+#[serde(rename_all = "camelCase")]
+pub struct DtsMigrationSpec {
+    /// Region of the DTS instance (the destination's region), e.g. `cn-hangzhou`.
+    #[schemars(regex(pattern = r"^[a-z]{2,}(-[a-z0-9]+)+$"))]
+    pub region: String,
+    /// Credentials for the DTS API. Defaults to the Secret `alibaba-cloud-credentials`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credentials: Option<CloudCredentials>,
+    /// Which DTS API family drives the task: `DtsJob` (CreateDtsInstance + ConfigureDtsJob,
+    /// default, the only one that supports MaxCompute) or `MigrationJob` (the older
+    /// CreateMigrationJob + ConfigureMigrationJob calls, for RDS/ECS/self-managed targets).
+    #[serde(default)]
+    pub api_generation: ApiGeneration,
+    /// DTS task name (at most 32 characters, need not be unique). Default: `<namespace>-<name>`
+    /// cut to 32 characters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 32))]
+    pub job_name: Option<String>,
+    /// Instance class: migration speed tier. Default `small`.
+    #[serde(default)]
+    pub instance_class: InstanceClass,
+    /// The database to migrate from.
+    pub source: DtsEndpoint,
+    /// Where the data goes (MaxCompute: `instanceType: MaxCompute`, `database: <project>`;
+    /// DTS writes `<table>_base` for full data and `<table>_log` for incremental changes).
+    pub destination: DtsEndpoint,
+    /// What to migrate: any of Schema, Full, Incremental. Without Incremental the task finishes
+    /// by itself; with it, it runs until stopped.
+    #[schemars(length(min = 1, max = 3))]
+    #[x_kube(merge_strategy = ListMerge::Set)]
+    pub migration_types: Vec<MigrationType>,
+    /// Databases (and optionally tables) to migrate, with optional renaming in the target.
+    #[schemars(length(min = 1, max = 10))]
+    pub objects: Vec<DtsDatabaseObject>,
+    /// Extra DTS options passed through as the `Reserve` JSON (string values, as DTS requires),
+    /// e.g. `targetTableMode: "2"`, `maxRetryTime: "720"`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schemars(extend("maxProperties" = 64), inner(length(max = 2048)))]
+    pub reserve: BTreeMap<String, String>,
+    /// Unix time (seconds) where incremental migration starts; default: when full load starts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checkpoint: Option<i64>,
+    /// DTS data verification (DataCheckConfigure), DtsJob generation only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_check: Option<DataCheck>,
+    /// `true` pauses the task (SuspendDtsJob); `false` resumes it (StartDtsJob). An incremental
+    /// task paused for more than 6 hours may not resume.
+    #[serde(default)]
+    pub suspend: bool,
+    /// `true` stops the task for good (StopDtsJob → Finished). Cannot be undone.
+    #[serde(default)]
+    pub stop: bool,
+    /// Any new value re-runs the precheck (after fixing a failed precheck item).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub precheck_requested_at: Option<String>,
+    /// Lag in seconds above which `LagWithinThreshold` turns False. Default 5 (seed 002).
+    #[serde(default = "default_lag_alert")]
+    #[schemars(range(min = 1))]
+    pub lag_alert_seconds: i64,
+    /// Also create a DTS lag monitor rule (CreateJobMonitorRule type `delay`) with this threshold.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lag_monitor_rule: Option<LagMonitorRule>,
+    /// What happens to the DTS instance when this resource is deleted. Default `Retain`.
+    #[serde(default)]
+    pub deletion_policy: DeletionPolicy,
+}
+
+fn default_lag_alert() -> i64 {
+    5
+}
+
+/// DTS API family.
+#[derive(Deserialize, Serialize, Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema)]
+pub enum ApiGeneration {
+    /// CreateDtsInstance + ConfigureDtsJob (2020-01-01).
+    #[default]
+    DtsJob,
+    /// CreateMigrationJob + ConfigureMigrationJob (seed 003; no MaxCompute).
+    MigrationJob,
+}
+
+/// DTS migration instance classes.
+#[derive(Deserialize, Serialize, Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum InstanceClass {
+    #[default]
+    Small,
+    Medium,
+    Large,
+    Xlarge,
+    #[serde(rename = "2xlarge")]
+    X2large,
+    Xxlarge,
+}
+
+impl InstanceClass {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InstanceClass::Small => "small",
+            InstanceClass::Medium => "medium",
+            InstanceClass::Large => "large",
+            InstanceClass::Xlarge => "xlarge",
+            InstanceClass::X2large => "2xlarge",
+            InstanceClass::Xxlarge => "xxlarge",
+        }
+    }
+}
+
+/// Migration stages.
+#[derive(
+    Deserialize, Serialize, Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, JsonSchema,
+)]
+pub enum MigrationType {
+    /// Schema migration (structure initialization).
+    Schema,
+    /// Full data migration (data initialization).
+    Full,
+    /// Incremental data migration (data synchronization from binlog).
+    Incremental,
+}
+
+/// Kinds of endpoints. DTS spells them differently per API generation; the operator maps.
+#[derive(Deserialize, Serialize, Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema)]
+pub enum EndpointType {
+    /// ApsaraDB RDS instance (`rm-...`).
+    #[default]
+    RDS,
+    /// PolarDB cluster (`pc-...`).
+    PolarDB,
+    /// PolarDB-X 2.0 instance.
+    PolarDBX,
+    /// Self-managed database on ECS.
+    ECS,
+    /// Self-managed database reachable over Express Connect / VPN.
+    Express,
+    /// Self-managed database reachable by public IP.
+    LocalInstance,
+    /// MaxCompute project (`ODPS` in DTS), destination only.
+    MaxCompute,
+    /// AnalyticDB for MySQL.
+    AnalyticDB,
+    MongoDB,
+    Redis,
+}
+
+/// Database engines.
+#[derive(Deserialize, Serialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
+pub enum Engine {
+    MySQL,
+    MariaDB,
+    /// PolarDB for MySQL.
+    PolarDB,
+    PostgreSQL,
+    SQLServer,
+    Oracle,
+    MongoDB,
+    Redis,
+    MaxCompute,
+}
+
+/// One side of the migration.
+#[derive(Deserialize, Serialize, Clone, Debug, Default, PartialEq, KubeSchema)]
+#[x_kube(validation = Rule::new("self.instanceType == 'MaxCompute' || has(self.instanceId) || has(self.host)").message("set instanceId (cloud instance) or host/port (self-managed)"))]
+#[serde(rename_all = "camelCase")]
+pub struct DtsEndpoint {
+    /// Endpoint kind.
+    pub instance_type: EndpointType,
+    /// Database engine; derived from instanceType when omitted (PolarDB → PolarDB, RDS → MySQL,
+    /// MaxCompute → MaxCompute).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub engine: Option<Engine>,
+    /// Region of the endpoint; default: spec.region.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^[a-z]{2,}(-[a-z0-9]+)+$"))]
+    pub region: Option<String>,
+    /// Cloud instance id, e.g. `pc-bp1...` (PolarDB) or `rm-bp1...` (RDS).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 128))]
+    pub instance_id: Option<String>,
+    /// Host name or IP of a self-managed database.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 253))]
+    pub host: Option<String>,
+    /// Port of a self-managed database.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 65535))]
+    pub port: Option<i32>,
+    /// Database name; for MaxCompute the project name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 256))]
+    pub database: Option<String>,
+    /// Oracle SID (Oracle endpoints only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oracle_sid: Option<String>,
+    /// Secret with the database account (keys `username`, `password`) or, for MaxCompute, the
+    /// AccessKey pair DTS writes with (keys `accessKeyId`, `accessKeySecret`). Read at call time,
+    /// never stored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credentials_secret_ref: Option<EndpointSecretRef>,
+}
+
+/// Where an endpoint's account lives.
+#[derive(Deserialize, Serialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct EndpointSecretRef {
+    /// Secret name (same namespace).
+    pub name: String,
+    /// Key of the user name (default `username`; `accessKeyId` for MaxCompute).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username_key: Option<String>,
+    /// Key of the password (default `password`; `accessKeySecret` for MaxCompute).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_key: Option<String>,
+}
+
+/// A source database and what to take from it.
+#[derive(Deserialize, Serialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DtsDatabaseObject {
+    /// Source database name.
+    #[schemars(length(min = 1, max = 256))]
+    pub name: String,
+    /// Name in the destination (default: same).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_name: Option<String>,
+    /// Tables to migrate; empty means the whole database. Tables need a PRIMARY KEY or UNIQUE
+    /// constraint (DTS precheck reports the ones that do not).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 1000))]
+    pub tables: Vec<DtsTableObject>,
+}
+
+/// A table and its mapping.
+#[derive(Deserialize, Serialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DtsTableObject {
+    /// Source table name.
+    #[schemars(length(min = 1, max = 256))]
+    pub name: String,
+    /// Name in the destination (for MaxCompute the base name; DTS adds `_base`/`_log`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_name: Option<String>,
+    /// Row filter (SQL WHERE condition without `WHERE`), e.g. `id > 10`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 1024))]
+    pub filter: Option<String>,
+}
+
+/// DTS data verification.
+#[derive(Deserialize, Serialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DataCheck {
+    /// Verify the full data after the full load.
+    #[serde(default)]
+    pub full: bool,
+    /// Verify incremental changes continuously.
+    #[serde(default)]
+    pub incremental: bool,
+    /// Percentage of rows sampled by the full check (10–100). Default 100.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 10, max = 100))]
+    pub full_check_ratio: Option<i32>,
+}
+
+/// Lag alerting inside DTS (CloudMonitor / SMS).
+#[derive(Deserialize, Serialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LagMonitorRule {
+    /// Alert when lag exceeds this many seconds (≥ 10 recommended by DTS).
+    #[schemars(range(min = 1))]
+    pub delay_seconds: i64,
+    /// SMS numbers (China mainland site only).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub phones: Vec<String>,
+}
+
+/// Observed state of a DtsMigration.
+#[derive(Deserialize, Serialize, Clone, Debug, Default, PartialEq, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DtsMigrationStatus {
+    /// Generation of the spec this status describes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_generation: Option<i64>,
+    /// `Ready`, `PrecheckPassed`, `Replicating`, `LagWithinThreshold`, `Synced`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[x_kube(merge_strategy = ListMerge::Map(vec!["type".into()]))]
+    pub conditions: Vec<Condition>,
+    /// Short human word (see DtsMigrationPhase).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phase: Option<DtsMigrationPhase>,
+    /// The DTS instance (`dts...`); recorded as soon as it is bought.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dts_instance_id: Option<String>,
+    /// The DTS task id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dts_job_id: Option<String>,
+    /// Task status as DTS reports it (NotConfigured, Prechecking, Migrating, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dts_status: Option<String>,
+    /// Precheck outcome and every failed or warning item.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub precheck: Option<PrecheckStatus>,
+    /// Per-stage status.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stages: Option<Stages>,
+    /// Latest replication lag in seconds (normalised from whatever unit DTS used).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lag_seconds: Option<f64>,
+    /// When the lag sample was taken.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lag_observed_at: Option<Time>,
+    /// Printable lag, e.g. `3s`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lag: Option<String>,
+    /// Recent lag samples, newest last (at most 30), for gates that need a window.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lag_samples: Vec<LagSample>,
+    /// Unix time (seconds) of the last change applied to the destination.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checkpoint: Option<i64>,
+    /// DTS retry state when the task is retrying after an error.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry: Option<RetryStatus>,
+    /// The cloud's error message for a failed task (masked).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_message: Option<String>,
+    /// DTS data verification outcome, when configured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verification: Option<DtsVerificationStatus>,
+    /// When the task was paused by spec.suspend (for the 6-hour warning).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suspended_at: Option<Time>,
+    /// Warnings that do not stop the task (e.g. paused incremental task near 6 hours).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+    /// The last spec.precheckRequestedAt handled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_precheck_requested_at: Option<String>,
+    /// The generation whose spec the last precheck ran against.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub precheck_generation: Option<i64>,
+    /// True once the lag monitor rule is in place.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub lag_monitor_rule_configured: bool,
+    /// When the service was last read successfully.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_synced_at: Option<Time>,
+    /// The last `reconcile-requested-at` annotation value handled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_handled_reconcile_at: Option<String>,
+}
+
+/// Coarse lifecycle of a DtsMigration.
+#[derive(Deserialize, Serialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
+pub enum DtsMigrationPhase {
+    /// Buying the instance.
+    Creating,
+    /// Instance bought; configuring the task.
+    Configuring,
+    Prechecking,
+    PrecheckFailed,
+    /// Schema migration running.
+    MigratingSchema,
+    /// Full data migration running.
+    MigratingFull,
+    /// Incremental replication running (lag is reported).
+    Replicating,
+    /// Paused by spec.suspend.
+    Suspended,
+    /// DTS retries after an error (up to 7 days, then the task may overwrite the destination).
+    Retrying,
+    /// The task failed.
+    Failed,
+    /// Full-only task finished by itself.
+    Completed,
+    /// Stopped for good (spec.stop or a Cutover).
+    Stopped,
+    /// The spec cannot be acted on; the Ready message says what to change.
+    Invalid,
+    /// Releasing the instance (deletionPolicy Delete).
+    Deleting,
+    /// Reconciliation paused by annotation.
+    Paused,
+}
+
+/// Precheck results.
+#[derive(Deserialize, Serialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PrecheckStatus {
+    /// NotStarted, Checking, Finished, Failed.
+    pub status: String,
+    /// Percent done.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub percent: Option<i64>,
+    /// Every item that did not pass (masked, verbatim otherwise).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub items: Vec<PrecheckItem>,
+    /// Items checked in total.
+    #[serde(default)]
+    pub total_items: i64,
+}
+
+/// One precheck item that failed or warned.
+#[derive(Deserialize, Serialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PrecheckItem {
+    /// Item name, e.g. CHECK_SRC_BINLOG.
+    pub name: String,
+    /// Failed or Warning.
+    pub result: String,
+    /// Why, as DTS says it.
+    #[serde(default)]
+    pub reason: String,
+    /// What to do, as DTS says it.
+    #[serde(default)]
+    pub repair: String,
+}
+
+/// Status of each stage.
+#[derive(Deserialize, Serialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Stages {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schema: Option<StageStatus>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub full: Option<StageStatus>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub incremental: Option<StageStatus>,
+}
+
+/// Status of one stage.
+#[derive(Deserialize, Serialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct StageStatus {
+    /// NotStarted, Migrating, Catched (caught up), Finished, Failed, Suspending.
+    pub status: String,
+    /// Percent done.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub percent: Option<i64>,
+    /// Tables (schema) or rows (full) done, as DTS reports it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub progress: Option<String>,
+    /// Stage error (masked).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// One lag observation.
+#[derive(Deserialize, Serialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LagSample {
+    /// When the sample was taken.
+    pub at: Time,
+    /// Lag in seconds.
+    pub seconds: f64,
+}
+
+/// DTS retry state.
+#[derive(Deserialize, Serialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RetryStatus {
+    pub retrying: bool,
+    #[serde(default)]
+    pub count: i64,
+    /// Seconds spent retrying so far.
+    #[serde(default)]
+    pub elapsed_seconds: i64,
+    /// Seconds DTS will keep retrying.
+    #[serde(default)]
+    pub max_seconds: i64,
+    /// srcDB, destDB or inner_module.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+    /// The error being retried (masked).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// DTS verification outcome.
+#[derive(Deserialize, Serialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DtsVerificationStatus {
+    /// Pending, Passed, Failed.
+    pub state: String,
+    /// Status DTS reports for the full check.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub full_check_status: Option<String>,
+    /// Rows found different.
+    #[serde(default)]
+    pub diff_count: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checked_at: Option<Time>,
+}

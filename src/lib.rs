@@ -1,0 +1,8 @@
+//! aliyun-migration-operator: runs data migrations into Alibaba Cloud MaxCompute (MMS, DTS) as
+//! Kubernetes custom resources.
+
+pub mod aliyun;
+pub mod api;
+pub mod controllers;
+pub mod sandbox;
+pub mod sim;

@@ -1,0 +1,62 @@
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use aliyun_migration_operator::{api, sim};
+
+/// Kubernetes operator that runs data migrations into Alibaba Cloud MaxCompute.
+#[derive(Parser, Debug)]
+#[command(name = "aliyun-migration-operator", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run the controllers against the cluster of the usual kubeconfig resolution.
+    Run(aliyun_migration_operator::controllers::RunArgs),
+    /// Print every CRD as multi-document YAML (or write one file per kind).
+    Crds {
+        /// Write `<plural>.yaml` files into this directory instead of printing.
+        #[arg(long)]
+        out_dir: Option<PathBuf>,
+    },
+    /// Run the local Alibaba Cloud simulator (MMS and DTS on one port).
+    Sim(sim::SimArgs),
+    /// Local API server + simulator + controllers + sample resources, with live progress.
+    Sandbox(aliyun_migration_operator::sandbox::SandboxArgs),
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Crds { out_dir } => write_crds(out_dir),
+        command => {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?;
+            runtime.block_on(async move {
+                match command {
+                    Command::Run(args) => aliyun_migration_operator::controllers::run(args).await,
+                    Command::Sim(args) => sim::run(args).await,
+                    Command::Sandbox(args) => aliyun_migration_operator::sandbox::run(args).await,
+                    Command::Crds { .. } => unreachable!("handled above"),
+                }
+            })
+        }
+    }
+}
+
+fn write_crds(out_dir: Option<PathBuf>) -> anyhow::Result<()> {
+    match out_dir {
+        None => print!("{}", api::all_crds_yaml()),
+        Some(dir) => {
+            std::fs::create_dir_all(&dir)?;
+            for (file, crd) in api::crds() {
+                std::fs::write(dir.join(file), api::crd_yaml(&crd))?;
+            }
+        }
+    }
+    Ok(())
+}
