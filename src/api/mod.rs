@@ -7,6 +7,7 @@ pub mod cutover;
 pub mod data_source;
 pub mod dts_migration;
 pub mod mms_job;
+pub mod validation;
 
 pub use cutover::{Cutover, CutoverSpec, CutoverStatus};
 pub use data_source::{DataSource, DataSourceSpec, DataSourceStatus};
@@ -19,11 +20,55 @@ use kube::CustomResourceExt;
 /// Every CRD this operator serves, with the file name it has under `crds/`.
 pub fn crds() -> Vec<(&'static str, CustomResourceDefinition)> {
     vec![
-        ("datasources.yaml", DataSource::crd()),
-        ("mmsjobs.yaml", MmsJob::crd()),
-        ("dtsmigrations.yaml", DtsMigration::crd()),
-        ("cutovers.yaml", Cutover::crd()),
+        ("datasources.yaml", portable(DataSource::crd())),
+        ("mmsjobs.yaml", portable(MmsJob::crd())),
+        ("dtsmigrations.yaml", portable(DtsMigration::crd())),
+        ("cutovers.yaml", portable(Cutover::crd())),
     ]
+}
+
+/// Rewrites two derive outputs that older apiservers (seen on v1.20) reject: `null` inside an
+/// `enum` (breaks the v1 → internal conversion; `nullable: true` already allows null) and
+/// `default` values inside `status` (the operator writes status; defaults there only make the
+/// server validate them).
+pub(crate) fn portable(crd: CustomResourceDefinition) -> CustomResourceDefinition {
+    let mut value = serde_json::to_value(&crd).expect("a CRD serializes to JSON");
+    for version in value["spec"]["versions"]
+        .as_array_mut()
+        .into_iter()
+        .flatten()
+    {
+        let root = &mut version["schema"]["openAPIV3Schema"];
+        drop_null_enum_values(root);
+        if let Some(status) = root.pointer_mut("/properties/status") {
+            drop_defaults(status);
+        }
+    }
+    serde_json::from_value(value).expect("the rewritten CRD deserializes")
+}
+
+fn drop_null_enum_values(node: &mut serde_json::Value) {
+    match node {
+        serde_json::Value::Object(map) => {
+            if let Some(serde_json::Value::Array(values)) = map.get_mut("enum") {
+                values.retain(|v| !v.is_null());
+            }
+            map.values_mut().for_each(drop_null_enum_values);
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(drop_null_enum_values),
+        _ => {}
+    }
+}
+
+fn drop_defaults(node: &mut serde_json::Value) {
+    match node {
+        serde_json::Value::Object(map) => {
+            map.remove("default");
+            map.values_mut().for_each(drop_defaults);
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(drop_defaults),
+        _ => {}
+    }
 }
 
 /// One CRD as YAML, as written to `crds/<file>`.

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# The project's test command (README): unit and offline tests, then the end-to-end tests against
+# a real kube-apiserver on loopback (hack/kube-local.sh) with the simulator and the operator as
+# processes, then the official-SDK conformance test of the simulator and the add-on checks.
+#
+#   hack/test.sh            everything
+#   hack/test.sh unit       only what needs no API server
+#   hack/test.sh e2e [filter]  only the end-to-end tests (optionally filtered by name)
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+root=$PWD
+what=${1:-all}
+filter=${2:-}
+
+log() { printf '\n==> %s\n' "$*" >&2; }
+elapsed() { printf '%ss' "$((SECONDS - $1))"; }
+
+run_unit() {
+  local t0=$SECONDS
+  log "unit and offline tests"
+  cargo test --all-targets --quiet
+  log "unit and offline tests passed in $(elapsed "$t0")"
+}
+
+run_e2e() {
+  local t0=$SECONDS dir
+  cargo build --quiet --bins
+  dir=$(mktemp -d -t amo-e2e-XXXXXX)
+  log "starting the local API server in $dir"
+  hack/kube-local.sh up "$dir" >/dev/null
+  # shellcheck disable=SC2064 # expand now: the trap must stop this very run
+  trap "hack/kube-local.sh down '$dir' >/dev/null 2>&1 || true" EXIT
+  log "end-to-end tests"
+  AMO_E2E_KUBECONFIG="$dir/kubeconfig" cargo test --quiet --tests -- --ignored ${filter:+"$filter"} --test-threads "${AMO_E2E_THREADS:-2}"
+  hack/kube-local.sh down "$dir" >/dev/null 2>&1 || true
+  trap - EXIT
+  log "end-to-end tests passed in $(elapsed "$t0")"
+}
+
+run_extra() {
+  local script
+  for script in tests/conformance/run.sh hack/check-addon.sh; do
+    if [[ -x $script ]]; then
+      local t0=$SECONDS
+      log "$script"
+      "$root/$script"
+      log "$script passed in $(elapsed "$t0")"
+    fi
+  done
+}
+
+case $what in
+  unit) run_unit ;;
+  e2e) run_e2e ;;
+  all) run_unit; run_e2e; run_extra ;;
+  *) echo "usage: hack/test.sh [all|unit|e2e [filter]]" >&2; exit 2 ;;
+esac
+log "all requested tests passed"

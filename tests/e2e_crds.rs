@@ -1,0 +1,128 @@
+//! End to end against the real local kube-apiserver: the CRDs install, accept the samples, show
+//! in `kubectl get migration` with their printer columns, and reject invalid objects clearly.
+
+mod support;
+
+use std::time::Duration;
+
+use support::*;
+
+#[test]
+#[ignore = "needs the local kube-apiserver: run hack/test.sh (or set AMO_E2E_KUBECONFIG)"]
+fn crds_install_accept_samples_and_reject_invalid_objects() {
+    let cluster = cluster();
+    let ns = Namespace::create(cluster, "crds");
+    let k = &ns.kubectl;
+
+    // `kubectl explain` works from the schema descriptions.
+    let explain = Kubectl::admin(cluster).ok(&["explain", "dtsmigrations.spec.migrationTypes"]);
+    let words = explain.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        words.contains("Without Incremental the task finishes by itself"),
+        "{explain}"
+    );
+
+    // One valid object of each kind (the shipped samples).
+    for sample in [
+        "00-credentials.yaml",
+        "01-datasource.yaml",
+        "02-mmsjob.yaml",
+        "03-dtsmigration.yaml",
+        "04-cutover.yaml",
+    ] {
+        let path = repo().join("config/samples").join(sample);
+        k.ok(&["apply", "--validate=false", "-f", &path_str(&path)]);
+    }
+
+    // The category lists all four kinds, with the printer columns.
+    let table = wait_for("kubectl get migration", Duration::from_secs(20), || {
+        let out = k.ok(&["get", "migration"]);
+        (out.lines().count() >= 5).then_some(out)
+    });
+    for name in [
+        "datasource.migration.aliyun-operator.dev/hive-prod",
+        "mmsjob.migration.aliyun-operator.dev/sales-history",
+        "dtsmigration.migration.aliyun-operator.dev/orders-to-maxcompute",
+        "cutover.migration.aliyun-operator.dev/orders-cutover",
+    ] {
+        assert!(table.contains(name), "{name} missing from:\n{table}");
+    }
+    let dts_header = k.ok(&["get", "dtsmigrations"]);
+    let header = dts_header.lines().next().unwrap_or_default();
+    for column in ["NAME", "READY", "PHASE", "LAG", "REPLICATING", "AGE"] {
+        assert!(header.contains(column), "column {column} missing: {header}");
+    }
+    let wide = k.ok(&["get", "mmsjobs", "-o", "wide"]);
+    for column in ["PROGRESS", "VERIFIED", "JOB-ID", "REASON"] {
+        assert!(wide.contains(column), "column {column} missing: {wide}");
+    }
+    for (kind, short) in [
+        ("datasources", "mmsds"),
+        ("mmsjobs", "mmsj"),
+        ("dtsmigrations", "dtsm"),
+        ("cutovers", "cuto"),
+    ] {
+        let by_short = k.ok(&["get", short, "-o", "name"]);
+        let by_plural = k.ok(&["get", kind, "-o", "name"]);
+        assert_eq!(by_short, by_plural, "short name {short}");
+    }
+
+    // Defaults are applied by the server (structural schema).
+    let mms = k.get_json("mmsjob/sales-history").expect("mmsjob exists");
+    assert_eq!(at(&mms, "spec.deletionPolicy"), "Retain");
+    assert_eq!(at(&mms, "spec.enableSchemaMigration"), true);
+
+    // A wrong enum value is rejected with the allowed values.
+    let bad_enum = r#"{
+      "apiVersion": "migration.aliyun-operator.dev/v1alpha1", "kind": "DtsMigration",
+      "metadata": {"name": "bad-enum"},
+      "spec": {"region": "cn-hangzhou",
+               "source": {"instanceType": "PolarDB", "instanceId": "pc-1"},
+               "destination": {"instanceType": "MaxCompute", "database": "dw"},
+               "migrationTypes": ["Everything"], "objects": [{"name": "shop"}]}}"#;
+    let out = k.run_with_stdin(&["apply", "--validate=false", "-f", "-"], Some(bad_enum));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "wrong enum accepted");
+    assert!(
+        err.contains("spec.migrationTypes") && err.contains("Unsupported value: \"Everything\""),
+        "unclear message: {err}"
+    );
+
+    // A missing required field is rejected naming the field.
+    let missing = r#"{
+      "apiVersion": "migration.aliyun-operator.dev/v1alpha1", "kind": "MmsJob",
+      "metadata": {"name": "missing-db"},
+      "spec": {"dataSourceRef": {"name": "hive-prod"}}}"#;
+    let out = k.run_with_stdin(&["apply", "--validate=false", "-f", "-"], Some(missing));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "missing field accepted");
+    assert!(
+        err.contains("spec.srcDbName: Required value"),
+        "unclear message: {err}"
+    );
+
+    // A pattern violation names the field and the pattern.
+    let bad_region = r#"{
+      "apiVersion": "migration.aliyun-operator.dev/v1alpha1", "kind": "DataSource",
+      "metadata": {"name": "bad-region"},
+      "spec": {"region": "Hangzhou!", "name": "x"}}"#;
+    let out = k.run_with_stdin(&["apply", "--validate=false", "-f", "-"], Some(bad_region));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "bad region accepted");
+    assert!(err.contains("spec.region"), "unclear message: {err}");
+
+    // Status is a subresource: writing status through the main resource is ignored.
+    k.ok(&[
+        "patch",
+        "mmsjob/sales-history",
+        "--type=merge",
+        "-p",
+        r#"{"status":{"phase":"Succeeded"}}"#,
+    ]);
+    let mms = k.get_json("mmsjob/sales-history").expect("mmsjob exists");
+    assert_ne!(
+        at(&mms, "status.phase"),
+        "Succeeded",
+        "status written via main resource"
+    );
+}

@@ -1,0 +1,366 @@
+//! Shared harness of the end-to-end tests: the real local API server (hack/kube-local.sh), the
+//! simulator and the operator as processes, `kubectl` as the client.
+//!
+//! Every process started here dies with the test process (PR_SET_PDEATHSIG) and is killed on
+//! drop, so an interrupted run leaves nothing listening.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_aliyun-migration-operator");
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The API server the tests talk to.
+pub struct Cluster {
+    pub kubeconfig: PathBuf,
+    /// Same server, authenticated as the operator's ServiceAccount (RBAC applies).
+    pub operator_kubeconfig: PathBuf,
+}
+
+static CLUSTER: OnceLock<Cluster> = OnceLock::new();
+
+/// The shared cluster: the one `hack/test.sh` started (`AMO_E2E_KUBECONFIG`), or one started
+/// for this test binary and stopped by a watchdog when the binary exits.
+pub fn cluster() -> &'static Cluster {
+    CLUSTER.get_or_init(|| {
+        let kubeconfig = match std::env::var_os("AMO_E2E_KUBECONFIG") {
+            Some(path) => PathBuf::from(path),
+            None => start_own_cluster(),
+        };
+        let operator_kubeconfig = kubeconfig.with_file_name("kubeconfig-operator");
+        assert!(
+            operator_kubeconfig.exists(),
+            "{} missing",
+            operator_kubeconfig.display()
+        );
+        let cluster = Cluster {
+            kubeconfig,
+            operator_kubeconfig,
+        };
+        install_cluster_prerequisites(&cluster);
+        cluster
+    })
+}
+
+fn start_own_cluster() -> PathBuf {
+    let dir = tempfile::Builder::new()
+        .prefix("amo-e2e-")
+        .tempdir()
+        .expect("temp dir")
+        .keep();
+    let script = repo().join("hack/kube-local.sh");
+    let out = Command::new(&script)
+        .arg("up")
+        .arg(&dir)
+        .stderr(Stdio::inherit())
+        .output()
+        .expect("run hack/kube-local.sh");
+    assert!(out.status.success(), "hack/kube-local.sh up failed");
+    // Stop the servers when this test process goes away, however it ends.
+    let watchdog = format!(
+        "while kill -0 {pid} 2>/dev/null; do sleep 1; done; exec {script} down {dir}",
+        pid = std::process::id(),
+        script = script.display(),
+        dir = dir.display()
+    );
+    Command::new("setsid")
+        .args(["bash", "-c", &watchdog])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start the cluster watchdog");
+    dir.join("kubeconfig")
+}
+
+/// CRDs and the operator's RBAC, applied once per cluster (idempotent).
+fn install_cluster_prerequisites(cluster: &Cluster) {
+    let k = Kubectl::admin(cluster);
+    k.ok(&[
+        "apply",
+        "--validate=false",
+        "-f",
+        &repo().join("crds").to_string_lossy(),
+    ]);
+    for crd in ["datasources", "mmsjobs", "dtsmigrations", "cutovers"] {
+        k.ok(&[
+            "wait",
+            "--for=condition=Established",
+            "--timeout=60s",
+            &format!("crd/{crd}.migration.aliyun-operator.dev"),
+        ]);
+    }
+    let rbac = repo().join("config/rbac");
+    if rbac.exists() {
+        k.ok(&["apply", "-k", &rbac.to_string_lossy()]);
+    }
+}
+
+/// `kubectl` bound to one kubeconfig (and optionally a namespace).
+#[derive(Clone)]
+pub struct Kubectl {
+    kubeconfig: PathBuf,
+    namespace: Option<String>,
+}
+
+impl Kubectl {
+    pub fn admin(cluster: &Cluster) -> Self {
+        Self {
+            kubeconfig: cluster.kubeconfig.clone(),
+            namespace: None,
+        }
+    }
+
+    pub fn in_namespace(&self, ns: &str) -> Self {
+        Self {
+            kubeconfig: self.kubeconfig.clone(),
+            namespace: Some(ns.to_string()),
+        }
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.run_with_stdin(args, None)
+    }
+
+    pub fn run_with_stdin(&self, args: &[&str], stdin: Option<&str>) -> Output {
+        let mut cmd = Command::new("kubectl");
+        cmd.env("KUBECONFIG", &self.kubeconfig);
+        if let Some(ns) = &self.namespace {
+            cmd.args(["-n", ns]);
+        }
+        cmd.args(args)
+            .stdin(if stdin.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn().expect("kubectl is installed");
+        if let Some(input) = stdin {
+            use std::io::Write;
+            child
+                .stdin
+                .take()
+                .expect("stdin")
+                .write_all(input.as_bytes())
+                .expect("write stdin");
+        }
+        child.wait_with_output().expect("kubectl finished")
+    }
+
+    /// Runs and asserts success; returns stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "kubectl {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// `kubectl apply -f -` of a YAML/JSON document.
+    pub fn apply(&self, manifest: &str) -> String {
+        let out = self.run_with_stdin(&["apply", "--validate=false", "-f", "-"], Some(manifest));
+        assert!(
+            out.status.success(),
+            "apply failed: {}\n{manifest}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// The object as JSON, or None when it does not exist.
+    pub fn get_json(&self, resource: &str) -> Option<Value> {
+        let out = self.run(&["get", resource, "-o", "json"]);
+        if !out.status.success() {
+            return None;
+        }
+        serde_json::from_slice(&out.stdout).ok()
+    }
+}
+
+/// A namespace for one test.
+pub struct Namespace {
+    pub name: String,
+    pub kubectl: Kubectl,
+}
+
+impl Namespace {
+    pub fn create(cluster: &Cluster, prefix: &str) -> Self {
+        let name = format!("{prefix}-{}", unique_suffix());
+        let admin = Kubectl::admin(cluster);
+        admin.ok(&["create", "namespace", &name]);
+        Self {
+            kubectl: admin.in_namespace(&name),
+            name,
+        }
+    }
+}
+
+fn unique_suffix() -> String {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static N: AtomicU32 = AtomicU32::new(0);
+    format!(
+        "{}-{}",
+        std::process::id() % 100_000,
+        N.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// A child process killed on drop and when the test process dies.
+pub struct Proc {
+    pub child: Child,
+    pub log: PathBuf,
+    pub name: String,
+}
+
+impl Proc {
+    /// Spawns `cmd` with stdout+stderr to a log file.
+    pub fn spawn(name: &str, mut cmd: Command) -> Self {
+        let log = std::env::temp_dir().join(format!("amo-{name}-{}.log", unique_suffix()));
+        let file = std::fs::File::create(&log).expect("log file");
+        cmd.stdout(file.try_clone().expect("dup log"))
+            .stderr(file)
+            .stdin(Stdio::null());
+        // SAFETY: prctl is async-signal-safe; it only asks the kernel to kill the child when
+        // the parent dies.
+        unsafe {
+            cmd.pre_exec(|| {
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                Ok(())
+            });
+        }
+        let child = cmd.spawn().unwrap_or_else(|e| panic!("spawn {name}: {e}"));
+        Self {
+            child,
+            log,
+            name: name.to_string(),
+        }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Waits until a log line contains `needle`; returns that line.
+    pub fn wait_for_log(&self, needle: &str, timeout: Duration) -> String {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(line) = self.log_text().lines().find(|l| l.contains(needle)) {
+                return line.to_string();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{}: no log line with {needle:?} within {timeout:?}:\n{}",
+                self.name,
+                tail(&self.log_text(), 40)
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    pub fn signal(&self, signal: i32) {
+        // SAFETY: sending a signal to our own child by pid.
+        unsafe {
+            libc::kill(self.child.id() as i32, signal);
+        }
+    }
+
+    pub fn kill9(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Waits for exit with a bound; returns the exit status.
+    pub fn wait_exit(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            if Instant::now() >= deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn tail(text: &str, lines: usize) -> String {
+    let all: Vec<&str> = text.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
+}
+
+/// Polls `f` until it returns Some, or panics with `what` after `timeout`.
+pub fn wait_for<T>(what: &str, timeout: Duration, mut f: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {timeout:?} waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// Reads a JSON path like `status.phase` out of a value.
+pub fn at<'a>(v: &'a Value, path: &str) -> &'a Value {
+    path.split('.')
+        .fold(v, |cur, key| cur.get(key).unwrap_or(&Value::Null))
+}
+
+/// The condition of `type_` on an object, if any.
+pub fn condition<'a>(obj: &'a Value, type_: &str) -> Option<&'a Value> {
+    obj["status"]["conditions"]
+        .as_array()?
+        .iter()
+        .find(|c| c["type"] == type_)
+}
+
+pub fn path_str(p: &Path) -> String {
+    p.to_string_lossy().into_owned()
+}
+
+/// Reads lines from a child's stdout until one contains `needle` (for "listening on" banners).
+pub fn read_banner(child: &mut Child, needle: &str, timeout: Duration) -> String {
+    let stdout = child.stdout.take().expect("piped stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    let needle = needle.to_string();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if line.contains(&needle) {
+                let _ = tx.send(line);
+                break;
+            }
+        }
+    });
+    rx.recv_timeout(timeout)
+        .unwrap_or_else(|_| panic!("no banner line within {timeout:?}"))
+}
