@@ -4,5 +4,8 @@
 pub mod aliyun;
 pub mod api;
 pub mod controllers;
+pub mod metrics;
 pub mod sandbox;
+pub mod server;
 pub mod sim;
+pub mod telemetry;

@@ -247,23 +247,31 @@ fn dts_migration_contradictions_are_rejected() {
 
 #[test]
 fn dts_migration_configuration_is_frozen_and_stop_is_final() {
-    let old = with_status(dts(json!({"stop": true})), json!({"dtsJobId": "abc"}));
+    let started = json!({"dtsJobId": "abc", "startedAt": "2026-01-01T00:00:00Z"});
+    let old = with_status(dts(json!({"stop": true})), started.clone());
     let other_objects = with_status(
         dts(json!({"stop": true, "objects": [{"name": "other"}]})),
-        json!({"dtsJobId": "abc"}),
+        started.clone(),
     );
     rejected_with::<DtsMigration>(
         &other_objects,
         Some(&old),
-        "cannot change once the DTS task is configured",
+        "cannot change once the DTS task passed its precheck",
     );
-    let restarted = with_status(dts(json!({"stop": false})), json!({"dtsJobId": "abc"}));
+    let restarted = with_status(dts(json!({"stop": false})), started.clone());
     rejected_with::<DtsMigration>(&restarted, Some(&old), "cannot go back to false");
-    let suspended = with_status(
-        dts(json!({"stop": true, "suspend": true})),
+    let suspended = with_status(dts(json!({"stop": true, "suspend": true})), started);
+    accepted::<DtsMigration>(&suspended, Some(&old));
+    // A task that failed its precheck may still be reconfigured.
+    let failed = with_status(
+        dts(json!({})),
+        json!({"dtsJobId": "abc", "phase": "PrecheckFailed"}),
+    );
+    let fixed = with_status(
+        dts(json!({"objects": [{"name": "shop2"}]})),
         json!({"dtsJobId": "abc"}),
     );
-    accepted::<DtsMigration>(&suspended, Some(&old));
+    accepted::<DtsMigration>(&fixed, Some(&failed));
 }
 
 // ---------- Cutover ----------

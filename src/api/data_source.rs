@@ -158,9 +158,9 @@ pub struct DataSourceStatus {
     /// The latest metadata scan started or observed by the operator.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_scan: Option<ScanStatus>,
-    /// When the service was last read successfully.
+    /// When the cloud object was last read (changes only when polled, so status is not rewritten on every reconcile).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_synced_at: Option<Time>,
+    pub last_polled_at: Option<Time>,
     /// The last `reconcile-requested-at` annotation value handled.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_handled_reconcile_at: Option<String>,

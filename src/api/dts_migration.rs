@@ -10,7 +10,8 @@ use serde::{Deserialize, Serialize};
 use super::cel::immutable_once_set;
 use super::common::{CloudCredentials, DeletionPolicy};
 
-/// Spec fields that shape the configured DTS task; they cannot change once it is configured.
+/// Spec fields that shape the configured DTS task. Until the precheck passes they may be edited
+/// (the task is reconfigured); once it has started migrating they are frozen.
 pub const CONFIGURATION_FIELDS: &[&str] = &[
     "apiGeneration",
     "jobName",
@@ -24,8 +25,8 @@ pub const CONFIGURATION_FIELDS: &[&str] = &[
 ];
 
 fn immutable_rule() -> kube::core::Rule {
-    kube::core::Rule::new(immutable_once_set("dtsJobId", CONFIGURATION_FIELDS)).message(
-        "endpoints, objects, migration types and reserve options cannot change once the DTS task is configured (status.dtsJobId); create a new DtsMigration instead",
+    kube::core::Rule::new(immutable_once_set("startedAt", CONFIGURATION_FIELDS)).message(
+        "endpoints, objects, migration types and reserve options cannot change once the DTS task passed its precheck and started (status.startedAt); create a new DtsMigration instead",
     )
 }
 
@@ -352,6 +353,13 @@ pub struct DtsMigrationStatus {
     /// The DTS task id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dts_job_id: Option<String>,
+    /// The generation whose spec the task was last configured with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub configured_generation: Option<i64>,
+    /// When the task passed its precheck and started migrating; from then on endpoints, objects
+    /// and migration types are frozen.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<Time>,
     /// Task status as DTS reports it (NotConfigured, Prechecking, Migrating, ...).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dts_status: Option<String>,
@@ -400,9 +408,9 @@ pub struct DtsMigrationStatus {
     /// True once the lag monitor rule is in place.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub lag_monitor_rule_configured: bool,
-    /// When the service was last read successfully.
+    /// When the cloud object was last read (changes only when polled, so status is not rewritten on every reconcile).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_synced_at: Option<Time>,
+    pub last_polled_at: Option<Time>,
     /// The last `reconcile-requested-at` annotation value handled.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_handled_reconcile_at: Option<String>,

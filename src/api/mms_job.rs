@@ -171,6 +171,10 @@ pub struct MmsJobStatus {
     /// Async task that creates the job (`CreateMmsJob` answer).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub async_task_id: Option<i64>,
+    /// When the operator last sent `CreateMmsJob`; a restart looks for the job by name for a
+    /// while before creating again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub create_requested_at: Option<Time>,
     /// The MMS job id; written before anything else can fail so a restart never creates twice.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub job_id: Option<i64>,
@@ -204,9 +208,9 @@ pub struct MmsJobStatus {
     /// The last `spec.retryRequestedAt` handled.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_retry_requested_at: Option<String>,
-    /// When the service was last read successfully.
+    /// When the cloud object was last read (changes only when polled, so status is not rewritten on every reconcile).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_synced_at: Option<Time>,
+    pub last_polled_at: Option<Time>,
     /// The last `reconcile-requested-at` annotation value handled.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_handled_reconcile_at: Option<String>,

@@ -1,14 +1,15 @@
 //! The four reconcilers and the process that runs them.
 
+pub mod data_source;
+pub mod dts_migration;
+pub mod mms_job;
+
 /// Command-line options of `aliyun-migration-operator run`.
 #[derive(clap::Args, Debug, Clone)]
 pub struct RunArgs {
     /// Send every cloud call (MaxCompute, DTS, STS) to this base URL (e.g. the simulator).
     #[arg(long, env = "AMO_CLOUD_ENDPOINT")]
     pub cloud_endpoint: Option<String>,
-    /// Watch only this namespace (default: all namespaces).
-    #[arg(long, env = "AMO_WATCH_NAMESPACE")]
-    pub namespace: Option<String>,
 }
 
 /// Runs the controllers until SIGTERM/SIGINT.

@@ -74,13 +74,15 @@ fn start_own_cluster() -> PathBuf {
         script = script.display(),
         dir = dir.display()
     );
-    Command::new("setsid")
-        .args(["bash", "-c", &watchdog])
+    // `setsid -f` detaches the watchdog and returns at once.
+    let started = Command::new("setsid")
+        .args(["-f", "bash", "-c", &watchdog])
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
-        .spawn()
+        .status()
         .expect("start the cluster watchdog");
+    assert!(started.success(), "cluster watchdog did not start");
     dir.join("kubeconfig")
 }
 

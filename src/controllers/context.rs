@@ -1,0 +1,77 @@
+//! What every reconcile gets: the Kubernetes client, the cloud client, the event recorder, the
+//! metrics and the operator's settings.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use kube::Client;
+use kube::runtime::events::{Recorder, Reporter};
+
+use crate::aliyun::Cloud;
+use crate::metrics::Metrics;
+
+/// Operator-wide settings.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// Multiplies every poll interval (e.g. 0.1 against a time-scaled simulator).
+    pub poll_scale: f64,
+    /// The namespace watched, or None for all.
+    pub namespace: Option<String>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            poll_scale: 1.0,
+            namespace: None,
+        }
+    }
+}
+
+/// Shared by every reconcile.
+pub struct Context {
+    pub client: Client,
+    pub cloud: Cloud,
+    pub recorder: Recorder,
+    pub metrics: Arc<Metrics>,
+    pub settings: Settings,
+    failures: Mutex<HashMap<String, u32>>,
+}
+
+impl Context {
+    pub fn new(client: Client, cloud: Cloud, metrics: Arc<Metrics>, settings: Settings, instance: String) -> Self {
+        let reporter = Reporter {
+            controller: crate::api::common::MANAGER.to_string(),
+            instance: Some(instance),
+        };
+        Self {
+            recorder: Recorder::new(client.clone(), reporter),
+            client,
+            cloud,
+            metrics,
+            settings,
+            failures: Mutex::default(),
+        }
+    }
+
+    /// A poll interval scaled by the operator setting (never below 200 ms).
+    pub fn poll(&self, interval: Duration) -> Duration {
+        interval
+            .mul_f64(self.settings.poll_scale)
+            .max(Duration::from_millis(200))
+    }
+
+    /// Counts a failed reconcile of `key`; returns the consecutive failures so far.
+    pub fn failed(&self, key: &str) -> u32 {
+        let mut map = self.failures.lock().expect("failure map lock");
+        let n = map.entry(key.to_string()).or_insert(0);
+        *n = n.saturating_add(1);
+        *n
+    }
+
+    /// Forgets the failures of `key` after a successful reconcile.
+    pub fn succeeded(&self, key: &str) {
+        self.failures.lock().expect("failure map lock").remove(key);
+    }
+}

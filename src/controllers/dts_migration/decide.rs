@@ -1,0 +1,740 @@
+//! DtsMigration decisions: a pure function of (spec, previous status, what DTS showed, now).
+
+use std::time::Duration;
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+
+use crate::api::conditions::{self, Desired, READY};
+use crate::api::dts_migration::{
+    DtsMigrationPhase as Phase, DtsMigrationSpec, DtsMigrationStatus, DtsVerificationStatus,
+    LagSample, MigrationType, PrecheckItem, PrecheckStatus, RetryStatus, StageStatus, Stages,
+};
+
+pub const PRECHECK_PASSED: &str = "PrecheckPassed";
+pub const REPLICATING: &str = "Replicating";
+pub const LAG_WITHIN_THRESHOLD: &str = "LagWithinThreshold";
+
+/// Lag samples kept in status for gates that need a window.
+pub const MAX_LAG_SAMPLES: usize = 30;
+/// DTS may not resume an incremental task paused longer than this (SuspendMigrationJob doc).
+pub const MAX_SUSPEND: Duration = Duration::from_secs(6 * 3600);
+/// Warn this long before the limit.
+pub const SUSPEND_WARNING_AT: Duration = Duration::from_secs(5 * 3600);
+
+pub const POLL_FAST: Duration = Duration::from_secs(5);
+pub const POLL_INITIAL_LOAD: Duration = Duration::from_secs(15);
+/// Incremental replication is polled steadily so lag samples stay fresh for Cutover gates.
+pub const POLL_REPLICATING: Duration = Duration::from_secs(10);
+pub const POLL_WAITING_FOR_USER: Duration = Duration::from_secs(60);
+pub const POLL_SETTLED: Duration = Duration::from_secs(600);
+
+/// One stage as DTS reports it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct StageView {
+    pub status: String,
+    pub percent: Option<i64>,
+    pub progress: Option<String>,
+    pub error: Option<String>,
+}
+
+/// The task as DTS reports it, normalised across both API generations.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct TaskView {
+    pub status: String,
+    pub precheck: Option<PrecheckStatus>,
+    pub schema: Option<StageView>,
+    pub full: Option<StageView>,
+    pub incremental: Option<StageView>,
+    /// Seconds, whatever unit DTS used.
+    pub lag_seconds: Option<f64>,
+    pub checkpoint: Option<i64>,
+    pub retry: Option<RetryStatus>,
+    pub error: Option<String>,
+    /// Status and differing rows of the full data check, when configured.
+    pub data_check: Option<(String, i64)>,
+}
+
+/// What DTS showed this time.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Observed {
+    /// No instance recorded yet.
+    NoInstance,
+    Task(Box<TaskView>),
+    /// The recorded instance or task does not exist any more.
+    Gone,
+}
+
+/// The action a reconcile takes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Act {
+    /// Buy the instance (idempotent through the ClientToken derived from the object UID).
+    CreateInstance,
+    /// Configure (or, before the task started, reconfigure) the task from spec.
+    Configure,
+    /// Start a configured task, re-run a failed precheck, or resume a paused task.
+    Start,
+    Suspend,
+    Stop,
+    CreateMonitorRule,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Decision {
+    pub status: DtsMigrationStatus,
+    pub act: Option<Act>,
+    pub requeue: Duration,
+}
+
+/// Whether DTS must be read now.
+pub fn poll_due(
+    spec: &DtsMigrationSpec,
+    status: &DtsMigrationStatus,
+    generation: Option<i64>,
+    now: jiff::Timestamp,
+) -> bool {
+    if status.observed_generation != generation || status.dts_instance_id.is_none() {
+        return true;
+    }
+    let suspended = status.phase == Some(Phase::Suspended);
+    let precheck_request = spec.precheck_requested_at.is_some()
+        && spec.precheck_requested_at != status.last_precheck_requested_at;
+    let stop_request =
+        spec.stop && !matches!(status.phase, Some(Phase::Stopped) | Some(Phase::Completed));
+    if spec.suspend != suspended || precheck_request || stop_request {
+        return true;
+    }
+    status
+        .last_polled_at
+        .as_ref()
+        .is_none_or(|t| elapsed(t.0, now) >= interval_for(status.phase))
+}
+
+pub fn interval_for(phase: Option<Phase>) -> Duration {
+    match phase {
+        None | Some(Phase::Creating | Phase::Configuring | Phase::Prechecking) => POLL_FAST,
+        Some(Phase::MigratingSchema | Phase::MigratingFull) => POLL_INITIAL_LOAD,
+        Some(Phase::Replicating) => POLL_REPLICATING,
+        Some(Phase::Suspended | Phase::PrecheckFailed | Phase::Retrying | Phase::Failed) => {
+            POLL_WAITING_FOR_USER
+        }
+        Some(
+            Phase::Completed | Phase::Stopped | Phase::Invalid | Phase::Deleting | Phase::Paused,
+        ) => POLL_SETTLED,
+    }
+}
+
+fn elapsed(from: jiff::Timestamp, now: jiff::Timestamp) -> Duration {
+    Duration::try_from(now.duration_since(from)).unwrap_or_default()
+}
+
+fn has(spec: &DtsMigrationSpec, t: MigrationType) -> bool {
+    spec.migration_types.contains(&t)
+}
+
+/// Derives the next status and action.
+pub fn decide(
+    spec: &DtsMigrationSpec,
+    prev: &DtsMigrationStatus,
+    generation: Option<i64>,
+    observed: &Observed,
+    now: jiff::Timestamp,
+) -> Decision {
+    let mut status = DtsMigrationStatus {
+        observed_generation: generation,
+        dts_instance_id: prev.dts_instance_id.clone(),
+        dts_job_id: prev.dts_job_id.clone(),
+        configured_generation: prev.configured_generation,
+        started_at: prev.started_at.clone(),
+        suspended_at: prev.suspended_at.clone(),
+        lag_samples: prev.lag_samples.clone(),
+        lag_seconds: prev.lag_seconds,
+        lag_observed_at: prev.lag_observed_at.clone(),
+        lag: prev.lag.clone(),
+        last_precheck_requested_at: prev.last_precheck_requested_at.clone(),
+        precheck_generation: prev.precheck_generation,
+        lag_monitor_rule_configured: prev.lag_monitor_rule_configured,
+        last_handled_reconcile_at: prev.last_handled_reconcile_at.clone(),
+        last_polled_at: Some(Time(now)),
+        ..DtsMigrationStatus::default()
+    };
+    let mut out = Outcome::default();
+    match observed {
+        Observed::NoInstance => {
+            out.phase = Phase::Creating;
+            out.ready = Desired::false_(
+                READY,
+                "Creating",
+                format!(
+                    "buying a {} DTS migration instance",
+                    spec.instance_class.as_str()
+                ),
+            );
+            out.act = Some(Act::CreateInstance);
+        }
+        Observed::Gone => {
+            out.phase = Phase::Failed;
+            out.ready = Desired::false_(
+                READY,
+                "InstanceGone",
+                format!(
+                    "DTS instance {} no longer exists (released outside the operator); delete and re-create this DtsMigration to migrate again",
+                    prev.dts_instance_id.as_deref().unwrap_or("?")
+                ),
+            );
+        }
+        Observed::Task(task) => {
+            decide_task(spec, prev, &mut status, &mut out, task, generation, now)
+        }
+    }
+    status.phase = Some(out.phase);
+    let replicating = out.phase == Phase::Replicating;
+    let lag_condition = lag_condition(spec, &status, replicating, now);
+    let precheck = out.precheck.unwrap_or_else(|| {
+        conditions::find(&prev.conditions, PRECHECK_PASSED)
+            .map(|c| {
+                Desired::new(
+                    PRECHECK_PASSED,
+                    status_of(&c.status),
+                    c.reason.clone(),
+                    c.message.clone(),
+                )
+            })
+            .unwrap_or_else(|| {
+                Desired::unknown(PRECHECK_PASSED, "NotRun", "the precheck has not run yet")
+            })
+    });
+    let replicating_condition = if replicating {
+        Desired::true_(
+            REPLICATING,
+            "Replicating",
+            "incremental changes are being applied to the destination",
+        )
+    } else {
+        Desired::false_(
+            REPLICATING,
+            format!("{:?}", out.phase),
+            "incremental replication is not running",
+        )
+    };
+    status.conditions = conditions::merge(
+        &prev.conditions,
+        &[out.ready, precheck, replicating_condition, lag_condition],
+        generation,
+        now,
+    );
+    let requeue = match out.act {
+        Some(_) => POLL_FAST,
+        None => interval_for(status.phase),
+    };
+    Decision {
+        status,
+        act: out.act,
+        requeue,
+    }
+}
+
+fn status_of(s: &str) -> conditions::Status {
+    match s {
+        "True" => conditions::Status::True,
+        "False" => conditions::Status::False,
+        _ => conditions::Status::Unknown,
+    }
+}
+
+struct Outcome {
+    phase: Phase,
+    ready: Desired,
+    precheck: Option<Desired>,
+    act: Option<Act>,
+}
+
+impl Default for Outcome {
+    fn default() -> Self {
+        Self {
+            phase: Phase::Creating,
+            ready: Desired::unknown(READY, "Unknown", ""),
+            precheck: None,
+            act: None,
+        }
+    }
+}
+
+fn decide_task(
+    spec: &DtsMigrationSpec,
+    prev: &DtsMigrationStatus,
+    status: &mut DtsMigrationStatus,
+    out: &mut Outcome,
+    task: &TaskView,
+    generation: Option<i64>,
+    now: jiff::Timestamp,
+) {
+    status.dts_status = Some(task.status.clone());
+    status.checkpoint = task.checkpoint;
+    status.error_message = task.error.clone();
+    status.retry = task.retry.clone().filter(|r| r.retrying);
+    status.stages = stages(task);
+    status.precheck = task.precheck.clone().map(|mut p| {
+        p.items
+            .retain(|i| !i.result.eq_ignore_ascii_case("success"));
+        p
+    });
+    status.verification = verification(spec, task, now, prev.verification.as_ref());
+    let dts = task.status.to_ascii_lowercase();
+
+    // Configuration: first time, or a spec edit while the task has not started yet.
+    if dts == "notconfigured" {
+        out.phase = Phase::Configuring;
+        out.ready = Desired::false_(READY, "Configuring", "configuring the DTS task");
+        out.act = Some(Act::Configure);
+        status.configured_generation = generation;
+        status.precheck_generation = generation;
+        return;
+    }
+    if status.configured_generation.is_none() {
+        // Configured by an earlier run whose answer was not recorded: adopt it.
+        status.configured_generation = generation;
+    }
+    let not_started = status.started_at.is_none();
+    if not_started
+        && status.configured_generation != generation
+        && matches!(dts.as_str(), "precheckfailed" | "notstarted")
+    {
+        out.phase = Phase::Configuring;
+        out.ready = Desired::false_(
+            READY,
+            "Reconfiguring",
+            "the spec changed before the task started: reconfiguring it",
+        );
+        out.act = Some(Act::Configure);
+        status.configured_generation = generation;
+        status.precheck_generation = generation;
+        return;
+    }
+
+    if matches!(
+        dts.as_str(),
+        "precheckpass" | "migrating" | "synchronizing" | "suspending" | "retrying" | "finished"
+    ) && status.started_at.is_none()
+    {
+        status.started_at = Some(Time(now));
+    }
+
+    match dts.as_str() {
+        "notstarted" => {
+            out.phase = Phase::Prechecking;
+            out.ready = Desired::false_(
+                READY,
+                "Starting",
+                "the task is configured but not started: starting it",
+            );
+            out.act = Some(Act::Start);
+        }
+        "prechecking" => {
+            out.phase = Phase::Prechecking;
+            let percent = task.precheck.as_ref().and_then(|p| p.percent).unwrap_or(0);
+            out.ready = Desired::false_(
+                READY,
+                "Prechecking",
+                format!("DTS precheck running ({percent}%)"),
+            );
+            out.precheck = Some(Desired::unknown(
+                PRECHECK_PASSED,
+                "Prechecking",
+                "the precheck is running",
+            ));
+        }
+        "precheckfailed" => decide_precheck_failed(spec, prev, status, out),
+        "precheckpass" => {
+            out.phase = Phase::Prechecking;
+            out.ready = Desired::false_(
+                READY,
+                "PrecheckPassed",
+                "precheck passed; migration is starting",
+            );
+            out.precheck = Some(precheck_passed(status));
+        }
+        "migrating" | "synchronizing" | "initializing" => decide_migrating(spec, status, out, task),
+        "suspending" | "paused" => decide_suspended(spec, prev, status, out, now),
+        "retrying" => {
+            out.phase = Phase::Retrying;
+            out.precheck = Some(precheck_passed(status));
+            out.ready = Desired::false_(READY, "Retrying", retry_message(task));
+        }
+        "migrationfailed" | "failed" | "initializefailed" => {
+            out.phase = Phase::Failed;
+            out.precheck = Some(precheck_passed(status));
+            out.ready = Desired::false_(
+                READY,
+                "MigrationFailed",
+                format!(
+                    "the DTS task failed: {}; fix the cause, then start it again in the DTS console or re-create this DtsMigration",
+                    task.error.as_deref().unwrap_or("no reason given")
+                ),
+            );
+        }
+        "finished" => {
+            out.precheck = Some(precheck_passed(status));
+            if has(spec, MigrationType::Incremental) || spec.stop {
+                out.phase = Phase::Stopped;
+                out.ready = Desired::true_(
+                    READY,
+                    "Stopped",
+                    "the task was stopped and is finished for good (it cannot resume)",
+                );
+            } else {
+                out.phase = Phase::Completed;
+                out.ready = Desired::true_(
+                    READY,
+                    "Completed",
+                    "schema and full data migration finished",
+                );
+            }
+        }
+        other => {
+            // Transient administrative states (Upgrade, Downgrade, Locked, Modifying).
+            out.phase = prev.phase.unwrap_or(Phase::Prechecking);
+            out.ready = Desired::false_(READY, "Busy", format!("the DTS task is {other}"));
+        }
+    }
+
+    // Stop wins over everything but an already finished task.
+    if spec.stop && dts != "finished" {
+        out.act = Some(Act::Stop);
+        out.ready = Desired::false_(
+            READY,
+            "Stopping",
+            "spec.stop is true: stopping the task for good",
+        );
+    }
+    if out.act.is_none()
+        && spec.lag_monitor_rule.is_some()
+        && !status.lag_monitor_rule_configured
+        && status.started_at.is_some()
+        && dts != "finished"
+    {
+        out.act = Some(Act::CreateMonitorRule);
+        status.lag_monitor_rule_configured = true;
+    }
+}
+
+fn precheck_passed(status: &DtsMigrationStatus) -> Desired {
+    let warnings = status.precheck.as_ref().map(|p| p.items.len()).unwrap_or(0);
+    Desired::true_(
+        PRECHECK_PASSED,
+        "Passed",
+        if warnings > 0 {
+            format!("precheck passed with {warnings} warning(s); see status.precheck.items")
+        } else {
+            "precheck passed".to_string()
+        },
+    )
+}
+
+fn decide_precheck_failed(
+    spec: &DtsMigrationSpec,
+    prev: &DtsMigrationStatus,
+    status: &mut DtsMigrationStatus,
+    out: &mut Outcome,
+) {
+    out.phase = Phase::PrecheckFailed;
+    let items = status
+        .precheck
+        .as_ref()
+        .map(|p| p.items.clone())
+        .unwrap_or_default();
+    let failed: Vec<&PrecheckItem> = items
+        .iter()
+        .filter(|i| i.result.eq_ignore_ascii_case("failed"))
+        .collect();
+    let list = failed
+        .iter()
+        .map(|i| {
+            if i.repair.is_empty() {
+                format!("{}: {}", i.name, i.reason)
+            } else {
+                format!("{}: {} (fix: {})", i.name, i.reason, i.repair)
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("; ");
+    let message = format!(
+        "{} precheck item(s) failed: {list}. Fix the cause, then set spec.precheckRequestedAt (or edit the spec) to run the precheck again",
+        failed.len()
+    );
+    out.ready = Desired::false_(READY, "PrecheckFailed", message.clone());
+    out.precheck = Some(Desired::false_(PRECHECK_PASSED, "PrecheckFailed", message));
+    if let Some(requested) = &spec.precheck_requested_at
+        && prev.last_precheck_requested_at.as_ref() != Some(requested)
+    {
+        status.last_precheck_requested_at = Some(requested.clone());
+        out.act = Some(Act::Start);
+        out.ready = Desired::false_(
+            READY,
+            "PrecheckRequested",
+            "running the precheck again (spec.precheckRequestedAt)",
+        );
+    }
+}
+
+fn decide_migrating(
+    spec: &DtsMigrationSpec,
+    status: &mut DtsMigrationStatus,
+    out: &mut Outcome,
+    task: &TaskView,
+) {
+    out.precheck = Some(precheck_passed(status));
+    status.suspended_at = None;
+    let migrating = |s: &Option<StageView>| {
+        s.as_ref().is_some_and(|v| {
+            matches!(
+                v.status.to_ascii_lowercase().as_str(),
+                "migrating" | "checking"
+            )
+        })
+    };
+    let incremental_running = task.incremental.as_ref().is_some_and(|v| {
+        matches!(
+            v.status.to_ascii_lowercase().as_str(),
+            "migrating" | "catched" | "synchronizing"
+        )
+    });
+    if has(spec, MigrationType::Incremental)
+        && incremental_running
+        && !migrating(&task.full)
+        && !migrating(&task.schema)
+    {
+        out.phase = Phase::Replicating;
+        record_lag(status, task);
+        out.ready = Desired::true_(
+            READY,
+            "Replicating",
+            format!(
+                "replicating; lag {}",
+                status.lag.as_deref().unwrap_or("unknown")
+            ),
+        );
+    } else if migrating(&task.schema) {
+        out.phase = Phase::MigratingSchema;
+        out.ready = Desired::false_(
+            READY,
+            "MigratingSchema",
+            stage_message("schema migration", task.schema.as_ref()),
+        );
+    } else {
+        out.phase = Phase::MigratingFull;
+        out.ready = Desired::false_(
+            READY,
+            "MigratingFull",
+            stage_message("full data migration", task.full.as_ref()),
+        );
+    }
+    if spec.suspend {
+        out.act = Some(Act::Suspend);
+        out.ready = Desired::false_(
+            READY,
+            "Suspending",
+            "spec.suspend is true: pausing the task",
+        );
+    }
+}
+
+fn decide_suspended(
+    spec: &DtsMigrationSpec,
+    prev: &DtsMigrationStatus,
+    status: &mut DtsMigrationStatus,
+    out: &mut Outcome,
+    now: jiff::Timestamp,
+) {
+    out.phase = Phase::Suspended;
+    out.precheck = Some(precheck_passed(status));
+    let ours = prev.suspended_at.is_some();
+    if !spec.suspend && ours {
+        status.suspended_at = None;
+        out.act = Some(Act::Start);
+        out.ready = Desired::false_(
+            READY,
+            "Resuming",
+            "spec.suspend is false: resuming the task",
+        );
+        return;
+    }
+    if !ours && spec.suspend {
+        // Paused by someone else while we also want it paused: adopt the pause.
+        status.suspended_at = Some(Time(now));
+    }
+    let since = status.suspended_at.as_ref().map(|t| t.0);
+    if has(spec, MigrationType::Incremental)
+        && let Some(since) = since
+    {
+        let paused = elapsed(since, now);
+        if paused >= SUSPEND_WARNING_AT {
+            status.warnings.push(format!(
+                "the incremental task has been paused for {}h{:02}m; DTS may not resume an incremental task paused for more than 6 hours",
+                paused.as_secs() / 3600,
+                (paused.as_secs() % 3600) / 60
+            ));
+        } else {
+            status.warnings.push(
+                "incremental task paused: DTS may not resume it after 6 hours, and a paused pay-as-you-go task is still billed".to_string(),
+            );
+        }
+    }
+    out.ready = if ours || spec.suspend {
+        Desired::false_(READY, "Suspended", "paused by spec.suspend")
+    } else {
+        Desired::false_(
+            READY,
+            "SuspendedOutsideOperator",
+            "the task was paused outside the operator; resume it in the DTS console, or set spec.suspend to true and back to false",
+        )
+    };
+}
+
+fn retry_message(task: &TaskView) -> String {
+    let retry = task.retry.as_ref();
+    format!(
+        "DTS is retrying after an error{}: {} — a task left retrying can resume later and overwrite the destination; stop it before any cutover",
+        retry
+            .map(|r| format!(
+                " (attempt {}, {}s of {}s)",
+                r.count, r.elapsed_seconds, r.max_seconds
+            ))
+            .unwrap_or_default(),
+        retry
+            .and_then(|r| r.error.clone())
+            .or_else(|| task.error.clone())
+            .unwrap_or_else(|| "no reason given".to_string())
+    )
+}
+
+fn stage_message(what: &str, stage: Option<&StageView>) -> String {
+    match stage {
+        Some(s) => format!("{what} {}% ({})", s.percent.unwrap_or(0), s.status),
+        None => format!("{what} running"),
+    }
+}
+
+fn stages(task: &TaskView) -> Option<Stages> {
+    let conv = |s: &Option<StageView>| {
+        s.as_ref().map(|v| StageStatus {
+            status: v.status.clone(),
+            percent: v.percent,
+            progress: v.progress.clone(),
+            error: v.error.clone(),
+        })
+    };
+    let stages = Stages {
+        schema: conv(&task.schema),
+        full: conv(&task.full),
+        incremental: conv(&task.incremental),
+    };
+    (stages != Stages::default()).then_some(stages)
+}
+
+/// Records a lag sample when DTS gave one.
+fn record_lag(status: &mut DtsMigrationStatus, task: &TaskView) {
+    let Some(lag) = task.lag_seconds else {
+        return;
+    };
+    let now = status
+        .last_polled_at
+        .clone()
+        .expect("set at the start of decide");
+    status.lag_seconds = Some(lag);
+    status.lag_observed_at = Some(now.clone());
+    status.lag = Some(format_lag(lag));
+    status.lag_samples.push(LagSample {
+        at: now,
+        seconds: lag,
+    });
+    let excess = status.lag_samples.len().saturating_sub(MAX_LAG_SAMPLES);
+    status.lag_samples.drain(..excess);
+}
+
+/// `3s`, `1m05s`, `0.4s`.
+pub fn format_lag(seconds: f64) -> String {
+    let whole = seconds.round() as i64;
+    if seconds < 10.0 && seconds.fract() != 0.0 {
+        format!("{seconds:.1}s")
+    } else if whole < 60 {
+        format!("{whole}s")
+    } else {
+        format!("{}m{:02}s", whole / 60, whole % 60)
+    }
+}
+
+fn lag_condition(
+    spec: &DtsMigrationSpec,
+    status: &DtsMigrationStatus,
+    replicating: bool,
+    now: jiff::Timestamp,
+) -> Desired {
+    let threshold = spec.lag_alert_seconds as f64;
+    match (
+        replicating,
+        status.lag_seconds,
+        status.lag_observed_at.as_ref(),
+    ) {
+        (false, _, _) => Desired::unknown(
+            LAG_WITHIN_THRESHOLD,
+            "NotReplicating",
+            "lag is measured during incremental replication",
+        ),
+        (true, None, _) | (true, _, None) => {
+            Desired::unknown(LAG_WITHIN_THRESHOLD, "NoSample", "DTS reported no lag yet")
+        }
+        (true, Some(_), Some(at)) if elapsed(at.0, now) > POLL_SETTLED => Desired::unknown(
+            LAG_WITHIN_THRESHOLD,
+            "Stale",
+            "the last lag sample is stale",
+        ),
+        (true, Some(lag), _) if lag < threshold => Desired::true_(
+            LAG_WITHIN_THRESHOLD,
+            "LagBelowThreshold",
+            format!("lag {} < {}s", format_lag(lag), spec.lag_alert_seconds),
+        ),
+        (true, Some(lag), _) => Desired::false_(
+            LAG_WITHIN_THRESHOLD,
+            "LagAboveThreshold",
+            format!(
+                "lag {} >= {}s (spec.lagAlertSeconds)",
+                format_lag(lag),
+                spec.lag_alert_seconds
+            ),
+        ),
+    }
+}
+
+fn verification(
+    spec: &DtsMigrationSpec,
+    task: &TaskView,
+    now: jiff::Timestamp,
+    prev: Option<&DtsVerificationStatus>,
+) -> Option<DtsVerificationStatus> {
+    spec.data_check.as_ref().filter(|c| c.full)?;
+    let (state, diff) = match &task.data_check {
+        Some((s, diff))
+            if *diff > 0
+                || s.eq_ignore_ascii_case("failed")
+                || s.eq_ignore_ascii_case("inconsistency") =>
+        {
+            ("Failed", *diff)
+        }
+        Some((s, diff)) if s.eq_ignore_ascii_case("finished") => ("Passed", *diff),
+        Some((_, diff)) => ("Pending", *diff),
+        None => ("Pending", 0),
+    };
+    let summary = DtsVerificationStatus {
+        state: state.to_string(),
+        full_check_status: task.data_check.as_ref().map(|(s, _)| s.clone()),
+        diff_count: diff,
+        checked_at: prev
+            .filter(|p| p.state == state && p.diff_count == diff)
+            .and_then(|p| p.checked_at.clone())
+            .or(Some(Time(now))),
+    };
+    Some(summary)
+}
+
+#[cfg(test)]
+mod tests;

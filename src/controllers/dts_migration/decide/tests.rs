@@ -1,0 +1,475 @@
+use super::*;
+use crate::api::dts_migration::{
+    DataCheck, DtsDatabaseObject, DtsEndpoint, EndpointType, LagMonitorRule,
+};
+
+fn at(secs: i64) -> jiff::Timestamp {
+    jiff::Timestamp::from_second(1_700_000_000 + secs).unwrap()
+}
+
+fn spec() -> DtsMigrationSpec {
+    DtsMigrationSpec {
+        region: "cn-hangzhou".into(),
+        source: DtsEndpoint {
+            instance_type: EndpointType::PolarDB,
+            instance_id: Some("pc-1".into()),
+            ..Default::default()
+        },
+        destination: DtsEndpoint {
+            instance_type: EndpointType::MaxCompute,
+            database: Some("dw".into()),
+            ..Default::default()
+        },
+        migration_types: vec![
+            MigrationType::Schema,
+            MigrationType::Full,
+            MigrationType::Incremental,
+        ],
+        objects: vec![DtsDatabaseObject {
+            name: "shop".into(),
+            ..Default::default()
+        }],
+        lag_alert_seconds: 5,
+        ..Default::default()
+    }
+}
+
+fn full_only() -> DtsMigrationSpec {
+    let mut s = spec();
+    s.migration_types = vec![MigrationType::Schema, MigrationType::Full];
+    s
+}
+
+fn configured() -> DtsMigrationStatus {
+    DtsMigrationStatus {
+        dts_instance_id: Some("dtsabc".into()),
+        dts_job_id: Some("abc".into()),
+        configured_generation: Some(1),
+        ..Default::default()
+    }
+}
+
+fn started() -> DtsMigrationStatus {
+    DtsMigrationStatus {
+        started_at: Some(Time(at(-100))),
+        ..configured()
+    }
+}
+
+fn stage(status: &str, percent: i64) -> Option<StageView> {
+    Some(StageView {
+        status: status.into(),
+        percent: Some(percent),
+        ..Default::default()
+    })
+}
+
+fn task(status: &str) -> TaskView {
+    TaskView {
+        status: status.into(),
+        ..Default::default()
+    }
+}
+
+fn replicating(lag: f64) -> TaskView {
+    TaskView {
+        status: "Migrating".into(),
+        schema: stage("Finished", 100),
+        full: stage("Finished", 100),
+        incremental: stage("Catched", 95),
+        lag_seconds: Some(lag),
+        checkpoint: Some(1_700_000_000),
+        ..Default::default()
+    }
+}
+
+fn run(spec: &DtsMigrationSpec, prev: &DtsMigrationStatus, t: TaskView, now: i64) -> Decision {
+    decide(spec, prev, Some(1), &Observed::Task(Box::new(t)), at(now))
+}
+
+fn cond<'a>(
+    d: &'a Decision,
+    t: &str,
+) -> &'a k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition {
+    conditions::find(&d.status.conditions, t).unwrap()
+}
+
+#[test]
+fn buys_the_instance_first() {
+    let d = decide(
+        &spec(),
+        &DtsMigrationStatus::default(),
+        Some(1),
+        &Observed::NoInstance,
+        at(0),
+    );
+    assert_eq!(d.act, Some(Act::CreateInstance));
+    assert_eq!(d.status.phase, Some(Phase::Creating));
+}
+
+#[test]
+fn configures_a_not_configured_task() {
+    let prev = DtsMigrationStatus {
+        dts_instance_id: Some("dtsabc".into()),
+        ..Default::default()
+    };
+    let d = run(&spec(), &prev, task("NotConfigured"), 0);
+    assert_eq!(d.act, Some(Act::Configure));
+    assert_eq!(d.status.configured_generation, Some(1));
+    assert_eq!(d.status.phase, Some(Phase::Configuring));
+}
+
+#[test]
+fn every_documented_status_maps_to_a_phase() {
+    let cases: Vec<(TaskView, Phase, &str)> = vec![
+        (task("NotStarted"), Phase::Prechecking, "False"),
+        (task("Prechecking"), Phase::Prechecking, "False"),
+        (task("PrecheckFailed"), Phase::PrecheckFailed, "False"),
+        (task("PreCheckPass"), Phase::Prechecking, "False"),
+        (
+            TaskView {
+                status: "Migrating".into(),
+                schema: stage("Migrating", 40),
+                ..Default::default()
+            },
+            Phase::MigratingSchema,
+            "False",
+        ),
+        (
+            TaskView {
+                status: "Migrating".into(),
+                schema: stage("Finished", 100),
+                full: stage("Migrating", 30),
+                incremental: stage("NotStarted", 0),
+                ..Default::default()
+            },
+            Phase::MigratingFull,
+            "False",
+        ),
+        (replicating(2.0), Phase::Replicating, "True"),
+        (
+            TaskView {
+                incremental: stage("Migrating", 50),
+                ..replicating(30.0)
+            },
+            Phase::Replicating,
+            "True",
+        ),
+        (task("Suspending"), Phase::Suspended, "False"),
+        (task("Retrying"), Phase::Retrying, "False"),
+        (task("MigrationFailed"), Phase::Failed, "False"),
+        (task("Finished"), Phase::Stopped, "True"),
+        (task("Locked"), Phase::Prechecking, "False"),
+    ];
+    for (t, phase, ready) in cases {
+        let status = t.status.clone();
+        let d = run(&spec(), &started(), t, 0);
+        assert_eq!(d.status.phase, Some(phase), "{status}");
+        assert_eq!(cond(&d, READY).status, ready, "{status}");
+        assert_eq!(d.status.dts_status.as_deref(), Some(status.as_str()));
+    }
+}
+
+#[test]
+fn a_full_only_task_completes_by_itself() {
+    let d = run(&full_only(), &started(), task("Finished"), 0);
+    assert_eq!(d.status.phase, Some(Phase::Completed));
+    assert_eq!(cond(&d, READY).reason, "Completed");
+    assert_eq!(d.act, None);
+    assert_eq!(d.requeue, POLL_SETTLED);
+}
+
+#[test]
+fn starting_the_migration_freezes_the_configuration() {
+    let d = run(&spec(), &configured(), task("PreCheckPass"), 0);
+    assert_eq!(d.status.started_at, Some(Time(at(0))));
+    let d = run(&spec(), &configured(), task("Prechecking"), 0);
+    assert_eq!(d.status.started_at, None);
+}
+
+#[test]
+fn precheck_failure_lists_every_failed_item_verbatim() {
+    let mut t = task("PrecheckFailed");
+    t.precheck = Some(PrecheckStatus {
+        status: "Failed".into(),
+        percent: Some(100),
+        total_items: 12,
+        items: vec![
+            PrecheckItem {
+                name: "CHECK_SRC_BINLOG".into(),
+                result: "Failed".into(),
+                reason: "binary logging is off (loose_polar_log_bin=OFF)".into(),
+                repair: "set loose_polar_log_bin to ON".into(),
+            },
+            PrecheckItem {
+                name: "CHECK_PK".into(),
+                result: "Warning".into(),
+                reason: "table shop.audit has no primary key or unique constraint".into(),
+                repair: String::new(),
+            },
+            PrecheckItem {
+                name: "CHECK_CONN_SRC".into(),
+                result: "Success".into(),
+                ..Default::default()
+            },
+        ],
+    });
+    let d = run(&spec(), &configured(), t, 0);
+    let items = &d.status.precheck.as_ref().unwrap().items;
+    assert_eq!(
+        items.len(),
+        2,
+        "failed and warning items are kept, successes dropped"
+    );
+    assert_eq!(
+        items[1].reason,
+        "table shop.audit has no primary key or unique constraint"
+    );
+    let msg = &cond(&d, READY).message;
+    assert!(
+        msg.contains("CHECK_SRC_BINLOG: binary logging is off")
+            && msg.contains("fix: set loose_polar_log_bin to ON"),
+        "{msg}"
+    );
+    assert!(msg.contains("spec.precheckRequestedAt"));
+    assert_eq!(cond(&d, PRECHECK_PASSED).status, "False");
+    assert_eq!(
+        d.act, None,
+        "nothing is retried until the user says the cause is fixed"
+    );
+}
+
+#[test]
+fn a_new_precheck_request_restarts_the_precheck_once() {
+    let mut s = spec();
+    s.precheck_requested_at = Some("fixed-binlog".into());
+    let d = run(&s, &configured(), task("PrecheckFailed"), 0);
+    assert_eq!(d.act, Some(Act::Start));
+    assert_eq!(
+        d.status.last_precheck_requested_at.as_deref(),
+        Some("fixed-binlog")
+    );
+    let d = run(&s, &d.status, task("PrecheckFailed"), 10);
+    assert_eq!(d.act, None, "the same request is handled once");
+}
+
+#[test]
+fn a_spec_edit_after_a_failed_precheck_reconfigures() {
+    let d = decide(
+        &spec(),
+        &configured(),
+        Some(2),
+        &Observed::Task(Box::new(task("PrecheckFailed"))),
+        at(0),
+    );
+    assert_eq!(d.act, Some(Act::Configure));
+    assert_eq!(d.status.configured_generation, Some(2));
+}
+
+#[test]
+fn a_spec_edit_after_the_start_does_not_reconfigure() {
+    let d = decide(
+        &spec(),
+        &started(),
+        Some(2),
+        &Observed::Task(Box::new(replicating(1.0))),
+        at(0),
+    );
+    assert_eq!(d.act, None);
+}
+
+#[test]
+fn lag_is_sampled_in_seconds_and_bounded() {
+    let mut prev = started();
+    for i in 0..40 {
+        let d = run(&spec(), &prev, replicating(i as f64 / 10.0), i * 10);
+        prev = d.status;
+    }
+    assert_eq!(prev.lag_samples.len(), MAX_LAG_SAMPLES);
+    assert_eq!(prev.lag_samples.last().unwrap().seconds, 3.9);
+    assert_eq!(prev.lag_samples.last().unwrap().at, Time(at(390)));
+    assert_eq!(prev.lag_seconds, Some(3.9));
+    assert_eq!(prev.lag.as_deref(), Some("3.9s"));
+    assert_eq!(prev.lag_observed_at, Some(Time(at(390))));
+}
+
+#[test]
+fn a_lag_spike_flips_lag_within_threshold() {
+    let d = run(&spec(), &started(), replicating(2.0), 0);
+    assert_eq!(cond(&d, LAG_WITHIN_THRESHOLD).status, "True");
+    assert_eq!(cond(&d, REPLICATING).status, "True");
+    let d = run(&spec(), &d.status, replicating(45.0), 10);
+    let c = cond(&d, LAG_WITHIN_THRESHOLD);
+    assert_eq!(
+        (c.status.as_str(), c.reason.as_str()),
+        ("False", "LagAboveThreshold")
+    );
+    assert!(c.message.contains("45s >= 5s"));
+    assert_eq!(
+        cond(&d, READY).status,
+        "True",
+        "lag above the alert does not make replication unhealthy"
+    );
+}
+
+#[test]
+fn lag_is_unknown_when_not_replicating() {
+    let d = run(&spec(), &started(), task("Prechecking"), 0);
+    assert_eq!(cond(&d, LAG_WITHIN_THRESHOLD).status, "Unknown");
+    assert_eq!(cond(&d, REPLICATING).status, "False");
+}
+
+#[test]
+fn suspend_and_resume_only_what_we_paused() {
+    let mut s = spec();
+    s.suspend = true;
+    let d = run(&s, &started(), replicating(1.0), 0);
+    assert_eq!(d.act, Some(Act::Suspend));
+
+    let ours = DtsMigrationStatus {
+        suspended_at: Some(Time(at(0))),
+        ..started()
+    };
+    let d = run(&s, &ours, task("Suspending"), 60);
+    assert_eq!(d.act, None);
+    assert_eq!(d.status.phase, Some(Phase::Suspended));
+    assert!(d.status.warnings.iter().any(|w| w.contains("6 hours")));
+
+    let d = run(&spec(), &ours, task("Suspending"), 120);
+    assert_eq!(d.act, Some(Act::Start));
+    assert_eq!(d.status.suspended_at, None);
+
+    let d = run(&spec(), &started(), task("Suspending"), 120);
+    assert_eq!(d.act, None, "a pause from the console is not undone by us");
+    assert_eq!(cond(&d, READY).reason, "SuspendedOutsideOperator");
+}
+
+#[test]
+fn a_long_pause_escalates_the_warning() {
+    let mut s = spec();
+    s.suspend = true;
+    let ours = DtsMigrationStatus {
+        suspended_at: Some(Time(at(0))),
+        ..started()
+    };
+    let d = run(&s, &ours, task("Suspending"), 5 * 3600 + 120);
+    assert!(
+        d.status.warnings[0].contains("paused for 5h02m"),
+        "{:?}",
+        d.status.warnings
+    );
+}
+
+#[test]
+fn stop_is_requested_until_finished() {
+    let mut s = spec();
+    s.stop = true;
+    let d = run(&s, &started(), replicating(1.0), 0);
+    assert_eq!(d.act, Some(Act::Stop));
+    let d = run(&s, &started(), task("Finished"), 10);
+    assert_eq!(d.act, None);
+    assert_eq!(d.status.phase, Some(Phase::Stopped));
+}
+
+#[test]
+fn retrying_and_failed_tasks_carry_the_cloud_error() {
+    let mut t = task("Retrying");
+    t.retry = Some(RetryStatus {
+        retrying: true,
+        count: 3,
+        elapsed_seconds: 600,
+        max_seconds: 43200,
+        target: Some("srcDB".into()),
+        error: Some("Communications link failure".into()),
+    });
+    let d = run(&spec(), &started(), t, 0);
+    let msg = &cond(&d, READY).message;
+    assert!(
+        msg.contains("Communications link failure") && msg.contains("overwrite the destination"),
+        "{msg}"
+    );
+    assert_eq!(d.status.retry.as_ref().unwrap().count, 3);
+
+    let mut t = task("MigrationFailed");
+    t.error = Some("DTS-1001: table shop.orders does not exist".into());
+    let d = run(&spec(), &started(), t, 0);
+    assert!(cond(&d, READY).message.contains("DTS-1001"));
+    assert_eq!(
+        d.status.error_message.as_deref(),
+        Some("DTS-1001: table shop.orders does not exist")
+    );
+}
+
+#[test]
+fn the_lag_monitor_rule_is_created_once_after_the_start() {
+    let mut s = spec();
+    s.lag_monitor_rule = Some(LagMonitorRule {
+        delay_seconds: 30,
+        phones: vec![],
+    });
+    let d = run(&s, &configured(), task("Prechecking"), 0);
+    assert_eq!(d.act, None, "not before the task started");
+    let d = run(&s, &started(), replicating(1.0), 0);
+    assert_eq!(d.act, Some(Act::CreateMonitorRule));
+    assert!(d.status.lag_monitor_rule_configured);
+    let d = run(&s, &d.status, replicating(1.0), 10);
+    assert_eq!(d.act, None);
+}
+
+#[test]
+fn data_check_outcome_is_reported() {
+    let mut s = full_only();
+    s.data_check = Some(DataCheck {
+        full: true,
+        ..Default::default()
+    });
+    let mut t = task("Finished");
+    t.data_check = Some(("Finished".into(), 0));
+    let d = run(&s, &started(), t.clone(), 0);
+    assert_eq!(d.status.verification.as_ref().unwrap().state, "Passed");
+    t.data_check = Some(("Finished".into(), 4));
+    let d = run(&s, &started(), t, 0);
+    assert_eq!(d.status.verification.as_ref().unwrap().state, "Failed");
+    assert_eq!(d.status.verification.as_ref().unwrap().diff_count, 4);
+}
+
+#[test]
+fn a_released_instance_is_reported() {
+    let d = decide(&spec(), &started(), Some(1), &Observed::Gone, at(0));
+    assert_eq!(cond(&d, READY).reason, "InstanceGone");
+    assert_eq!(d.act, None);
+}
+
+#[test]
+fn lag_formatting() {
+    assert_eq!(format_lag(0.4), "0.4s");
+    assert_eq!(format_lag(3.0), "3s");
+    assert_eq!(format_lag(59.6), "1m00s");
+    assert_eq!(format_lag(125.0), "2m05s");
+}
+
+#[test]
+fn polling_keeps_lag_samples_fresh() {
+    let s = spec();
+    let d = run(&s, &started(), replicating(1.0), 0);
+    assert!(!poll_due(&s, &d.status, Some(1), at(5)));
+    assert!(poll_due(&s, &d.status, Some(1), at(10)));
+    let done = run(&full_only(), &started(), task("Finished"), 0).status;
+    assert!(
+        !poll_due(&full_only(), &done, Some(1), at(300)),
+        "finished: drift check only"
+    );
+    let mut stop = s.clone();
+    stop.stop = true;
+    assert!(
+        poll_due(&stop, &d.status, Some(1), at(1)),
+        "a stop request acts at once"
+    );
+}
+
+#[test]
+fn deciding_twice_on_the_same_facts_changes_nothing_but_new_samples() {
+    let first = run(&spec(), &started(), task("Prechecking"), 0);
+    let second = run(&spec(), &first.status, task("Prechecking"), 0);
+    assert_eq!(first.status, second.status);
+}

@@ -1,0 +1,715 @@
+//! MmsJob decisions: a pure function of (spec, previous status, DataSource state, what MMS
+//! showed, now).
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+
+use crate::api::conditions::{self, Desired, READY};
+use crate::api::mms_job::{FailedTask, MmsJobPhase, MmsJobSpec, MmsJobStatus, VerificationStatus};
+
+pub const VERIFIED: &str = "Verified";
+
+/// Every task state MMS documents, in pipeline order.
+pub const TASK_STATES: [&str; 11] = [
+    "INIT",
+    "SCHEMA_DOING",
+    "SCHEMA_DONE",
+    "SCHEMA_FAILED",
+    "DATA_DOING",
+    "DATA_DONE",
+    "DATA_FAILED",
+    "VERIFICATION_DOING",
+    "VERIFICATION_DONE",
+    "VERIFICATION_FAILED",
+    "DONE",
+];
+pub const FAILED_STATES: [&str; 3] = ["SCHEMA_FAILED", "DATA_FAILED", "VERIFICATION_FAILED"];
+/// At most this many failed tasks (and mismatches) go into status.
+pub const MAX_FAILED_TASKS: usize = 10;
+
+/// Poll intervals per situation (seed 000: 10 s for async tasks, 30 s for jobs).
+pub const POLL_CREATING: Duration = Duration::from_secs(10);
+pub const POLL_RUNNING: Duration = Duration::from_secs(30);
+pub const POLL_SUSPENDED: Duration = Duration::from_secs(120);
+pub const POLL_WAITING: Duration = Duration::from_secs(30);
+/// Terminal jobs are only re-read to notice drift (a retry from the console, a deletion).
+pub const POLL_SETTLED: Duration = Duration::from_secs(600);
+/// After a create whose answer was lost, look for the job by name this long before creating
+/// again (the async task needs time to make the job visible).
+pub const ADOPT_GRACE: Duration = Duration::from_secs(120);
+
+/// The CreateMmsJob body the spec stands for (seed 000's granularity rules applied).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct JobRequest {
+    pub name: String,
+    pub src_db_name: String,
+    pub src_schema_name: Option<String>,
+    pub dst_db_name: Option<String>,
+    pub dst_schema_name: Option<String>,
+    /// Only for table- and partition-filter-level jobs; a whole-database job sends none.
+    pub tables: Vec<String>,
+    pub table_white_list: Vec<String>,
+    pub table_black_list: Vec<String>,
+    pub partitions: Vec<i64>,
+    pub partition_filters: BTreeMap<String, String>,
+    pub table_mapping: BTreeMap<String, String>,
+    pub column_mapping: BTreeMap<String, String>,
+    pub enable_schema_migration: bool,
+    pub enable_data_migration: bool,
+    pub enable_verification: bool,
+    pub increment: bool,
+}
+
+/// The job's scope, as MMS will type it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Granularity {
+    Database,
+    Tables,
+    Partitions,
+}
+
+pub fn granularity(spec: &MmsJobSpec) -> Granularity {
+    if !spec.partitions.is_empty() || !spec.partition_filters.is_empty() {
+        Granularity::Partitions
+    } else if !spec.tables.is_empty() {
+        Granularity::Tables
+    } else {
+        Granularity::Database
+    }
+}
+
+/// Builds the create request: whole database → no `tables` (lists only filter), tables →
+/// `tables`, partitions → `partitions` ids or `tables` + `partitionFilters`.
+pub fn job_request(spec: &MmsJobSpec, job_name: &str) -> JobRequest {
+    let mut request = JobRequest {
+        name: job_name.to_string(),
+        src_db_name: spec.src_db_name.clone(),
+        src_schema_name: spec.src_schema_name.clone(),
+        dst_db_name: spec.dst_db_name.clone(),
+        dst_schema_name: spec.dst_schema_name.clone(),
+        table_mapping: spec.table_mapping.clone(),
+        column_mapping: spec.column_mapping.clone(),
+        enable_schema_migration: spec.enable_schema_migration,
+        enable_data_migration: spec.enable_data_migration,
+        enable_verification: spec.enable_verification,
+        increment: spec.increment,
+        ..JobRequest::default()
+    };
+    match granularity(spec) {
+        Granularity::Database => {
+            request.table_white_list = spec.table_white_list.clone();
+            request.table_black_list = spec.table_black_list.clone();
+        }
+        Granularity::Tables => request.tables = spec.tables.clone(),
+        Granularity::Partitions if !spec.partitions.is_empty() => {
+            request.partitions = spec.partitions.clone();
+        }
+        Granularity::Partitions => {
+            request.tables = if spec.tables.is_empty() {
+                spec.partition_filters.keys().cloned().collect()
+            } else {
+                spec.tables.clone()
+            };
+            request.partition_filters = spec.partition_filters.clone();
+        }
+    }
+    request
+}
+
+/// The default MMS job name: `<namespace>-<name>`.
+pub fn job_name(spec: &MmsJobSpec, namespace: &str, name: &str) -> String {
+    spec.job_name
+        .clone()
+        .unwrap_or_else(|| format!("{namespace}-{name}"))
+}
+
+/// What the DataSource says.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SourceState {
+    pub ready: bool,
+    pub source_id: Option<i64>,
+    /// Why it is not ready (its Ready message), or that it does not exist.
+    pub message: String,
+}
+
+/// An async task as `GetMmsAsyncTask` shows it.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct AsyncTaskView {
+    pub id: i64,
+    pub status: String,
+    pub running: bool,
+    pub object_id: Option<i64>,
+    pub error: Option<String>,
+}
+
+impl AsyncTaskView {
+    pub fn failed(&self) -> bool {
+        let s = self.status.to_ascii_uppercase();
+        s.contains("FAIL") || s.contains("ERROR")
+    }
+
+    pub fn done(&self) -> bool {
+        !self.running && !self.failed() && self.status.eq_ignore_ascii_case("DONE")
+    }
+}
+
+/// A job as `GetMmsJob` shows it, with its tasks summarised.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct JobView {
+    pub id: i64,
+    pub name: String,
+    pub status: String,
+    pub stopped: bool,
+    pub task_num: i64,
+    pub task_done: i64,
+    /// Task counts per state (ListMmsTasks totals).
+    pub task_counts: BTreeMap<String, i64>,
+    pub failed_tasks: Vec<FailedTask>,
+    /// Verification mismatches found in task logs.
+    pub mismatches: Vec<String>,
+}
+
+/// What MMS showed this time.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Observed {
+    /// The DataSource is not usable; nothing was read from MMS.
+    SourceNotReady,
+    /// No job recorded and none with our name exists.
+    NoJob,
+    /// The create call's async task.
+    Creating(AsyncTaskView),
+    /// A job named like ours exists although status holds no id (a lost create answer).
+    Adoptable(i64),
+    Job(JobView),
+    /// The recorded job id does not exist any more.
+    Gone(i64),
+}
+
+/// The action a reconcile takes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Act {
+    Create { source_id: i64, request: Box<JobRequest> },
+    Stop { job_id: i64 },
+    Start { job_id: i64 },
+    Retry { job_id: i64 },
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Decision {
+    pub status: MmsJobStatus,
+    pub act: Option<Act>,
+    pub requeue: Duration,
+}
+
+/// Whether MMS must be read now.
+pub fn poll_due(
+    spec: &MmsJobSpec,
+    status: &MmsJobStatus,
+    generation: Option<i64>,
+    now: jiff::Timestamp,
+) -> bool {
+    if status.observed_generation != generation || status.job_id.is_none() {
+        return true;
+    }
+    if spec.suspend != status.stopped.unwrap_or(false)
+        || (spec.retry_requested_at.is_some()
+            && spec.retry_requested_at != status.last_retry_requested_at)
+    {
+        return true;
+    }
+    let interval = interval_for(status.phase);
+    status
+        .last_polled_at
+        .as_ref()
+        .is_none_or(|t| elapsed(t.0, now) >= interval)
+}
+
+fn interval_for(phase: Option<MmsJobPhase>) -> Duration {
+    match phase {
+        Some(MmsJobPhase::Creating) => POLL_CREATING,
+        Some(MmsJobPhase::Running) => POLL_RUNNING,
+        Some(MmsJobPhase::Suspended) => POLL_SUSPENDED,
+        Some(MmsJobPhase::WaitingForDataSource) => POLL_WAITING,
+        _ => POLL_SETTLED,
+    }
+}
+
+fn elapsed(from: jiff::Timestamp, now: jiff::Timestamp) -> Duration {
+    Duration::try_from(now.duration_since(from)).unwrap_or_default()
+}
+
+/// Derives the next status and action.
+pub fn decide(
+    spec: &MmsJobSpec,
+    prev: &MmsJobStatus,
+    generation: Option<i64>,
+    job_name: &str,
+    source: &SourceState,
+    observed: &Observed,
+    now: jiff::Timestamp,
+) -> Decision {
+    let mut status = MmsJobStatus {
+        observed_generation: generation,
+        job_name: Some(job_name.to_string()),
+        source_id: source.source_id.or(prev.source_id),
+        async_task_id: prev.async_task_id,
+        job_id: prev.job_id,
+        stopped_by_operator: prev.stopped_by_operator,
+        last_retry_requested_at: prev.last_retry_requested_at.clone(),
+        create_requested_at: prev.create_requested_at.clone(),
+        last_handled_reconcile_at: prev.last_handled_reconcile_at.clone(),
+        last_polled_at: Some(Time(now)),
+        ..MmsJobStatus::default()
+    };
+    let verified_disabled = || {
+        Desired::unknown(
+            VERIFIED,
+            "VerificationDisabled",
+            "spec.enableVerification is false",
+        )
+    };
+    let verified_pending = |msg: &str| {
+        if spec.enable_verification {
+            Desired::unknown(VERIFIED, "Pending", msg.to_string())
+        } else {
+            verified_disabled()
+        }
+    };
+    let finish = finish_job(prev, generation, now);
+
+    match observed {
+        Observed::SourceNotReady => finish(
+            status,
+            MmsJobPhase::WaitingForDataSource,
+            Desired::false_(
+                READY,
+                "DataSourceNotReady",
+                format!(
+                    "waiting for DataSource {}: {}",
+                    spec.data_source_ref.name, source.message
+                ),
+            ),
+            verified_pending("the job has not run yet"),
+            None,
+            POLL_WAITING,
+        ),
+        Observed::NoJob => {
+            let source_id = source
+                .source_id
+                .expect("NoJob is only observed for a ready source");
+            let recent_attempt = prev
+                .create_requested_at
+                .as_ref()
+                .is_some_and(|t| elapsed(t.0, now) < ADOPT_GRACE);
+            if recent_attempt && prev.async_task_id.is_none() {
+                // A create was sent but its answer never got recorded: give the job time to
+                // appear under our name rather than risk a second one.
+                return finish(
+                    status,
+                    MmsJobPhase::Creating,
+                    Desired::false_(
+                        READY,
+                        "Creating",
+                        format!(
+                            "a create request for MMS job {job_name:?} may be in flight; looking for it by name"
+                        ),
+                    ),
+                    verified_pending("the job is being created"),
+                    None,
+                    POLL_CREATING,
+                );
+            }
+            status.create_requested_at = Some(Time(now));
+            status.async_task_id = None;
+            finish(
+                status,
+                MmsJobPhase::Creating,
+                Desired::false_(READY, "Creating", format!("creating MMS job {job_name:?}")),
+                verified_pending("the job is being created"),
+                Some(Act::Create {
+                    source_id,
+                    request: Box::new(job_request(spec, job_name)),
+                }),
+                POLL_CREATING,
+            )
+        }
+        Observed::Adoptable(id) => {
+            status.job_id = Some(*id);
+            status.async_task_id = None;
+            finish(
+                status,
+                MmsJobPhase::Running,
+                Desired::false_(
+                    READY,
+                    "Adopted",
+                    format!("adopted existing MMS job {id} named {job_name:?}"),
+                ),
+                verified_pending("reading the adopted job"),
+                None,
+                Duration::ZERO,
+            )
+        }
+        Observed::Creating(task) if task.done() && task.object_id.is_some() => {
+            status.job_id = task.object_id;
+            finish(
+                status,
+                MmsJobPhase::Running,
+                Desired::false_(
+                    READY,
+                    "Created",
+                    format!(
+                        "MMS job {} created; it starts by itself",
+                        task.object_id.unwrap_or_default()
+                    ),
+                ),
+                verified_pending("the job just started"),
+                None,
+                Duration::ZERO,
+            )
+        }
+        Observed::Creating(task) if task.failed() || task.done() => finish(
+            status,
+            MmsJobPhase::Failed,
+            Desired::false_(
+                READY,
+                "CreateFailed",
+                format!(
+                    "MMS could not create the job (async task {} {}): {}; fix the spec (a new generation creates again)",
+                    task.id,
+                    task.status,
+                    task.error.as_deref().unwrap_or("no job id returned")
+                ),
+            ),
+            verified_pending("the job was not created"),
+            None,
+            POLL_SETTLED,
+        ),
+        Observed::Creating(task) => finish(
+            status,
+            MmsJobPhase::Creating,
+            Desired::false_(
+                READY,
+                "Creating",
+                format!(
+                    "waiting for async task {} ({}) to create the job",
+                    task.id, task.status
+                ),
+            ),
+            verified_pending("the job is being created"),
+            None,
+            POLL_CREATING,
+        ),
+        Observed::Gone(id) => finish(
+            status,
+            MmsJobPhase::Failed,
+            Desired::false_(
+                READY,
+                "JobGone",
+                format!(
+                    "MMS job {id} no longer exists (deleted outside the operator); delete and re-create this MmsJob to migrate again"
+                ),
+            ),
+            Desired::unknown(VERIFIED, "JobGone", "the job no longer exists"),
+            None,
+            POLL_SETTLED,
+        ),
+        Observed::Job(job) => decide_running(spec, prev, status, job, now, &finish),
+    }
+}
+
+type Finisher<'a> =
+    dyn Fn(MmsJobStatus, MmsJobPhase, Desired, Desired, Option<Act>, Duration) -> Decision + 'a;
+
+fn finish_job<'a>(
+    prev: &'a MmsJobStatus,
+    generation: Option<i64>,
+    now: jiff::Timestamp,
+) -> Box<Finisher<'a>> {
+    Box::new(
+        move |mut status: MmsJobStatus, phase, ready: Desired, verified: Desired, act, requeue| {
+            status.phase = Some(phase);
+            status.conditions =
+                conditions::merge(&prev.conditions, &[ready, verified], generation, now);
+            Decision {
+                status,
+                act,
+                requeue,
+            }
+        },
+    )
+}
+
+fn decide_running(
+    spec: &MmsJobSpec,
+    prev: &MmsJobStatus,
+    mut status: MmsJobStatus,
+    job: &JobView,
+    now: jiff::Timestamp,
+    finish: &Finisher<'_>,
+) -> Decision {
+    status.job_id = Some(job.id);
+    status.async_task_id = None;
+    status.create_requested_at = None;
+    status.job_status = Some(job.status.clone());
+    status.stopped = Some(job.stopped);
+    status.task_num = Some(job.task_num);
+    status.task_done = Some(job.task_done);
+    status.progress = Some(progress(job.task_done, job.task_num));
+    status.task_counts = job.task_counts.clone();
+    status.failed_tasks = job
+        .failed_tasks
+        .iter()
+        .take(MAX_FAILED_TASKS)
+        .cloned()
+        .collect();
+    let (verified, verification) = verification(spec, job, now, prev.verification.as_ref());
+    status.verification = verification;
+
+    // Lifecycle requests from spec, in order of precedence.
+    if spec.suspend && !job.stopped {
+        status.stopped_by_operator = true;
+        return finish(
+            status,
+            MmsJobPhase::Suspended,
+            Desired::false_(
+                READY,
+                "Suspending",
+                "spec.suspend is true: stopping the MMS job",
+            ),
+            verified,
+            Some(Act::Stop { job_id: job.id }),
+            POLL_CREATING,
+        );
+    }
+    if !spec.suspend && job.stopped {
+        if prev.stopped_by_operator {
+            status.stopped_by_operator = false;
+            return finish(
+                status,
+                MmsJobPhase::Running,
+                Desired::false_(
+                    READY,
+                    "Resuming",
+                    "spec.suspend is false: starting the stopped MMS job",
+                ),
+                verified,
+                Some(Act::Start { job_id: job.id }),
+                POLL_CREATING,
+            );
+        }
+        return finish(
+            status,
+            MmsJobPhase::Suspended,
+            Desired::false_(
+                READY,
+                "StoppedOutsideOperator",
+                "the MMS job was stopped outside the operator; resume it in the console, or set spec.suspend to true and back to false to let the operator resume it",
+            ),
+            verified,
+            None,
+            POLL_SUSPENDED,
+        );
+    }
+    if let Some(requested) = &spec.retry_requested_at
+        && prev.last_retry_requested_at.as_ref() != Some(requested)
+    {
+        status.last_retry_requested_at = Some(requested.clone());
+        let failed: i64 = FAILED_STATES
+            .iter()
+            .map(|s| job.task_counts.get(*s).copied().unwrap_or(0))
+            .sum();
+        if failed > 0 && !job.stopped {
+            return finish(
+                status,
+                MmsJobPhase::Running,
+                Desired::false_(
+                    READY,
+                    "Retrying",
+                    format!("retrying {failed} failed task(s) (spec.retryRequestedAt)"),
+                ),
+                verified,
+                Some(Act::Retry { job_id: job.id }),
+                POLL_CREATING,
+            );
+        }
+    }
+
+    if job.stopped {
+        return finish(
+            status,
+            MmsJobPhase::Suspended,
+            Desired::false_(READY, "Suspended", "the MMS job is stopped (spec.suspend)"),
+            verified,
+            None,
+            POLL_SUSPENDED,
+        );
+    }
+    match job.status.to_ascii_uppercase().as_str() {
+        "DONE" => finish(
+            status,
+            MmsJobPhase::Succeeded,
+            Desired::true_(
+                READY,
+                "Succeeded",
+                format!("all {} task(s) done", job.task_num),
+            ),
+            verified,
+            None,
+            POLL_SETTLED,
+        ),
+        "FAILED" => {
+            let names = job
+                .failed_tasks
+                .iter()
+                .take(5)
+                .map(|t| format!("{} ({})", t.table, t.status))
+                .collect::<Vec<_>>()
+                .join(", ");
+            finish(
+                status,
+                MmsJobPhase::Failed,
+                Desired::false_(
+                    READY,
+                    "TasksFailed",
+                    format!(
+                        "{} of {} task(s) failed{}{names}; fix the cause and set spec.retryRequestedAt to retry them",
+                        job.failed_tasks.len().max(1),
+                        job.task_num,
+                        if names.is_empty() { "" } else { ": " }
+                    ),
+                ),
+                verified,
+                None,
+                POLL_SETTLED,
+            )
+        }
+        _ => finish(
+            status,
+            MmsJobPhase::Running,
+            Desired::false_(
+                READY,
+                "Running",
+                format!("{}/{} task(s) done", job.task_done, job.task_num),
+            ),
+            verified,
+            None,
+            POLL_RUNNING,
+        ),
+    }
+}
+
+/// `done/total (pct%)`.
+pub fn progress(done: i64, total: i64) -> String {
+    let pct = if total > 0 {
+        (done as f64 * 100.0 / total as f64).floor() as i64
+    } else {
+        0
+    };
+    format!("{done}/{total} ({pct}%)")
+}
+
+/// The Verified condition and the verification summary, from task states and logs.
+pub fn verification(
+    spec: &MmsJobSpec,
+    job: &JobView,
+    now: jiff::Timestamp,
+    prev: Option<&VerificationStatus>,
+) -> (Desired, Option<VerificationStatus>) {
+    if !spec.enable_verification {
+        return (
+            Desired::unknown(
+                VERIFIED,
+                "VerificationDisabled",
+                "spec.enableVerification is false",
+            ),
+            None,
+        );
+    }
+    let count = |s: &str| job.task_counts.get(s).copied().unwrap_or(0);
+    // A task reaches DONE only after VERIFICATION_DONE when verification is on.
+    let passed = count("DONE");
+    let failed = count("VERIFICATION_FAILED");
+    let pending = (job.task_num - passed - failed).max(0);
+    let state = if failed > 0 {
+        "Failed"
+    } else if job.task_num > 0 && pending == 0 {
+        "Passed"
+    } else {
+        "Pending"
+    };
+    let mut summary = VerificationStatus {
+        state: state.to_string(),
+        tasks_passed: passed,
+        tasks_failed: failed,
+        tasks_pending: pending,
+        mismatches: job
+            .mismatches
+            .iter()
+            .take(MAX_FAILED_TASKS)
+            .cloned()
+            .collect(),
+        checked_at: Some(Time(now)),
+    };
+    // Keep the old timestamp when nothing changed, so status is not rewritten for it.
+    if let Some(prev) = prev {
+        let mut same = summary.clone();
+        same.checked_at = prev.checked_at.clone();
+        if &same == prev {
+            summary = same;
+        }
+    }
+    let condition = match state {
+        "Failed" => Desired::false_(
+            VERIFIED,
+            "RowCountMismatch",
+            format!(
+                "{failed} task(s) failed verification{}; fix the data and retry with spec.retryRequestedAt",
+                summary
+                    .mismatches
+                    .first()
+                    .map(|m| format!(" (e.g. {m})"))
+                    .unwrap_or_default()
+            ),
+        ),
+        "Passed" => Desired::true_(
+            VERIFIED,
+            "RowCountsMatch",
+            format!("row counts of source and target match for all {passed} task(s)"),
+        ),
+        _ => Desired::unknown(
+            VERIFIED,
+            "Pending",
+            format!("{passed} of {} task(s) verified", job.task_num),
+        ),
+    };
+    (condition, Some(summary))
+}
+
+/// Picks verification mismatches out of task log messages (`src: N, dst: M` with N ≠ M, or
+/// lines marked `not equal`).
+pub fn mismatches_in_log(table: &str, lines: &[String]) -> Vec<String> {
+    lines
+        .iter()
+        .filter(|line| {
+            let lower = line.to_ascii_lowercase();
+            lower.contains("not equal") || lower.contains("mismatch") || counts_differ(&lower)
+        })
+        .map(|line| format!("{table}: {}", line.trim()))
+        .collect()
+}
+
+fn counts_differ(line: &str) -> bool {
+    let numbers: Vec<i64> = line
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|s| !s.is_empty())
+        .filter_map(|s| s.parse().ok())
+        .collect();
+    (line.contains("src") && (line.contains("dst") || line.contains("dsc")))
+        && numbers.len() >= 2
+        && numbers[numbers.len() - 2] != numbers[numbers.len() - 1]
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,499 @@
+use super::*;
+use crate::api::common::LocalObjectRef;
+
+fn at(secs: i64) -> jiff::Timestamp {
+    jiff::Timestamp::from_second(1_700_000_000 + secs).unwrap()
+}
+
+fn spec() -> MmsJobSpec {
+    MmsJobSpec {
+        data_source_ref: LocalObjectRef {
+            name: "hive".into(),
+        },
+        src_db_name: "sales".into(),
+        enable_schema_migration: true,
+        enable_data_migration: true,
+        enable_verification: true,
+        ..Default::default()
+    }
+}
+
+fn source() -> SourceState {
+    SourceState {
+        ready: true,
+        source_id: Some(7),
+        message: String::new(),
+    }
+}
+
+fn job(status: &str, counts: &[(&str, i64)]) -> JobView {
+    let task_counts: BTreeMap<String, i64> =
+        counts.iter().map(|(k, v)| (k.to_string(), *v)).collect();
+    let task_num = task_counts.values().sum();
+    JobView {
+        id: 42,
+        name: "ns-job".into(),
+        status: status.into(),
+        stopped: false,
+        task_num,
+        task_done: task_counts.get("DONE").copied().unwrap_or(0),
+        task_counts,
+        failed_tasks: Vec::new(),
+        mismatches: Vec::new(),
+    }
+}
+
+fn run(spec: &MmsJobSpec, prev: &MmsJobStatus, observed: Observed) -> Decision {
+    decide(spec, prev, Some(1), "ns-job", &source(), &observed, at(0))
+}
+
+fn with_job(id: i64) -> MmsJobStatus {
+    MmsJobStatus {
+        job_id: Some(id),
+        ..Default::default()
+    }
+}
+
+fn cond<'a>(
+    d: &'a Decision,
+    t: &str,
+) -> &'a k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition {
+    conditions::find(&d.status.conditions, t).unwrap()
+}
+
+// ---------- granularity (seed 000) ----------
+
+#[test]
+fn whole_database_sends_no_tables() {
+    let mut s = spec();
+    s.table_black_list = vec!["tmp".into()];
+    let r = job_request(&s, "j");
+    assert_eq!(granularity(&s), Granularity::Database);
+    assert!(r.tables.is_empty());
+    assert_eq!(r.table_black_list, ["tmp"]);
+    assert_eq!((r.src_db_name.as_str(), r.name.as_str()), ("sales", "j"));
+}
+
+#[test]
+fn table_level_sends_tables_and_no_lists() {
+    let mut s = spec();
+    s.tables = vec!["orders".into(), "customers".into()];
+    let r = job_request(&s, "j");
+    assert_eq!(granularity(&s), Granularity::Tables);
+    assert_eq!(r.tables, ["orders", "customers"]);
+    assert!(r.table_white_list.is_empty() && r.partition_filters.is_empty());
+}
+
+#[test]
+fn partition_filters_send_tables_and_filters() {
+    let mut s = spec();
+    s.partition_filters = [("events".to_string(), "dt >= '2024-01-01'".to_string())].into();
+    let r = job_request(&s, "j");
+    assert_eq!(granularity(&s), Granularity::Partitions);
+    assert_eq!(r.tables, ["events"], "filter tables are named");
+    assert_eq!(r.partition_filters["events"], "dt >= '2024-01-01'");
+}
+
+#[test]
+fn partition_ids_stand_alone() {
+    let mut s = spec();
+    s.partitions = vec![5, 6];
+    let r = job_request(&s, "j");
+    assert_eq!(r.partitions, [5, 6]);
+    assert!(r.tables.is_empty());
+}
+
+#[test]
+fn default_job_name_is_namespace_and_name() {
+    assert_eq!(job_name(&spec(), "team-a", "orders"), "team-a-orders");
+    let mut s = spec();
+    s.job_name = Some("custom".into());
+    assert_eq!(job_name(&s, "team-a", "orders"), "custom");
+}
+
+// ---------- creation ----------
+
+#[test]
+fn waits_for_the_data_source() {
+    let unready = SourceState {
+        ready: false,
+        source_id: None,
+        message: "scanning".into(),
+    };
+    let d = decide(
+        &spec(),
+        &MmsJobStatus::default(),
+        Some(1),
+        "ns-job",
+        &unready,
+        &Observed::SourceNotReady,
+        at(0),
+    );
+    assert_eq!(d.status.phase, Some(MmsJobPhase::WaitingForDataSource));
+    assert_eq!(cond(&d, READY).reason, "DataSourceNotReady");
+    assert!(cond(&d, READY).message.contains("scanning"));
+    assert_eq!(d.act, None);
+}
+
+#[test]
+fn creates_and_records_the_attempt_first() {
+    let d = run(&spec(), &MmsJobStatus::default(), Observed::NoJob);
+    assert!(matches!(d.act, Some(Act::Create { source_id: 7, .. })));
+    assert_eq!(d.status.create_requested_at, Some(Time(at(0))));
+    assert_eq!(d.status.phase, Some(MmsJobPhase::Creating));
+}
+
+#[test]
+fn a_lost_create_answer_is_not_repeated_within_the_grace() {
+    let prev = MmsJobStatus {
+        create_requested_at: Some(Time(at(-30))),
+        ..Default::default()
+    };
+    let d = run(&spec(), &prev, Observed::NoJob);
+    assert_eq!(
+        d.act, None,
+        "looks for the job by name instead of creating again"
+    );
+    let prev = MmsJobStatus {
+        create_requested_at: Some(Time(at(-600))),
+        ..Default::default()
+    };
+    let d = run(&spec(), &prev, Observed::NoJob);
+    assert!(
+        matches!(d.act, Some(Act::Create { .. })),
+        "after the grace it tries again"
+    );
+}
+
+#[test]
+fn async_task_done_yields_the_job_id() {
+    let prev = MmsJobStatus {
+        async_task_id: Some(9),
+        ..Default::default()
+    };
+    let task = AsyncTaskView {
+        id: 9,
+        status: "DONE".into(),
+        running: false,
+        object_id: Some(42),
+        error: None,
+    };
+    let d = run(&spec(), &prev, Observed::Creating(task));
+    assert_eq!(d.status.job_id, Some(42));
+    assert_eq!(d.requeue, Duration::ZERO, "read the new job at once");
+}
+
+#[test]
+fn async_task_failure_is_reported() {
+    let task = AsyncTaskView {
+        id: 9,
+        status: "FAILED".into(),
+        running: false,
+        object_id: None,
+        error: Some("table orders not found".into()),
+    };
+    let d = run(&spec(), &MmsJobStatus::default(), Observed::Creating(task));
+    assert_eq!(d.status.phase, Some(MmsJobPhase::Failed));
+    assert!(cond(&d, READY).message.contains("table orders not found"));
+}
+
+#[test]
+fn a_job_found_by_name_is_adopted() {
+    let d = run(&spec(), &MmsJobStatus::default(), Observed::Adoptable(77));
+    assert_eq!(d.status.job_id, Some(77));
+    assert_eq!(d.act, None);
+}
+
+#[test]
+fn a_vanished_job_is_reported_not_recreated() {
+    let d = run(&spec(), &with_job(42), Observed::Gone(42));
+    assert_eq!(cond(&d, READY).reason, "JobGone");
+    assert_eq!(d.act, None);
+}
+
+// ---------- phase and conditions from every task-state mix ----------
+
+#[test]
+fn every_task_state_mix_maps_to_a_phase() {
+    type Case<'a> = (&'a str, Vec<(&'a str, i64)>, MmsJobPhase, &'a str, &'a str);
+    let cases: Vec<Case> = vec![
+        (
+            "INIT",
+            vec![("INIT", 3)],
+            MmsJobPhase::Running,
+            "False",
+            "Unknown",
+        ),
+        (
+            "DOING",
+            vec![("SCHEMA_DOING", 1), ("INIT", 2)],
+            MmsJobPhase::Running,
+            "False",
+            "Unknown",
+        ),
+        (
+            "DOING",
+            vec![("SCHEMA_DONE", 1), ("DATA_DOING", 2)],
+            MmsJobPhase::Running,
+            "False",
+            "Unknown",
+        ),
+        (
+            "DOING",
+            vec![("DATA_DONE", 1), ("VERIFICATION_DOING", 1), ("DONE", 1)],
+            MmsJobPhase::Running,
+            "False",
+            "Unknown",
+        ),
+        (
+            "DOING",
+            vec![("VERIFICATION_DONE", 1), ("DONE", 2)],
+            MmsJobPhase::Running,
+            "False",
+            "Unknown",
+        ),
+        (
+            "DOING",
+            vec![("DATA_FAILED", 1), ("DATA_DOING", 1)],
+            MmsJobPhase::Running,
+            "False",
+            "Unknown",
+        ),
+        (
+            "DOING",
+            vec![("VERIFICATION_FAILED", 1), ("DATA_DOING", 1)],
+            MmsJobPhase::Running,
+            "False",
+            "False",
+        ),
+        (
+            "FAILED",
+            vec![("SCHEMA_FAILED", 1), ("DONE", 2)],
+            MmsJobPhase::Failed,
+            "False",
+            "Unknown",
+        ),
+        (
+            "FAILED",
+            vec![("DATA_FAILED", 2), ("DONE", 1)],
+            MmsJobPhase::Failed,
+            "False",
+            "Unknown",
+        ),
+        (
+            "FAILED",
+            vec![("VERIFICATION_FAILED", 1), ("DONE", 2)],
+            MmsJobPhase::Failed,
+            "False",
+            "False",
+        ),
+        (
+            "DONE",
+            vec![("DONE", 3)],
+            MmsJobPhase::Succeeded,
+            "True",
+            "True",
+        ),
+    ];
+    for (job_status, counts, phase, ready, verified) in cases {
+        let d = run(
+            &spec(),
+            &with_job(42),
+            Observed::Job(job(job_status, &counts)),
+        );
+        assert_eq!(d.status.phase, Some(phase), "{job_status} {counts:?}");
+        assert_eq!(cond(&d, READY).status, ready, "{job_status} {counts:?}");
+        assert_eq!(
+            cond(&d, VERIFIED).status,
+            verified,
+            "{job_status} {counts:?}"
+        );
+        assert_eq!(d.act, None);
+        assert_eq!(
+            d.status.task_counts.values().sum::<i64>(),
+            d.status.task_num.unwrap()
+        );
+    }
+}
+
+#[test]
+fn progress_and_counts_are_reported() {
+    let d = run(
+        &spec(),
+        &with_job(42),
+        Observed::Job(job("DOING", &[("DONE", 1), ("DATA_DOING", 3)])),
+    );
+    assert_eq!(d.status.progress.as_deref(), Some("1/4 (25%)"));
+    assert_eq!(d.status.task_counts["DATA_DOING"], 3);
+    assert_eq!(d.requeue, POLL_RUNNING);
+}
+
+#[test]
+fn failed_tasks_are_listed_in_the_message_and_capped_in_status() {
+    let mut j = job("FAILED", &[("DATA_FAILED", 12), ("DONE", 1)]);
+    j.failed_tasks = (0..12)
+        .map(|i| FailedTask {
+            id: i,
+            table: format!("sales.t{i}"),
+            status: "DATA_FAILED".into(),
+            retried_times: 0,
+            last_log: vec!["java.io.IOException: broken pipe".into()],
+        })
+        .collect();
+    let d = run(&spec(), &with_job(42), Observed::Job(j));
+    assert_eq!(d.status.failed_tasks.len(), MAX_FAILED_TASKS);
+    let msg = &cond(&d, READY).message;
+    assert!(
+        msg.contains("sales.t0 (DATA_FAILED)") && msg.contains("retryRequestedAt"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn verification_disabled_is_unknown_not_false() {
+    let mut s = spec();
+    s.enable_verification = false;
+    let d = run(
+        &s,
+        &with_job(42),
+        Observed::Job(job("DONE", &[("DONE", 3)])),
+    );
+    assert_eq!(cond(&d, VERIFIED).status, "Unknown");
+    assert_eq!(cond(&d, VERIFIED).reason, "VerificationDisabled");
+    assert_eq!(d.status.verification, None);
+}
+
+#[test]
+fn mismatches_come_from_the_logs() {
+    let lines = vec![
+        "compare sales.orders and mc.orders count".to_string(),
+        "src: 1000, dst: 998".to_string(),
+        "src: 5, dst: 5".to_string(),
+        "p1=1: 10, 9 not equal!".to_string(),
+    ];
+    let found = mismatches_in_log("sales.orders", &lines);
+    assert_eq!(
+        found,
+        [
+            "sales.orders: src: 1000, dst: 998",
+            "sales.orders: p1=1: 10, 9 not equal!"
+        ]
+    );
+}
+
+// ---------- suspend, resume, retry ----------
+
+#[test]
+fn suspend_stops_a_running_job_and_remembers_who_stopped_it() {
+    let mut s = spec();
+    s.suspend = true;
+    let d = run(
+        &s,
+        &with_job(42),
+        Observed::Job(job("DOING", &[("DATA_DOING", 2)])),
+    );
+    assert_eq!(d.act, Some(Act::Stop { job_id: 42 }));
+    assert!(d.status.stopped_by_operator);
+    assert_eq!(d.status.phase, Some(MmsJobPhase::Suspended));
+}
+
+#[test]
+fn resume_starts_only_a_job_the_operator_stopped() {
+    let mut stopped = job("DOING", &[("DATA_DOING", 2)]);
+    stopped.stopped = true;
+    let ours = MmsJobStatus {
+        job_id: Some(42),
+        stopped_by_operator: true,
+        ..Default::default()
+    };
+    let d = run(&spec(), &ours, Observed::Job(stopped.clone()));
+    assert_eq!(d.act, Some(Act::Start { job_id: 42 }));
+    assert!(!d.status.stopped_by_operator);
+
+    let d = run(&spec(), &with_job(42), Observed::Job(stopped));
+    assert_eq!(
+        d.act, None,
+        "a job stopped in the console is not started by us"
+    );
+    assert_eq!(cond(&d, READY).reason, "StoppedOutsideOperator");
+}
+
+#[test]
+fn a_suspended_job_stays_stopped_without_repeated_calls() {
+    let mut s = spec();
+    s.suspend = true;
+    let mut stopped = job("DOING", &[("DATA_DOING", 2)]);
+    stopped.stopped = true;
+    let prev = MmsJobStatus {
+        job_id: Some(42),
+        stopped_by_operator: true,
+        ..Default::default()
+    };
+    let d = run(&s, &prev, Observed::Job(stopped));
+    assert_eq!(d.act, None);
+    assert_eq!(d.status.phase, Some(MmsJobPhase::Suspended));
+    assert!(d.status.stopped_by_operator);
+}
+
+#[test]
+fn a_new_retry_request_retries_failed_tasks_once() {
+    let mut s = spec();
+    s.retry_requested_at = Some("t1".into());
+    let failed = job("FAILED", &[("DATA_FAILED", 1), ("DONE", 2)]);
+    let d = run(&s, &with_job(42), Observed::Job(failed.clone()));
+    assert_eq!(d.act, Some(Act::Retry { job_id: 42 }));
+    assert_eq!(d.status.last_retry_requested_at.as_deref(), Some("t1"));
+    let d = run(&s, &d.status, Observed::Job(failed));
+    assert_eq!(d.act, None, "the same request is handled once");
+}
+
+#[test]
+fn a_retry_request_without_failures_is_recorded_and_ignored() {
+    let mut s = spec();
+    s.retry_requested_at = Some("t2".into());
+    let d = run(
+        &s,
+        &with_job(42),
+        Observed::Job(job("DOING", &[("DATA_DOING", 1)])),
+    );
+    assert_eq!(d.act, None);
+    assert_eq!(d.status.last_retry_requested_at.as_deref(), Some("t2"));
+}
+
+#[test]
+fn polling_follows_the_phase() {
+    let s = spec();
+    let running = run(
+        &s,
+        &with_job(42),
+        Observed::Job(job("DOING", &[("DATA_DOING", 1)])),
+    )
+    .status;
+    assert!(!poll_due(&s, &running, Some(1), at(10)));
+    assert!(poll_due(&s, &running, Some(1), at(30)));
+    let done = run(
+        &s,
+        &with_job(42),
+        Observed::Job(job("DONE", &[("DONE", 1)])),
+    )
+    .status;
+    assert!(
+        !poll_due(&s, &done, Some(1), at(300)),
+        "finished jobs are only drift-checked"
+    );
+    assert!(poll_due(&s, &done, Some(1), at(600)));
+    let mut suspend = s.clone();
+    suspend.suspend = true;
+    assert!(
+        poll_due(&suspend, &running, Some(1), at(1)),
+        "a suspend request acts at once"
+    );
+}
+
+#[test]
+fn deciding_twice_on_the_same_facts_changes_nothing() {
+    let observed = Observed::Job(job("DOING", &[("DONE", 1), ("DATA_DOING", 1)]));
+    let first = run(&spec(), &with_job(42), observed.clone());
+    let second = run(&spec(), &first.status, observed);
+    assert_eq!(first.status, second.status);
+}

@@ -1,0 +1,3 @@
+//! MmsJob controller: create the job, follow its tasks, suspend, resume, retry, delete.
+
+pub mod decide;

@@ -1,0 +1,120 @@
+//! The wrapper every reconcile runs in: metrics, the `Synced` condition, warning events, and the
+//! per-object backoff of the error policy.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use kube::Resource;
+use kube::ResourceExt;
+use kube::runtime::controller::Action;
+use kube::runtime::events::EventType;
+use tracing::Instrument;
+
+use super::context::Context;
+use super::error::{Error, Result};
+use super::managed::{Managed, publish, set_synced};
+
+fn key<K: Resource>(obj: &K) -> String {
+    obj.meta()
+        .uid
+        .clone()
+        .unwrap_or_else(|| format!("{}/{}", obj.namespace().unwrap_or_default(), obj.name_any()))
+}
+
+/// Runs `inner` for `obj`, recording the outcome.
+pub async fn reconcile<K, F, Fut>(obj: Arc<K>, ctx: Arc<Context>, inner: F) -> Result<Action>
+where
+    K: Managed + Resource<Scope = k8s_openapi::NamespaceResourceScope>,
+    F: FnOnce(Arc<K>, Arc<Context>) -> Fut,
+    Fut: Future<Output = Result<Action>>,
+{
+    let started = Instant::now();
+    let span = tracing::info_span!(
+        "reconcile",
+        kind = K::KIND,
+        namespace = %obj.namespace().unwrap_or_default(),
+        name = %obj.name_any()
+    );
+    let result = inner(obj.clone(), ctx.clone()).instrument(span).await;
+    let took = started.elapsed();
+    match &result {
+        Ok(action) => {
+            ctx.metrics.reconciled(K::KIND, "ok", took);
+            ctx.succeeded(&key(obj.as_ref()));
+            if obj.meta().deletion_timestamp.is_none() {
+                set_synced(&ctx, obj.as_ref(), Ok(())).await;
+            }
+            tracing::debug!(kind = K::KIND, name = %obj.name_any(), ?action, ?took, "reconciled");
+        }
+        Err(error) => {
+            ctx.metrics.reconciled(K::KIND, "error", took);
+            ctx.metrics.reconcile_failed(K::KIND, error.reason());
+            tracing::warn!(kind = K::KIND, name = %obj.name_any(), reason = error.reason(), %error, "reconcile failed");
+            if obj.meta().deletion_timestamp.is_none() {
+                set_synced(&ctx, obj.as_ref(), Err(error)).await;
+            }
+            publish(&ctx, obj.as_ref(), EventType::Warning, error.reason(), &error.to_string()).await;
+        }
+    }
+    result
+}
+
+/// Requeue after an error: exponential backoff with jitter per object; slow and steady for
+/// errors only a change can fix, so a bad spec never hot-loops.
+pub fn error_policy<K: Managed>(obj: Arc<K>, error: &Error, ctx: Arc<Context>) -> Action {
+    let failures = ctx.failed(&key(obj.as_ref()));
+    let jitter = rand::random_range(0.8..1.2);
+    Action::requeue(backoff_delay(
+        failures,
+        error.is_terminal(),
+        error.is_throttling(),
+        jitter,
+    ))
+}
+
+/// The delay before retry number `failures` (1-based).
+pub fn backoff_delay(failures: u32, terminal: bool, throttled: bool, jitter: f64) -> Duration {
+    if terminal {
+        return Duration::from_secs(300).mul_f64(jitter);
+    }
+    let exp = failures.saturating_sub(1).min(16);
+    let base = Duration::from_secs(1).saturating_mul(1 << exp);
+    let floor = if throttled {
+        Duration::from_secs(10)
+    } else {
+        Duration::from_secs(1)
+    };
+    base.clamp(floor, Duration::from_secs(300)).mul_f64(jitter)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn transient_errors_back_off_exponentially_up_to_five_minutes() {
+        let d: Vec<u64> = (1..=12)
+            .map(|n| backoff_delay(n, false, false, 1.0).as_secs())
+            .collect();
+        assert_eq!(d, [1, 2, 4, 8, 16, 32, 64, 128, 256, 300, 300, 300]);
+    }
+
+    #[test]
+    fn throttling_waits_at_least_ten_seconds() {
+        assert_eq!(backoff_delay(1, false, true, 1.0), Duration::from_secs(10));
+        assert_eq!(backoff_delay(6, false, true, 1.0), Duration::from_secs(32));
+    }
+
+    #[test]
+    fn terminal_errors_retry_slowly_regardless_of_count() {
+        assert_eq!(backoff_delay(1, true, false, 1.0), Duration::from_secs(300));
+        assert_eq!(backoff_delay(40, true, false, 1.0), Duration::from_secs(300));
+    }
+
+    #[test]
+    fn jitter_spreads_the_delay() {
+        assert_eq!(backoff_delay(3, false, false, 0.8), Duration::from_millis(3200));
+        assert_eq!(backoff_delay(3, false, false, 1.2), Duration::from_millis(4800));
+    }
+}

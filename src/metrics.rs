@@ -1,0 +1,431 @@
+//! Prometheus metrics of the operator (`/metrics`).
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+use std::sync::atomic::AtomicU64;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct KindLabels {
+    pub kind: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct OutcomeLabels {
+    pub kind: String,
+    pub outcome: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ErrorLabels {
+    pub kind: String,
+    pub reason: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct CallLabels {
+    pub product: String,
+    pub action: String,
+    pub outcome: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ActionLabels {
+    pub product: String,
+    pub action: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ProductLabels {
+    pub product: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct PhaseLabels {
+    pub kind: String,
+    pub namespace: String,
+    pub name: String,
+    pub phase: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ObjectLabels {
+    pub kind: String,
+    pub namespace: String,
+    pub name: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct LagLabels {
+    pub namespace: String,
+    pub name: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct GateLabels {
+    pub namespace: String,
+    pub name: String,
+    pub gate: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct InstanceLabels {
+    pub instance: String,
+}
+
+/// Every metric family, registered once at start.
+pub struct Metrics {
+    registry: Registry,
+    reconciles: Family<OutcomeLabels, Counter>,
+    reconcile_duration: Family<KindLabels, Histogram>,
+    reconcile_errors: Family<ErrorLabels, Counter>,
+    cloud_calls: Family<CallLabels, Counter>,
+    cloud_call_duration: Family<ActionLabels, Histogram>,
+    rate_limiter_wait: Family<ProductLabels, Counter<f64, AtomicU64>>,
+    phase: Family<PhaseLabels, Gauge>,
+    progress: Family<ObjectLabels, Gauge<f64, AtomicU64>>,
+    dts_lag: Family<LagLabels, Gauge<f64, AtomicU64>>,
+    gate: Family<GateLabels, Gauge>,
+    leader: Family<InstanceLabels, Gauge>,
+    /// Last phase exported per object, so a phase change removes the old series.
+    last_phase: Mutex<HashMap<ObjectLabels, String>>,
+    /// Gates exported per cutover, so gates that disappear are removed.
+    last_gates: Mutex<HashMap<LagLabels, Vec<String>>>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    pub fn new() -> Self {
+        let mut registry = Registry::with_prefix("amo");
+        let reconciles = Family::<OutcomeLabels, Counter>::default();
+        registry.register(
+            "reconcile",
+            "Reconciles by kind and outcome",
+            reconciles.clone(),
+        );
+        let reconcile_duration = Family::<KindLabels, Histogram>::new_with_constructor(|| {
+            Histogram::new(exponential_buckets(0.005, 2.5, 10))
+        });
+        registry.register(
+            "reconcile_duration_seconds",
+            "Reconcile duration by kind",
+            reconcile_duration.clone(),
+        );
+        let reconcile_errors = Family::<ErrorLabels, Counter>::default();
+        registry.register(
+            "reconcile_errors",
+            "Failed reconciles by kind and reason",
+            reconcile_errors.clone(),
+        );
+        let cloud_calls = Family::<CallLabels, Counter>::default();
+        registry.register(
+            "cloud_calls",
+            "Alibaba Cloud API calls by product, action and outcome",
+            cloud_calls.clone(),
+        );
+        let cloud_call_duration = Family::<ActionLabels, Histogram>::new_with_constructor(|| {
+            Histogram::new(exponential_buckets(0.01, 2.5, 10))
+        });
+        registry.register(
+            "cloud_call_duration_seconds",
+            "Alibaba Cloud API call latency (all attempts)",
+            cloud_call_duration.clone(),
+        );
+        let rate_limiter_wait = Family::<ProductLabels, Counter<f64, AtomicU64>>::default();
+        registry.register(
+            "rate_limiter_wait_seconds",
+            "Time spent waiting for the client-side rate limiter",
+            rate_limiter_wait.clone(),
+        );
+        let phase = Family::<PhaseLabels, Gauge>::default();
+        registry.register(
+            "resource_phase",
+            "1 for the current phase of each resource",
+            phase.clone(),
+        );
+        let progress = Family::<ObjectLabels, Gauge<f64, AtomicU64>>::default();
+        registry.register(
+            "resource_progress_ratio",
+            "Progress of each MmsJob and DtsMigration (0..1)",
+            progress.clone(),
+        );
+        let dts_lag = Family::<LagLabels, Gauge<f64, AtomicU64>>::default();
+        registry.register(
+            "dts_lag_seconds",
+            "Latest DTS replication lag",
+            dts_lag.clone(),
+        );
+        let gate = Family::<GateLabels, Gauge>::default();
+        registry.register(
+            "cutover_gate_passed",
+            "1 when a cutover gate passes, 0 when it does not",
+            gate.clone(),
+        );
+        let leader = Family::<InstanceLabels, Gauge>::default();
+        registry.register(
+            "leader",
+            "1 while this replica holds the lease",
+            leader.clone(),
+        );
+        Self {
+            registry,
+            reconciles,
+            reconcile_duration,
+            reconcile_errors,
+            cloud_calls,
+            cloud_call_duration,
+            rate_limiter_wait,
+            phase,
+            progress,
+            dts_lag,
+            gate,
+            leader,
+            last_phase: Mutex::default(),
+            last_gates: Mutex::default(),
+        }
+    }
+
+    /// The text exposition.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        encode(&mut out, &self.registry).expect("writing to a String cannot fail");
+        out
+    }
+
+    pub fn reconciled(&self, kind: &str, outcome: &str, took: Duration) {
+        self.reconciles
+            .get_or_create(&OutcomeLabels {
+                kind: kind.into(),
+                outcome: outcome.into(),
+            })
+            .inc();
+        self.reconcile_duration
+            .get_or_create(&KindLabels { kind: kind.into() })
+            .observe(took.as_secs_f64());
+    }
+
+    pub fn reconcile_failed(&self, kind: &str, reason: &str) {
+        self.reconcile_errors
+            .get_or_create(&ErrorLabels {
+                kind: kind.into(),
+                reason: reason.into(),
+            })
+            .inc();
+    }
+
+    pub fn cloud_call(&self, product: &str, action: &str, outcome: &str, latency: Duration) {
+        self.cloud_calls
+            .get_or_create(&CallLabels {
+                product: product.into(),
+                action: action.into(),
+                outcome: outcome.into(),
+            })
+            .inc();
+        self.cloud_call_duration
+            .get_or_create(&ActionLabels {
+                product: product.into(),
+                action: action.into(),
+            })
+            .observe(latency.as_secs_f64());
+    }
+
+    pub fn rate_limited(&self, product: &str, waited: Duration) {
+        self.rate_limiter_wait
+            .get_or_create(&ProductLabels {
+                product: product.into(),
+            })
+            .inc_by(waited.as_secs_f64());
+    }
+
+    /// Exports the current phase of an object (and drops the series of its previous phase).
+    pub fn set_phase(&self, kind: &str, namespace: &str, name: &str, phase: &str) {
+        let object = ObjectLabels {
+            kind: kind.into(),
+            namespace: namespace.into(),
+            name: name.into(),
+        };
+        let mut last = self.last_phase.lock().expect("metrics lock");
+        if let Some(old) = last.insert(object.clone(), phase.to_string())
+            && old != phase
+        {
+            self.phase.remove(&phase_labels(&object, &old));
+        }
+        self.phase
+            .get_or_create(&phase_labels(&object, phase))
+            .set(1);
+    }
+
+    pub fn set_progress(&self, kind: &str, namespace: &str, name: &str, ratio: f64) {
+        self.progress
+            .get_or_create(&ObjectLabels {
+                kind: kind.into(),
+                namespace: namespace.into(),
+                name: name.into(),
+            })
+            .set(ratio);
+    }
+
+    pub fn set_lag(&self, namespace: &str, name: &str, seconds: f64) {
+        self.dts_lag
+            .get_or_create(&LagLabels {
+                namespace: namespace.into(),
+                name: name.into(),
+            })
+            .set(seconds);
+    }
+
+    /// Exports the gates of one cutover: `(gate name, passed)`.
+    pub fn set_gates(&self, namespace: &str, name: &str, gates: &[(String, bool)]) {
+        let key = LagLabels {
+            namespace: namespace.into(),
+            name: name.into(),
+        };
+        let mut last = self.last_gates.lock().expect("metrics lock");
+        for old in last.remove(&key).unwrap_or_default() {
+            if !gates.iter().any(|(g, _)| *g == old) {
+                self.gate.remove(&gate_labels(&key, &old));
+            }
+        }
+        for (gate, passed) in gates {
+            self.gate
+                .get_or_create(&gate_labels(&key, gate))
+                .set(i64::from(*passed));
+        }
+        last.insert(key, gates.iter().map(|(g, _)| g.clone()).collect());
+    }
+
+    /// Removes every per-object series of a deleted object.
+    pub fn forget(&self, kind: &str, namespace: &str, name: &str) {
+        let object = ObjectLabels {
+            kind: kind.into(),
+            namespace: namespace.into(),
+            name: name.into(),
+        };
+        if let Some(old) = self
+            .last_phase
+            .lock()
+            .expect("metrics lock")
+            .remove(&object)
+        {
+            self.phase.remove(&phase_labels(&object, &old));
+        }
+        self.progress.remove(&object);
+        let key = LagLabels {
+            namespace: namespace.into(),
+            name: name.into(),
+        };
+        if kind == "DtsMigration" {
+            self.dts_lag.remove(&key);
+        }
+        if kind == "Cutover" {
+            for gate in self
+                .last_gates
+                .lock()
+                .expect("metrics lock")
+                .remove(&key)
+                .unwrap_or_default()
+            {
+                self.gate.remove(&gate_labels(&key, &gate));
+            }
+        }
+    }
+
+    pub fn set_leader(&self, instance: &str, leader: bool) {
+        self.leader
+            .get_or_create(&InstanceLabels {
+                instance: instance.into(),
+            })
+            .set(i64::from(leader));
+    }
+}
+
+fn phase_labels(object: &ObjectLabels, phase: &str) -> PhaseLabels {
+    PhaseLabels {
+        kind: object.kind.clone(),
+        namespace: object.namespace.clone(),
+        name: object.name.clone(),
+        phase: phase.to_string(),
+    }
+}
+
+fn gate_labels(key: &LagLabels, gate: &str) -> GateLabels {
+    GateLabels {
+        namespace: key.namespace.clone(),
+        name: key.name.clone(),
+        gate: gate.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn phase_change_replaces_the_series() {
+        let m = Metrics::new();
+        m.set_phase("MmsJob", "ns", "a", "Running");
+        m.set_phase("MmsJob", "ns", "a", "Succeeded");
+        let text = m.render();
+        assert!(
+            text.contains(
+                r#"amo_resource_phase{kind="MmsJob",namespace="ns",name="a",phase="Succeeded"} 1"#
+            ),
+            "{text}"
+        );
+        assert!(!text.contains(r#"phase="Running""#), "{text}");
+        m.forget("MmsJob", "ns", "a");
+        assert!(!m.render().contains(r#"name="a""#));
+    }
+
+    #[test]
+    fn counters_and_histograms_render() {
+        let m = Metrics::new();
+        m.reconciled("DataSource", "ok", Duration::from_millis(12));
+        m.reconcile_failed("DataSource", "CloudThrottled");
+        m.cloud_call(
+            "Dts",
+            "DescribeDtsJobDetail",
+            "ok",
+            Duration::from_millis(40),
+        );
+        m.rate_limited("Dts", Duration::from_millis(500));
+        m.set_lag("ns", "orders", 3.5);
+        m.set_gates(
+            "ns",
+            "c",
+            &[("lag/orders".into(), true), ("backup".into(), false)],
+        );
+        m.set_gates("ns", "c", &[("lag/orders".into(), true)]);
+        m.set_leader("pod-a", true);
+        let text = m.render();
+        for needle in [
+            r#"amo_reconcile_total{kind="DataSource",outcome="ok"} 1"#,
+            r#"amo_reconcile_errors_total{kind="DataSource",reason="CloudThrottled"} 1"#,
+            r#"amo_cloud_calls_total{product="Dts",action="DescribeDtsJobDetail",outcome="ok"} 1"#,
+            "amo_reconcile_duration_seconds_bucket",
+            r#"amo_rate_limiter_wait_seconds_total{product="Dts"} 0.5"#,
+            r#"amo_dts_lag_seconds{namespace="ns",name="orders"} 3.5"#,
+            r#"amo_cutover_gate_passed{namespace="ns",name="c",gate="lag/orders"} 1"#,
+            r#"amo_leader{instance="pod-a"} 1"#,
+        ] {
+            assert!(text.contains(needle), "missing {needle} in\n{text}");
+        }
+        assert!(
+            !text.contains(r#"gate="backup""#),
+            "stale gate kept:\n{text}"
+        );
+    }
+}
