@@ -404,6 +404,12 @@ pub struct GateStatus {
     /// True when the criterion cannot pass by waiting (e.g. verification failed).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub failed: bool,
+    /// Lag gates: consecutive fresh samples below the threshold in the current run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub samples: Option<i64>,
+    /// Lag gates: the newest lag sample considered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_sample_at: Option<Time>,
 }
 
 /// One step of the switch.

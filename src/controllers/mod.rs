@@ -1,5 +1,6 @@
 //! The four reconcilers and the process that runs them.
 
+pub mod cutover;
 pub mod data_source;
 pub mod dts_migration;
 pub mod mms_job;

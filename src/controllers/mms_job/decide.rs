@@ -190,10 +190,19 @@ pub enum Observed {
 /// The action a reconcile takes.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Act {
-    Create { source_id: i64, request: Box<JobRequest> },
-    Stop { job_id: i64 },
-    Start { job_id: i64 },
-    Retry { job_id: i64 },
+    Create {
+        source_id: i64,
+        request: Box<JobRequest>,
+    },
+    Stop {
+        job_id: i64,
+    },
+    Start {
+        job_id: i64,
+    },
+    Retry {
+        job_id: i64,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -1,0 +1,416 @@
+//! The go/no-go criteria, each a pure function of what was observed and the time.
+
+use std::time::Duration;
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+
+use super::window::{self, WindowState};
+use crate::api::cutover::{Approval, GateStatus, Gates};
+use crate::api::dts_migration::{DtsMigrationPhase, DtsVerificationStatus, LagSample};
+use crate::api::mms_job::MmsJobPhase;
+
+pub const MEASURED: &str = "Measured";
+pub const ATTESTED: &str = "Attested";
+pub const WAIVED: &str = "Waived";
+
+/// A DtsMigration as the Cutover sees it (from its status).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct DtsObs {
+    pub name: String,
+    pub exists: bool,
+    pub phase: Option<DtsMigrationPhase>,
+    /// Its Ready message, for the report.
+    pub message: String,
+    pub lag_samples: Vec<LagSample>,
+    /// Whether the DtsMigration has DTS data verification configured.
+    pub data_check: bool,
+    pub verification: Option<DtsVerificationStatus>,
+}
+
+/// An MmsJob as the Cutover sees it.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct MmsObs {
+    pub name: String,
+    pub exists: bool,
+    pub phase: Option<MmsJobPhase>,
+    pub verification_enabled: bool,
+    /// The `Verified` condition: (status, reason, message), current for the job's generation.
+    pub verified: Option<(String, String, String)>,
+}
+
+fn secs(d: Duration) -> i64 {
+    d.as_secs() as i64
+}
+
+fn since(from: jiff::Timestamp, now: jiff::Timestamp) -> Duration {
+    Duration::try_from(now.duration_since(from)).unwrap_or_default()
+}
+
+/// Keeps `since` when the result did not change.
+fn keep_since(mut gate: GateStatus, prev: Option<&GateStatus>, now: jiff::Timestamp) -> GateStatus {
+    gate.since = match prev {
+        Some(p) if p.passed == gate.passed && p.failed == gate.failed && p.since.is_some() => {
+            p.since.clone()
+        }
+        _ => Some(Time(now)),
+    };
+    gate
+}
+
+fn gate(
+    name: String,
+    passed: bool,
+    observed: String,
+    threshold: String,
+    evidence: &str,
+) -> GateStatus {
+    GateStatus {
+        name,
+        passed,
+        observed,
+        threshold,
+        evidence: evidence.to_string(),
+        ..GateStatus::default()
+    }
+}
+
+/// Replication lag of one DtsMigration: the newest sample is fresh, and the current run of
+/// consecutive fresh samples below the threshold has lasted `stableForSeconds` with at least
+/// `minSamples` samples. A sample at or above the threshold, or a gap longer than
+/// `maxSampleAgeSeconds` between samples, restarts the run.
+pub fn lag_gate(
+    dts: &DtsObs,
+    prev: Option<&GateStatus>,
+    gates: &Gates,
+    now: jiff::Timestamp,
+) -> GateStatus {
+    let name = format!("lag/{}", dts.name);
+    let max = gates.max_lag_seconds;
+    let stable = Duration::from_secs(gates.stable_for_seconds.max(0) as u64);
+    let max_age = Duration::from_secs(gates.max_sample_age_seconds.max(1) as u64);
+    let threshold = format!(
+        "< {max}s for {}s and {} fresh samples (a sample older than {}s is stale)",
+        secs(stable),
+        gates.min_samples,
+        secs(max_age)
+    );
+    let waiting = |observed: String, failed: bool| {
+        let mut g = gate(name.clone(), false, observed, threshold.clone(), MEASURED);
+        g.failed = failed;
+        keep_since(g, prev, now)
+    };
+    if !dts.exists {
+        return waiting(format!("DtsMigration {} not found", dts.name), false);
+    }
+    match dts.phase {
+        Some(DtsMigrationPhase::Replicating) => {}
+        Some(
+            p @ (DtsMigrationPhase::Failed
+            | DtsMigrationPhase::PrecheckFailed
+            | DtsMigrationPhase::Invalid
+            | DtsMigrationPhase::Stopped
+            | DtsMigrationPhase::Completed),
+        ) => {
+            return waiting(
+                format!("phase {p:?}, not replicating: {}", dts.message),
+                true,
+            );
+        }
+        p => {
+            let phase = p
+                .map(|p| format!("{p:?}"))
+                .unwrap_or_else(|| "unknown".into());
+            return waiting(format!("phase {phase}, not replicating yet"), false);
+        }
+    }
+
+    let mut samples: Vec<&LagSample> = dts.lag_samples.iter().collect();
+    samples.sort_by_key(|s| s.at.0);
+    // Continue from where the previous evaluation stopped, so runs longer than the samples a
+    // DtsMigration keeps are still recognised.
+    let carried = prev.filter(|p| p.last_sample_at.is_some());
+    let mut count = carried.and_then(|p| p.samples).unwrap_or(0);
+    let mut mark = carried.and_then(|p| p.since.as_ref().map(|t| t.0));
+    let mut last_at = carried.and_then(|p| p.last_sample_at.as_ref().map(|t| t.0));
+    let seen_until = last_at;
+    for sample in samples
+        .iter()
+        .filter(|s| seen_until.is_none_or(|l| s.at.0 > l))
+    {
+        let gap_ok = last_at.is_none_or(|l| since(l, sample.at.0) <= max_age);
+        if sample.seconds >= max {
+            // `mark` then records when the run was broken.
+            count = 0;
+            mark = Some(sample.at.0);
+        } else if !gap_ok || count == 0 {
+            count = 1;
+            mark = Some(sample.at.0);
+        } else {
+            count += 1;
+        }
+        last_at = Some(sample.at.0);
+    }
+    let run_start = (count > 0).then_some(mark).flatten();
+    let latest = samples.last();
+    let fresh = latest.is_some_and(|l| since(l.at.0, now) <= max_age);
+    let stable_for = run_start.map(|r| since(r, now)).unwrap_or_default();
+    let passed = fresh && run_start.is_some() && count >= gates.min_samples && stable_for >= stable;
+    // Texts depend on samples only (not on `now`), so status is rewritten when facts change.
+    let observed = match latest {
+        None => "no lag sample yet".to_string(),
+        Some(l) if !fresh => format!(
+            "latest sample {}s at {} is stale (older than {}s)",
+            l.seconds,
+            l.at.0,
+            secs(max_age)
+        ),
+        Some(l) if run_start.is_none() => {
+            format!("{}s at {}: at or above {max}s", l.seconds, l.at.0)
+        }
+        Some(l) => format!(
+            "{}s at {}; below {max}s since {} ({count} sample(s))",
+            l.seconds,
+            l.at.0,
+            run_start.map(|r| r.to_string()).unwrap_or_default()
+        ),
+    };
+    GateStatus {
+        name,
+        passed,
+        observed,
+        threshold,
+        evidence: MEASURED.to_string(),
+        // For a lag gate `since` is when the current run below the threshold began (or when the
+        // last run was broken).
+        since: mark
+            .map(Time)
+            .or_else(|| prev.and_then(|p| p.since.clone()))
+            .or(Some(Time(now))),
+        failed: false,
+        samples: Some(count),
+        last_sample_at: last_at.map(Time),
+    }
+}
+
+/// MMS verification: the MmsJob's `Verified` condition.
+pub fn mms_verification_gate(
+    mms: &MmsObs,
+    prev: Option<&GateStatus>,
+    now: jiff::Timestamp,
+) -> GateStatus {
+    let name = format!("verification/{}", mms.name);
+    let threshold = "Verified=True (row counts of source and target match)".to_string();
+    let result = |passed: bool, failed: bool, observed: String| {
+        let mut g = gate(name.clone(), passed, observed, threshold.clone(), MEASURED);
+        g.failed = failed;
+        keep_since(g, prev, now)
+    };
+    if !mms.exists {
+        return result(false, false, format!("MmsJob {} not found", mms.name));
+    }
+    if !mms.verification_enabled {
+        return result(false, true, "verification is disabled on the MmsJob (spec.enableVerification: false); enable it or set gates.requireVerification: false".into());
+    }
+    match &mms.verified {
+        Some((s, _, msg)) if s == "True" => result(true, false, msg.clone()),
+        Some((s, reason, msg)) if s == "False" => result(false, true, format!("{reason}: {msg}")),
+        _ if mms.phase == Some(MmsJobPhase::Failed) => {
+            result(false, true, "the MMS job failed".into())
+        }
+        Some((_, _, msg)) => result(false, false, format!("pending: {msg}")),
+        None => result(false, false, "not verified yet".into()),
+    }
+}
+
+/// DTS data verification, when the DtsMigration configures it.
+pub fn dts_verification_gate(
+    dts: &DtsObs,
+    prev: Option<&GateStatus>,
+    now: jiff::Timestamp,
+) -> Option<GateStatus> {
+    if !dts.data_check {
+        return None;
+    }
+    let name = format!("verification/{}", dts.name);
+    let threshold = "DTS full data check finished with no differing rows".to_string();
+    let (passed, failed, observed) = match &dts.verification {
+        Some(v) if v.state == "Passed" => (true, false, "full data check passed".to_string()),
+        Some(v) if v.state == "Failed" => {
+            (false, true, format!("{} differing row(s)", v.diff_count))
+        }
+        Some(v) => (
+            false,
+            false,
+            format!(
+                "pending ({})",
+                v.full_check_status.as_deref().unwrap_or("not started")
+            ),
+        ),
+        None => (false, false, "not reported yet".to_string()),
+    };
+    let mut g = gate(name, passed, observed, threshold, MEASURED);
+    g.failed = failed;
+    Some(keep_since(g, prev, now))
+}
+
+/// A person's attestation that a verified backup exists.
+pub fn backup_gate(gates: &Gates, prev: Option<&GateStatus>, now: jiff::Timestamp) -> GateStatus {
+    let name = "backup".to_string();
+    if !gates.require_backup {
+        let g = gate(
+            name,
+            true,
+            "not required (gates.requireBackup: false)".into(),
+            "none".into(),
+            WAIVED,
+        );
+        return keep_since(g, prev, now);
+    }
+    let threshold = "a verified-backup attestation (who, when, evidence)".to_string();
+    let Some(b) = &gates.backup else {
+        let g = gate(
+            name,
+            false,
+            "no attestation in spec.gates.backup".into(),
+            threshold,
+            ATTESTED,
+        );
+        return keep_since(g, prev, now);
+    };
+    let at: Result<jiff::Timestamp, _> = b.verified_at.parse();
+    let g = match at {
+        Err(_) => {
+            let mut g = gate(
+                name,
+                false,
+                format!("verifiedAt {:?} is not an RFC 3339 time", b.verified_at),
+                threshold,
+                ATTESTED,
+            );
+            g.failed = true;
+            g
+        }
+        Ok(at) if at > now => gate(
+            name,
+            false,
+            format!("verifiedAt {} is in the future", b.verified_at),
+            threshold,
+            ATTESTED,
+        ),
+        Ok(at) => {
+            let age = since(at, now);
+            match b.max_age_seconds {
+                Some(max) if age > Duration::from_secs(max as u64) => gate(
+                    name,
+                    false,
+                    format!(
+                        "attested by {} at {}: expired after maxAgeSeconds {max}",
+                        b.verified_by, b.verified_at
+                    ),
+                    threshold,
+                    ATTESTED,
+                ),
+                _ => gate(
+                    name,
+                    true,
+                    format!(
+                        "attested by {} at {}: {}",
+                        b.verified_by, b.verified_at, b.evidence
+                    ),
+                    threshold,
+                    ATTESTED,
+                ),
+            }
+        }
+    };
+    keep_since(g, prev, now)
+}
+
+/// Approval, from spec.approval or the approved-by annotation.
+pub fn approval_gate(
+    required: bool,
+    approval: Option<&Approval>,
+    prev: Option<&GateStatus>,
+    now: jiff::Timestamp,
+) -> GateStatus {
+    let name = "approval".to_string();
+    let g = match (required, approval) {
+        (false, _) => gate(name, true, "not required (gates.requireApproval: false)".into(), "none".into(), WAIVED),
+        (true, None) => gate(
+            name,
+            false,
+            "not approved yet: set spec.approval or annotate migration.aliyun-operator.dev/approved-by".into(),
+            "an approval".into(),
+            ATTESTED,
+        ),
+        (true, Some(a)) => gate(
+            name,
+            true,
+            format!(
+                "approved by {}{}{}",
+                a.approved_by,
+                a.approved_at.as_deref().map(|t| format!(" at {t}")).unwrap_or_default(),
+                a.comment.as_deref().map(|c| format!(": {c}")).unwrap_or_default()
+            ),
+            "an approval".into(),
+            ATTESTED,
+        ),
+    };
+    keep_since(g, prev, now)
+}
+
+/// The maintenance window; None when the spec has none.
+pub fn window_gate(
+    gates: &Gates,
+    prev: Option<&GateStatus>,
+    now: jiff::Timestamp,
+) -> Option<(GateStatus, Option<jiff::Timestamp>)> {
+    let w = gates.window.as_ref()?;
+    let threshold = format!(
+        "inside {} for {} min{}{}",
+        w.start,
+        w.duration_minutes,
+        if w.days.is_empty() {
+            String::new()
+        } else {
+            format!(" on {:?}", w.days)
+        },
+        w.time_zone
+            .as_deref()
+            .map(|t| format!(" ({t})"))
+            .unwrap_or_else(|| " (UTC)".into())
+    );
+    let (g, wake) = match window::evaluate(w, now) {
+        Ok(WindowState::Open { closes_at }) => (
+            gate(
+                "window".into(),
+                true,
+                format!("open until {closes_at}"),
+                threshold,
+                MEASURED,
+            ),
+            Some(closes_at),
+        ),
+        Ok(WindowState::Closed { opens_at }) => (
+            gate(
+                "window".into(),
+                false,
+                opens_at
+                    .map(|t| format!("closed; opens at {t}"))
+                    .unwrap_or_else(|| "closed; never opens".into()),
+                threshold,
+                MEASURED,
+            ),
+            opens_at,
+        ),
+        Err(e) => {
+            let mut g = gate("window".into(), false, e.0, threshold, MEASURED);
+            g.failed = true;
+            (g, None)
+        }
+    };
+    Some((keep_since(g, prev, now), wake))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,216 @@
+use super::*;
+use crate::api::cutover::{BackupAttestation, MaintenanceWindow};
+
+fn at(secs: i64) -> jiff::Timestamp {
+    jiff::Timestamp::from_second(1_700_000_000 + secs).unwrap()
+}
+
+fn sample(t: i64, lag: f64) -> LagSample {
+    LagSample {
+        at: Time(at(t)),
+        seconds: lag,
+    }
+}
+
+fn gates() -> Gates {
+    Gates {
+        max_lag_seconds: 5.0,
+        stable_for_seconds: 60,
+        min_samples: 3,
+        max_sample_age_seconds: 30,
+        ..Gates::default()
+    }
+}
+
+fn dts(samples: Vec<LagSample>) -> DtsObs {
+    DtsObs {
+        name: "orders".into(),
+        exists: true,
+        phase: Some(DtsMigrationPhase::Replicating),
+        lag_samples: samples,
+        ..Default::default()
+    }
+}
+
+#[test]
+fn lag_passes_after_a_stable_window_of_fresh_samples() {
+    let samples: Vec<_> = (0..=7).map(|i| sample(i * 10, 1.0)).collect();
+    let g = lag_gate(&dts(samples), None, &gates(), at(75));
+    assert!(g.passed, "{g:?}");
+    assert_eq!(g.samples, Some(8));
+    assert_eq!(g.since, Some(Time(at(0))));
+    assert_eq!(g.evidence, MEASURED);
+}
+
+#[test]
+fn lag_waits_for_the_full_window() {
+    let samples: Vec<_> = (0..=3).map(|i| sample(i * 10, 1.0)).collect();
+    let g = lag_gate(&dts(samples), None, &gates(), at(35));
+    assert!(!g.passed, "only 35s of a 60s window");
+}
+
+#[test]
+fn a_spike_restarts_the_window() {
+    let mut samples: Vec<_> = (0..=6).map(|i| sample(i * 10, 1.0)).collect();
+    samples.push(sample(70, 8.0));
+    samples.extend((8..=12).map(|i| sample(i * 10, 1.0)));
+    let g = lag_gate(&dts(samples), None, &gates(), at(125));
+    assert!(!g.passed, "the spike at 70s is inside the window");
+    assert_eq!(g.since, Some(Time(at(80))));
+    assert!(g.observed.contains("below 5s since"), "{}", g.observed);
+}
+
+#[test]
+fn a_sample_at_the_threshold_counts_as_failing() {
+    let samples: Vec<_> = (0..=8)
+        .map(|i| sample(i * 10, if i == 7 { 5.0 } else { 1.0 }))
+        .collect();
+    let g = lag_gate(&dts(samples), None, &gates(), at(85));
+    assert!(!g.passed);
+}
+
+#[test]
+fn a_stale_latest_sample_fails_even_after_a_long_good_run() {
+    let samples: Vec<_> = (0..=10).map(|i| sample(i * 10, 1.0)).collect();
+    let g = lag_gate(&dts(samples), None, &gates(), at(100 + 31));
+    assert!(!g.passed);
+    assert!(g.observed.contains("stale"), "{}", g.observed);
+}
+
+#[test]
+fn a_gap_between_samples_restarts_the_window() {
+    let mut samples: Vec<_> = (0..=5).map(|i| sample(i * 10, 1.0)).collect();
+    samples.extend((0..=3).map(|i| sample(100 + i * 10, 1.0)));
+    let g = lag_gate(&dts(samples), None, &gates(), at(135));
+    assert!(!g.passed, "a 50s hole is no evidence");
+    assert_eq!(g.since, Some(Time(at(100))));
+}
+
+#[test]
+fn the_run_continues_across_evaluations_beyond_the_kept_samples() {
+    let g = gates();
+    let mut prev = None;
+    // Feed samples a few at a time, as the DtsMigration status would show them (window of 3).
+    for t in (0..=200).step_by(10) {
+        let kept: Vec<_> = (0..3)
+            .filter_map(|k| (t - k * 10 >= 0).then(|| sample(t - k * 10, 1.0)))
+            .collect();
+        prev = Some(lag_gate(&dts(kept), prev.as_ref(), &g, at(t + 1)));
+    }
+    let last = prev.unwrap();
+    assert!(last.passed);
+    assert_eq!(last.since, Some(Time(at(0))));
+    assert_eq!(last.samples, Some(21));
+}
+
+#[test]
+fn not_replicating_is_waiting_and_failed_phases_fail() {
+    let mut d = dts(vec![]);
+    d.phase = Some(DtsMigrationPhase::MigratingFull);
+    let g = lag_gate(&d, None, &gates(), at(0));
+    assert!(!g.passed && !g.failed);
+    d.phase = Some(DtsMigrationPhase::Failed);
+    assert!(lag_gate(&d, None, &gates(), at(0)).failed);
+    d.exists = false;
+    assert!(
+        lag_gate(&d, None, &gates(), at(0))
+            .observed
+            .contains("not found")
+    );
+}
+
+#[test]
+fn report_text_does_not_change_between_samples() {
+    let samples: Vec<_> = (0..=3).map(|i| sample(i * 10, 1.0)).collect();
+    let a = lag_gate(&dts(samples.clone()), None, &gates(), at(31));
+    let b = lag_gate(&dts(samples), Some(&a), &gates(), at(33));
+    assert_eq!(a, b, "no status churn while nothing new was observed");
+}
+
+#[test]
+fn mms_verification_follows_the_verified_condition() {
+    let mut m = MmsObs {
+        name: "hist".into(),
+        exists: true,
+        phase: Some(MmsJobPhase::Running),
+        verification_enabled: true,
+        verified: Some(("Unknown".into(), "Pending".into(), "1 of 3 verified".into())),
+    };
+    let g = mms_verification_gate(&m, None, at(0));
+    assert!(!g.passed && !g.failed);
+    m.verified = Some(("True".into(), "RowCountsMatch".into(), "all 3 match".into()));
+    assert!(mms_verification_gate(&m, None, at(0)).passed);
+    m.verified = Some((
+        "False".into(),
+        "RowCountMismatch".into(),
+        "orders: src 10, dst 9".into(),
+    ));
+    let g = mms_verification_gate(&m, None, at(0));
+    assert!(g.failed && g.observed.contains("orders: src 10, dst 9"));
+    m.verification_enabled = false;
+    assert!(mms_verification_gate(&m, None, at(0)).failed);
+}
+
+#[test]
+fn backup_is_attested_not_measured() {
+    let mut g = gates();
+    let none = backup_gate(&g, None, at(0));
+    assert!(!none.passed && none.evidence == ATTESTED);
+    g.backup = Some(BackupAttestation {
+        verified_by: "dba@example.com".into(),
+        verified_at: "2023-11-14T00:00:00Z".into(),
+        evidence: "snapshot 7731 restored".into(),
+        max_age_seconds: None,
+    });
+    let ok = backup_gate(&g, None, at(0));
+    assert!(
+        ok.passed
+            && ok.observed.contains("dba@example.com")
+            && ok.observed.contains("snapshot 7731")
+    );
+    g.backup.as_mut().unwrap().max_age_seconds = Some(60);
+    assert!(!backup_gate(&g, None, at(0)).passed, "attestation too old");
+    g.backup.as_mut().unwrap().verified_at = "yesterday".into();
+    assert!(backup_gate(&g, None, at(0)).failed);
+    g.require_backup = false;
+    assert_eq!(backup_gate(&g, None, at(0)).evidence, WAIVED);
+}
+
+#[test]
+fn approval_records_who_and_when() {
+    let g = approval_gate(true, None, None, at(0));
+    assert!(!g.passed && g.observed.contains("approved-by"));
+    let a = Approval {
+        approved_by: "lead@example.com".into(),
+        approved_at: Some("2026-11-22T09:00:00Z".into()),
+        comment: Some("CHG-1234".into()),
+    };
+    let g = approval_gate(true, Some(&a), None, at(0));
+    assert!(
+        g.passed && g.observed == "approved by lead@example.com at 2026-11-22T09:00:00Z: CHG-1234"
+    );
+    assert!(approval_gate(false, None, None, at(0)).passed);
+}
+
+#[test]
+fn window_gate_says_when_it_opens() {
+    let mut g = gates();
+    g.window = Some(MaintenanceWindow {
+        start: "02:00".into(),
+        duration_minutes: 60,
+        days: vec![],
+        time_zone: Some("UTC".into()),
+    });
+    // at(0) is 2023-11-14T22:13:20Z.
+    let (gate, wake) = window_gate(&g, None, at(0)).unwrap();
+    assert!(!gate.passed && gate.observed.contains("opens at 2023-11-15T02:00:00Z"));
+    assert_eq!(wake, Some("2023-11-15T02:00:00Z".parse().unwrap()));
+    assert!(window_gate(&gates(), None, at(0)).is_none());
+}
+
+#[test]
+fn since_only_moves_when_the_result_flips() {
+    let a = approval_gate(true, None, None, at(0));
+    let b = approval_gate(true, None, Some(&a), at(50));
+    assert_eq!(b.since, Some(Time(at(0))));
+}
