@@ -62,7 +62,7 @@ pub fn evaluate(window: &MaintenanceWindow, now: Timestamp) -> Result<WindowStat
         }
         let opens = open_instant(day, start, &tz)?;
         let closes = opens
-            .checked_add((minutes as i64).minutes())
+            .checked_add(minutes.minutes())
             .map_err(|e| WindowError(e.to_string()))?;
         if opens <= now && now < closes {
             return Ok(WindowState::Open { closes_at: closes });

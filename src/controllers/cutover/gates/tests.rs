@@ -93,7 +93,8 @@ fn the_run_continues_across_evaluations_beyond_the_kept_samples() {
     // Feed samples a few at a time, as the DtsMigration status would show them (window of 3).
     for t in (0..=200).step_by(10) {
         let kept: Vec<_> = (0..3)
-            .filter_map(|k| (t - k * 10 >= 0).then(|| sample(t - k * 10, 1.0)))
+            .filter(|&k| t - k * 10 >= 0)
+            .map(|k| sample(t - k * 10, 1.0))
             .collect();
         prev = Some(lag_gate(&dts(kept), prev.as_ref(), &g, at(t + 1)));
     }
