@@ -1,0 +1,244 @@
+//! Process-wide settings of the cloud client.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use backon::{BackoffBuilder, ExponentialBuilder};
+
+use super::endpoint::Product;
+
+/// Lets the operator's metrics see every call without the client knowing Prometheus.
+pub trait CallObserver: Send + Sync {
+    /// One logical call finished (after all its retries). `outcome` is `ok`, `throttled`,
+    /// `transient`, `not_found`, `invalid_state` or `terminal`.
+    fn call_finished(&self, product: &str, action: &str, outcome: &str, latency: Duration);
+
+    /// A call waited for the client-side rate limiter.
+    fn rate_limited(&self, _product: &str, _waited: Duration) {}
+
+    /// An attempt failed and the call will be retried after `delay`.
+    fn retrying(&self, _product: &str, _action: &str, _attempt: u32, _delay: Duration) {}
+}
+
+/// Retries of one call: exponential backoff with jitter (from `backon`), bounded by attempts,
+/// by `max_delay` per wait, and by [`CloudConfig::call_deadline`] overall.
+#[derive(Debug, Clone)]
+pub struct RetryPolicy {
+    /// Attempts in total, the first one included (1 = no retries).
+    pub max_attempts: u32,
+    /// Wait before the first retry; it doubles on every further retry.
+    pub base_delay: Duration,
+    /// Upper bound of one wait, also applied to a server's `x-acs-retry-after` (as the SDK does).
+    pub max_delay: Duration,
+    /// Add random jitter (up to the current delay) so that many callers do not retry in step.
+    pub jitter: bool,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            max_attempts: 4,
+            base_delay: Duration::from_millis(300),
+            max_delay: Duration::from_secs(20),
+            jitter: true,
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// No retries at all.
+    pub fn none() -> Self {
+        Self {
+            max_attempts: 1,
+            ..Self::default()
+        }
+    }
+
+    /// The waits between attempts, in order (one fewer than `max_attempts`).
+    pub(crate) fn delays(&self) -> impl Iterator<Item = Duration> + use<> {
+        let mut builder = ExponentialBuilder::default()
+            .with_min_delay(self.base_delay)
+            .with_max_delay(self.max_delay)
+            .with_max_times(self.max_attempts.saturating_sub(1) as usize);
+        if self.jitter {
+            builder = builder.with_jitter();
+        }
+        let cap = self.max_delay;
+        builder.build().map(move |d| d.min(cap))
+    }
+}
+
+/// A token bucket: `per_second` sustained, `burst` at once. `per_second == 0` disables it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimit {
+    /// Sustained calls per second.
+    pub per_second: u32,
+    /// Calls allowed at once before the rate applies.
+    pub burst: u32,
+}
+
+impl RateLimit {
+    /// `per_second` calls per second with an equal burst.
+    pub const fn per_second(per_second: u32) -> Self {
+        Self {
+            per_second,
+            burst: per_second,
+        }
+    }
+
+    /// No limit.
+    pub const fn unlimited() -> Self {
+        Self {
+            per_second: 0,
+            burst: 0,
+        }
+    }
+}
+
+/// Client-side rate limits, applied per credential identity (the "account": a fingerprint of
+/// the AccessKey or role, never the secret) **and region**, before every attempt.
+///
+/// The most specific rule wins: an action rule replaces (does not add to) its product's rule.
+///
+/// Defaults:
+/// * DTS `DescribeDtsJobDetail`: 40/s — the documented per-account-per-region limit
+///   (`dts-api.md` §1.6).
+/// * DTS, everything else: 10/s, burst 10 — undocumented; chosen well below the one documented
+///   figure so that many `DtsMigration`s polling every few seconds stay far from it.
+/// * MaxCompute MMS: 10/s, burst 10 — MMS publishes no limits.
+/// * STS: 5/s, burst 5 — exchanges are cached, so only a cold start of many identities hits it.
+#[derive(Debug, Clone)]
+pub struct RateLimits {
+    /// MaxCompute MMS.
+    pub mms: RateLimit,
+    /// DTS.
+    pub dts: RateLimit,
+    /// STS credential exchanges.
+    pub sts: RateLimit,
+    /// Per-action rules: `(product, action, limit)`.
+    pub actions: Vec<(Product, String, RateLimit)>,
+}
+
+impl Default for RateLimits {
+    fn default() -> Self {
+        Self {
+            mms: RateLimit::per_second(10),
+            dts: RateLimit::per_second(10),
+            sts: RateLimit::per_second(5),
+            actions: vec![(
+                Product::Dts,
+                "DescribeDtsJobDetail".to_string(),
+                RateLimit::per_second(40),
+            )],
+        }
+    }
+}
+
+impl RateLimits {
+    /// No client-side limits (tests, or when a proxy enforces them).
+    pub fn unlimited() -> Self {
+        Self {
+            mms: RateLimit::unlimited(),
+            dts: RateLimit::unlimited(),
+            sts: RateLimit::unlimited(),
+            actions: Vec::new(),
+        }
+    }
+
+    pub(crate) fn for_product(&self, product: Product) -> RateLimit {
+        match product {
+            Product::Mms => self.mms,
+            Product::Dts => self.dts,
+            Product::Sts => self.sts,
+        }
+    }
+}
+
+/// Settings of a [`Cloud`](super::Cloud), built once per process.
+#[derive(Clone)]
+pub struct CloudConfig {
+    /// Send every call (MaxCompute, DTS and STS) to this base URL instead of the regional
+    /// endpoints, e.g. `http://127.0.0.1:18080` for the simulator. The `host` header (and the
+    /// signature) then name that host and port.
+    pub endpoint_override: Option<String>,
+    /// Use the VPC endpoints (`maxcompute-vpc.<region>`, `sts-vpc.<region>`); DTS has none.
+    pub vpc_endpoints: bool,
+    /// Time to establish a connection.
+    pub connect_timeout: Duration,
+    /// Time for one attempt: sending the request and reading the whole response.
+    pub attempt_timeout: Duration,
+    /// Time for a whole call, retries and waits included.
+    pub call_deadline: Duration,
+    /// Retries and backoff.
+    pub retry: RetryPolicy,
+    /// Client-side rate limits.
+    pub rate_limits: RateLimits,
+    /// The `user-agent` header.
+    pub user_agent: String,
+    /// Requested lifetime of STS credentials (`DurationSeconds`, 900..=43200).
+    pub sts_duration: Duration,
+    /// Sees every call, for metrics.
+    pub observer: Option<Arc<dyn CallObserver>>,
+}
+
+impl Default for CloudConfig {
+    fn default() -> Self {
+        Self {
+            endpoint_override: None,
+            vpc_endpoints: false,
+            connect_timeout: Duration::from_secs(5),
+            attempt_timeout: Duration::from_secs(30),
+            call_deadline: Duration::from_secs(120),
+            retry: RetryPolicy::default(),
+            rate_limits: RateLimits::default(),
+            user_agent: concat!("aliyun-migration-operator/", env!("CARGO_PKG_VERSION"))
+                .to_string(),
+            sts_duration: Duration::from_secs(3600),
+            observer: None,
+        }
+    }
+}
+
+impl fmt::Debug for CloudConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CloudConfig")
+            .field("endpoint_override", &self.endpoint_override)
+            .field("vpc_endpoints", &self.vpc_endpoints)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("attempt_timeout", &self.attempt_timeout)
+            .field("call_deadline", &self.call_deadline)
+            .field("retry", &self.retry)
+            .field("rate_limits", &self.rate_limits)
+            .field("user_agent", &self.user_agent)
+            .field("sts_duration", &self.sts_duration)
+            .field("observer", &self.observer.as_ref().map(|_| "..."))
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn delays_grow_exponentially_and_stay_capped() {
+        let policy = RetryPolicy {
+            max_attempts: 6,
+            base_delay: Duration::from_millis(100),
+            max_delay: Duration::from_millis(500),
+            jitter: false,
+        };
+        let delays: Vec<u128> = policy.delays().map(|d| d.as_millis()).collect();
+        assert_eq!(delays, [100, 200, 400, 500, 500]);
+        let jittered = RetryPolicy {
+            jitter: true,
+            ..policy
+        };
+        for (i, d) in jittered.delays().enumerate() {
+            let floor = [100, 200, 400, 500, 500][i];
+            assert!(d.as_millis() >= floor && d.as_millis() <= 500, "{d:?}");
+        }
+        assert_eq!(RetryPolicy::none().delays().count(), 0);
+    }
+}

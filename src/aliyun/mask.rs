@@ -1,0 +1,128 @@
+//! Credential masking (seed 000): every cloud response passes through [`mask`] before it is
+//! logged, parsed into a typed model, put into an error, or handed to a caller.
+//!
+//! The rule, applied recursively:
+//! * every value whose **key** matches `password|secret|token|access.id|access.key|accessKeyId|accessKeySecret`
+//!   (case-insensitive, anywhere in the key, `.` = any character) is replaced by `********`,
+//!   whatever its type — exactly what the seed's `jq` filter does;
+//! * every **string** starting with `LTAI` (an AccessKey id) is replaced by `********`, in objects
+//!   and arrays alike, and AccessKey ids embedded in longer text (error messages) are cut out;
+//! * MMS configuration items name their secret in a sibling field, not in the JSON key
+//!   (`{"key": "hive.password", "value": "..."}`, or `"type": "password"`): their `value` /
+//!   `defaultValue` are masked too;
+//! * strings holding JSON (`Reserved`, `DbObject`, `extra`) are parsed and masked the same way;
+//!   they are rewritten only when something inside had to be masked.
+//!
+//! Anything that is not a secret is left exactly as it was.
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+use serde_json::Value;
+
+pub use super::secret::REDACTED as MASK;
+
+static SECRET_KEY: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)password|secret|token|access.id|access.key|accessKeyId|accessKeySecret")
+        .expect("static regex")
+});
+
+/// An AccessKey id inside longer text: `LTAI` followed by the id's alphanumeric body.
+static EMBEDDED_ACCESS_KEY_ID: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"LTAI[0-9A-Za-z]*").expect("static regex"));
+
+/// Fields of a configuration item that carry its value.
+const CONFIG_VALUE_FIELDS: &[&str] = &["value", "Value", "defaultValue", "DefaultValue"];
+/// Fields of a configuration item that name it.
+const CONFIG_NAME_FIELDS: &[&str] = &["key", "Key", "name", "Name"];
+
+/// Whether a JSON key names a secret under the seed's rule.
+pub fn is_secret_key(key: &str) -> bool {
+    SECRET_KEY.is_match(key)
+}
+
+/// Returns the masked value.
+pub fn mask(mut value: Value) -> Value {
+    mask_in_place(&mut value);
+    value
+}
+
+/// Masks a value in place; returns whether anything was masked.
+pub fn mask_in_place(value: &mut Value) -> bool {
+    match value {
+        Value::Object(map) => {
+            let config_secret = is_secret_config_item(map);
+            let mut changed = false;
+            for (key, child) in map.iter_mut() {
+                let secret = is_secret_key(key)
+                    || (config_secret && CONFIG_VALUE_FIELDS.contains(&key.as_str()));
+                if secret {
+                    if child.as_str() != Some(MASK) {
+                        *child = Value::String(MASK.to_string());
+                        changed = true;
+                    }
+                } else {
+                    changed |= mask_in_place(child);
+                }
+            }
+            changed
+        }
+        Value::Array(items) => items
+            .iter_mut()
+            .fold(false, |changed, item| mask_in_place(item) | changed),
+        Value::String(text) => match mask_str(text) {
+            Some(masked) => {
+                *text = masked;
+                true
+            }
+            None => false,
+        },
+        Value::Null | Value::Bool(_) | Value::Number(_) => false,
+    }
+}
+
+/// Masks free text (an error message, a non-JSON body): AccessKey ids are cut out and JSON text
+/// is masked as JSON.
+pub fn mask_text(text: &str) -> String {
+    mask_str(text).unwrap_or_else(|| text.to_string())
+}
+
+/// `Some(masked)` when the string had to change.
+fn mask_str(text: &str) -> Option<String> {
+    if text.starts_with("LTAI") {
+        return Some(MASK.to_string());
+    }
+    let trimmed = text.trim_start();
+    if (trimmed.starts_with('{') || trimmed.starts_with('['))
+        && let Ok(mut inner) = serde_json::from_str::<Value>(text)
+    {
+        return if mask_in_place(&mut inner) {
+            Some(inner.to_string())
+        } else {
+            None
+        };
+    }
+    if text.contains("LTAI") {
+        return Some(EMBEDDED_ACCESS_KEY_ID.replace_all(text, MASK).into_owned());
+    }
+    None
+}
+
+/// An MMS configuration item whose name (not JSON key) says it holds a secret.
+fn is_secret_config_item(map: &serde_json::Map<String, Value>) -> bool {
+    if !CONFIG_VALUE_FIELDS.iter().any(|f| map.contains_key(*f)) {
+        return false;
+    }
+    let named_secret = CONFIG_NAME_FIELDS
+        .iter()
+        .filter_map(|f| map.get(*f).and_then(Value::as_str))
+        .any(is_secret_key);
+    let typed_secret = ["type", "Type"]
+        .iter()
+        .filter_map(|f| map.get(*f).and_then(Value::as_str))
+        .any(|t| t.eq_ignore_ascii_case("password"));
+    named_secret || typed_secret
+}
+
+#[cfg(test)]
+mod tests;
