@@ -5,8 +5,17 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use kube::Client;
+use std::fmt::Debug;
+
+use k8s_openapi::NamespaceResourceScope;
+use kube::api::Api;
+use kube::runtime::controller;
 use kube::runtime::events::{Recorder, Reporter};
+use kube::runtime::reflector::ObjectRef;
+use kube::{Client, Resource};
+use serde::de::DeserializeOwned;
+
+use super::managed::Managed;
 
 use crate::aliyun::Cloud;
 use crate::metrics::Metrics;
@@ -18,6 +27,8 @@ pub struct Settings {
     pub poll_scale: f64,
     /// The namespace watched, or None for all.
     pub namespace: Option<String>,
+    /// Reconciles running at once per kind.
+    pub concurrency: u16,
 }
 
 impl Default for Settings {
@@ -25,6 +36,7 @@ impl Default for Settings {
         Self {
             poll_scale: 1.0,
             namespace: None,
+            concurrency: 8,
         }
     }
 }
@@ -52,6 +64,34 @@ impl Context {
             metrics,
             settings,
             failures: Mutex::default(),
+        }
+    }
+
+    /// The API of `K` in the watched namespace (or all namespaces).
+    pub fn api<K>(&self) -> Api<K>
+    where
+        K: Resource<Scope = NamespaceResourceScope> + Clone + DeserializeOwned + Debug,
+        K::DynamicType: Default,
+    {
+        match &self.settings.namespace {
+            Some(ns) => Api::namespaced(self.client.clone(), ns),
+            None => Api::all(self.client.clone()),
+        }
+    }
+
+    /// Controller settings shared by every kind.
+    pub fn controller_config(&self) -> controller::Config {
+        controller::Config::default().concurrency(self.settings.concurrency)
+    }
+
+    /// Drops the per-object metrics of objects the controller reports as deleted.
+    pub fn forget_deleted<K: Managed, E, W>(
+        &self,
+        result: Result<(ObjectRef<K>, controller::Action), controller::Error<E, W>>,
+    ) {
+        if let Err(controller::Error::ObjectNotFound(obj)) = result {
+            self.metrics
+                .forget(K::KIND, obj.namespace.as_deref().unwrap_or_default(), &obj.name);
         }
     }
 

@@ -1,9 +1,32 @@
-//! The four reconcilers and the process that runs them.
+//! The four reconcilers and the process that runs them: leader election, the metrics and health
+//! endpoint, and graceful shutdown.
 
+pub mod context;
+pub mod credentials;
 pub mod cutover;
 pub mod data_source;
 pub mod dts_migration;
+pub mod error;
+pub mod managed;
 pub mod mms_job;
+pub mod runner;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use futures::future::join_all;
+use kube::api::{Api, ListParams};
+use kube::{Client, CustomResourceExt};
+use tokio::sync::watch;
+
+use crate::aliyun::{Cloud, CloudConfig};
+use crate::api::{Cutover, DataSource, DtsMigration, MmsJob};
+use crate::metrics::Metrics;
+use crate::server::{self, Health};
+use crate::telemetry::LogFormat;
+use context::{Context, Settings};
 
 /// Command-line options of `aliyun-migration-operator run`.
 #[derive(clap::Args, Debug, Clone)]
@@ -11,9 +34,280 @@ pub struct RunArgs {
     /// Send every cloud call (MaxCompute, DTS, STS) to this base URL (e.g. the simulator).
     #[arg(long, env = "AMO_CLOUD_ENDPOINT")]
     pub cloud_endpoint: Option<String>,
+    /// Watch only this namespace (default: all namespaces).
+    #[arg(long, env = "AMO_WATCH_NAMESPACE")]
+    pub namespace: Option<String>,
+    /// Address of the `/metrics`, `/healthz` and `/readyz` endpoint.
+    #[arg(long, env = "AMO_METRICS_ADDR", default_value = "0.0.0.0:8080")]
+    pub metrics_addr: SocketAddr,
+    /// Run only while holding the Lease (for more than one replica).
+    #[arg(long, env = "AMO_LEADER_ELECT")]
+    pub leader_elect: bool,
+    /// Name of the leader-election Lease.
+    #[arg(long, env = "AMO_LEASE_NAME", default_value = "aliyun-migration-operator")]
+    pub lease_name: String,
+    /// Namespace of the Lease (default: the pod's namespace, else `default`).
+    #[arg(long, env = "AMO_LEASE_NAMESPACE")]
+    pub lease_namespace: Option<String>,
+    /// How long a Lease stays valid without renewal.
+    #[arg(long, env = "AMO_LEASE_DURATION_SECONDS", default_value_t = 15)]
+    pub lease_duration_seconds: u64,
+    /// Reconciles running at once per kind (bounded: an unbounded restart burst opens a
+    /// connection per object).
+    #[arg(long, env = "AMO_CONCURRENCY", default_value_t = 8)]
+    pub concurrency: u16,
+    /// Log format.
+    #[arg(long, env = "AMO_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+    /// On SIGTERM, wait at most this long for in-flight reconciles.
+    #[arg(long, env = "AMO_SHUTDOWN_GRACE_SECONDS", default_value_t = 20)]
+    pub shutdown_grace_seconds: u64,
+    /// Multiplies every poll interval (e.g. 0.1 against a time-scaled simulator).
+    #[arg(long, env = "AMO_POLL_SCALE", default_value_t = 1.0)]
+    pub poll_scale: f64,
 }
 
 /// Runs the controllers until SIGTERM/SIGINT.
-pub async fn run(_args: RunArgs) -> anyhow::Result<()> {
-    anyhow::bail!("the controllers are not yet available")
+pub async fn run(args: RunArgs) -> anyhow::Result<()> {
+    crate::telemetry::init(args.log_format);
+    let client = Client::try_default()
+        .await
+        .context("connecting to the Kubernetes API (in-cluster, KUBECONFIG or ~/.kube/config)")?;
+    preflight(&client, args.namespace.as_deref()).await?;
+
+    let identity = std::env::var("POD_NAME").unwrap_or_else(|_| {
+        format!(
+            "{}-{}",
+            hostname(),
+            std::process::id()
+        )
+    });
+    let metrics = Arc::new(Metrics::new());
+    let health = Arc::new(Health::default());
+    let (stop_tx, stop_rx) = watch::channel(false);
+    spawn_signal_handler(stop_tx, health.clone());
+
+    let (addr, server) = server::serve(
+        args.metrics_addr,
+        metrics.clone(),
+        health.clone(),
+        stopped(stop_rx.clone()),
+    )
+    .await
+    .with_context(|| format!("binding {}", args.metrics_addr))?;
+    tracing::info!(%addr, "serving /metrics, /healthz and /readyz");
+
+    let cloud = Cloud::new(CloudConfig {
+        endpoint_override: args.cloud_endpoint.clone(),
+        observer: Some(Arc::new(MetricsObserver(metrics.clone()))),
+        ..CloudConfig::default()
+    })
+    .context("building the cloud client")?;
+    let settings = Settings {
+        poll_scale: args.poll_scale,
+        namespace: args.namespace.clone(),
+        concurrency: args.concurrency.max(1),
+    };
+    let ctx = Arc::new(Context::new(client.clone(), cloud, metrics.clone(), settings, identity.clone()));
+
+    let result = if args.leader_elect {
+        run_as_candidate(&args, client, ctx, &identity, health, stop_rx).await
+    } else {
+        health.set_ready(true);
+        metrics.set_leader(&identity, true);
+        run_controllers(ctx, stop_rx, Duration::from_secs(args.shutdown_grace_seconds)).await;
+        Ok(())
+    };
+    let _ = server.await;
+    tracing::info!("stopped");
+    result
+}
+
+/// Fails early, with the fix, when the CRDs are not installed.
+async fn preflight(client: &Client, namespace: Option<&str>) -> anyhow::Result<()> {
+    async fn check<K>(client: &Client, namespace: Option<&str>) -> anyhow::Result<()>
+    where
+        K: kube::Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
+            + CustomResourceExt
+            + Clone
+            + serde::de::DeserializeOwned
+            + std::fmt::Debug,
+    {
+        let api: Api<K> = match namespace {
+            Some(ns) => Api::namespaced(client.clone(), ns),
+            None => Api::all(client.clone()),
+        };
+        api.list(&ListParams::default().limit(1)).await.with_context(|| {
+            format!(
+                "listing {}: is the CRD installed (kubectl apply -f crds/) and may this identity list it?",
+                K::crd_name()
+            )
+        })?;
+        Ok(())
+    }
+    check::<DataSource>(client, namespace).await?;
+    check::<MmsJob>(client, namespace).await?;
+    check::<DtsMigration>(client, namespace).await?;
+    check::<Cutover>(client, namespace).await
+}
+
+/// Waits for the Lease, runs the controllers while holding it, and hands it back on shutdown.
+async fn run_as_candidate(
+    args: &RunArgs,
+    client: Client,
+    ctx: Arc<Context>,
+    identity: &str,
+    health: Arc<Health>,
+    stop_rx: watch::Receiver<bool>,
+) -> anyhow::Result<()> {
+    let namespace = args
+        .lease_namespace
+        .clone()
+        .or_else(|| std::env::var("POD_NAMESPACE").ok())
+        .unwrap_or_else(|| "default".to_string());
+    let duration = args.lease_duration_seconds.max(2);
+    let manager = kube_lease_manager::LeaseManagerBuilder::new(client, &args.lease_name)
+        .with_namespace(&namespace)
+        .with_identity(identity)
+        .with_duration(duration)
+        .with_grace((duration / 3).max(1))
+        .build()
+        .await
+        .context("creating the leader-election lease manager")?;
+    let (mut leader_rx, lease_task) = manager.watch().await;
+    // A follower is healthy and ready: it takes over when the leader goes.
+    health.set_ready(true);
+    tracing::info!(lease = %args.lease_name, %namespace, %identity, "waiting for leadership");
+    let mut stop = stop_rx.clone();
+    let became_leader = loop {
+        if *leader_rx.borrow_and_update() {
+            break true;
+        }
+        tokio::select! {
+            changed = leader_rx.changed() => if changed.is_err() { break false },
+            _ = stop.changed() => if *stop.borrow() { break false },
+        }
+    };
+    let mut lost = false;
+    if became_leader {
+        tracing::info!(%identity, "became leader");
+        ctx.metrics.set_leader(identity, true);
+        let (ctl_stop_tx, ctl_stop_rx) = watch::channel(false);
+        let grace = Duration::from_secs(args.shutdown_grace_seconds);
+        let controllers = tokio::spawn(run_controllers(ctx.clone(), ctl_stop_rx, grace));
+        let mut stop = stop_rx.clone();
+        loop {
+            tokio::select! {
+                changed = leader_rx.changed() => {
+                    if changed.is_err() || !*leader_rx.borrow() {
+                        lost = true;
+                        break;
+                    }
+                }
+                _ = stop.changed() => if *stop.borrow() { break },
+            }
+        }
+        if lost {
+            tracing::error!(%identity, "lost leadership; stopping the controllers");
+        }
+        let _ = ctl_stop_tx.send(true);
+        let _ = controllers.await;
+        ctx.metrics.set_leader(identity, false);
+    }
+    // Dropping the receiver ends the lease task, which returns the manager to release with.
+    drop(leader_rx);
+    match lease_task.await {
+        Ok(Ok(manager)) => {
+            if let Err(e) = manager.release().await {
+                tracing::warn!(error = %e, "could not release the lease");
+            } else {
+                tracing::info!("released the lease");
+            }
+        }
+        Ok(Err(e)) => tracing::warn!(error = %e, "lease manager failed"),
+        Err(e) => tracing::warn!(error = %e, "lease task panicked"),
+    }
+    if lost {
+        anyhow::bail!("lost the leader-election lease");
+    }
+    Ok(())
+}
+
+/// Runs the four controllers until `stop`, then lets in-flight reconciles finish within `grace`.
+async fn run_controllers(ctx: Arc<Context>, stop: watch::Receiver<bool>, grace: Duration) {
+    let tasks = vec![
+        tokio::spawn(data_source::run(ctx.clone(), stopped(stop.clone()))),
+        tokio::spawn(mms_job::run(ctx.clone(), stopped(stop.clone()))),
+        tokio::spawn(dts_migration::run(ctx.clone(), stopped(stop.clone()))),
+        // tokio::spawn(cutover::run(ctx.clone(), stopped(stop.clone()))),
+    ];
+    let mut wait_stop = stop.clone();
+    let all = join_all(tasks);
+    tokio::pin!(all);
+    tokio::select! {
+        _ = &mut all => return,
+        _ = async { while !*wait_stop.borrow_and_update() { if wait_stop.changed().await.is_err() { break } } } => {}
+    }
+    tracing::info!(?grace, "shutting down: no new reconciles, waiting for in-flight ones");
+    if tokio::time::timeout(grace, &mut all).await.is_err() {
+        tracing::warn!(?grace, "in-flight reconciles did not finish in time; abandoning them");
+    }
+}
+
+/// A future that resolves once `rx` says stop.
+pub fn stopped(mut rx: watch::Receiver<bool>) -> impl std::future::Future<Output = ()> + Send + Sync + 'static {
+    async move {
+        while !*rx.borrow_and_update() {
+            if rx.changed().await.is_err() {
+                return;
+            }
+        }
+    }
+}
+
+fn spawn_signal_handler(stop: watch::Sender<bool>, health: Arc<Health>) {
+    tokio::spawn(async move {
+        use tokio::signal::unix::{SignalKind, signal};
+        let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+            tracing::error!("cannot install signal handlers");
+            return;
+        };
+        tokio::select! { _ = term.recv() => {}, _ = int.recv() => {} }
+        tracing::info!("signal received: shutting down gracefully (send again to force)");
+        health.set_stopping();
+        let _ = stop.send(true);
+        tokio::select! { _ = term.recv() => {}, _ = int.recv() => {} }
+        tracing::warn!("second signal: exiting now");
+        std::process::exit(130);
+    });
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_else(|_| "operator".to_string())
+}
+
+/// Feeds cloud-call outcomes into the Prometheus metrics.
+struct MetricsObserver(Arc<Metrics>);
+
+impl crate::aliyun::CallObserver for MetricsObserver {
+    fn call_finished(&self, product: &str, action: &str, outcome: &str, latency: Duration) {
+        self.0.cloud_call(product, action, outcome, latency);
+    }
+
+    fn rate_limited(&self, product: &str, waited: Duration) {
+        self.0.rate_limited(product, waited);
+    }
+}
+
+/// Unwraps the finalizer helper's error so metrics, events and conditions see our reasons.
+pub(crate) fn finalizer_error(e: kube::runtime::finalizer::Error<error::Error>) -> error::Error {
+    use kube::runtime::finalizer::Error as F;
+    match e {
+        F::ApplyFailed(e) | F::CleanupFailed(e) => e,
+        F::AddFinalizer(e) | F::RemoveFinalizer(e) => error::Error::Kube(e),
+        F::UnnamedObject => error::Error::InvalidSpec("object has no name".into()),
+        F::InvalidFinalizer => error::Error::InvalidSpec("invalid finalizer".into()),
+    }
 }

@@ -1,3 +1,274 @@
 //! DataSource controller: adopt an MMS data source, check it, scan its metadata.
+//! fetch (MMS) → decide (pure, `decide.rs`) → act (start a scan) → report (status).
 
 pub mod decide;
+
+use std::sync::Arc;
+
+use futures::StreamExt;
+use k8s_openapi::api::core::v1::Secret;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use kube::api::Api;
+use kube::core::PartialObjectMeta;
+use kube::runtime::controller::{Action, Controller};
+use kube::runtime::events::EventType;
+use kube::runtime::reflector::ObjectRef;
+use kube::runtime::watcher;
+use kube::{Resource, ResourceExt};
+
+use super::context::Context;
+use super::credentials;
+use super::error::{Error, Result};
+use super::managed::{is_paused, publish, reconcile_requested_at, report};
+use super::runner;
+use crate::aliyun::MmsClient;
+use crate::aliyun::mms::{FetchMetadataRequest, ListDataSourcesRequest, ListDbsRequest, MmsDataSource};
+use crate::api::conditions::{self, Desired, READY};
+use crate::api::data_source::{CatalogueCounts, DataSource, DataSourcePhase, DataSourceStatus, ScanStatus};
+use decide::{Act, Candidate, Lookup, Observed, ScanView, SourceView};
+
+/// Runs the DataSource controller until `shutdown`.
+pub async fn run(ctx: Arc<Context>, shutdown: impl std::future::Future<Output = ()> + Send + Sync + 'static) {
+    let api: Api<DataSource> = ctx.api();
+    let controller = Controller::new(api, watcher::Config::default().any_semantic())
+        .with_config(ctx.controller_config());
+    let store = controller.store();
+    // Re-reconcile when a credentials Secret changes (metadata only: values are never cached).
+    let secrets: Api<PartialObjectMeta<Secret>> = ctx.api();
+    controller
+        .watches(secrets, watcher::Config::default().any_semantic(), move |secret| {
+            store
+                .state()
+                .into_iter()
+                .filter(|ds| {
+                    ds.namespace() == secret.namespace()
+                        && credentials::secret_names(ds.spec.credentials.as_ref()).contains(&secret.name_any())
+                })
+                .map(|ds| ObjectRef::from_obj(ds.as_ref()))
+                .collect::<Vec<_>>()
+        })
+        .graceful_shutdown_on(shutdown)
+        .run(
+            |obj, ctx| runner::reconcile(obj, ctx, reconcile),
+            runner::error_policy,
+            ctx.clone(),
+        )
+        .for_each(|result| {
+            let ctx = ctx.clone();
+            async move { ctx.forget_deleted(result) }
+        })
+        .await;
+}
+
+async fn reconcile(ds: Arc<DataSource>, ctx: Arc<Context>) -> Result<Action> {
+    let prev = ds.status.clone().unwrap_or_default();
+    let generation = ds.meta().generation;
+    let now = jiff::Timestamp::now();
+    if is_paused(ds.as_ref()) {
+        let mut status = prev.clone();
+        status.phase = Some(DataSourcePhase::Paused);
+        status.conditions = conditions::merge(
+            &prev.conditions,
+            &[Desired::unknown(READY, "Paused", "reconciliation is paused by the migration.aliyun-operator.dev/paused annotation")],
+            generation,
+            now,
+        );
+        report(&ctx, ds.as_ref(), &status).await?;
+        return Ok(Action::await_change());
+    }
+    if let Err(errors) = crate::api::validation::check_typed(ds.as_ref()) {
+        return invalid(&ctx, ds.as_ref(), &prev, generation, now, errors).await;
+    }
+    let requested = reconcile_requested_at(ds.as_ref());
+    let forced = requested.is_some() && requested != prev.last_handled_reconcile_at;
+    if !forced && !decide::poll_due(&ds.spec, &prev, generation, now) {
+        return Ok(Action::requeue(ctx.poll(decide::SCAN_POLL)));
+    }
+
+    let ns = ds.namespace().unwrap_or_default();
+    let creds = match credentials::resolve(&ctx.client, &ns, ds.spec.credentials.as_ref()).await {
+        Ok(c) => c,
+        Err(e) => return credentials_failed(&ctx, ds.as_ref(), &prev, generation, now, e).await,
+    };
+    let mms = ctx.cloud.mms(ds.spec.region.clone(), creds);
+    let observed = fetch(&mms, &ds, &prev).await?;
+    let decision = decide::decide(&ds.spec, &prev, generation, &observed, now);
+    let mut status = decision.status;
+    status.last_handled_reconcile_at = requested.or(prev.last_handled_reconcile_at.clone());
+
+    if let Some(Act::StartScan {
+        source_id,
+        trigger,
+        requested_at,
+    }) = decision.act
+    {
+        let scan = ds.spec.scan.clone().unwrap_or_default();
+        let request = FetchMetadataRequest {
+            db_name: scan.db_name.clone(),
+            table_names: scan.table_names.clone(),
+        };
+        let scan_id = mms.create_fetch_metadata_job(source_id, &request).await?;
+        status.last_scan = Some(ScanStatus {
+            id: scan_id,
+            status: "SCAN_DOING".into(),
+            finished: false,
+            started_at: Some(Time(now)),
+            trigger: Some(trigger.as_str().to_string()),
+            requested_at,
+            ..ScanStatus::default()
+        });
+        publish(
+            &ctx,
+            ds.as_ref(),
+            EventType::Normal,
+            "ScanStarted",
+            &format!("metadata scan {scan_id} started ({})", trigger.as_str()),
+        )
+        .await;
+    }
+    report(&ctx, ds.as_ref(), &status).await?;
+    Ok(Action::requeue(ctx.poll(decision.requeue)))
+}
+
+/// Reads the data source, the scan recorded in status, and the database list.
+async fn fetch(mms: &MmsClient, ds: &DataSource, prev: &DataSourceStatus) -> Result<Observed> {
+    let id = ds.spec.source_id.or(prev.source_id);
+    let lookup = match id {
+        Some(id) => match mms.get_data_source(id, false).await {
+            Ok(source) => Lookup::Found(view(&source)),
+            Err(e) if e.is_not_found() => Lookup::IdNotFound(id),
+            Err(e) => return Err(e.into()),
+        },
+        None => {
+            let name = ds.spec.name.clone().unwrap_or_default();
+            let filter = ListDataSourcesRequest {
+                name: Some(name.clone()),
+                region: None,
+                ..ListDataSourcesRequest::default()
+            };
+            let listed = mms.list_all_data_sources(&filter, 100).await?;
+            let candidates: Vec<Candidate> = listed
+                .items
+                .iter()
+                .map(|s| Candidate {
+                    id: s.id,
+                    name: s.name.clone(),
+                    type_: s.source_type.clone(),
+                })
+                .collect();
+            match decide::resolve_by_name(&name, &candidates) {
+                decide::Resolution::Resolved(c) => Lookup::Found(view(&mms.get_data_source(c.id, false).await?)),
+                decide::Resolution::NotFound => Lookup::NameNotFound,
+                decide::Resolution::Ambiguous(list) => Lookup::Ambiguous(list),
+            }
+        }
+    };
+    let Lookup::Found(source) = &lookup else {
+        return Ok(Observed {
+            lookup,
+            scan: None,
+            databases: None,
+        });
+    };
+    let scan = match prev.last_scan.as_ref().filter(|s| !s.finished && Some(source.id) == prev.source_id) {
+        Some(s) => match mms.get_fetch_metadata_job(source.id, s.id).await {
+            Ok(scan) => {
+                let counts = scan.result_counts();
+                Some(ScanView {
+                id: scan.id,
+                status: scan.status.as_ref().map(|s| s.as_str().to_string()).unwrap_or_default(),
+                percent: scan.progress_percent(),
+                databases: counts.as_ref().and_then(|c| c.databases),
+                tables: counts.as_ref().and_then(|c| c.tables),
+                partitions: counts.as_ref().and_then(|c| c.partitions),
+                error: scan.error_msg.clone(),
+                started_at: None,
+                finished_at: None,
+            })
+            }
+            Err(e) if e.is_not_found() => Some(ScanView {
+                id: s.id,
+                status: "FAILED".into(),
+                error: Some("the scan no longer exists".into()),
+                ..ScanView::default()
+            }),
+            Err(e) => return Err(e.into()),
+        },
+        None => None,
+    };
+    let page = mms
+        .list_dbs(
+            source.id,
+            &ListDbsRequest {
+                page_num: Some(1),
+                page_size: Some(decide::MAX_DATABASES as u32),
+                ..ListDbsRequest::default()
+            },
+        )
+        .await?;
+    let databases = Some((page.items.iter().map(|d| d.name.clone()).collect(), page.total as i64));
+    Ok(Observed {
+        lookup,
+        scan,
+        databases,
+    })
+}
+
+fn view(source: &MmsDataSource) -> SourceView {
+    SourceView {
+        id: source.id,
+        name: source.name.clone(),
+        type_: source.source_type.clone(),
+        status: source.status.as_ref().map(|s| s.as_str().to_string()).unwrap_or_default(),
+        err_msg: source.err_msg.clone(),
+        agent_online: source.agent_is_online,
+        dst_project: source.dst_project.clone(),
+        counts: CatalogueCounts {
+            databases: source.db_num,
+            tables: source.table_num,
+            partitions: source.partition_num,
+            tables_done: source.tables_done_num,
+            tables_failed: source.tables_failed_num,
+            partitions_done: source.partitions_done_num,
+            partitions_failed: source.partitions_failed_num,
+        },
+    }
+}
+
+async fn invalid(
+    ctx: &Context,
+    ds: &DataSource,
+    prev: &DataSourceStatus,
+    generation: Option<i64>,
+    now: jiff::Timestamp,
+    errors: Vec<String>,
+) -> Result<Action> {
+    let mut status = prev.clone();
+    status.observed_generation = generation;
+    status.phase = Some(DataSourcePhase::Error);
+    let message = format!("the spec is invalid: {}", errors.join("; "));
+    status.conditions = conditions::merge(&prev.conditions, &[Desired::false_(READY, "InvalidSpec", message.clone())], generation, now);
+    report(ctx, ds, &status).await?;
+    Err(Error::InvalidSpec(message))
+}
+
+async fn credentials_failed(
+    ctx: &Context,
+    ds: &DataSource,
+    prev: &DataSourceStatus,
+    generation: Option<i64>,
+    now: jiff::Timestamp,
+    error: Error,
+) -> Result<Action> {
+    let mut status = prev.clone();
+    status.observed_generation = generation;
+    status.phase = Some(DataSourcePhase::Error);
+    status.conditions = conditions::merge(
+        &prev.conditions,
+        &[Desired::false_(READY, error.reason(), error.to_string())],
+        generation,
+        now,
+    );
+    report(ctx, ds, &status).await?;
+    Err(error)
+}

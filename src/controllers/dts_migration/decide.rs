@@ -6,7 +6,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
 use crate::api::conditions::{self, Desired, READY};
 use crate::api::dts_migration::{
-    DtsMigrationPhase as Phase, DtsMigrationSpec, DtsMigrationStatus, DtsVerificationStatus,
+    ApiGeneration, DtsMigrationPhase as Phase, DtsMigrationSpec, DtsMigrationStatus, DtsVerificationStatus,
     LagSample, MigrationType, PrecheckItem, PrecheckStatus, RetryStatus, StageStatus, Stages,
 };
 
@@ -41,6 +41,8 @@ pub struct StageView {
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct TaskView {
     pub status: String,
+    /// The instance the task runs on; None while a configured task is not bought yet.
+    pub instance_id: Option<String>,
     pub precheck: Option<PrecheckStatus>,
     pub schema: Option<StageView>,
     pub full: Option<StageView>,
@@ -57,17 +59,22 @@ pub struct TaskView {
 /// What DTS showed this time.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Observed {
-    /// No instance recorded yet.
-    NoInstance,
+    /// No task recorded yet.
+    NoTask,
     Task(Box<TaskView>),
     /// The recorded instance or task does not exist any more.
     Gone,
 }
 
 /// The action a reconcile takes.
+///
+/// The DtsJob generation configures first and buys second (`CreateDtsInstance` with the
+/// `JobId`): CreateDtsInstance takes no idempotency token, but a task id recorded before the
+/// purchase lets a restart see whether the purchase happened. The legacy generation buys first
+/// with a `ClientToken` derived from the object UID, then configures.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Act {
-    /// Buy the instance (idempotent through the ClientToken derived from the object UID).
+    /// Buy the instance (and, for the DtsJob generation, start the configured task on it).
     CreateInstance,
     /// Configure (or, before the task started, reconfigure) the task from spec.
     Configure,
@@ -92,7 +99,7 @@ pub fn poll_due(
     generation: Option<i64>,
     now: jiff::Timestamp,
 ) -> bool {
-    if status.observed_generation != generation || status.dts_instance_id.is_none() {
+    if status.observed_generation != generation || status.dts_instance_id.is_none() || status.dts_job_id.is_none() {
         return true;
     }
     let suspended = status.phase == Some(Phase::Suspended);
@@ -159,7 +166,18 @@ pub fn decide(
     };
     let mut out = Outcome::default();
     match observed {
-        Observed::NoInstance => {
+        Observed::NoTask if spec.api_generation == ApiGeneration::DtsJob => {
+            out.phase = Phase::Configuring;
+            out.ready = Desired::false_(
+                READY,
+                "Configuring",
+                "configuring the DTS task (it is bought once configured)",
+            );
+            out.act = Some(Act::Configure);
+            status.configured_generation = generation;
+            status.precheck_generation = generation;
+        }
+        Observed::NoTask => {
             out.phase = Phase::Creating;
             out.ready = Desired::false_(
                 READY,
@@ -280,9 +298,26 @@ fn decide_task(
     });
     status.verification = verification(spec, task, now, prev.verification.as_ref());
     let dts = task.status.to_ascii_lowercase();
+    if task.instance_id.is_some() {
+        status.dts_instance_id = task.instance_id.clone();
+    }
 
+    // Configured first (DtsJob generation), not bought yet: buy it and start it.
+    if spec.api_generation == ApiGeneration::DtsJob && task.instance_id.is_none() && status.dts_instance_id.is_none() {
+        out.phase = Phase::Creating;
+        out.ready = Desired::false_(
+            READY,
+            "Creating",
+            format!("buying a {} DTS migration instance for the configured task", spec.instance_class.as_str()),
+        );
+        out.act = Some(Act::CreateInstance);
+        if status.configured_generation.is_none() {
+            status.configured_generation = generation;
+        }
+        return;
+    }
     // Configuration: first time, or a spec edit while the task has not started yet.
-    if dts == "notconfigured" {
+    if dts == "notconfigured" || (spec.api_generation == ApiGeneration::MigrationJob && status.configured_generation.is_none()) {
         out.phase = Phase::Configuring;
         out.ready = Desired::false_(READY, "Configuring", "configuring the DTS task");
         out.act = Some(Act::Configure);

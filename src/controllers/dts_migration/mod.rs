@@ -1,3 +1,458 @@
-//! DtsMigration controller: buy, configure, precheck, follow lag, suspend, stop, release.
+//! DtsMigration controller: configure, buy, precheck, follow lag, suspend, stop, release.
+//! fetch (DTS) → decide (pure, `decide.rs`) → act → report.
 
 pub mod decide;
+mod endpoints;
+
+use std::sync::Arc;
+
+use futures::StreamExt;
+use k8s_openapi::api::core::v1::Secret;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use kube::api::Api;
+use kube::core::PartialObjectMeta;
+use kube::runtime::controller::{Action, Controller};
+use kube::runtime::events::EventType;
+use kube::runtime::finalizer::{Event as Finalizer, finalizer};
+use kube::runtime::reflector::ObjectRef;
+use kube::runtime::watcher;
+use kube::{Resource, ResourceExt};
+
+use super::context::Context;
+use super::credentials;
+use super::error::{Error, Result};
+use super::managed::{is_paused, publish, reconcile_requested_at, report};
+use super::runner;
+use crate::aliyun::DtsClient;
+use crate::aliyun::dts::{
+    ConfigureDtsJobRequest, ConfigureMigrationJobRequest, CreateDtsInstanceRequest, CreateMigrationJobRequest,
+    DescribeDtsJobsRequest, DescribePreCheckStatusRequest, DtsJobRef, DtsJobStatus, DtsJobType, JobMonitorRule,
+    MonitorRuleType, StageState, StageStatus,
+};
+use crate::api::common::{DeletionPolicy, FINALIZER};
+use crate::api::conditions::{self, Desired, READY};
+use crate::api::dts_migration::{
+    ApiGeneration, DtsMigration, DtsMigrationPhase, DtsMigrationStatus, MigrationType, PrecheckItem, PrecheckStatus,
+    RetryStatus,
+};
+use decide::{Act, Observed, StageView, TaskView};
+
+/// Runs the DtsMigration controller until `shutdown`.
+pub async fn run(ctx: Arc<Context>, shutdown: impl std::future::Future<Output = ()> + Send + Sync + 'static) {
+    let api: Api<DtsMigration> = ctx.api();
+    let controller = Controller::new(api, watcher::Config::default().any_semantic())
+        .with_config(ctx.controller_config());
+    let store = controller.store();
+    let secrets: Api<PartialObjectMeta<Secret>> = ctx.api();
+    controller
+        .watches(secrets, watcher::Config::default().any_semantic(), move |secret| {
+            store
+                .state()
+                .into_iter()
+                .filter(|m| m.namespace() == secret.namespace() && secret_names(m).contains(&secret.name_any()))
+                .map(|m| ObjectRef::from_obj(m.as_ref()))
+                .collect::<Vec<_>>()
+        })
+        .graceful_shutdown_on(shutdown)
+        .run(
+            |obj, ctx| runner::reconcile(obj, ctx, reconcile),
+            runner::error_policy,
+            ctx.clone(),
+        )
+        .for_each(|result| {
+            let ctx = ctx.clone();
+            async move { ctx.forget_deleted(result) }
+        })
+        .await;
+}
+
+/// Every Secret a DtsMigration reads: API credentials and endpoint accounts.
+fn secret_names(m: &DtsMigration) -> Vec<String> {
+    let mut names = credentials::secret_names(m.spec.credentials.as_ref());
+    for endpoint in [&m.spec.source, &m.spec.destination] {
+        if let Some(r) = &endpoint.credentials_secret_ref {
+            names.push(r.name.clone());
+        }
+    }
+    names
+}
+
+async fn reconcile(m: Arc<DtsMigration>, ctx: Arc<Context>) -> Result<Action> {
+    let api: Api<DtsMigration> = Api::namespaced(ctx.client.clone(), &m.namespace().unwrap_or_default());
+    finalizer(&api, FINALIZER, m, |event| async {
+        match event {
+            Finalizer::Apply(m) => apply(m, ctx.clone()).await,
+            Finalizer::Cleanup(m) => cleanup(m, ctx.clone()).await,
+        }
+    })
+    .await
+    .map_err(super::finalizer_error)
+}
+
+/// The DTS client for a DtsMigration's region and credentials.
+async fn client(ctx: &Context, m: &DtsMigration) -> Result<DtsClient> {
+    let ns = m.namespace().unwrap_or_default();
+    let creds = credentials::resolve(&ctx.client, &ns, m.spec.credentials.as_ref()).await?;
+    Ok(ctx.cloud.dts(m.spec.region.clone(), creds))
+}
+
+async fn apply(m: Arc<DtsMigration>, ctx: Arc<Context>) -> Result<Action> {
+    let prev = m.status.clone().unwrap_or_default();
+    let generation = m.meta().generation;
+    let now = jiff::Timestamp::now();
+    let ns = m.namespace().unwrap_or_default();
+    let name = m.name_any();
+    if is_paused(m.as_ref()) {
+        let mut status = prev.clone();
+        status.phase = Some(DtsMigrationPhase::Paused);
+        status.conditions = conditions::merge(
+            &prev.conditions,
+            &[Desired::unknown(READY, "Paused", "reconciliation is paused by the migration.aliyun-operator.dev/paused annotation")],
+            generation,
+            now,
+        );
+        report(&ctx, m.as_ref(), &status).await?;
+        return Ok(Action::await_change());
+    }
+    if let Err(errors) = crate::api::validation::check_typed(m.as_ref()) {
+        return fail(&ctx, m.as_ref(), &prev, generation, now, DtsMigrationPhase::Invalid, Error::InvalidSpec(format!("the spec is invalid: {}", errors.join("; ")))).await;
+    }
+    let requested = reconcile_requested_at(m.as_ref());
+    let forced = requested.is_some() && requested != prev.last_handled_reconcile_at;
+    if !forced && !decide::poll_due(&m.spec, &prev, generation, now) {
+        return Ok(Action::requeue(ctx.poll(decide::POLL_FAST)));
+    }
+    let dts = match client(&ctx, &m).await {
+        Ok(c) => c,
+        Err(e @ Error::Credentials(_)) => return fail(&ctx, m.as_ref(), &prev, generation, now, prev.phase.unwrap_or(DtsMigrationPhase::Creating), e).await,
+        Err(e) => return Err(e),
+    };
+    let observed = fetch(&dts, &m.spec.api_generation, &prev).await?;
+    let decision = decide::decide(&m.spec, &prev, generation, &observed, now);
+    let mut status = decision.status;
+    status.last_handled_reconcile_at = requested.or(prev.last_handled_reconcile_at.clone());
+
+    if let Some(act) = &decision.act {
+        // Record the intent first (configured generation, ids) so a restart knows what was sent.
+        report(&ctx, m.as_ref(), &status).await?;
+        if let Err(e) = act_on(&ctx, &dts, &m, &mut status, act, now).await {
+            if matches!(e, Error::Credentials(_) | Error::InvalidSpec(_)) {
+                return fail(&ctx, m.as_ref(), &status, generation, now, status.phase.unwrap_or(DtsMigrationPhase::Configuring), e).await;
+            }
+            return Err(e);
+        }
+    }
+    report(&ctx, m.as_ref(), &status).await?;
+    if let Some(lag) = status.lag_seconds.filter(|_| status.phase == Some(DtsMigrationPhase::Replicating)) {
+        ctx.metrics.set_lag(&ns, &name, lag);
+    }
+    if let Some(p) = progress_ratio(&status) {
+        ctx.metrics.set_progress("DtsMigration", &ns, &name, p);
+    }
+    Ok(Action::requeue(ctx.poll(decision.requeue)))
+}
+
+fn progress_ratio(status: &DtsMigrationStatus) -> Option<f64> {
+    match status.phase? {
+        DtsMigrationPhase::Replicating | DtsMigrationPhase::Completed | DtsMigrationPhase::Stopped => Some(1.0),
+        DtsMigrationPhase::MigratingFull => status
+            .stages
+            .as_ref()
+            .and_then(|s| s.full.as_ref())
+            .and_then(|f| f.percent)
+            .map(|p| p as f64 / 100.0),
+        _ => None,
+    }
+}
+
+async fn act_on(
+    ctx: &Context,
+    dts: &DtsClient,
+    m: &DtsMigration,
+    status: &mut DtsMigrationStatus,
+    act: &Act,
+    now: jiff::Timestamp,
+) -> Result<()> {
+    let legacy = m.spec.api_generation == ApiGeneration::MigrationJob;
+    let job_ref = || DtsJobRef {
+        dts_job_id: status.dts_job_id.clone(),
+        dts_instance_id: status.dts_instance_id.clone(),
+        synchronization_direction: None,
+    };
+    let instance = || status.dts_instance_id.clone().unwrap_or_default();
+    match act {
+        Act::CreateInstance if legacy => {
+            let id = dts
+                .create_migration_job(&CreateMigrationJobRequest {
+                    region: m.spec.destination.region.clone().unwrap_or_else(|| m.spec.region.clone()),
+                    migration_job_class: m.spec.instance_class.as_str().to_string(),
+                    client_token: Some(client_token(m)),
+                })
+                .await?;
+            status.dts_instance_id = Some(id.clone());
+            status.dts_job_id = Some(id.clone());
+            publish(ctx, m, EventType::Normal, "InstanceCreated", &format!("bought migration instance {id}")).await;
+        }
+        Act::CreateInstance => {
+            let request = CreateDtsInstanceRequest {
+                job_id: status.dts_job_id.clone(),
+                auto_start: Some(true),
+                instance_class: Some(m.spec.instance_class.as_str().to_string()),
+                source_region: Some(m.spec.source.region.clone().unwrap_or_else(|| m.spec.region.clone())),
+                destination_region: Some(m.spec.destination.region.clone().unwrap_or_else(|| m.spec.region.clone())),
+                source_engine: Some(endpoints::purchase_engine(&m.spec.source).to_string()),
+                destination_engine: Some(endpoints::purchase_engine(&m.spec.destination).to_string()),
+                ..CreateDtsInstanceRequest::default()
+            };
+            let bought = dts.create_dts_instance(&request).await?;
+            status.dts_instance_id = Some(bought.instance_id.clone());
+            if status.dts_job_id.is_none() {
+                status.dts_job_id = bought.job_id.clone();
+            }
+            publish(ctx, m, EventType::Normal, "InstanceCreated", &format!("bought DTS instance {} for task {}", bought.instance_id, status.dts_job_id.as_deref().unwrap_or("?"))).await;
+        }
+        Act::Configure => {
+            let ns = m.namespace().unwrap_or_default();
+            let source = endpoints::resolve(&ctx.client, &ns, &m.spec.source, &m.spec.region, legacy).await?;
+            let destination = endpoints::resolve(&ctx.client, &ns, &m.spec.destination, &m.spec.region, legacy).await?;
+            let types = &m.spec.migration_types;
+            if legacy {
+                dts.configure_migration_job(&ConfigureMigrationJobRequest {
+                    migration_job_id: instance(),
+                    migration_job_name: endpoints::job_name(m),
+                    structure_initialization: types.contains(&MigrationType::Schema),
+                    data_initialization: types.contains(&MigrationType::Full),
+                    data_synchronization: types.contains(&MigrationType::Incremental),
+                    source,
+                    destination,
+                    migration_object: endpoints::migration_object(&m.spec.objects),
+                    migration_reserved: endpoints::reserve(&m.spec.reserve),
+                    checkpoint: m.spec.checkpoint,
+                })
+                .await?;
+            } else {
+                let configured = dts
+                    .configure_dts_job(&ConfigureDtsJobRequest {
+                        job_name: endpoints::job_name(m),
+                        job_type: DtsJobType::Migration,
+                        dts_instance_id: status.dts_instance_id.clone(),
+                        dts_job_id: status.dts_job_id.clone(),
+                        structure_initialization: types.contains(&MigrationType::Schema),
+                        data_initialization: types.contains(&MigrationType::Full),
+                        data_synchronization: types.contains(&MigrationType::Incremental),
+                        source,
+                        destination,
+                        db_list: endpoints::db_list(&m.spec.objects),
+                        reserve: endpoints::reserve(&m.spec.reserve),
+                        checkpoint: m.spec.checkpoint,
+                        data_check_configure: endpoints::data_check(m.spec.data_check.as_ref()),
+                        ..ConfigureDtsJobRequest::default()
+                    })
+                    .await?;
+                status.dts_job_id = Some(configured.dts_job_id.clone());
+                if configured.dts_instance_id.is_some() {
+                    status.dts_instance_id = configured.dts_instance_id.clone();
+                }
+            }
+            publish(ctx, m, EventType::Normal, "Configured", "DTS task configured from the spec").await;
+        }
+        Act::Start => {
+            if legacy {
+                dts.start_migration_job(&instance()).await?;
+            } else {
+                dts.start_dts_job(&job_ref()).await?;
+            }
+            publish(ctx, m, EventType::Normal, "Started", "StartDtsJob sent (start, precheck again, or resume)").await;
+        }
+        Act::Suspend => {
+            if legacy {
+                dts.suspend_migration_job(&instance(), None).await?;
+            } else {
+                dts.suspend_dts_job(&job_ref()).await?;
+            }
+            status.suspended_at = Some(Time(now));
+            publish(ctx, m, EventType::Normal, "Suspended", "SuspendDtsJob sent (spec.suspend)").await;
+        }
+        Act::Stop => {
+            if legacy {
+                dts.stop_migration_job(&instance(), None).await?;
+            } else {
+                dts.stop_dts_job(&job_ref()).await?;
+            }
+            publish(ctx, m, EventType::Normal, "Stopped", "StopDtsJob sent (spec.stop): the task finishes for good").await;
+        }
+        Act::CreateMonitorRule => {
+            if let (Some(rule), Some(job)) = (&m.spec.lag_monitor_rule, &status.dts_job_id) {
+                dts.create_job_monitor_rule(&JobMonitorRule {
+                    dts_job_id: job.clone(),
+                    rule_type: MonitorRuleType::Delay,
+                    enabled: true,
+                    delay_rule_time: Some(rule.delay_seconds.max(1) as u64),
+                    phone: (!rule.phones.is_empty()).then(|| rule.phones.join(",")),
+                })
+                .await?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// An idempotency token from the object UID: a restarted create returns the same instance.
+fn client_token(m: &DtsMigration) -> String {
+    let uid = m.meta().uid.clone().unwrap_or_else(|| m.name_any());
+    format!("amo-{}", uid.replace('-', "")).chars().take(64).collect()
+}
+
+/// Reads what DTS shows for the task.
+async fn fetch(dts: &DtsClient, generation: &ApiGeneration, prev: &DtsMigrationStatus) -> Result<Observed> {
+    if prev.dts_job_id.is_none() && prev.dts_instance_id.is_none() {
+        return Ok(Observed::NoTask);
+    }
+    let status = if *generation == ApiGeneration::MigrationJob {
+        let id = prev.dts_instance_id.clone().or(prev.dts_job_id.clone()).unwrap_or_default();
+        match dts.describe_migration_job_status(&id).await {
+            Ok(s) => s,
+            Err(e) if e.is_not_found() => return Ok(Observed::Gone),
+            Err(e) => return Err(e.into()),
+        }
+    } else {
+        let job_ref = DtsJobRef {
+            dts_job_id: prev.dts_job_id.clone(),
+            dts_instance_id: if prev.dts_job_id.is_none() { prev.dts_instance_id.clone() } else { None },
+            synchronization_direction: None,
+        };
+        // DescribeDtsJobs carries the per-stage statuses and precheck items; fall back to the
+        // detail call for a task the list does not show (e.g. configured, not bought).
+        let listed = dts
+            .describe_dts_jobs(&DescribeDtsJobsRequest {
+                job_type: Some(DtsJobType::Migration),
+                dts_job_id: prev.dts_job_id.clone(),
+                dts_instance_id: job_ref.dts_instance_id.clone(),
+                page_number: Some(1),
+                page_size: Some(10),
+                ..DescribeDtsJobsRequest::default()
+            })
+            .await?;
+        let found = listed.items.into_iter().find(|s| {
+            (prev.dts_job_id.is_some() && s.dts_job_id == prev.dts_job_id)
+                || (prev.dts_job_id.is_none() && s.dts_instance_id == prev.dts_instance_id)
+        });
+        let mut status = match found {
+            Some(s) => s,
+            None => match dts.describe_dts_job_detail(&job_ref).await {
+                Ok(s) => s,
+                Err(e) if e.is_not_found() => return Ok(Observed::Gone),
+                Err(e) => return Err(e.into()),
+            },
+        };
+        if status.state.as_ref().is_some_and(|s| s.as_str().eq_ignore_ascii_case("PrecheckFailed"))
+            && let Some(job) = &status.dts_job_id.clone().or(prev.dts_job_id.clone())
+        {
+            // Item by item, with reasons and repair hints.
+            if let Ok(report) = dts.describe_pre_check_status(&DescribePreCheckStatusRequest::precheck(job.clone())).await
+                && !report.items.is_empty()
+            {
+                let precheck = status.precheck.get_or_insert_with(Default::default);
+                precheck.items = report.items;
+            }
+        }
+        status
+    };
+    Ok(Observed::Task(Box::new(task_view(&status))))
+}
+
+fn stage(s: &Option<StageStatus>) -> Option<StageView> {
+    s.as_ref().map(|s| StageView {
+        status: s.state.as_ref().map(|x| x.as_str().to_string()).unwrap_or_else(|| "NotStarted".into()),
+        percent: s.percent.map(|p| p.round() as i64),
+        progress: s.progress.map(|p| p.to_string()),
+        error: s.error_message.clone(),
+    })
+}
+
+fn task_view(s: &DtsJobStatus) -> TaskView {
+    let precheck = s.precheck.as_ref().map(|p| PrecheckStatus {
+        status: p.state.as_ref().map(|x| x.as_str().to_string()).unwrap_or_default(),
+        percent: p.percent.map(|x| x.round() as i64),
+        total_items: p.items.len() as i64,
+        items: p
+            .items
+            .iter()
+            .map(|i| PrecheckItem {
+                name: i.name.clone(),
+                result: i.state.as_ref().map(|x| x.as_str().to_string()).unwrap_or_default(),
+                reason: i.message.clone().or(i.description.clone()).unwrap_or_default(),
+                repair: i.repair_method.clone().unwrap_or_default(),
+            })
+            .collect(),
+    });
+    TaskView {
+        status: s.state.as_ref().map(|x| x.as_str().to_string()).unwrap_or_else(|| "NotConfigured".into()),
+        instance_id: s.dts_instance_id.clone().filter(|i| !i.is_empty()),
+        precheck,
+        schema: stage(&s.structure_initialization),
+        full: stage(&s.data_initialization),
+        incremental: stage(&s.data_synchronization),
+        lag_seconds: s.lag_seconds(),
+        checkpoint: s.checkpoint,
+        retry: s.retry.as_ref().map(|r| RetryStatus {
+            retrying: r.retrying,
+            count: r.retry_count.unwrap_or(0),
+            elapsed_seconds: r.retry_time_secs.unwrap_or(0),
+            max_seconds: r.max_retry_time_secs.unwrap_or(0),
+            target: r.target.clone(),
+            error: r.error_message.clone(),
+        }),
+        error: s.any_error_message().map(str::to_string),
+        data_check: s.full_data_check.as_ref().map(|c| {
+            let state = c.state.clone().unwrap_or(StageState::NotStarted);
+            let failed = matches!(state, StageState::Inconsistency | StageState::Failed);
+            (state.as_str().to_string(), i64::from(failed))
+        }),
+    }
+}
+
+async fn fail(
+    ctx: &Context,
+    m: &DtsMigration,
+    prev: &DtsMigrationStatus,
+    generation: Option<i64>,
+    now: jiff::Timestamp,
+    phase: DtsMigrationPhase,
+    error: Error,
+) -> Result<Action> {
+    let mut status = prev.clone();
+    status.observed_generation = generation;
+    status.phase = Some(phase);
+    status.conditions = conditions::merge(&prev.conditions, &[Desired::false_(READY, error.reason(), error.to_string())], generation, now);
+    report(ctx, m, &status).await?;
+    Err(error)
+}
+
+/// Deletion: `Delete` releases the instance, `Retain` leaves it; the finalizer goes only after.
+async fn cleanup(m: Arc<DtsMigration>, ctx: Arc<Context>) -> Result<Action> {
+    let status = m.status.clone().unwrap_or_default();
+    ctx.metrics.forget("DtsMigration", &m.namespace().unwrap_or_default(), &m.name_any());
+    if m.spec.deletion_policy == DeletionPolicy::Retain || (status.dts_instance_id.is_none() && status.dts_job_id.is_none()) {
+        publish(&ctx, m.as_ref(), EventType::Normal, "Retained", "deletionPolicy Retain: the DTS instance is left in place").await;
+        return Ok(Action::await_change());
+    }
+    let dts = client(&ctx, &m).await?;
+    let result = if m.spec.api_generation == ApiGeneration::MigrationJob {
+        dts.delete_migration_job(status.dts_instance_id.as_deref().unwrap_or_default()).await
+    } else {
+        dts.delete_dts_job(&DtsJobRef {
+            dts_job_id: status.dts_job_id.clone(),
+            dts_instance_id: status.dts_instance_id.clone(),
+            synchronization_direction: None,
+        })
+        .await
+    };
+    match result {
+        Ok(_) => {}
+        Err(e) if e.is_not_found() => {}
+        Err(e) => return Err(e.into()),
+    }
+    publish(&ctx, m.as_ref(), EventType::Normal, "Released", "deletionPolicy Delete: the DTS instance was released").await;
+    Ok(Action::await_change())
+}

@@ -95,16 +95,41 @@ fn cond<'a>(
 }
 
 #[test]
-fn buys_the_instance_first() {
-    let d = decide(
-        &spec(),
-        &DtsMigrationStatus::default(),
-        Some(1),
-        &Observed::NoInstance,
-        at(0),
-    );
+fn the_dts_job_generation_configures_first_then_buys() {
+    let d = decide(&spec(), &DtsMigrationStatus::default(), Some(1), &Observed::NoTask, at(0));
+    assert_eq!(d.act, Some(Act::Configure));
+    assert_eq!(d.status.phase, Some(Phase::Configuring));
+    assert_eq!(d.status.configured_generation, Some(1));
+    // Configured (the act records the job id), not bought yet: buy it.
+    let prev = DtsMigrationStatus {
+        dts_job_id: Some("abc".into()),
+        configured_generation: Some(1),
+        ..Default::default()
+    };
+    let d = run(&spec(), &prev, task("NotStarted"), 5);
     assert_eq!(d.act, Some(Act::CreateInstance));
     assert_eq!(d.status.phase, Some(Phase::Creating));
+    // A restart after the purchase sees the instance on the task and does not buy again.
+    let mut bought = task("Prechecking");
+    bought.instance_id = Some("dtsabc".into());
+    let d = run(&spec(), &prev, bought, 10);
+    assert_eq!(d.act, None);
+    assert_eq!(d.status.dts_instance_id.as_deref(), Some("dtsabc"));
+}
+
+#[test]
+fn the_legacy_generation_buys_first_then_configures() {
+    let mut s = spec();
+    s.api_generation = crate::api::dts_migration::ApiGeneration::MigrationJob;
+    let d = decide(&s, &DtsMigrationStatus::default(), Some(1), &Observed::NoTask, at(0));
+    assert_eq!(d.act, Some(Act::CreateInstance));
+    let prev = DtsMigrationStatus {
+        dts_instance_id: Some("dtsabc".into()),
+        dts_job_id: Some("dtsabc".into()),
+        ..Default::default()
+    };
+    let d = run(&s, &prev, task("NotStarted"), 5);
+    assert_eq!(d.act, Some(Act::Configure));
 }
 
 #[test]

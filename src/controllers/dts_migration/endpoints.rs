@@ -1,0 +1,282 @@
+//! Spec → DTS wire vocabulary: instance types and engines per API generation, objects, reserve
+//! options, and endpoint accounts read from Secrets at call time.
+
+use std::collections::BTreeMap;
+
+use kube::ResourceExt;
+use serde_json::json;
+
+use crate::aliyun::SecretString;
+use crate::aliyun::dts::{DbList, DbListTable, DtsEndpoint as WireEndpoint, MigrationObject, MigrationTable, Reserve};
+use crate::api::dts_migration::{DataCheck, DtsDatabaseObject, DtsEndpoint, DtsMigration, EndpointType, Engine};
+use crate::controllers::credentials::{key, read_secret};
+use crate::controllers::error::{Error, Result};
+
+/// The engine when the spec names none.
+pub fn engine(e: &DtsEndpoint) -> Engine {
+    e.engine.unwrap_or(match e.instance_type {
+        EndpointType::PolarDB => Engine::PolarDB,
+        EndpointType::MaxCompute => Engine::MaxCompute,
+        EndpointType::MongoDB => Engine::MongoDB,
+        EndpointType::Redis => Engine::Redis,
+        _ => Engine::MySQL,
+    })
+}
+
+/// `ConfigureDtsJob` instance type.
+pub fn instance_type(t: EndpointType) -> &'static str {
+    match t {
+        EndpointType::RDS => "RDS",
+        EndpointType::PolarDB => "PolarDB",
+        EndpointType::PolarDBX => "POLARDBX20",
+        EndpointType::ECS => "ECS",
+        EndpointType::Express => "EXPRESS",
+        EndpointType::LocalInstance => "OTHER",
+        EndpointType::MaxCompute => "ODPS",
+        EndpointType::AnalyticDB => "ADS",
+        EndpointType::MongoDB => "MONGODB",
+        EndpointType::Redis => "REDIS",
+    }
+}
+
+/// `ConfigureDtsJob` engine name.
+pub fn engine_name(e: Engine) -> &'static str {
+    match e {
+        Engine::MySQL => "MYSQL",
+        Engine::MariaDB => "MARIADB",
+        Engine::PolarDB => "PolarDB",
+        Engine::PostgreSQL => "POSTGRESQL",
+        Engine::SQLServer => "MSSQL",
+        Engine::Oracle => "ORACLE",
+        Engine::MongoDB => "MONGODB",
+        Engine::Redis => "REDIS",
+        Engine::MaxCompute => "ODPS",
+    }
+}
+
+/// `CreateDtsInstance` engine name (its own spelling: `odps`, `MySQL`, ...).
+pub fn purchase_engine(e: &DtsEndpoint) -> &'static str {
+    match engine(e) {
+        Engine::MySQL | Engine::MariaDB => "MySQL",
+        Engine::PolarDB => "PolarDB",
+        Engine::PostgreSQL => "PostgreSQL",
+        Engine::SQLServer => "MSSQL",
+        Engine::Oracle => "oracle",
+        Engine::MongoDB => "mongodb",
+        Engine::Redis => "Redis",
+        Engine::MaxCompute => "odps",
+    }
+}
+
+/// Legacy `ConfigureMigrationJob` instance type.
+pub fn legacy_instance_type(t: EndpointType) -> &'static str {
+    match t {
+        EndpointType::RDS => "RDS",
+        EndpointType::PolarDB => "POLARDB",
+        EndpointType::PolarDBX => "DRDS",
+        EndpointType::ECS => "ECS",
+        EndpointType::Express => "Express",
+        EndpointType::LocalInstance => "LocalInstance",
+        EndpointType::MaxCompute => "ODPS",
+        EndpointType::AnalyticDB => "AnalyticDB",
+        EndpointType::MongoDB => "MongoDB",
+        EndpointType::Redis => "Redis",
+    }
+}
+
+/// Legacy engine name.
+pub fn legacy_engine_name(e: Engine) -> &'static str {
+    match e {
+        Engine::MySQL | Engine::MariaDB => "MySQL",
+        Engine::PolarDB => "POLARDB",
+        Engine::PostgreSQL => "PostgreSQL",
+        Engine::SQLServer => "SQLServer",
+        Engine::Oracle => "Oracle",
+        Engine::MongoDB => "MongoDB",
+        Engine::Redis => "Redis",
+        Engine::MaxCompute => "ODPS",
+    }
+}
+
+/// The endpoint on the wire, with its account read from the Secret now (never stored).
+pub async fn resolve(
+    client: &kube::Client,
+    namespace: &str,
+    e: &DtsEndpoint,
+    default_region: &str,
+    legacy: bool,
+) -> Result<WireEndpoint> {
+    let (user_name, password) = match &e.credentials_secret_ref {
+        Some(r) => {
+            let odps = e.instance_type == EndpointType::MaxCompute;
+            let user_key = r
+                .username_key
+                .clone()
+                .unwrap_or_else(|| if odps { "accessKeyId" } else { "username" }.to_string());
+            let pass_key = r
+                .password_key
+                .clone()
+                .unwrap_or_else(|| if odps { "accessKeySecret" } else { "password" }.to_string());
+            let secret = read_secret(client, namespace, &r.name).await?;
+            let user = key(&secret, namespace, &r.name, &user_key)?;
+            let pass = key(&secret, namespace, &r.name, &pass_key)?;
+            (Some(user.expose_secret().trim().to_string()), Some(SecretString::new(pass.expose_secret().trim())))
+        }
+        None if e.instance_type == EndpointType::MaxCompute => {
+            return Err(Error::InvalidSpec(
+                "a MaxCompute endpoint needs credentialsSecretRef with the AccessKey pair DTS writes with".into(),
+            ));
+        }
+        None => (None, None),
+    };
+    let engine = engine(e);
+    Ok(WireEndpoint {
+        instance_type: if legacy {
+            legacy_instance_type(e.instance_type)
+        } else {
+            instance_type(e.instance_type)
+        }
+        .to_string(),
+        engine_name: Some(if legacy { legacy_engine_name(engine) } else { engine_name(engine) }.to_string()),
+        instance_id: e.instance_id.clone(),
+        region: Some(e.region.clone().unwrap_or_else(|| default_region.to_string())),
+        ip: e.host.clone(),
+        port: e.port.and_then(|p| u16::try_from(p).ok()),
+        database_name: e.database.clone(),
+        user_name,
+        password,
+        oracle_sid: e.oracle_sid.clone(),
+        ..WireEndpoint::default()
+    })
+}
+
+/// The new API's `DbList`.
+pub fn db_list(objects: &[DtsDatabaseObject]) -> DbList {
+    objects.iter().fold(DbList::new(), |list, db| {
+        let target = db.target_name.clone().unwrap_or_else(|| db.name.clone());
+        if db.tables.is_empty() {
+            list.whole_database(db.name.clone(), target)
+        } else {
+            list.tables(
+                db.name.clone(),
+                target,
+                db.tables.iter().map(|t| {
+                    let table = DbListTable::renamed(t.name.clone(), t.target_name.clone().unwrap_or_else(|| t.name.clone()));
+                    match &t.filter {
+                        Some(f) => table.with_filter(f.clone()),
+                        None => table,
+                    }
+                }),
+            )
+        }
+    })
+}
+
+/// The legacy `MigrationObject`.
+pub fn migration_object(objects: &[DtsDatabaseObject]) -> Vec<MigrationObject> {
+    objects
+        .iter()
+        .map(|db| MigrationObject {
+            db_name: db.name.clone(),
+            new_db_name: db.target_name.clone(),
+            table_includes: db
+                .tables
+                .iter()
+                .map(|t| MigrationTable {
+                    table_name: t.name.clone(),
+                    new_table_name: t.target_name.clone(),
+                    filter_condition: t.filter.as_ref().map(|f| format!("where {f}")),
+                    ..MigrationTable::default()
+                })
+                .collect(),
+            ..MigrationObject::database(db.name.clone())
+        })
+        .collect()
+}
+
+/// `Reserve` / `MigrationReserved` from the pass-through map (values stay strings).
+pub fn reserve(map: &BTreeMap<String, String>) -> Option<Reserve> {
+    (!map.is_empty()).then(|| map.iter().fold(Reserve::new(), |r, (k, v)| r.set(k.clone(), v.clone())))
+}
+
+/// `DataCheckConfigure`.
+pub fn data_check(check: Option<&DataCheck>) -> Option<serde_json::Value> {
+    let c = check?;
+    let ratio = c.full_check_ratio.unwrap_or(100);
+    Some(json!({
+        "fullDataCheck": c.full,
+        "incrementalDataCheck": c.incremental,
+        // 1: sampling by ratio, 2: row by row.
+        "fullCheckModel": if ratio < 100 { 1 } else { 2 },
+        "fullCheckRatio": ratio,
+    }))
+}
+
+/// DTS task names are at most 32 characters.
+pub fn job_name(m: &DtsMigration) -> String {
+    m.spec
+        .job_name
+        .clone()
+        .unwrap_or_else(|| format!("{}-{}", m.namespace().unwrap_or_default(), m.name_any()))
+        .chars()
+        .take(32)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::dts_migration::DtsTableObject;
+
+    #[test]
+    fn db_list_maps_whole_databases_and_renamed_tables() {
+        let objects = vec![
+            DtsDatabaseObject {
+                name: "shop".into(),
+                target_name: None,
+                tables: vec![],
+            },
+            DtsDatabaseObject {
+                name: "crm".into(),
+                target_name: Some("crm_dw".into()),
+                tables: vec![DtsTableObject {
+                    name: "users".into(),
+                    target_name: Some("customers".into()),
+                    filter: Some("id > 10".into()),
+                }],
+            },
+        ];
+        let json: serde_json::Value = serde_json::from_str(&db_list(&objects).to_json()).unwrap();
+        assert_eq!(json["shop"]["name"], "shop");
+        assert_eq!(json["shop"]["all"], true);
+        assert_eq!(json["crm"]["name"], "crm_dw");
+        assert_eq!(json["crm"]["all"], false);
+        assert_eq!(json["crm"]["Table"]["users"]["name"], "customers");
+        assert_eq!(json["crm"]["Table"]["users"]["filter"], "id > 10");
+    }
+
+    #[test]
+    fn maxcompute_is_odps_in_both_spellings() {
+        let e = DtsEndpoint {
+            instance_type: EndpointType::MaxCompute,
+            ..Default::default()
+        };
+        assert_eq!(instance_type(e.instance_type), "ODPS");
+        assert_eq!(engine_name(engine(&e)), "ODPS");
+        assert_eq!(purchase_engine(&e), "odps");
+        let polar = DtsEndpoint {
+            instance_type: EndpointType::PolarDB,
+            ..Default::default()
+        };
+        assert_eq!((instance_type(polar.instance_type), engine_name(engine(&polar))), ("PolarDB", "PolarDB"));
+        assert_eq!((legacy_instance_type(polar.instance_type), legacy_engine_name(engine(&polar))), ("POLARDB", "POLARDB"));
+    }
+
+    #[test]
+    fn reserve_values_stay_strings() {
+        let map: BTreeMap<String, String> = [("maxRetryTime".into(), "720".into())].into();
+        let json: serde_json::Value = serde_json::from_str(&reserve(&map).unwrap().to_json()).unwrap();
+        assert_eq!(json["maxRetryTime"], "720");
+        assert!(reserve(&BTreeMap::new()).is_none());
+    }
+}
