@@ -23,3 +23,6 @@ mod credentials;
 
 #[path = "aliyun_client/masking.rs"]
 mod masking;
+
+#[path = "aliyun_client/api_shape.rs"]
+mod api_shape;

@@ -62,6 +62,9 @@ impl Body {
 ///   effect: the connection could not be established, or the gateway throttled it.
 ///   Timeouts, dropped connections and 5xx after sending are **not** retried for those
 ///   (e.g. `CreateMmsJob`: the caller adopts an existing job by name instead).
+///
+/// A repeated state change whose first attempt did take effect may answer an invalid-state
+/// error (`InvalidJobStatus`); callers re-read the object and treat that as done.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Idempotency {
     Idempotent,

@@ -128,8 +128,9 @@ async fn get_mms_data_source_masks_config_secrets() {
                 {"key": "hive.password", "name": "Password", "type": "password", "value": "Pl4intext!"},
                 {"key": "mc.access.id", "type": "string", "value": "LTAI5tSourceKeyId"},
                 {"key": "mc.access.key", "type": "string", "value": "sourceSecretValue"},
-                {"key": "bigquery.credential", "type": "file", "subType": ".json",
-                 "value": "{\"private_key\":\"-----BEGIN\",\"client_secret\":\"xyz\"}"},
+                {"key": "bigquery.credential", "type": "file", "value": "whole-file-content"},
+                {"key": "bigquery.service.account", "type": "file", "subType": ".json",
+                 "value": "{\"project_id\":\"p1\",\"private_key\":\"-----BEGIN\",\"client_secret\":\"xyz\"}"},
                 {"key": "hive.kerberos.keytab.token", "type": "file", "value": "a2V5dGFi"}
             ]})),
     );
@@ -152,6 +153,7 @@ async fn get_mms_data_source_masks_config_secrets() {
     };
     assert_eq!(value("hive.metastore.url"), "thrift://10.0.0.1:9083");
     for secret_key in [
+        "bigquery.credential",
         "hive.password",
         "mc.access.id",
         "mc.access.key",
@@ -161,15 +163,19 @@ async fn get_mms_data_source_masks_config_secrets() {
     }
     // A JSON credential file: the secret members inside the text are masked.
     let inner: Value =
-        serde_json::from_str(value("bigquery.credential").as_str().unwrap()).unwrap();
+        serde_json::from_str(value("bigquery.service.account").as_str().unwrap()).unwrap();
     assert_eq!(inner["client_secret"], REDACTED);
+    assert_eq!(inner["private_key"], REDACTED);
+    assert_eq!(inner["project_id"], "p1");
     let everything = format!("{ds:?} {}", ds.raw);
     for plaintext in [
         "Pl4intext!",
         "LTAI5tSourceKeyId",
         "sourceSecretValue",
         "xyz",
+        "-----BEGIN",
         "a2V5dGFi",
+        "whole-file-content",
     ] {
         assert!(!everything.contains(plaintext), "{plaintext} survived");
     }
