@@ -59,6 +59,8 @@ impl Cloud {
             // HTTP/1.1 like the official SDKs: the signed `host` header is then exactly the
             // header the gateway sees.
             .http1_only()
+            // A signed request is never replayed to another host.
+            .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(config.connect_timeout)
             .pool_idle_timeout(std::time::Duration::from_secs(60))
             .build()
@@ -129,12 +131,13 @@ impl CloudInner {
         credentials: &Credentials,
         req: &ApiRequest,
     ) -> Result<ApiResponse, Error> {
-        let key = self.resolve(credentials).await?;
+        // Failing to get credentials means nothing was sent: safe to retry even a create.
+        let key = self.resolve(credentials).await.map_err(Error::unsent)?;
         match self.send_signed(endpoint, req, &key).await {
             Err(err) if err.is_invalid_security_token() && credentials.is_refreshable() => {
                 tracing::debug!(error = %err, "security token rejected; refreshing credentials once");
                 self.cache.reject(credentials.fingerprint(), &key.id).await;
-                let fresh = self.resolve(credentials).await?;
+                let fresh = self.resolve(credentials).await.map_err(Error::unsent)?;
                 self.pace(meta).await;
                 self.send_signed(endpoint, req, &fresh).await
             }

@@ -383,7 +383,8 @@ pub(crate) fn interpret(product: Product, raw: RawResponse) -> Result<ApiRespons
             .or_else(|| xml_error_fields(&String::from_utf8_lossy(&raw.body)))
             .map(mask)
     };
-    if raw.status >= 400 {
+    // Redirects are not followed, so anything outside 2xx is an error.
+    if !(200..300).contains(&raw.status) {
         let body = parsed.unwrap_or(Value::Null);
         let mut parts = error_parts(&body, raw.status, header_request_id, wait);
         if parts.message.is_none() && parts.code.is_none() {

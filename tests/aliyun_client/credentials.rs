@@ -383,3 +383,36 @@ async fn chained_roles_over_rrsa() {
     verify_rpc_v2(&assume, "bs");
     verify_v3(&fake.one("GetMmsJob"), "STS.target", "ts");
 }
+
+#[tokio::test]
+async fn a_failed_exchange_lets_even_a_create_be_retried() {
+    let fake = Fake::start().await;
+    for _ in 0..3 {
+        fake.push(
+            "AssumeRole",
+            Reply::error(503, "ServiceUnavailable", "busy"),
+        );
+    }
+    fake.push(
+        "AssumeRole",
+        sts_reply("STS.late", "s", "t", Duration::from_secs(3600)),
+    );
+    fake.push(
+        "CreateMmsJob",
+        Reply::json(json!({"requestId": "R", "data": {"asyncTaskId": 77}})),
+    );
+    let req = aliyun_migration_operator::aliyun::mms::CreateMmsJobRequest {
+        name: "j".into(),
+        src_db_name: "db".into(),
+        ..Default::default()
+    };
+    let id = fake
+        .cloud()
+        .mms("cn-hangzhou", creds().assume_role(ROLE))
+        .create_job(1, &req)
+        .await
+        .unwrap();
+    assert_eq!(id, 77);
+    assert_eq!(fake.requests_for("AssumeRole").len(), 4);
+    assert_eq!(fake.requests_for("CreateMmsJob").len(), 1);
+}

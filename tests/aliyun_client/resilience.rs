@@ -87,7 +87,7 @@ async fn x_acs_retry_after_is_honoured() {
     let recs = fake.requests_for("DescribeDtsJobDetail");
     let gap = recs[1].at - recs[0].at;
     assert!(gap >= Duration::from_millis(290), "waited only {gap:?}");
-    assert!(gap < Duration::from_millis(900), "waited {gap:?}");
+    assert!(gap < Duration::from_millis(1500), "waited {gap:?}");
 }
 
 #[tokio::test]
@@ -135,7 +135,7 @@ async fn timeouts_are_retried_for_reads_but_not_for_untokened_creates() {
     let start = Instant::now();
     mms.get_job(1, 42).await.unwrap();
     assert_eq!(fake.requests_for("GetMmsJob").len(), 2);
-    assert!(start.elapsed() < Duration::from_secs(2));
+    assert!(start.elapsed() < Duration::from_secs(3));
 
     fake.push("CreateMmsJob", job().delay(Duration::from_millis(800)));
     fake.push("CreateMmsJob", job());
@@ -376,7 +376,7 @@ async fn the_call_deadline_bounds_retries() {
         .await
         .unwrap_err();
     assert!(
-        start.elapsed() < Duration::from_millis(600),
+        start.elapsed() < Duration::from_millis(1000),
         "{:?}",
         start.elapsed()
     );

@@ -216,7 +216,7 @@ impl CloudInner {
                 .build()
                 .map_err(Error::from_reqwest)?;
             let raw = send(&self.http, request, self.config.attempt_timeout).await?;
-            if raw.status >= 400 {
+            if !(200..300).contains(&raw.status) {
                 let err = match interpret(Product::Sts, raw) {
                     Err(err) => err,
                     Ok(_) => Error::decode("STS error without an error status"),
