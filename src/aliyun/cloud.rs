@@ -47,7 +47,20 @@ impl Cloud {
     pub fn new(config: CloudConfig) -> Result<Self, Error> {
         // An error only means another provider is installed already; reqwest uses that one.
         let _ = rustls::crypto::ring::default_provider().install_default();
+        if let Some(base) = &config.endpoint_override {
+            // Fail at startup, not on every call.
+            product_endpoint(&config, super::endpoint::Product::Mms, "")?;
+            tracing::info!(endpoint = %base, "all cloud calls go to the endpoint override");
+        }
+        if reqwest::header::HeaderValue::from_str(&config.user_agent).is_err() {
+            return Err(Error::config("the user agent is not a valid header value"));
+        }
         let http = reqwest::Client::builder()
+            // HTTP/1.1 like the official SDKs: the signed `host` header is then exactly the
+            // header the gateway sees.
+            .http1_only()
+            // A signed request is never replayed to another host.
+            .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(config.connect_timeout)
             .pool_idle_timeout(std::time::Duration::from_secs(60))
             .build()
@@ -118,12 +131,13 @@ impl CloudInner {
         credentials: &Credentials,
         req: &ApiRequest,
     ) -> Result<ApiResponse, Error> {
-        let key = self.resolve(credentials).await?;
+        // Failing to get credentials means nothing was sent: safe to retry even a create.
+        let key = self.resolve(credentials).await.map_err(Error::unsent)?;
         match self.send_signed(endpoint, req, &key).await {
             Err(err) if err.is_invalid_security_token() && credentials.is_refreshable() => {
                 tracing::debug!(error = %err, "security token rejected; refreshing credentials once");
                 self.cache.reject(credentials.fingerprint(), &key.id).await;
-                let fresh = self.resolve(credentials).await?;
+                let fresh = self.resolve(credentials).await.map_err(Error::unsent)?;
                 self.pace(meta).await;
                 self.send_signed(endpoint, req, &fresh).await
             }

@@ -69,7 +69,9 @@ impl RetryPolicy {
     }
 }
 
-/// A token bucket: `per_second` sustained, `burst` at once. `per_second == 0` disables it.
+/// A token bucket (GCRA): `per_second` sustained, up to `burst` at once. Any one-second window
+/// then holds at most `per_second + burst - 1` calls — the figure to compare with a documented
+/// per-second limit. `per_second == 0` disables it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RateLimit {
     /// Sustained calls per second.
@@ -79,11 +81,21 @@ pub struct RateLimit {
 }
 
 impl RateLimit {
-    /// `per_second` calls per second with an equal burst.
+    /// Evenly spaced calls: `per_second` per second, no burst (so never more than `per_second`
+    /// in any one-second window).
     pub const fn per_second(per_second: u32) -> Self {
         Self {
             per_second,
-            burst: per_second,
+            burst: 1,
+        }
+    }
+
+    /// The most calls any one-second window can hold.
+    pub fn max_in_any_second(&self) -> u32 {
+        if self.per_second == 0 {
+            u32::MAX
+        } else {
+            self.per_second + self.burst.max(1) - 1
         }
     }
 
@@ -101,13 +113,15 @@ impl RateLimit {
 ///
 /// The most specific rule wins: an action rule replaces (does not add to) its product's rule.
 ///
-/// Defaults:
-/// * DTS `DescribeDtsJobDetail`: 40/s — the documented per-account-per-region limit
-///   (`dts-api.md` §1.6).
-/// * DTS, everything else: 10/s, burst 10 — undocumented; chosen well below the one documented
-///   figure so that many `DtsMigration`s polling every few seconds stay far from it.
-/// * MaxCompute MMS: 10/s, burst 10 — MMS publishes no limits.
-/// * STS: 5/s, burst 5 — exchanges are cached, so only a cold start of many identities hits it.
+/// Defaults (at most this many calls in any one-second window, per identity and region):
+/// * DTS `DescribeDtsJobDetail`: 25/s, burst 10 → ≤ 34 — under the documented 40 per account
+///   per region (`dts-api.md` §1.6), with room for clock skew between us and the gateway.
+/// * DTS, everything else: 8/s, burst 2 → ≤ 9 — undocumented; chosen well below the one
+///   documented figure, and still far above what many `DtsMigration`s polling every few
+///   seconds need.
+/// * MaxCompute MMS: 8/s, burst 2 → ≤ 9 — MMS publishes no limits.
+/// * STS: 4/s, burst 1 → ≤ 4 — exchanges are cached, so only a cold start of many identities
+///   gets near it.
 #[derive(Debug, Clone)]
 pub struct RateLimits {
     /// MaxCompute MMS.
@@ -123,13 +137,25 @@ pub struct RateLimits {
 impl Default for RateLimits {
     fn default() -> Self {
         Self {
-            mms: RateLimit::per_second(10),
-            dts: RateLimit::per_second(10),
-            sts: RateLimit::per_second(5),
+            mms: RateLimit {
+                per_second: 8,
+                burst: 2,
+            },
+            dts: RateLimit {
+                per_second: 8,
+                burst: 2,
+            },
+            sts: RateLimit {
+                per_second: 4,
+                burst: 1,
+            },
             actions: vec![(
                 Product::Dts,
                 "DescribeDtsJobDetail".to_string(),
-                RateLimit::per_second(40),
+                RateLimit {
+                    per_second: 25,
+                    burst: 10,
+                },
             )],
         }
     }
@@ -240,5 +266,20 @@ mod tests {
             assert!(d.as_millis() >= floor && d.as_millis() <= 500, "{d:?}");
         }
         assert_eq!(RetryPolicy::none().delays().count(), 0);
+    }
+
+    #[test]
+    fn default_limits_stay_under_the_documented_figure() {
+        let limits = RateLimits::default();
+        let detail = limits
+            .actions
+            .iter()
+            .find(|(p, a, _)| *p == Product::Dts && a == "DescribeDtsJobDetail")
+            .unwrap()
+            .2;
+        assert!(detail.max_in_any_second() <= 35);
+        for l in [limits.mms, limits.dts, limits.sts] {
+            assert!(l.max_in_any_second() <= 10);
+        }
     }
 }

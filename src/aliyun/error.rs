@@ -100,6 +100,8 @@ struct Inner {
     action: Option<String>,
     attempts: u32,
     transient_override: Option<bool>,
+    /// The failure happened before the request was sent.
+    unsent: bool,
     source: Option<Arc<dyn std::error::Error + Send + Sync>>,
 }
 
@@ -126,6 +128,7 @@ impl Error {
             action: None,
             attempts: 0,
             transient_override: None,
+            unsent: false,
             source: None,
         }))
     }
@@ -199,6 +202,12 @@ impl Error {
         if self.0.action.is_none() {
             self.0.action = Some(action.to_string());
         }
+        self
+    }
+
+    /// Marks an error that happened before the request was sent (e.g. obtaining credentials).
+    pub(crate) fn unsent(mut self) -> Self {
+        self.0.unsent = true;
         self
     }
 
@@ -311,7 +320,7 @@ impl Error {
     /// Whether the request cannot have reached the service (so even a non-idempotent call may
     /// be repeated).
     pub fn request_not_sent(&self) -> bool {
-        self.0.kind == ErrorKind::Connect
+        self.0.kind == ErrorKind::Connect || self.0.unsent
     }
 
     /// The label reported to a [`CallObserver`](super::CallObserver): `throttled` or the class.

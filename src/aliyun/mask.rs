@@ -4,7 +4,10 @@
 //! The rule, applied recursively:
 //! * every value whose **key** matches `password|secret|token|access.id|access.key|accessKeyId|accessKeySecret`
 //!   (case-insensitive, anywhere in the key, `.` = any character) is replaced by `********`,
-//!   whatever its type — exactly what the seed's `jq` filter does;
+//!   whatever its type — exactly what the seed's `jq` filter does. The pattern is deliberately
+//!   widened by `accesskey|credential|private.?key`: the seed's spelling misses a plain
+//!   `AccessKey` key (no separator, no `Id` suffix), and MMS sources hold BigQuery credential
+//!   files and private keys;
 //! * every **string** starting with `LTAI` (an AccessKey id) is replaced by `********`, in objects
 //!   and arrays alike, and AccessKey ids embedded in longer text (error messages) are cut out;
 //! * MMS configuration items name their secret in a sibling field, not in the JSON key
@@ -23,7 +26,9 @@ use serde_json::Value;
 pub use super::secret::REDACTED as MASK;
 
 static SECRET_KEY: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)password|secret|token|access.id|access.key|accessKeyId|accessKeySecret")
+    Regex::new(
+        r"(?i)password|secret|token|access.id|access.key|accessKeyId|accessKeySecret|accesskey|credential|private.?key",
+    )
         .expect("static regex")
 });
 

@@ -62,6 +62,9 @@ impl Body {
 ///   effect: the connection could not be established, or the gateway throttled it.
 ///   Timeouts, dropped connections and 5xx after sending are **not** retried for those
 ///   (e.g. `CreateMmsJob`: the caller adopts an existing job by name instead).
+///
+/// A repeated state change whose first attempt did take effect may answer an invalid-state
+/// error (`InvalidJobStatus`); callers re-read the object and treat that as done.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Idempotency {
     Idempotent,
@@ -380,7 +383,8 @@ pub(crate) fn interpret(product: Product, raw: RawResponse) -> Result<ApiRespons
             .or_else(|| xml_error_fields(&String::from_utf8_lossy(&raw.body)))
             .map(mask)
     };
-    if raw.status >= 400 {
+    // Redirects are not followed, so anything outside 2xx is an error.
+    if !(200..300).contains(&raw.status) {
         let body = parsed.unwrap_or(Value::Null);
         let mut parts = error_parts(&body, raw.status, header_request_id, wait);
         if parts.message.is_none() && parts.code.is_none() {

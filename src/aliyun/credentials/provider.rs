@@ -32,6 +32,23 @@ fn default_session_name() -> String {
     )
 }
 
+/// The key of static credentials (`None` for the STS kinds).
+fn static_key(source: &Source) -> Option<AccessKey> {
+    match source {
+        Source::Static {
+            access_key_id,
+            secret,
+            token,
+        } => Some(AccessKey {
+            id: access_key_id.clone(),
+            secret: secret.clone(),
+            token: token.clone(),
+            expiration: None,
+        }),
+        Source::Oidc(_) | Source::AssumeRole { .. } => None,
+    }
+}
+
 impl CloudInner {
     fn sts_duration_secs(&self, requested: Option<std::time::Duration>) -> u64 {
         requested
@@ -46,18 +63,8 @@ impl CloudInner {
         credentials: &'a Credentials,
     ) -> BoxFuture<'a, Result<AccessKey, Error>> {
         Box::pin(async move {
-            if let Source::Static {
-                access_key_id,
-                secret,
-                token,
-            } = credentials.source()
-            {
-                return Ok(AccessKey {
-                    id: access_key_id.clone(),
-                    secret: secret.clone(),
-                    token: token.clone(),
-                    expiration: None,
-                });
+            if let Some(key) = static_key(credentials.source()) {
+                return Ok(key);
             }
             let slot = self.cache.slot(credentials.fingerprint());
             // Holding the slot for the whole exchange: concurrent callers wait for this one.
@@ -89,7 +96,8 @@ impl CloudInner {
 
     async fn exchange(&self, credentials: &Credentials) -> Result<AccessKey, Error> {
         match credentials.source() {
-            Source::Static { .. } => self.resolve(credentials).await,
+            source @ Source::Static { .. } => static_key(source)
+                .ok_or_else(|| Error::credentials("static credentials without a key")),
             Source::Oidc(settings) => self.assume_role_with_oidc(credentials, settings).await,
             Source::AssumeRole { base, options } => {
                 self.assume_role(credentials, base, options).await
@@ -216,7 +224,7 @@ impl CloudInner {
                 .build()
                 .map_err(Error::from_reqwest)?;
             let raw = send(&self.http, request, self.config.attempt_timeout).await?;
-            if raw.status >= 400 {
+            if !(200..300).contains(&raw.status) {
                 let err = match interpret(Product::Sts, raw) {
                     Err(err) => err,
                     Ok(_) => Error::decode("STS error without an error status"),

@@ -9,7 +9,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::aliyun::error::Error;
-use crate::aliyun::mask::mask_text;
+use crate::aliyun::mask::{mask, mask_text};
 use crate::aliyun::secret::SecretString;
 use crate::aliyun::transport::Pairs;
 
@@ -263,8 +263,15 @@ pub enum TargetTableMode {
 
 /// `Reserve` (new API) / `MigrationReserved` (legacy): a JSON object of extra settings whose
 /// numeric values DTS wants as strings. Unknown keys pass through (`DtsMigration.spec.reserve`).
-#[derive(Debug, Clone, Default, PartialEq)]
+/// `Debug` is masked (keys like `srcCaCertificatePassword` exist).
+#[derive(Clone, Default, PartialEq)]
 pub struct Reserve(Map<String, Value>);
+
+impl fmt::Debug for Reserve {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Reserve({})", mask(Value::Object(self.0.clone())))
+    }
+}
 
 impl Reserve {
     /// No settings.

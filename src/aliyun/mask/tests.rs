@@ -13,6 +13,9 @@ fn seed_keys_are_masked_whatever_the_value_type() {
         "access_key_id": "id",
         "access-id": "id2",
         "ACCESSKEYID": null,
+        "AccessKey": "plain",
+        "gcpCredentials": {"type": "service_account"},
+        "private_key": "-----BEGIN",
         "keep": "visible",
     }));
     for key in [
@@ -23,6 +26,9 @@ fn seed_keys_are_masked_whatever_the_value_type() {
         "access_key_id",
         "access-id",
         "ACCESSKEYID",
+        "AccessKey",
+        "gcpCredentials",
+        "private_key",
     ] {
         assert_eq!(masked[key], MASK, "{key}");
     }

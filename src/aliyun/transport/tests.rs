@@ -235,6 +235,13 @@ fn gateway_errors_in_both_casings_and_xml() {
     assert_eq!(e.http_status(), Some(502));
     assert!(e.is_retryable());
 
+    let e = interpret(
+        Product::Mms,
+        raw(302, &[("location", "https://elsewhere")], ""),
+    )
+    .unwrap_err();
+    assert!(e.is_terminal(), "redirects are not followed: {e}");
+
     let e = interpret(Product::Mms, raw(200, &[], "not json")).unwrap_err();
     assert_eq!(e.kind(), crate::aliyun::ErrorKind::Decode);
 }
