@@ -52,7 +52,13 @@ pub struct Context {
 }
 
 impl Context {
-    pub fn new(client: Client, cloud: Cloud, metrics: Arc<Metrics>, settings: Settings, instance: String) -> Self {
+    pub fn new(
+        client: Client,
+        cloud: Cloud,
+        metrics: Arc<Metrics>,
+        settings: Settings,
+        instance: String,
+    ) -> Self {
         let reporter = Reporter {
             controller: crate::api::common::MANAGER.to_string(),
             instance: Some(instance),
@@ -90,8 +96,11 @@ impl Context {
         result: Result<(ObjectRef<K>, controller::Action), controller::Error<E, W>>,
     ) {
         if let Err(controller::Error::ObjectNotFound(obj)) = result {
-            self.metrics
-                .forget(K::KIND, obj.namespace.as_deref().unwrap_or_default(), &obj.name);
+            self.metrics.forget(
+                K::KIND,
+                obj.namespace.as_deref().unwrap_or_default(),
+                &obj.name,
+            );
         }
     }
 

@@ -6,10 +6,16 @@ use kube::api::Api;
 
 use super::error::{Error, Result};
 use crate::aliyun::{Credentials, SecretString};
-use crate::api::common::{AccessKeySecretRef, CloudCredentials, CredentialSource, DEFAULT_CREDENTIALS_SECRET};
+use crate::api::common::{
+    AccessKeySecretRef, CloudCredentials, CredentialSource, DEFAULT_CREDENTIALS_SECRET,
+};
 
 /// Credentials for a resource in `namespace`.
-pub async fn resolve(client: &kube::Client, namespace: &str, spec: Option<&CloudCredentials>) -> Result<Credentials> {
+pub async fn resolve(
+    client: &kube::Client,
+    namespace: &str,
+    spec: Option<&CloudCredentials>,
+) -> Result<Credentials> {
     let default = CloudCredentials::default();
     let spec = spec.unwrap_or(&default);
     let base = match spec.source {
@@ -39,7 +45,11 @@ pub async fn resolve(client: &kube::Client, namespace: &str, spec: Option<&Cloud
     })
 }
 
-async fn from_secret(client: &kube::Client, namespace: &str, reference: &AccessKeySecretRef) -> Result<Credentials> {
+async fn from_secret(
+    client: &kube::Client,
+    namespace: &str,
+    reference: &AccessKeySecretRef,
+) -> Result<Credentials> {
     let secret = read_secret(client, namespace, &reference.name).await?;
     let id = key(&secret, namespace, &reference.name, reference.id_key())?;
     let value = key(&secret, namespace, &reference.name, reference.secret_key())?;
@@ -69,7 +79,9 @@ pub async fn read_secret(client: &kube::Client, namespace: &str, name: &str) -> 
 /// One key of a Secret as a secret string.
 pub fn key(secret: &Secret, namespace: &str, name: &str, key: &str) -> Result<SecretString> {
     optional_key(secret, key).ok_or_else(|| {
-        Error::Credentials(format!("Secret {namespace}/{name} has no non-empty key {key:?}"))
+        Error::Credentials(format!(
+            "Secret {namespace}/{name} has no non-empty key {key:?}"
+        ))
     })
 }
 
@@ -79,7 +91,13 @@ fn optional_key(secret: &Secret, key: &str) -> Option<SecretString> {
         .as_ref()
         .and_then(|d| d.get(key))
         .map(|b| b.0.clone())
-        .or_else(|| secret.string_data.as_ref().and_then(|d| d.get(key)).map(|s| s.clone().into_bytes()))?;
+        .or_else(|| {
+            secret
+                .string_data
+                .as_ref()
+                .and_then(|d| d.get(key))
+                .map(|s| s.clone().into_bytes())
+        })?;
     let text = String::from_utf8(bytes).ok()?;
     (!text.trim().is_empty()).then(|| SecretString::new(text))
 }
@@ -88,11 +106,12 @@ fn optional_key(secret: &Secret, key: &str) -> Option<SecretString> {
 pub fn secret_names(spec: Option<&CloudCredentials>) -> Vec<String> {
     match spec {
         None => vec![DEFAULT_CREDENTIALS_SECRET.to_string()],
-        Some(c) if c.source == CredentialSource::Secret => vec![c
-            .secret_ref
-            .as_ref()
-            .map(|r| r.name.clone())
-            .unwrap_or_else(|| DEFAULT_CREDENTIALS_SECRET.to_string())],
+        Some(c) if c.source == CredentialSource::Secret => vec![
+            c.secret_ref
+                .as_ref()
+                .map(|r| r.name.clone())
+                .unwrap_or_else(|| DEFAULT_CREDENTIALS_SECRET.to_string()),
+        ],
         Some(_) => Vec::new(),
     }
 }

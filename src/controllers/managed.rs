@@ -60,9 +60,9 @@ managed!(DtsMigration, DtsMigrationStatus, "DtsMigration");
 managed!(Cutover, CutoverStatus, "Cutover");
 
 /// The namespaced API of the object's kind.
-pub fn api_for<K: Managed>(ctx: &Context, obj: &K) -> Api<K>
+pub fn api_for<K>(ctx: &Context, obj: &K) -> Api<K>
 where
-    K: Resource<Scope = k8s_openapi::NamespaceResourceScope>,
+    K: Managed + Resource<Scope = k8s_openapi::NamespaceResourceScope>,
 {
     Api::namespaced(ctx.client.clone(), &obj.namespace().unwrap_or_default())
 }
@@ -93,7 +93,11 @@ where
         "status": value,
     });
     api_for(ctx, obj)
-        .patch_status(&name, &PatchParams::apply(MANAGER).force(), &Patch::Apply(patch))
+        .patch_status(
+            &name,
+            &PatchParams::apply(MANAGER).force(),
+            &Patch::Apply(patch),
+        )
         .await?;
     let old_phase = previous.and_then(K::phase_of);
     let new_phase = K::phase_of(status);
@@ -108,8 +112,20 @@ where
                 .map(|c| format!(": {}", c.message))
                 .unwrap_or_default()
         );
-        let warning = ready.is_some_and(|c| c.status == "False" && is_failure_phase(new_phase.as_deref()));
-        publish(ctx, obj, if warning { EventType::Warning } else { EventType::Normal }, "PhaseChanged", &note).await;
+        let warning =
+            ready.is_some_and(|c| c.status == "False" && is_failure_phase(new_phase.as_deref()));
+        publish(
+            ctx,
+            obj,
+            if warning {
+                EventType::Warning
+            } else {
+                EventType::Normal
+            },
+            "PhaseChanged",
+            &note,
+        )
+        .await;
     }
     Ok(true)
 }
@@ -118,8 +134,15 @@ fn is_failure_phase(phase: Option<&str>) -> bool {
     matches!(
         phase,
         Some(
-            "Failed" | "Invalid" | "NotFound" | "Ambiguous" | "Error" | "PrecheckFailed"
-                | "Retrying" | "Aborted" | "RolledBack"
+            "Failed"
+                | "Invalid"
+                | "NotFound"
+                | "Ambiguous"
+                | "Error"
+                | "PrecheckFailed"
+                | "Retrying"
+                | "Aborted"
+                | "RolledBack"
         )
     )
 }
@@ -151,11 +174,18 @@ where
         .unwrap_or_default();
     let current = conditions::find(&previous, SYNCED);
     if current.is_some_and(|c| {
-        c.status == desired.status.as_str() && c.reason == desired.reason && c.message == desired.message
+        c.status == desired.status.as_str()
+            && c.reason == desired.reason
+            && c.message == desired.message
     }) {
         return;
     }
-    let merged = conditions::merge(&previous, &[desired], obj.meta().generation, jiff::Timestamp::now());
+    let merged = conditions::merge(
+        &previous,
+        &[desired],
+        obj.meta().generation,
+        jiff::Timestamp::now(),
+    );
     let synced: Vec<&Condition> = merged.iter().filter(|c| c.type_ == SYNCED).collect();
     let patch = json!({
         "apiVersion": K::api_version(&()),
@@ -164,7 +194,11 @@ where
     });
     let name = obj.name_any();
     if let Err(e) = api_for(ctx, obj)
-        .patch_status(&name, &PatchParams::apply(SYNC_MANAGER).force(), &Patch::Apply(patch))
+        .patch_status(
+            &name,
+            &PatchParams::apply(SYNC_MANAGER).force(),
+            &Patch::Apply(patch),
+        )
         .await
     {
         tracing::warn!(kind = K::KIND, %name, error = %e, "could not record the Synced condition");
@@ -172,7 +206,13 @@ where
 }
 
 /// Publishes an event about `obj`; failures are logged, never fatal to the reconcile.
-pub async fn publish<K: Managed>(ctx: &Context, obj: &K, type_: EventType, reason: &str, note: &str) {
+pub async fn publish<K: Managed>(
+    ctx: &Context,
+    obj: &K,
+    type_: EventType,
+    reason: &str,
+    note: &str,
+) {
     let event = Event {
         type_,
         reason: reason.to_string(),

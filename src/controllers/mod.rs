@@ -44,7 +44,11 @@ pub struct RunArgs {
     #[arg(long, env = "AMO_LEADER_ELECT")]
     pub leader_elect: bool,
     /// Name of the leader-election Lease.
-    #[arg(long, env = "AMO_LEASE_NAME", default_value = "aliyun-migration-operator")]
+    #[arg(
+        long,
+        env = "AMO_LEASE_NAME",
+        default_value = "aliyun-migration-operator"
+    )]
     pub lease_name: String,
     /// Namespace of the Lease (default: the pod's namespace, else `default`).
     #[arg(long, env = "AMO_LEASE_NAMESPACE")]
@@ -75,13 +79,8 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         .context("connecting to the Kubernetes API (in-cluster, KUBECONFIG or ~/.kube/config)")?;
     preflight(&client, args.namespace.as_deref()).await?;
 
-    let identity = std::env::var("POD_NAME").unwrap_or_else(|_| {
-        format!(
-            "{}-{}",
-            hostname(),
-            std::process::id()
-        )
-    });
+    let identity = std::env::var("POD_NAME")
+        .unwrap_or_else(|_| format!("{}-{}", hostname(), std::process::id()));
     let metrics = Arc::new(Metrics::new());
     let health = Arc::new(Health::default());
     let (stop_tx, stop_rx) = watch::channel(false);
@@ -108,14 +107,25 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         namespace: args.namespace.clone(),
         concurrency: args.concurrency.max(1),
     };
-    let ctx = Arc::new(Context::new(client.clone(), cloud, metrics.clone(), settings, identity.clone()));
+    let ctx = Arc::new(Context::new(
+        client.clone(),
+        cloud,
+        metrics.clone(),
+        settings,
+        identity.clone(),
+    ));
 
     let result = if args.leader_elect {
         run_as_candidate(&args, client, ctx, &identity, health, stop_rx).await
     } else {
         health.set_ready(true);
         metrics.set_leader(&identity, true);
-        run_controllers(ctx, stop_rx, Duration::from_secs(args.shutdown_grace_seconds)).await;
+        run_controllers(
+            ctx,
+            stop_rx,
+            Duration::from_secs(args.shutdown_grace_seconds),
+        )
+        .await;
         Ok(())
     };
     let _ = server.await;
@@ -239,7 +249,7 @@ async fn run_controllers(ctx: Arc<Context>, stop: watch::Receiver<bool>, grace: 
         tokio::spawn(data_source::run(ctx.clone(), stopped(stop.clone()))),
         tokio::spawn(mms_job::run(ctx.clone(), stopped(stop.clone()))),
         tokio::spawn(dts_migration::run(ctx.clone(), stopped(stop.clone()))),
-        // tokio::spawn(cutover::run(ctx.clone(), stopped(stop.clone()))),
+        tokio::spawn(cutover::run(ctx.clone(), stopped(stop.clone()))),
     ];
     let mut wait_stop = stop.clone();
     let all = join_all(tasks);
@@ -248,19 +258,23 @@ async fn run_controllers(ctx: Arc<Context>, stop: watch::Receiver<bool>, grace: 
         _ = &mut all => return,
         _ = async { while !*wait_stop.borrow_and_update() { if wait_stop.changed().await.is_err() { break } } } => {}
     }
-    tracing::info!(?grace, "shutting down: no new reconciles, waiting for in-flight ones");
+    tracing::info!(
+        ?grace,
+        "shutting down: no new reconciles, waiting for in-flight ones"
+    );
     if tokio::time::timeout(grace, &mut all).await.is_err() {
-        tracing::warn!(?grace, "in-flight reconciles did not finish in time; abandoning them");
+        tracing::warn!(
+            ?grace,
+            "in-flight reconciles did not finish in time; abandoning them"
+        );
     }
 }
 
 /// A future that resolves once `rx` says stop.
-pub fn stopped(mut rx: watch::Receiver<bool>) -> impl std::future::Future<Output = ()> + Send + Sync + 'static {
-    async move {
-        while !*rx.borrow_and_update() {
-            if rx.changed().await.is_err() {
-                return;
-            }
+pub async fn stopped(mut rx: watch::Receiver<bool>) {
+    while !*rx.borrow_and_update() {
+        if rx.changed().await.is_err() {
+            return;
         }
     }
 }
@@ -268,7 +282,10 @@ pub fn stopped(mut rx: watch::Receiver<bool>) -> impl std::future::Future<Output
 fn spawn_signal_handler(stop: watch::Sender<bool>, health: Arc<Health>) {
     tokio::spawn(async move {
         use tokio::signal::unix::{SignalKind, signal};
-        let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+        let (Ok(mut term), Ok(mut int)) = (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) else {
             tracing::error!("cannot install signal handlers");
             return;
         };

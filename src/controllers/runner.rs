@@ -54,7 +54,14 @@ where
             if obj.meta().deletion_timestamp.is_none() {
                 set_synced(&ctx, obj.as_ref(), Err(error)).await;
             }
-            publish(&ctx, obj.as_ref(), EventType::Warning, error.reason(), &error.to_string()).await;
+            publish(
+                &ctx,
+                obj.as_ref(),
+                EventType::Warning,
+                error.reason(),
+                &error.to_string(),
+            )
+            .await;
         }
     }
     result
@@ -109,12 +116,21 @@ mod tests {
     #[test]
     fn terminal_errors_retry_slowly_regardless_of_count() {
         assert_eq!(backoff_delay(1, true, false, 1.0), Duration::from_secs(300));
-        assert_eq!(backoff_delay(40, true, false, 1.0), Duration::from_secs(300));
+        assert_eq!(
+            backoff_delay(40, true, false, 1.0),
+            Duration::from_secs(300)
+        );
     }
 
     #[test]
     fn jitter_spreads_the_delay() {
-        assert_eq!(backoff_delay(3, false, false, 0.8), Duration::from_millis(3200));
-        assert_eq!(backoff_delay(3, false, false, 1.2), Duration::from_millis(4800));
+        assert_eq!(
+            backoff_delay(3, false, false, 0.8),
+            Duration::from_millis(3200)
+        );
+        assert_eq!(
+            backoff_delay(3, false, false, 1.2),
+            Duration::from_millis(4800)
+        );
     }
 }

@@ -22,13 +22,20 @@ use super::error::{Error, Result};
 use super::managed::{is_paused, publish, reconcile_requested_at, report};
 use super::runner;
 use crate::aliyun::MmsClient;
-use crate::aliyun::mms::{FetchMetadataRequest, ListDataSourcesRequest, ListDbsRequest, MmsDataSource};
+use crate::aliyun::mms::{
+    FetchMetadataRequest, ListDataSourcesRequest, ListDbsRequest, MmsDataSource,
+};
 use crate::api::conditions::{self, Desired, READY};
-use crate::api::data_source::{CatalogueCounts, DataSource, DataSourcePhase, DataSourceStatus, ScanStatus};
+use crate::api::data_source::{
+    CatalogueCounts, DataSource, DataSourcePhase, DataSourceStatus, ScanStatus,
+};
 use decide::{Act, Candidate, Lookup, Observed, ScanView, SourceView};
 
 /// Runs the DataSource controller until `shutdown`.
-pub async fn run(ctx: Arc<Context>, shutdown: impl std::future::Future<Output = ()> + Send + Sync + 'static) {
+pub async fn run(
+    ctx: Arc<Context>,
+    shutdown: impl std::future::Future<Output = ()> + Send + Sync + 'static,
+) {
     let api: Api<DataSource> = ctx.api();
     let controller = Controller::new(api, watcher::Config::default().any_semantic())
         .with_config(ctx.controller_config());
@@ -36,17 +43,22 @@ pub async fn run(ctx: Arc<Context>, shutdown: impl std::future::Future<Output = 
     // Re-reconcile when a credentials Secret changes (metadata only: values are never cached).
     let secrets: Api<PartialObjectMeta<Secret>> = ctx.api();
     controller
-        .watches(secrets, watcher::Config::default().any_semantic(), move |secret| {
-            store
-                .state()
-                .into_iter()
-                .filter(|ds| {
-                    ds.namespace() == secret.namespace()
-                        && credentials::secret_names(ds.spec.credentials.as_ref()).contains(&secret.name_any())
-                })
-                .map(|ds| ObjectRef::from_obj(ds.as_ref()))
-                .collect::<Vec<_>>()
-        })
+        .watches(
+            secrets,
+            watcher::Config::default().any_semantic(),
+            move |secret| {
+                store
+                    .state()
+                    .into_iter()
+                    .filter(|ds| {
+                        ds.namespace() == secret.namespace()
+                            && credentials::secret_names(ds.spec.credentials.as_ref())
+                                .contains(&secret.name_any())
+                    })
+                    .map(|ds| ObjectRef::from_obj(ds.as_ref()))
+                    .collect::<Vec<_>>()
+            },
+        )
         .graceful_shutdown_on(shutdown)
         .run(
             |obj, ctx| runner::reconcile(obj, ctx, reconcile),
@@ -69,7 +81,11 @@ async fn reconcile(ds: Arc<DataSource>, ctx: Arc<Context>) -> Result<Action> {
         status.phase = Some(DataSourcePhase::Paused);
         status.conditions = conditions::merge(
             &prev.conditions,
-            &[Desired::unknown(READY, "Paused", "reconciliation is paused by the migration.aliyun-operator.dev/paused annotation")],
+            &[Desired::unknown(
+                READY,
+                "Paused",
+                "reconciliation is paused by the migration.aliyun-operator.dev/paused annotation",
+            )],
             generation,
             now,
         );
@@ -157,7 +173,9 @@ async fn fetch(mms: &MmsClient, ds: &DataSource, prev: &DataSourceStatus) -> Res
                 })
                 .collect();
             match decide::resolve_by_name(&name, &candidates) {
-                decide::Resolution::Resolved(c) => Lookup::Found(view(&mms.get_data_source(c.id, false).await?)),
+                decide::Resolution::Resolved(c) => {
+                    Lookup::Found(view(&mms.get_data_source(c.id, false).await?))
+                }
                 decide::Resolution::NotFound => Lookup::NameNotFound,
                 decide::Resolution::Ambiguous(list) => Lookup::Ambiguous(list),
             }
@@ -170,21 +188,29 @@ async fn fetch(mms: &MmsClient, ds: &DataSource, prev: &DataSourceStatus) -> Res
             databases: None,
         });
     };
-    let scan = match prev.last_scan.as_ref().filter(|s| !s.finished && Some(source.id) == prev.source_id) {
+    let scan = match prev
+        .last_scan
+        .as_ref()
+        .filter(|s| !s.finished && Some(source.id) == prev.source_id)
+    {
         Some(s) => match mms.get_fetch_metadata_job(source.id, s.id).await {
             Ok(scan) => {
                 let counts = scan.result_counts();
                 Some(ScanView {
-                id: scan.id,
-                status: scan.status.as_ref().map(|s| s.as_str().to_string()).unwrap_or_default(),
-                percent: scan.progress_percent(),
-                databases: counts.as_ref().and_then(|c| c.databases),
-                tables: counts.as_ref().and_then(|c| c.tables),
-                partitions: counts.as_ref().and_then(|c| c.partitions),
-                error: scan.error_msg.clone(),
-                started_at: None,
-                finished_at: None,
-            })
+                    id: scan.id,
+                    status: scan
+                        .status
+                        .as_ref()
+                        .map(|s| s.as_str().to_string())
+                        .unwrap_or_default(),
+                    percent: scan.progress_percent(),
+                    databases: counts.as_ref().and_then(|c| c.databases),
+                    tables: counts.as_ref().and_then(|c| c.tables),
+                    partitions: counts.as_ref().and_then(|c| c.partitions),
+                    error: scan.error_msg.clone(),
+                    started_at: None,
+                    finished_at: None,
+                })
             }
             Err(e) if e.is_not_found() => Some(ScanView {
                 id: s.id,
@@ -206,7 +232,10 @@ async fn fetch(mms: &MmsClient, ds: &DataSource, prev: &DataSourceStatus) -> Res
             },
         )
         .await?;
-    let databases = Some((page.items.iter().map(|d| d.name.clone()).collect(), page.total as i64));
+    let databases = Some((
+        page.items.iter().map(|d| d.name.clone()).collect(),
+        page.total as i64,
+    ));
     Ok(Observed {
         lookup,
         scan,
@@ -219,7 +248,11 @@ fn view(source: &MmsDataSource) -> SourceView {
         id: source.id,
         name: source.name.clone(),
         type_: source.source_type.clone(),
-        status: source.status.as_ref().map(|s| s.as_str().to_string()).unwrap_or_default(),
+        status: source
+            .status
+            .as_ref()
+            .map(|s| s.as_str().to_string())
+            .unwrap_or_default(),
         err_msg: source.err_msg.clone(),
         agent_online: source.agent_is_online,
         dst_project: source.dst_project.clone(),
@@ -247,7 +280,12 @@ async fn invalid(
     status.observed_generation = generation;
     status.phase = Some(DataSourcePhase::Error);
     let message = format!("the spec is invalid: {}", errors.join("; "));
-    status.conditions = conditions::merge(&prev.conditions, &[Desired::false_(READY, "InvalidSpec", message.clone())], generation, now);
+    status.conditions = conditions::merge(
+        &prev.conditions,
+        &[Desired::false_(READY, "InvalidSpec", message.clone())],
+        generation,
+        now,
+    );
     report(ctx, ds, &status).await?;
     Err(Error::InvalidSpec(message))
 }

@@ -6,8 +6,9 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
 use crate::api::conditions::{self, Desired, READY};
 use crate::api::dts_migration::{
-    ApiGeneration, DtsMigrationPhase as Phase, DtsMigrationSpec, DtsMigrationStatus, DtsVerificationStatus,
-    LagSample, MigrationType, PrecheckItem, PrecheckStatus, RetryStatus, StageStatus, Stages,
+    ApiGeneration, DtsMigrationPhase as Phase, DtsMigrationSpec, DtsMigrationStatus,
+    DtsVerificationStatus, LagSample, MigrationType, PrecheckItem, PrecheckStatus, RetryStatus,
+    StageStatus, Stages,
 };
 
 pub const PRECHECK_PASSED: &str = "PrecheckPassed";
@@ -99,7 +100,10 @@ pub fn poll_due(
     generation: Option<i64>,
     now: jiff::Timestamp,
 ) -> bool {
-    if status.observed_generation != generation || status.dts_instance_id.is_none() || status.dts_job_id.is_none() {
+    if status.observed_generation != generation
+        || status.dts_instance_id.is_none()
+        || status.dts_job_id.is_none()
+    {
         return true;
     }
     let suspended = status.phase == Some(Phase::Suspended);
@@ -303,12 +307,18 @@ fn decide_task(
     }
 
     // Configured first (DtsJob generation), not bought yet: buy it and start it.
-    if spec.api_generation == ApiGeneration::DtsJob && task.instance_id.is_none() && status.dts_instance_id.is_none() {
+    if spec.api_generation == ApiGeneration::DtsJob
+        && task.instance_id.is_none()
+        && status.dts_instance_id.is_none()
+    {
         out.phase = Phase::Creating;
         out.ready = Desired::false_(
             READY,
             "Creating",
-            format!("buying a {} DTS migration instance for the configured task", spec.instance_class.as_str()),
+            format!(
+                "buying a {} DTS migration instance for the configured task",
+                spec.instance_class.as_str()
+            ),
         );
         out.act = Some(Act::CreateInstance);
         if status.configured_generation.is_none() {
@@ -317,7 +327,10 @@ fn decide_task(
         return;
     }
     // Configuration: first time, or a spec edit while the task has not started yet.
-    if dts == "notconfigured" || (spec.api_generation == ApiGeneration::MigrationJob && status.configured_generation.is_none()) {
+    if dts == "notconfigured"
+        || (spec.api_generation == ApiGeneration::MigrationJob
+            && status.configured_generation.is_none())
+    {
         out.phase = Phase::Configuring;
         out.ready = Desired::false_(READY, "Configuring", "configuring the DTS task");
         out.act = Some(Act::Configure);

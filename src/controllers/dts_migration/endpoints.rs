@@ -7,8 +7,12 @@ use kube::ResourceExt;
 use serde_json::json;
 
 use crate::aliyun::SecretString;
-use crate::aliyun::dts::{DbList, DbListTable, DtsEndpoint as WireEndpoint, MigrationObject, MigrationTable, Reserve};
-use crate::api::dts_migration::{DataCheck, DtsDatabaseObject, DtsEndpoint, DtsMigration, EndpointType, Engine};
+use crate::aliyun::dts::{
+    DbList, DbListTable, DtsEndpoint as WireEndpoint, MigrationObject, MigrationTable, Reserve,
+};
+use crate::api::dts_migration::{
+    DataCheck, DtsDatabaseObject, DtsEndpoint, DtsMigration, EndpointType, Engine,
+};
 use crate::controllers::credentials::{key, read_secret};
 use crate::controllers::error::{Error, Result};
 
@@ -120,7 +124,10 @@ pub async fn resolve(
             let secret = read_secret(client, namespace, &r.name).await?;
             let user = key(&secret, namespace, &r.name, &user_key)?;
             let pass = key(&secret, namespace, &r.name, &pass_key)?;
-            (Some(user.expose_secret().trim().to_string()), Some(SecretString::new(pass.expose_secret().trim())))
+            (
+                Some(user.expose_secret().trim().to_string()),
+                Some(SecretString::new(pass.expose_secret().trim())),
+            )
         }
         None if e.instance_type == EndpointType::MaxCompute => {
             return Err(Error::InvalidSpec(
@@ -137,9 +144,20 @@ pub async fn resolve(
             instance_type(e.instance_type)
         }
         .to_string(),
-        engine_name: Some(if legacy { legacy_engine_name(engine) } else { engine_name(engine) }.to_string()),
+        engine_name: Some(
+            if legacy {
+                legacy_engine_name(engine)
+            } else {
+                engine_name(engine)
+            }
+            .to_string(),
+        ),
         instance_id: e.instance_id.clone(),
-        region: Some(e.region.clone().unwrap_or_else(|| default_region.to_string())),
+        region: Some(
+            e.region
+                .clone()
+                .unwrap_or_else(|| default_region.to_string()),
+        ),
         ip: e.host.clone(),
         port: e.port.and_then(|p| u16::try_from(p).ok()),
         database_name: e.database.clone(),
@@ -161,7 +179,10 @@ pub fn db_list(objects: &[DtsDatabaseObject]) -> DbList {
                 db.name.clone(),
                 target,
                 db.tables.iter().map(|t| {
-                    let table = DbListTable::renamed(t.name.clone(), t.target_name.clone().unwrap_or_else(|| t.name.clone()));
+                    let table = DbListTable::renamed(
+                        t.name.clone(),
+                        t.target_name.clone().unwrap_or_else(|| t.name.clone()),
+                    );
                     match &t.filter {
                         Some(f) => table.with_filter(f.clone()),
                         None => table,
@@ -196,7 +217,10 @@ pub fn migration_object(objects: &[DtsDatabaseObject]) -> Vec<MigrationObject> {
 
 /// `Reserve` / `MigrationReserved` from the pass-through map (values stay strings).
 pub fn reserve(map: &BTreeMap<String, String>) -> Option<Reserve> {
-    (!map.is_empty()).then(|| map.iter().fold(Reserve::new(), |r, (k, v)| r.set(k.clone(), v.clone())))
+    (!map.is_empty()).then(|| {
+        map.iter()
+            .fold(Reserve::new(), |r, (k, v)| r.set(k.clone(), v.clone()))
+    })
 }
 
 /// `DataCheckConfigure`.
@@ -268,14 +292,27 @@ mod tests {
             instance_type: EndpointType::PolarDB,
             ..Default::default()
         };
-        assert_eq!((instance_type(polar.instance_type), engine_name(engine(&polar))), ("PolarDB", "PolarDB"));
-        assert_eq!((legacy_instance_type(polar.instance_type), legacy_engine_name(engine(&polar))), ("POLARDB", "POLARDB"));
+        assert_eq!(
+            (
+                instance_type(polar.instance_type),
+                engine_name(engine(&polar))
+            ),
+            ("PolarDB", "PolarDB")
+        );
+        assert_eq!(
+            (
+                legacy_instance_type(polar.instance_type),
+                legacy_engine_name(engine(&polar))
+            ),
+            ("POLARDB", "POLARDB")
+        );
     }
 
     #[test]
     fn reserve_values_stay_strings() {
         let map: BTreeMap<String, String> = [("maxRetryTime".into(), "720".into())].into();
-        let json: serde_json::Value = serde_json::from_str(&reserve(&map).unwrap().to_json()).unwrap();
+        let json: serde_json::Value =
+            serde_json::from_str(&reserve(&map).unwrap().to_json()).unwrap();
         assert_eq!(json["maxRetryTime"], "720");
         assert!(reserve(&BTreeMap::new()).is_none());
     }

@@ -25,34 +25,44 @@ use super::managed::{is_paused, publish, reconcile_requested_at, report};
 use super::runner;
 use crate::aliyun::DtsClient;
 use crate::aliyun::dts::{
-    ConfigureDtsJobRequest, ConfigureMigrationJobRequest, CreateDtsInstanceRequest, CreateMigrationJobRequest,
-    DescribeDtsJobsRequest, DescribePreCheckStatusRequest, DtsJobRef, DtsJobStatus, DtsJobType, JobMonitorRule,
-    MonitorRuleType, StageState, StageStatus,
+    ConfigureDtsJobRequest, ConfigureMigrationJobRequest, CreateDtsInstanceRequest,
+    CreateMigrationJobRequest, DescribeDtsJobsRequest, DescribePreCheckStatusRequest, DtsJobRef,
+    DtsJobStatus, DtsJobType, JobMonitorRule, MonitorRuleType, StageState, StageStatus,
 };
 use crate::api::common::{DeletionPolicy, FINALIZER};
 use crate::api::conditions::{self, Desired, READY};
 use crate::api::dts_migration::{
-    ApiGeneration, DtsMigration, DtsMigrationPhase, DtsMigrationStatus, MigrationType, PrecheckItem, PrecheckStatus,
-    RetryStatus,
+    ApiGeneration, DtsMigration, DtsMigrationPhase, DtsMigrationStatus, MigrationType,
+    PrecheckItem, PrecheckStatus, RetryStatus,
 };
 use decide::{Act, Observed, StageView, TaskView};
 
 /// Runs the DtsMigration controller until `shutdown`.
-pub async fn run(ctx: Arc<Context>, shutdown: impl std::future::Future<Output = ()> + Send + Sync + 'static) {
+pub async fn run(
+    ctx: Arc<Context>,
+    shutdown: impl std::future::Future<Output = ()> + Send + Sync + 'static,
+) {
     let api: Api<DtsMigration> = ctx.api();
     let controller = Controller::new(api, watcher::Config::default().any_semantic())
         .with_config(ctx.controller_config());
     let store = controller.store();
     let secrets: Api<PartialObjectMeta<Secret>> = ctx.api();
     controller
-        .watches(secrets, watcher::Config::default().any_semantic(), move |secret| {
-            store
-                .state()
-                .into_iter()
-                .filter(|m| m.namespace() == secret.namespace() && secret_names(m).contains(&secret.name_any()))
-                .map(|m| ObjectRef::from_obj(m.as_ref()))
-                .collect::<Vec<_>>()
-        })
+        .watches(
+            secrets,
+            watcher::Config::default().any_semantic(),
+            move |secret| {
+                store
+                    .state()
+                    .into_iter()
+                    .filter(|m| {
+                        m.namespace() == secret.namespace()
+                            && secret_names(m).contains(&secret.name_any())
+                    })
+                    .map(|m| ObjectRef::from_obj(m.as_ref()))
+                    .collect::<Vec<_>>()
+            },
+        )
         .graceful_shutdown_on(shutdown)
         .run(
             |obj, ctx| runner::reconcile(obj, ctx, reconcile),
@@ -78,7 +88,8 @@ fn secret_names(m: &DtsMigration) -> Vec<String> {
 }
 
 async fn reconcile(m: Arc<DtsMigration>, ctx: Arc<Context>) -> Result<Action> {
-    let api: Api<DtsMigration> = Api::namespaced(ctx.client.clone(), &m.namespace().unwrap_or_default());
+    let api: Api<DtsMigration> =
+        Api::namespaced(ctx.client.clone(), &m.namespace().unwrap_or_default());
     finalizer(&api, FINALIZER, m, |event| async {
         match event {
             Finalizer::Apply(m) => apply(m, ctx.clone()).await,
@@ -107,7 +118,11 @@ async fn apply(m: Arc<DtsMigration>, ctx: Arc<Context>) -> Result<Action> {
         status.phase = Some(DtsMigrationPhase::Paused);
         status.conditions = conditions::merge(
             &prev.conditions,
-            &[Desired::unknown(READY, "Paused", "reconciliation is paused by the migration.aliyun-operator.dev/paused annotation")],
+            &[Desired::unknown(
+                READY,
+                "Paused",
+                "reconciliation is paused by the migration.aliyun-operator.dev/paused annotation",
+            )],
             generation,
             now,
         );
@@ -115,7 +130,16 @@ async fn apply(m: Arc<DtsMigration>, ctx: Arc<Context>) -> Result<Action> {
         return Ok(Action::await_change());
     }
     if let Err(errors) = crate::api::validation::check_typed(m.as_ref()) {
-        return fail(&ctx, m.as_ref(), &prev, generation, now, DtsMigrationPhase::Invalid, Error::InvalidSpec(format!("the spec is invalid: {}", errors.join("; ")))).await;
+        return fail(
+            &ctx,
+            m.as_ref(),
+            &prev,
+            generation,
+            now,
+            DtsMigrationPhase::Invalid,
+            Error::InvalidSpec(format!("the spec is invalid: {}", errors.join("; "))),
+        )
+        .await;
     }
     let requested = reconcile_requested_at(m.as_ref());
     let forced = requested.is_some() && requested != prev.last_handled_reconcile_at;
@@ -124,7 +148,18 @@ async fn apply(m: Arc<DtsMigration>, ctx: Arc<Context>) -> Result<Action> {
     }
     let dts = match client(&ctx, &m).await {
         Ok(c) => c,
-        Err(e @ Error::Credentials(_)) => return fail(&ctx, m.as_ref(), &prev, generation, now, prev.phase.unwrap_or(DtsMigrationPhase::Creating), e).await,
+        Err(e @ Error::Credentials(_)) => {
+            return fail(
+                &ctx,
+                m.as_ref(),
+                &prev,
+                generation,
+                now,
+                prev.phase.unwrap_or(DtsMigrationPhase::Creating),
+                e,
+            )
+            .await;
+        }
         Err(e) => return Err(e),
     };
     let observed = fetch(&dts, &m.spec.api_generation, &prev).await?;
@@ -137,13 +172,25 @@ async fn apply(m: Arc<DtsMigration>, ctx: Arc<Context>) -> Result<Action> {
         report(&ctx, m.as_ref(), &status).await?;
         if let Err(e) = act_on(&ctx, &dts, &m, &mut status, act, now).await {
             if matches!(e, Error::Credentials(_) | Error::InvalidSpec(_)) {
-                return fail(&ctx, m.as_ref(), &status, generation, now, status.phase.unwrap_or(DtsMigrationPhase::Configuring), e).await;
+                return fail(
+                    &ctx,
+                    m.as_ref(),
+                    &status,
+                    generation,
+                    now,
+                    status.phase.unwrap_or(DtsMigrationPhase::Configuring),
+                    e,
+                )
+                .await;
             }
             return Err(e);
         }
     }
     report(&ctx, m.as_ref(), &status).await?;
-    if let Some(lag) = status.lag_seconds.filter(|_| status.phase == Some(DtsMigrationPhase::Replicating)) {
+    if let Some(lag) = status
+        .lag_seconds
+        .filter(|_| status.phase == Some(DtsMigrationPhase::Replicating))
+    {
         ctx.metrics.set_lag(&ns, &name, lag);
     }
     if let Some(p) = progress_ratio(&status) {
@@ -154,7 +201,9 @@ async fn apply(m: Arc<DtsMigration>, ctx: Arc<Context>) -> Result<Action> {
 
 fn progress_ratio(status: &DtsMigrationStatus) -> Option<f64> {
     match status.phase? {
-        DtsMigrationPhase::Replicating | DtsMigrationPhase::Completed | DtsMigrationPhase::Stopped => Some(1.0),
+        DtsMigrationPhase::Replicating
+        | DtsMigrationPhase::Completed
+        | DtsMigrationPhase::Stopped => Some(1.0),
         DtsMigrationPhase::MigratingFull => status
             .stages
             .as_ref()
@@ -184,24 +233,50 @@ async fn act_on(
         Act::CreateInstance if legacy => {
             let id = dts
                 .create_migration_job(&CreateMigrationJobRequest {
-                    region: m.spec.destination.region.clone().unwrap_or_else(|| m.spec.region.clone()),
+                    region: m
+                        .spec
+                        .destination
+                        .region
+                        .clone()
+                        .unwrap_or_else(|| m.spec.region.clone()),
                     migration_job_class: m.spec.instance_class.as_str().to_string(),
                     client_token: Some(client_token(m)),
                 })
                 .await?;
             status.dts_instance_id = Some(id.clone());
             status.dts_job_id = Some(id.clone());
-            publish(ctx, m, EventType::Normal, "InstanceCreated", &format!("bought migration instance {id}")).await;
+            publish(
+                ctx,
+                m,
+                EventType::Normal,
+                "InstanceCreated",
+                &format!("bought migration instance {id}"),
+            )
+            .await;
         }
         Act::CreateInstance => {
             let request = CreateDtsInstanceRequest {
                 job_id: status.dts_job_id.clone(),
                 auto_start: Some(true),
                 instance_class: Some(m.spec.instance_class.as_str().to_string()),
-                source_region: Some(m.spec.source.region.clone().unwrap_or_else(|| m.spec.region.clone())),
-                destination_region: Some(m.spec.destination.region.clone().unwrap_or_else(|| m.spec.region.clone())),
+                source_region: Some(
+                    m.spec
+                        .source
+                        .region
+                        .clone()
+                        .unwrap_or_else(|| m.spec.region.clone()),
+                ),
+                destination_region: Some(
+                    m.spec
+                        .destination
+                        .region
+                        .clone()
+                        .unwrap_or_else(|| m.spec.region.clone()),
+                ),
                 source_engine: Some(endpoints::purchase_engine(&m.spec.source).to_string()),
-                destination_engine: Some(endpoints::purchase_engine(&m.spec.destination).to_string()),
+                destination_engine: Some(
+                    endpoints::purchase_engine(&m.spec.destination).to_string(),
+                ),
                 ..CreateDtsInstanceRequest::default()
             };
             let bought = dts.create_dts_instance(&request).await?;
@@ -209,12 +284,32 @@ async fn act_on(
             if status.dts_job_id.is_none() {
                 status.dts_job_id = bought.job_id.clone();
             }
-            publish(ctx, m, EventType::Normal, "InstanceCreated", &format!("bought DTS instance {} for task {}", bought.instance_id, status.dts_job_id.as_deref().unwrap_or("?"))).await;
+            publish(
+                ctx,
+                m,
+                EventType::Normal,
+                "InstanceCreated",
+                &format!(
+                    "bought DTS instance {} for task {}",
+                    bought.instance_id,
+                    status.dts_job_id.as_deref().unwrap_or("?")
+                ),
+            )
+            .await;
         }
         Act::Configure => {
             let ns = m.namespace().unwrap_or_default();
-            let source = endpoints::resolve(&ctx.client, &ns, &m.spec.source, &m.spec.region, legacy).await?;
-            let destination = endpoints::resolve(&ctx.client, &ns, &m.spec.destination, &m.spec.region, legacy).await?;
+            let source =
+                endpoints::resolve(&ctx.client, &ns, &m.spec.source, &m.spec.region, legacy)
+                    .await?;
+            let destination = endpoints::resolve(
+                &ctx.client,
+                &ns,
+                &m.spec.destination,
+                &m.spec.region,
+                legacy,
+            )
+            .await?;
             let types = &m.spec.migration_types;
             if legacy {
                 dts.configure_migration_job(&ConfigureMigrationJobRequest {
@@ -254,7 +349,14 @@ async fn act_on(
                     status.dts_instance_id = configured.dts_instance_id.clone();
                 }
             }
-            publish(ctx, m, EventType::Normal, "Configured", "DTS task configured from the spec").await;
+            publish(
+                ctx,
+                m,
+                EventType::Normal,
+                "Configured",
+                "DTS task configured from the spec",
+            )
+            .await;
         }
         Act::Start => {
             if legacy {
@@ -262,7 +364,14 @@ async fn act_on(
             } else {
                 dts.start_dts_job(&job_ref()).await?;
             }
-            publish(ctx, m, EventType::Normal, "Started", "StartDtsJob sent (start, precheck again, or resume)").await;
+            publish(
+                ctx,
+                m,
+                EventType::Normal,
+                "Started",
+                "StartDtsJob sent (start, precheck again, or resume)",
+            )
+            .await;
         }
         Act::Suspend => {
             if legacy {
@@ -271,7 +380,14 @@ async fn act_on(
                 dts.suspend_dts_job(&job_ref()).await?;
             }
             status.suspended_at = Some(Time(now));
-            publish(ctx, m, EventType::Normal, "Suspended", "SuspendDtsJob sent (spec.suspend)").await;
+            publish(
+                ctx,
+                m,
+                EventType::Normal,
+                "Suspended",
+                "SuspendDtsJob sent (spec.suspend)",
+            )
+            .await;
         }
         Act::Stop => {
             if legacy {
@@ -279,7 +395,14 @@ async fn act_on(
             } else {
                 dts.stop_dts_job(&job_ref()).await?;
             }
-            publish(ctx, m, EventType::Normal, "Stopped", "StopDtsJob sent (spec.stop): the task finishes for good").await;
+            publish(
+                ctx,
+                m,
+                EventType::Normal,
+                "Stopped",
+                "StopDtsJob sent (spec.stop): the task finishes for good",
+            )
+            .await;
         }
         Act::CreateMonitorRule => {
             if let (Some(rule), Some(job)) = (&m.spec.lag_monitor_rule, &status.dts_job_id) {
@@ -300,16 +423,27 @@ async fn act_on(
 /// An idempotency token from the object UID: a restarted create returns the same instance.
 fn client_token(m: &DtsMigration) -> String {
     let uid = m.meta().uid.clone().unwrap_or_else(|| m.name_any());
-    format!("amo-{}", uid.replace('-', "")).chars().take(64).collect()
+    format!("amo-{}", uid.replace('-', ""))
+        .chars()
+        .take(64)
+        .collect()
 }
 
 /// Reads what DTS shows for the task.
-async fn fetch(dts: &DtsClient, generation: &ApiGeneration, prev: &DtsMigrationStatus) -> Result<Observed> {
+async fn fetch(
+    dts: &DtsClient,
+    generation: &ApiGeneration,
+    prev: &DtsMigrationStatus,
+) -> Result<Observed> {
     if prev.dts_job_id.is_none() && prev.dts_instance_id.is_none() {
         return Ok(Observed::NoTask);
     }
     let status = if *generation == ApiGeneration::MigrationJob {
-        let id = prev.dts_instance_id.clone().or(prev.dts_job_id.clone()).unwrap_or_default();
+        let id = prev
+            .dts_instance_id
+            .clone()
+            .or(prev.dts_job_id.clone())
+            .unwrap_or_default();
         match dts.describe_migration_job_status(&id).await {
             Ok(s) => s,
             Err(e) if e.is_not_found() => return Ok(Observed::Gone),
@@ -318,7 +452,11 @@ async fn fetch(dts: &DtsClient, generation: &ApiGeneration, prev: &DtsMigrationS
     } else {
         let job_ref = DtsJobRef {
             dts_job_id: prev.dts_job_id.clone(),
-            dts_instance_id: if prev.dts_job_id.is_none() { prev.dts_instance_id.clone() } else { None },
+            dts_instance_id: if prev.dts_job_id.is_none() {
+                prev.dts_instance_id.clone()
+            } else {
+                None
+            },
             synchronization_direction: None,
         };
         // DescribeDtsJobs carries the per-stage statuses and precheck items; fall back to the
@@ -345,11 +483,16 @@ async fn fetch(dts: &DtsClient, generation: &ApiGeneration, prev: &DtsMigrationS
                 Err(e) => return Err(e.into()),
             },
         };
-        if status.state.as_ref().is_some_and(|s| s.as_str().eq_ignore_ascii_case("PrecheckFailed"))
+        if status
+            .state
+            .as_ref()
+            .is_some_and(|s| s.as_str().eq_ignore_ascii_case("PrecheckFailed"))
             && let Some(job) = &status.dts_job_id.clone().or(prev.dts_job_id.clone())
         {
             // Item by item, with reasons and repair hints.
-            if let Ok(report) = dts.describe_pre_check_status(&DescribePreCheckStatusRequest::precheck(job.clone())).await
+            if let Ok(report) = dts
+                .describe_pre_check_status(&DescribePreCheckStatusRequest::precheck(job.clone()))
+                .await
                 && !report.items.is_empty()
             {
                 let precheck = status.precheck.get_or_insert_with(Default::default);
@@ -363,7 +506,11 @@ async fn fetch(dts: &DtsClient, generation: &ApiGeneration, prev: &DtsMigrationS
 
 fn stage(s: &Option<StageStatus>) -> Option<StageView> {
     s.as_ref().map(|s| StageView {
-        status: s.state.as_ref().map(|x| x.as_str().to_string()).unwrap_or_else(|| "NotStarted".into()),
+        status: s
+            .state
+            .as_ref()
+            .map(|x| x.as_str().to_string())
+            .unwrap_or_else(|| "NotStarted".into()),
         percent: s.percent.map(|p| p.round() as i64),
         progress: s.progress.map(|p| p.to_string()),
         error: s.error_message.clone(),
@@ -372,7 +519,11 @@ fn stage(s: &Option<StageStatus>) -> Option<StageView> {
 
 fn task_view(s: &DtsJobStatus) -> TaskView {
     let precheck = s.precheck.as_ref().map(|p| PrecheckStatus {
-        status: p.state.as_ref().map(|x| x.as_str().to_string()).unwrap_or_default(),
+        status: p
+            .state
+            .as_ref()
+            .map(|x| x.as_str().to_string())
+            .unwrap_or_default(),
         percent: p.percent.map(|x| x.round() as i64),
         total_items: p.items.len() as i64,
         items: p
@@ -380,14 +531,26 @@ fn task_view(s: &DtsJobStatus) -> TaskView {
             .iter()
             .map(|i| PrecheckItem {
                 name: i.name.clone(),
-                result: i.state.as_ref().map(|x| x.as_str().to_string()).unwrap_or_default(),
-                reason: i.message.clone().or(i.description.clone()).unwrap_or_default(),
+                result: i
+                    .state
+                    .as_ref()
+                    .map(|x| x.as_str().to_string())
+                    .unwrap_or_default(),
+                reason: i
+                    .message
+                    .clone()
+                    .or(i.description.clone())
+                    .unwrap_or_default(),
                 repair: i.repair_method.clone().unwrap_or_default(),
             })
             .collect(),
     });
     TaskView {
-        status: s.state.as_ref().map(|x| x.as_str().to_string()).unwrap_or_else(|| "NotConfigured".into()),
+        status: s
+            .state
+            .as_ref()
+            .map(|x| x.as_str().to_string())
+            .unwrap_or_else(|| "NotConfigured".into()),
         instance_id: s.dts_instance_id.clone().filter(|i| !i.is_empty()),
         precheck,
         schema: stage(&s.structure_initialization),
@@ -424,7 +587,12 @@ async fn fail(
     let mut status = prev.clone();
     status.observed_generation = generation;
     status.phase = Some(phase);
-    status.conditions = conditions::merge(&prev.conditions, &[Desired::false_(READY, error.reason(), error.to_string())], generation, now);
+    status.conditions = conditions::merge(
+        &prev.conditions,
+        &[Desired::false_(READY, error.reason(), error.to_string())],
+        generation,
+        now,
+    );
     report(ctx, m, &status).await?;
     Err(error)
 }
@@ -432,14 +600,28 @@ async fn fail(
 /// Deletion: `Delete` releases the instance, `Retain` leaves it; the finalizer goes only after.
 async fn cleanup(m: Arc<DtsMigration>, ctx: Arc<Context>) -> Result<Action> {
     let status = m.status.clone().unwrap_or_default();
-    ctx.metrics.forget("DtsMigration", &m.namespace().unwrap_or_default(), &m.name_any());
-    if m.spec.deletion_policy == DeletionPolicy::Retain || (status.dts_instance_id.is_none() && status.dts_job_id.is_none()) {
-        publish(&ctx, m.as_ref(), EventType::Normal, "Retained", "deletionPolicy Retain: the DTS instance is left in place").await;
+    ctx.metrics.forget(
+        "DtsMigration",
+        &m.namespace().unwrap_or_default(),
+        &m.name_any(),
+    );
+    if m.spec.deletion_policy == DeletionPolicy::Retain
+        || (status.dts_instance_id.is_none() && status.dts_job_id.is_none())
+    {
+        publish(
+            &ctx,
+            m.as_ref(),
+            EventType::Normal,
+            "Retained",
+            "deletionPolicy Retain: the DTS instance is left in place",
+        )
+        .await;
         return Ok(Action::await_change());
     }
     let dts = client(&ctx, &m).await?;
     let result = if m.spec.api_generation == ApiGeneration::MigrationJob {
-        dts.delete_migration_job(status.dts_instance_id.as_deref().unwrap_or_default()).await
+        dts.delete_migration_job(status.dts_instance_id.as_deref().unwrap_or_default())
+            .await
     } else {
         dts.delete_dts_job(&DtsJobRef {
             dts_job_id: status.dts_job_id.clone(),
@@ -453,6 +635,13 @@ async fn cleanup(m: Arc<DtsMigration>, ctx: Arc<Context>) -> Result<Action> {
         Err(e) if e.is_not_found() => {}
         Err(e) => return Err(e.into()),
     }
-    publish(&ctx, m.as_ref(), EventType::Normal, "Released", "deletionPolicy Delete: the DTS instance was released").await;
+    publish(
+        &ctx,
+        m.as_ref(),
+        EventType::Normal,
+        "Released",
+        "deletionPolicy Delete: the DTS instance was released",
+    )
+    .await;
     Ok(Action::await_change())
 }

@@ -20,8 +20,8 @@ use super::credentials;
 use super::error::{Error, Result};
 use super::managed::{is_paused, publish, reconcile_requested_at, report};
 use super::runner;
-use crate::aliyun::mms::{CreateMmsJobRequest, ListJobsRequest, ListTasksRequest, TaskStatus};
 use crate::aliyun::MmsClient;
+use crate::aliyun::mms::{CreateMmsJobRequest, ListJobsRequest, ListTasksRequest, TaskStatus};
 use crate::api::common::{DeletionPolicy, FINALIZER};
 use crate::api::conditions::{self, Desired, READY};
 use crate::api::data_source::DataSource;
@@ -32,7 +32,10 @@ use decide::{Act, AsyncTaskView, JobView, Observed, SourceState};
 const LOG_LINES: usize = 3;
 
 /// Runs the MmsJob controller until `shutdown`.
-pub async fn run(ctx: Arc<Context>, shutdown: impl std::future::Future<Output = ()> + Send + Sync + 'static) {
+pub async fn run(
+    ctx: Arc<Context>,
+    shutdown: impl std::future::Future<Output = ()> + Send + Sync + 'static,
+) {
     let api: Api<MmsJob> = ctx.api();
     let controller = Controller::new(api, watcher::Config::default().any_semantic())
         .with_config(ctx.controller_config());
@@ -40,14 +43,21 @@ pub async fn run(ctx: Arc<Context>, shutdown: impl std::future::Future<Output = 
     // A DataSource turning Ready (or changing) wakes the jobs that use it.
     let sources: Api<DataSource> = ctx.api();
     controller
-        .watches(sources, watcher::Config::default().any_semantic(), move |source| {
-            store
-                .state()
-                .into_iter()
-                .filter(|job| job.namespace() == source.namespace() && job.spec.data_source_ref.name == source.name_any())
-                .map(|job| ObjectRef::from_obj(job.as_ref()))
-                .collect::<Vec<_>>()
-        })
+        .watches(
+            sources,
+            watcher::Config::default().any_semantic(),
+            move |source| {
+                store
+                    .state()
+                    .into_iter()
+                    .filter(|job| {
+                        job.namespace() == source.namespace()
+                            && job.spec.data_source_ref.name == source.name_any()
+                    })
+                    .map(|job| ObjectRef::from_obj(job.as_ref()))
+                    .collect::<Vec<_>>()
+            },
+        )
         .graceful_shutdown_on(shutdown)
         .run(
             |obj, ctx| runner::reconcile(obj, ctx, reconcile),
@@ -62,7 +72,8 @@ pub async fn run(ctx: Arc<Context>, shutdown: impl std::future::Future<Output = 
 }
 
 async fn reconcile(job: Arc<MmsJob>, ctx: Arc<Context>) -> Result<Action> {
-    let api: Api<MmsJob> = Api::namespaced(ctx.client.clone(), &job.namespace().unwrap_or_default());
+    let api: Api<MmsJob> =
+        Api::namespaced(ctx.client.clone(), &job.namespace().unwrap_or_default());
     finalizer(&api, FINALIZER, job, |event| async {
         match event {
             Finalizer::Apply(job) => apply(job, ctx.clone()).await,
@@ -89,7 +100,8 @@ async fn source(ctx: &Context, job: &MmsJob) -> Result<(SourceState, Option<MmsC
         ));
     };
     let status = ds.status.clone().unwrap_or_default();
-    let ready = conditions::is_true(&status.conditions, READY, ds.meta().generation) && status.source_id.is_some();
+    let ready = conditions::is_true(&status.conditions, READY, ds.meta().generation)
+        && status.source_id.is_some();
     let message = conditions::find(&status.conditions, READY)
         .map(|c| format!("{}: {}", c.reason, c.message))
         .unwrap_or_else(|| "not reconciled yet".into());
@@ -126,7 +138,11 @@ async fn apply(job: Arc<MmsJob>, ctx: Arc<Context>) -> Result<Action> {
         status.phase = Some(MmsJobPhase::Paused);
         status.conditions = conditions::merge(
             &prev.conditions,
-            &[Desired::unknown(READY, "Paused", "reconciliation is paused by the migration.aliyun-operator.dev/paused annotation")],
+            &[Desired::unknown(
+                READY,
+                "Paused",
+                "reconciliation is paused by the migration.aliyun-operator.dev/paused annotation",
+            )],
             generation,
             now,
         );
@@ -138,7 +154,12 @@ async fn apply(job: Arc<MmsJob>, ctx: Arc<Context>) -> Result<Action> {
         status.observed_generation = generation;
         status.phase = Some(MmsJobPhase::Invalid);
         let message = format!("the spec is invalid: {}", errors.join("; "));
-        status.conditions = conditions::merge(&prev.conditions, &[Desired::false_(READY, "InvalidSpec", message.clone())], generation, now);
+        status.conditions = conditions::merge(
+            &prev.conditions,
+            &[Desired::false_(READY, "InvalidSpec", message.clone())],
+            generation,
+            now,
+        );
         report(&ctx, job.as_ref(), &status).await?;
         return Err(Error::InvalidSpec(message));
     }
@@ -154,7 +175,9 @@ async fn apply(job: Arc<MmsJob>, ctx: Arc<Context>) -> Result<Action> {
         (Some(mms), true, Some(source_id)) => fetch(mms, source_id, &prev, &job_name).await?,
         _ => Observed::SourceNotReady,
     };
-    let decision = decide::decide(&job.spec, &prev, generation, &job_name, &source, &observed, now);
+    let decision = decide::decide(
+        &job.spec, &prev, generation, &job_name, &source, &observed, now,
+    );
     let mut status = decision.status;
     status.last_handled_reconcile_at = requested.or(prev.last_handled_reconcile_at.clone());
 
@@ -166,19 +189,47 @@ async fn apply(job: Arc<MmsJob>, ctx: Arc<Context>) -> Result<Action> {
                 report(&ctx, job.as_ref(), &status).await?;
                 let async_task = mms.create_job(source_id, &create_request(request)).await?;
                 status.async_task_id = Some(async_task);
-                publish(&ctx, job.as_ref(), EventType::Normal, "JobCreateRequested", &format!("CreateMmsJob sent for {job_name:?} (async task {async_task})")).await;
+                publish(
+                    &ctx,
+                    job.as_ref(),
+                    EventType::Normal,
+                    "JobCreateRequested",
+                    &format!("CreateMmsJob sent for {job_name:?} (async task {async_task})"),
+                )
+                .await;
             }
             Act::Stop { job_id } => {
                 ignore_gone(mms.stop_job(source_id, *job_id).await)?;
-                publish(&ctx, job.as_ref(), EventType::Normal, "JobStopped", &format!("StopMmsJob sent for job {job_id} (spec.suspend)")).await;
+                publish(
+                    &ctx,
+                    job.as_ref(),
+                    EventType::Normal,
+                    "JobStopped",
+                    &format!("StopMmsJob sent for job {job_id} (spec.suspend)"),
+                )
+                .await;
             }
             Act::Start { job_id } => {
                 ignore_gone(mms.start_job(source_id, *job_id).await)?;
-                publish(&ctx, job.as_ref(), EventType::Normal, "JobStarted", &format!("StartMmsJob sent for job {job_id}")).await;
+                publish(
+                    &ctx,
+                    job.as_ref(),
+                    EventType::Normal,
+                    "JobStarted",
+                    &format!("StartMmsJob sent for job {job_id}"),
+                )
+                .await;
             }
             Act::Retry { job_id } => {
                 ignore_gone(mms.retry_job(source_id, *job_id).await)?;
-                publish(&ctx, job.as_ref(), EventType::Normal, "JobRetried", &format!("RetryMmsJob sent for job {job_id} (spec.retryRequestedAt)")).await;
+                publish(
+                    &ctx,
+                    job.as_ref(),
+                    EventType::Normal,
+                    "JobRetried",
+                    &format!("RetryMmsJob sent for job {job_id} (spec.retryRequestedAt)"),
+                )
+                .await;
             }
         }
     }
@@ -186,7 +237,8 @@ async fn apply(job: Arc<MmsJob>, ctx: Arc<Context>) -> Result<Action> {
     if let (Some(done), Some(num)) = (status.task_done, status.task_num)
         && num > 0
     {
-        ctx.metrics.set_progress("MmsJob", &ns, &name, done as f64 / num as f64);
+        ctx.metrics
+            .set_progress("MmsJob", &ns, &name, done as f64 / num as f64);
     }
     Ok(Action::requeue(ctx.poll(decision.requeue)))
 }
@@ -222,14 +274,23 @@ fn create_request(r: &decide::JobRequest) -> CreateMmsJobRequest {
 }
 
 /// Reads what MMS shows for this job.
-async fn fetch(mms: &MmsClient, source_id: i64, prev: &MmsJobStatus, job_name: &str) -> Result<Observed> {
+async fn fetch(
+    mms: &MmsClient,
+    source_id: i64,
+    prev: &MmsJobStatus,
+    job_name: &str,
+) -> Result<Observed> {
     let Some(job_id) = prev.job_id else {
         if let Some(task_id) = prev.async_task_id {
             match mms.get_async_task(source_id, task_id).await {
                 Ok(task) => {
                     return Ok(Observed::Creating(AsyncTaskView {
                         id: task.id,
-                        status: task.status.as_ref().map(|s| s.as_str().to_string()).unwrap_or_default(),
+                        status: task
+                            .status
+                            .as_ref()
+                            .map(|s| s.as_str().to_string())
+                            .unwrap_or_default(),
                         running: task.running,
                         object_id: task.created_job_id(),
                         error: task.error_msg.clone(),
@@ -258,8 +319,14 @@ async fn fetch(mms: &MmsClient, source_id: i64, prev: &MmsJobStatus, job_name: &
         .collect();
     let mut failed_tasks = Vec::new();
     let mut mismatches = Vec::new();
-    for state in [TaskStatus::SchemaFailed, TaskStatus::DataFailed, TaskStatus::VerificationFailed] {
-        if counts.get(state.as_str()).copied().unwrap_or(0) == 0 || failed_tasks.len() >= decide::MAX_FAILED_TASKS {
+    for state in [
+        TaskStatus::SchemaFailed,
+        TaskStatus::DataFailed,
+        TaskStatus::VerificationFailed,
+    ] {
+        if counts.get(state.as_str()).copied().unwrap_or(0) == 0
+            || failed_tasks.len() >= decide::MAX_FAILED_TASKS
+        {
             continue;
         }
         let page = mms
@@ -274,8 +341,15 @@ async fn fetch(mms: &MmsClient, source_id: i64, prev: &MmsJobStatus, job_name: &
                 },
             )
             .await?;
-        for task in page.items.into_iter().take(decide::MAX_FAILED_TASKS - failed_tasks.len()) {
-            let logs = mms.list_task_logs(source_id, task.id).await.unwrap_or_default();
+        for task in page
+            .items
+            .into_iter()
+            .take(decide::MAX_FAILED_TASKS - failed_tasks.len())
+        {
+            let logs = mms
+                .list_task_logs(source_id, task.id)
+                .await
+                .unwrap_or_default();
             let lines: Vec<String> = logs
                 .iter()
                 .filter_map(|l| {
@@ -294,7 +368,11 @@ async fn fetch(mms: &MmsClient, source_id: i64, prev: &MmsJobStatus, job_name: &
             failed_tasks.push(FailedTask {
                 id: task.id,
                 table,
-                status: task.status.as_ref().map(|s| s.as_str().to_string()).unwrap_or_else(|| state.as_str().to_string()),
+                status: task
+                    .status
+                    .as_ref()
+                    .map(|s| s.as_str().to_string())
+                    .unwrap_or_else(|| state.as_str().to_string()),
                 retried_times: task.retried_times,
                 last_log: lines[lines.len().saturating_sub(LOG_LINES)..].to_vec(),
             });
@@ -303,7 +381,11 @@ async fn fetch(mms: &MmsClient, source_id: i64, prev: &MmsJobStatus, job_name: &
     Ok(Observed::Job(JobView {
         id: job.id,
         name: job.name.clone(),
-        status: job.status.as_ref().map(|s| s.as_str().to_string()).unwrap_or_default(),
+        status: job
+            .status
+            .as_ref()
+            .map(|s| s.as_str().to_string())
+            .unwrap_or_default(),
         stopped: job.stopped,
         task_num: job.task_num,
         task_done: job.task_done,
@@ -320,7 +402,11 @@ async fn find_by_name(mms: &MmsClient, source_id: i64, job_name: &str) -> Result
         ..ListJobsRequest::default()
     };
     let listed = mms.list_all_jobs(source_id, &filter, 200).await?;
-    Ok(listed.items.iter().find(|j| j.name == job_name).map(|j| j.id))
+    Ok(listed
+        .items
+        .iter()
+        .find(|j| j.name == job_name)
+        .map(|j| j.id))
 }
 
 /// Deletion: `Delete` removes the MMS job, `Retain` leaves it; the finalizer goes only after.
@@ -330,7 +416,17 @@ async fn cleanup(job: Arc<MmsJob>, ctx: Arc<Context>) -> Result<Action> {
     let name = job.name_any();
     ctx.metrics.forget("MmsJob", &ns, &name);
     if job.spec.deletion_policy == DeletionPolicy::Retain {
-        publish(&ctx, job.as_ref(), EventType::Normal, "Retained", &format!("deletionPolicy Retain: MMS job {:?} left in place", status.job_id)).await;
+        publish(
+            &ctx,
+            job.as_ref(),
+            EventType::Normal,
+            "Retained",
+            &format!(
+                "deletionPolicy Retain: MMS job {:?} left in place",
+                status.job_id
+            ),
+        )
+        .await;
         return Ok(Action::await_change());
     }
     let (source, client) = source(&ctx, &job).await?;
@@ -347,7 +443,14 @@ async fn cleanup(job: Arc<MmsJob>, ctx: Arc<Context>) -> Result<Action> {
     }
     if let Some(id) = job_id {
         ignore_gone(mms.delete_job(source_id, id).await)?;
-        publish(&ctx, job.as_ref(), EventType::Normal, "Deleted", &format!("deletionPolicy Delete: MMS job {id} deleted")).await;
+        publish(
+            &ctx,
+            job.as_ref(),
+            EventType::Normal,
+            "Deleted",
+            &format!("deletionPolicy Delete: MMS job {id} deleted"),
+        )
+        .await;
     }
     Ok(Action::await_change())
 }

@@ -96,7 +96,13 @@ fn cond<'a>(
 
 #[test]
 fn the_dts_job_generation_configures_first_then_buys() {
-    let d = decide(&spec(), &DtsMigrationStatus::default(), Some(1), &Observed::NoTask, at(0));
+    let d = decide(
+        &spec(),
+        &DtsMigrationStatus::default(),
+        Some(1),
+        &Observed::NoTask,
+        at(0),
+    );
     assert_eq!(d.act, Some(Act::Configure));
     assert_eq!(d.status.phase, Some(Phase::Configuring));
     assert_eq!(d.status.configured_generation, Some(1));
@@ -121,7 +127,13 @@ fn the_dts_job_generation_configures_first_then_buys() {
 fn the_legacy_generation_buys_first_then_configures() {
     let mut s = spec();
     s.api_generation = crate::api::dts_migration::ApiGeneration::MigrationJob;
-    let d = decide(&s, &DtsMigrationStatus::default(), Some(1), &Observed::NoTask, at(0));
+    let d = decide(
+        &s,
+        &DtsMigrationStatus::default(),
+        Some(1),
+        &Observed::NoTask,
+        at(0),
+    );
     assert_eq!(d.act, Some(Act::CreateInstance));
     let prev = DtsMigrationStatus {
         dts_instance_id: Some("dtsabc".into()),
