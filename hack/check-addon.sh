@@ -335,7 +335,7 @@ SKIP_KINDS = {  # kinds kubernetes-validate cannot know; everything else must va
     ("monitoring.coreos.com/v1", "PrometheusRule"),
 }
 BUILTIN_GROUPS = {"v1", "apps/v1", "policy/v1", "rbac.authorization.k8s.io/v1", "coordination.k8s.io/v1",
-                  "apiextensions.k8s.io/v1"}
+                  "apiextensions.k8s.io/v1", "networking.k8s.io/v1"}
 problems = []
 
 
@@ -564,6 +564,11 @@ def chart_invariants(renderdir):
             fail("monitoring: the ServiceMonitor port is not a port of the Service")
         if sm[0]["metadata"]["labels"].get("release") != "kube-prometheus-stack":
             fail("monitoring: serviceMonitor.labels not applied")
+    netpol = [o for o in mon if o["kind"] == "NetworkPolicy"]
+    if len(netpol) != 1 or [p["port"] for r in netpol[0]["spec"]["ingress"] for p in r["ports"]] != ["metrics"]:
+        fail("monitoring: the NetworkPolicy must admit the metrics port and nothing else")
+    if any(o["kind"] == "NetworkPolicy" for o in d):
+        fail("default: no NetworkPolicy unless enabled")
     rules = [o for o in mon if o["kind"] == "PrometheusRule"]
     if len(rules) != 1:
         fail("monitoring: PrometheusRule missing")
@@ -714,9 +719,17 @@ def phase_tables():
             fail(f"{kind}/health.lua names phases the CRD does not have: {sorted(unknown)}")
         if missing:
             fail(f"{kind}/health.lua does not classify phases {sorted(missing)} (crds/{KINDS[kind]}.yaml)")
-        for phrase in re.findall(r'phase == "([A-Za-z]+)"', src):
+        for phrase in re.findall(r'phase [=~]= "([A-Za-z]+)"', src):
             if phrase not in enum:
                 fail(f"{kind}/health.lua compares with unknown phase {phrase}")
+        # Action discovery scripts enable actions by phase: their phase names must exist too.
+        discovery = f"config/argocd/{GROUP}/{kind}/actions/discovery.lua"
+        if os.path.exists(discovery):
+            dsrc = open(discovery).read()
+            named = {p for _, body in LUA_TABLE.findall(dsrc) for p in re.findall(r"([A-Za-z]+)\s*=\s*true", body)}
+            named |= set(re.findall(r'phase [=~]= "([A-Za-z]+)"', dsrc))
+            if named - enum:
+                fail(f"{discovery} names phases the CRD does not have: {sorted(named - enum)}")
     finish()
 
 
@@ -944,7 +957,7 @@ check "Dockerfile builds the crate by construction (targets, copies, embedded fi
   "$PY" "$WORK/checks.py" dockerfile
 check "Dockerfile dependency layer: manifest, lockfile and placeholder sources resolve --locked" \
   check_dockerfile_dependency_layer
-check "Argo CD health.lua classifies every phase of the CRDs exactly once" "$PY" "$WORK/checks.py" phase-tables
+check "Argo CD scripts name only CRD phases; each health.lua classifies every phase once" "$PY" "$WORK/checks.py" phase-tables
 check "Argo CD test objects conform to the CRD schemas (unknown fields refused)" \
   "$PY" "$WORK/checks.py" testdata-schema
 check "Argo CD health and action tests under Lua 5.1, restricted libraries" check_lua_harness
