@@ -918,9 +918,14 @@ export -f check_schema_rejects
 # ---------------------------------------------------------------------------------------------
 
 log "tools"
+# One installer at a time per cache: two runs starting cold must not build the same venv at once.
+mkdir -p "$TOOLS"
+exec 9>"$TOOLS/.lock"
+flock -w 900 9 || die "timed out waiting for another check-addon.sh to finish installing tools"
 ensure_lua
 ensure_helm
 ensure_venv
+flock -u 9
 command -v kubectl >/dev/null || die "kubectl is needed (kubectl kustomize)"
 PY=$VENV/bin/python
 write_python_checks
