@@ -1,0 +1,1 @@
+io.write("x") return { status = "Healthy" }

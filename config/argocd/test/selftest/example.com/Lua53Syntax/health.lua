@@ -1,0 +1,1 @@
+local n = 7 // 2 return { status = "Healthy", message = tostring(n) }

@@ -1,0 +1,1 @@
+return { status = "Healthy", message = tostring(math.floor(1.5)) }

@@ -1,0 +1,1 @@
+if obj.status.note == nil then return { status = "Healthy", message = "null is nil" } end return { status = "Degraded" }
