@@ -29,6 +29,9 @@ enum Command {
 }
 
 fn main() -> anyhow::Result<()> {
+    // kube uses rustls with ring and reqwest brings no provider of its own: install one for the
+    // whole process before any TLS client is built.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let cli = Cli::parse();
     match cli.command {
         Command::Crds { out_dir } => write_crds(out_dir),

@@ -103,7 +103,13 @@ pub fn merge(
             type_: d.type_.to_string(),
             status: d.status.as_str().to_string(),
             reason: d.reason.clone(),
-            message: truncate(&d.message, MAX_MESSAGE),
+            // Never empty: some apiservers (seen on 1.20) turn an applied "" into null and
+            // then reject the required field.
+            message: if d.message.is_empty() {
+                d.reason.clone()
+            } else {
+                truncate(&d.message, MAX_MESSAGE)
+            },
             observed_generation: generation,
             last_transition_time,
         });

@@ -4,7 +4,7 @@
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The Kubernetes API failed (transient unless it says otherwise).
-    #[error("Kubernetes API: {0}")]
+    #[error("Kubernetes API: {}", kube_message(.0))]
     Kube(#[from] kube::Error),
     /// The cloud API failed; the error knows whether retrying helps.
     #[error("{0}")]
@@ -53,6 +53,14 @@ impl Error {
             Error::Credentials(_) => "CredentialsUnavailable",
             Error::Dependency(_) => "DependencyNotReady",
         }
+    }
+}
+
+/// The API server's own message (the full status debug output is noise in events and logs).
+fn kube_message(e: &kube::Error) -> String {
+    match e {
+        kube::Error::Api(status) => format!("{} ({})", status.message, status.code),
+        other => other.to_string(),
     }
 }
 

@@ -87,6 +87,7 @@ where
     if let Some(list) = value.get_mut("conditions").and_then(|c| c.as_array_mut()) {
         list.retain(|c| c["type"] != SYNCED);
     }
+    drop_empty_strings(&mut value);
     let patch = json!({
         "apiVersion": K::api_version(&()),
         "kind": K::kind(&()),
@@ -130,6 +131,19 @@ where
     Ok(true)
 }
 
+/// Removes `""` values: server-side apply on some apiservers (seen on 1.20) turns them into
+/// null, which a `type: string` field then rejects. Absent and empty read back the same.
+pub fn drop_empty_strings(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Object(map) => {
+            map.retain(|_, v| v.as_str() != Some(""));
+            map.values_mut().for_each(drop_empty_strings);
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(drop_empty_strings),
+        _ => {}
+    }
+}
+
 fn is_failure_phase(phase: Option<&str>) -> bool {
     matches!(
         phase,
@@ -153,7 +167,11 @@ where
     K: Managed + Resource<Scope = k8s_openapi::NamespaceResourceScope>,
 {
     let desired = match outcome {
-        Ok(()) => Desired::true_(SYNCED, "Synced", ""),
+        Ok(()) => Desired::true_(
+            SYNCED,
+            "Synced",
+            "the last reconcile reached the cloud and the Kubernetes API",
+        ),
         Err(e) => Desired::new(
             SYNCED,
             Status::False,

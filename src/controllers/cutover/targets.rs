@@ -35,7 +35,8 @@ pub fn label(t: &SwitchTarget) -> String {
     }
 }
 
-/// Reads a target and checks the operator's permissions on it.
+/// Checks the operator's permissions on a target, then reads it. Without permission nothing is
+/// read: the targets gate reports what to grant.
 pub async fn observe(
     client: &kube::Client,
     ns: &str,
@@ -43,10 +44,10 @@ pub async fn observe(
     rollback: Option<&Secret>,
     rollback_key: &str,
 ) -> Result<TargetObs> {
-    let target = label(t);
     let mut obs = TargetObs {
-        target: target.clone(),
-        exists: false,
+        target: label(t),
+        // Unknown until read; assumed present so a permission problem is what gets reported.
+        exists: true,
         permitted: Ok(()),
         current: None,
         desired: Err("not resolved".into()),
@@ -54,51 +55,61 @@ pub async fn observe(
         rollback_previous: None,
     };
     if let Some(c) = &t.config_map_key {
-        let api: Api<ConfigMap> = Api::namespaced(client.clone(), ns);
-        let found = api.get_opt(&c.name).await?;
-        obs.exists = found.is_some();
-        obs.current = found.and_then(|cm| cm.data.and_then(|d| d.get(&c.key).cloned()));
         obs.desired = Ok(c.value.clone());
         // A ConfigMap key named like a credential is treated as one.
         obs.sensitive = is_secret_key(&c.key);
         obs.permitted = allowed(client, ns, "", "configmaps", &c.name, &["get", "patch"]).await?;
+        if obs.permitted.is_ok() {
+            let found = Api::<ConfigMap>::namespaced(client.clone(), ns)
+                .get_opt(&c.name)
+                .await?;
+            obs.exists = found.is_some();
+            obs.current = found.and_then(|cm| cm.data.and_then(|d| d.get(&c.key).cloned()));
+        }
     } else if let Some(s) = &t.secret_key {
-        let api: Api<Secret> = Api::namespaced(client.clone(), ns);
-        let found = api.get_opt(&s.name).await?;
-        obs.exists = found.is_some();
-        obs.current = found.as_ref().and_then(|sec| secret_value(sec, &s.key));
-        obs.desired = match api.get_opt(&s.value_from.name).await? {
-            Some(from) => secret_value(&from, &s.value_from.key).ok_or_else(|| {
-                format!(
-                    "Secret {}/{} has no key {:?}",
-                    ns, s.value_from.name, s.value_from.key
-                )
-            }),
-            None => Err(format!(
-                "Secret {}/{} (valueFrom) not found",
-                ns, s.value_from.name
-            )),
-        };
         obs.sensitive = true;
         obs.permitted = allowed(client, ns, "", "secrets", &s.name, &["get", "patch"]).await?;
-    } else if let Some(s) = &t.service {
-        let api: Api<Service> = Api::namespaced(client.clone(), ns);
-        let found = api.get_opt(&s.name).await?;
-        obs.exists = found.is_some();
-        if let Some(svc) = &found {
-            let spec = svc.spec.clone().unwrap_or_default();
-            if spec.type_.as_deref() != Some("ExternalName") {
-                obs.permitted = Err(format!(
-                    "Service {} is of type {}, not ExternalName",
-                    s.name,
-                    spec.type_.unwrap_or_default()
-                ));
-            }
-            obs.current = spec.external_name;
-        }
-        obs.desired = Ok(s.external_name.clone());
         if obs.permitted.is_ok() {
-            obs.permitted = allowed(client, ns, "", "services", &s.name, &["get", "patch"]).await?;
+            obs.permitted =
+                allowed(client, ns, "", "secrets", &s.value_from.name, &["get"]).await?;
+        }
+        if obs.permitted.is_ok() {
+            let api: Api<Secret> = Api::namespaced(client.clone(), ns);
+            let found = api.get_opt(&s.name).await?;
+            obs.exists = found.is_some();
+            obs.current = found.as_ref().and_then(|sec| secret_value(sec, &s.key));
+            obs.desired = match api.get_opt(&s.value_from.name).await? {
+                Some(from) => secret_value(&from, &s.value_from.key).ok_or_else(|| {
+                    format!(
+                        "Secret {}/{} has no key {:?}",
+                        ns, s.value_from.name, s.value_from.key
+                    )
+                }),
+                None => Err(format!(
+                    "Secret {}/{} (valueFrom) not found",
+                    ns, s.value_from.name
+                )),
+            };
+        }
+    } else if let Some(s) = &t.service {
+        obs.desired = Ok(s.external_name.clone());
+        obs.permitted = allowed(client, ns, "", "services", &s.name, &["get", "patch"]).await?;
+        if obs.permitted.is_ok() {
+            let found = Api::<Service>::namespaced(client.clone(), ns)
+                .get_opt(&s.name)
+                .await?;
+            obs.exists = found.is_some();
+            if let Some(svc) = &found {
+                let spec = svc.spec.clone().unwrap_or_default();
+                if spec.type_.as_deref() != Some("ExternalName") {
+                    obs.permitted = Err(format!(
+                        "Service {} is of type {}, not ExternalName",
+                        s.name,
+                        spec.type_.unwrap_or_default()
+                    ));
+                }
+                obs.current = spec.external_name;
+            }
         }
     } else if let Some(m) = &t.merge_patch {
         let patch = parse_patch(&m.patch).map_err(Error::InvalidSpec)?;
@@ -106,13 +117,6 @@ pub async fn observe(
         obs.sensitive = has_secret_key(&patch);
         match resource(client, &m.api_version, &m.kind).await {
             Ok(ar) => {
-                let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), ns, &ar);
-                let found = api.get_opt(&m.name).await?;
-                obs.exists = found.is_some();
-                if let Some(object) = found {
-                    let value = serde_json::to_value(&object).unwrap_or(Value::Null);
-                    obs.current = Some(canonical(&project(&value, &patch)));
-                }
                 obs.permitted = allowed(
                     client,
                     ns,
@@ -122,6 +126,15 @@ pub async fn observe(
                     &["get", "patch"],
                 )
                 .await?;
+                if obs.permitted.is_ok() {
+                    let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), ns, &ar);
+                    let found = api.get_opt(&m.name).await?;
+                    obs.exists = found.is_some();
+                    if let Some(object) = found {
+                        let value = serde_json::to_value(&object).unwrap_or(Value::Null);
+                        obs.current = Some(canonical(&project(&value, &patch)));
+                    }
+                }
             }
             Err(e) => obs.permitted = Err(e),
         }
