@@ -96,24 +96,12 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     .with_context(|| format!("binding {}", args.metrics_addr))?;
     tracing::info!(%addr, "serving /metrics, /healthz and /readyz");
 
-    let cloud = Cloud::new(CloudConfig {
-        endpoint_override: args.cloud_endpoint.clone(),
-        observer: Some(Arc::new(MetricsObserver(metrics.clone()))),
-        ..CloudConfig::default()
-    })
-    .context("building the cloud client")?;
     let settings = Settings {
         poll_scale: args.poll_scale,
         namespace: args.namespace.clone(),
         concurrency: args.concurrency.max(1),
     };
-    let ctx = Arc::new(Context::new(
-        client.clone(),
-        cloud,
-        metrics.clone(),
-        settings,
-        identity.clone(),
-    ));
+    let ctx = context(client.clone(), args.cloud_endpoint.clone(), settings, metrics.clone(), identity.clone())?;
 
     let result = if args.leader_elect {
         run_as_candidate(&args, client, ctx, &identity, health, stop_rx).await
@@ -131,6 +119,28 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     let _ = server.await;
     tracing::info!("stopped");
     result
+}
+
+/// Builds what every reconcile shares.
+pub fn context(
+    client: Client,
+    cloud_endpoint: Option<String>,
+    settings: Settings,
+    metrics: Arc<Metrics>,
+    identity: String,
+) -> anyhow::Result<Arc<Context>> {
+    let cloud = Cloud::new(CloudConfig {
+        endpoint_override: cloud_endpoint,
+        observer: Some(Arc::new(MetricsObserver(metrics.clone()))),
+        ..CloudConfig::default()
+    })
+    .context("building the cloud client")?;
+    Ok(Arc::new(Context::new(client, cloud, metrics, settings, identity)))
+}
+
+/// Runs the four controllers in this process until `stop` (the sandbox uses it).
+pub async fn run_embedded(ctx: Arc<Context>, stop: watch::Receiver<bool>) {
+    run_controllers(ctx, stop, Duration::from_secs(10)).await;
 }
 
 /// Fails early, with the fix, when the CRDs are not installed.

@@ -366,3 +366,154 @@ pub fn read_banner(child: &mut Child, needle: &str, timeout: Duration) -> String
     rx.recv_timeout(timeout)
         .unwrap_or_else(|_| panic!("no banner line within {timeout:?}"))
 }
+
+// ---------- simulator and operator processes ----------
+
+/// A tokio runtime for the async admin client of the simulator.
+pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    static RT: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+    RT.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .expect("tokio runtime")
+    })
+    .block_on(f)
+}
+
+/// The simulator's documented local account (the planted credential of the tests).
+pub const SIM_ACCESS_KEY_ID: &str = "LTAI5tSimulatorLocal0001";
+pub const SIM_ACCESS_KEY_SECRET: &str = "SimLocalSecret0001NotARealKey0";
+
+/// `aliyun-migration-operator sim` on a free loopback port.
+pub struct Sim {
+    pub proc: Proc,
+    pub url: String,
+    pub admin: aliyun_migration_operator::sim::AdminClient,
+}
+
+impl Sim {
+    pub fn start(extra: &[&str]) -> Self {
+        let mut cmd = Command::new(BIN);
+        cmd.args(["sim", "--listen", "127.0.0.1:0"]).args(extra);
+        let proc = Proc::spawn("sim", cmd);
+        let line = proc.wait_for_log("listening on ", Duration::from_secs(20));
+        let url = line
+            .split("listening on ")
+            .nth(1)
+            .expect("url after the banner")
+            .trim()
+            .to_string();
+        let admin = aliyun_migration_operator::sim::AdminClient::new(&url);
+        Self { proc, url, admin }
+    }
+}
+
+/// `aliyun-migration-operator run` scoped to one namespace, as the operator's ServiceAccount.
+pub struct Operator {
+    pub proc: Proc,
+    pub metrics: String,
+}
+
+impl Operator {
+    pub fn start(cluster: &Cluster, ns: &str, sim: &Sim, extra: &[&str]) -> Self {
+        let mut cmd = Command::new(BIN);
+        cmd.env("KUBECONFIG", &cluster.operator_kubeconfig)
+            .env("RUST_LOG", "info,aliyun_migration_operator=debug,kube_runtime=warn,kube_client=warn")
+            .args([
+                "run",
+                "--namespace",
+                ns,
+                "--cloud-endpoint",
+                &sim.url,
+                "--metrics-addr",
+                "127.0.0.1:0",
+                "--poll-scale",
+                "0.1",
+                "--shutdown-grace-seconds",
+                "5",
+            ])
+            .args(extra);
+        let proc = Proc::spawn("operator", cmd);
+        let line = proc.wait_for_log("serving /metrics", Duration::from_secs(30));
+        let addr = line
+            .split("addr=")
+            .nth(1)
+            .and_then(|s| s.split_whitespace().next())
+            .expect("metrics address in the start-up line")
+            .to_string();
+        Self {
+            proc,
+            metrics: format!("http://{addr}"),
+        }
+    }
+
+    /// GET on the operator's HTTP endpoint.
+    pub fn http_get(&self, path: &str) -> (u16, String) {
+        let url = format!("{}{path}", self.metrics);
+        block_on(async {
+            let resp = reqwest::Client::builder().no_proxy().build().unwrap().get(&url).send().await;
+            match resp {
+                Ok(r) => {
+                    let code = r.status().as_u16();
+                    (code, r.text().await.unwrap_or_default())
+                }
+                Err(_) => (0, String::new()),
+            }
+        })
+    }
+}
+
+/// Creates the credentials Secret pointing at the simulator's account.
+pub fn cloud_secret(ns: &Namespace) {
+    ns.kubectl.ok(&[
+        "create",
+        "secret",
+        "generic",
+        "alibaba-cloud-credentials",
+        &format!("--from-literal=accessKeyId={SIM_ACCESS_KEY_ID}"),
+        &format!("--from-literal=accessKeySecret={SIM_ACCESS_KEY_SECRET}"),
+    ]);
+}
+
+/// Waits until `resource` satisfies `pred`, returning the object.
+pub fn wait_obj(k: &Kubectl, resource: &str, what: &str, timeout: Duration, pred: impl Fn(&Value) -> bool) -> Value {
+    let mut last = Value::Null;
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(obj) = k.get_json(resource) {
+            if pred(&obj) {
+                return obj;
+            }
+            last = obj;
+        }
+        if Instant::now() > deadline {
+            panic!(
+                "timed out after {timeout:?} waiting for {resource}: {what}; last status:\n{}",
+                serde_json::to_string_pretty(&last["status"]).unwrap_or_default()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(300));
+    }
+}
+
+/// Whether condition `type_` has `status`.
+pub fn has_condition(obj: &Value, type_: &str, status: &str) -> bool {
+    condition(obj, type_).is_some_and(|c| c["status"] == status)
+}
+
+/// Asserts none of `secrets` appears in the namespace's custom resources (spec and status),
+/// its events, or the given process logs.
+pub fn assert_no_leak(ns: &Namespace, secrets: &[&str], procs: &[&Proc]) {
+    let resources = ns.kubectl.ok(&["get", "datasources,mmsjobs,dtsmigrations,cutovers", "-o", "yaml"]);
+    let events = ns.kubectl.ok(&["get", "events.events.k8s.io", "-o", "yaml"]);
+    let core_events = ns.kubectl.ok(&["get", "events", "-o", "yaml"]);
+    for secret in secrets {
+        assert!(!resources.contains(secret), "a credential leaked into a resource");
+        assert!(!events.contains(secret) && !core_events.contains(secret), "a credential leaked into an event");
+        for p in procs {
+            assert!(!p.log_text().contains(secret), "a credential leaked into the {} log", p.name);
+        }
+    }
+}
