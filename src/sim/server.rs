@@ -550,7 +550,19 @@ async fn cloud(
                 }
             }
         },
-        Err(e) => error_outcome(product, &e, &request_id),
+        Err(e) => {
+            let mut outcome = error_outcome(product, &e, &request_id);
+            if e.business.is_some()
+                && legacy::ACTIONS.contains(&classified.action.as_str())
+                && let Some(body) = outcome.body.as_object_mut()
+            {
+                // Legacy responses carry no Dynamic*/HttpStatusCode members.
+                for key in ["DynamicMessage", "DynamicCode", "HttpStatusCode"] {
+                    body.remove(key);
+                }
+            }
+            outcome
+        }
     };
     finish(&mut world, record, product, outcome, &request_id, started)
 }

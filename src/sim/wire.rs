@@ -235,7 +235,6 @@ impl ApiError {
                 "ErrMessage": self.message,
                 "DynamicMessage": b.dynamic_message,
                 "DynamicCode": b.status_in_body.to_string(),
-                "Code": b.status_in_body.to_string(),
                 "HttpStatusCode": b.status_in_body,
             });
         }
