@@ -22,7 +22,9 @@ async fn valid_signatures_are_accepted_with_either_header_list() {
         sign_everything: true,
         ..Tamper::default()
     };
-    let r = c.rpc("DescribeDtsJobs", "2020-01-01", &[], &[], &python_style).await;
+    let r = c
+        .rpc("DescribeDtsJobs", "2020-01-01", &[], &[], &python_style)
+        .await;
     assert_eq!(r.status, 200, "{}", r.body);
     sim.shutdown().await;
 }
@@ -35,7 +37,9 @@ async fn refusals_use_the_gateway_codes_and_body() {
         secret: Some("not-the-secret".into()),
         ..Tamper::default()
     };
-    let r = c.rpc("DescribeDtsJobs", "2020-01-01", &[], &[], &wrong).await;
+    let r = c
+        .rpc("DescribeDtsJobs", "2020-01-01", &[], &[], &wrong)
+        .await;
     assert_eq!((r.status, r.code()), (400, Some("SignatureDoesNotMatch")));
     for key in ["RequestId", "HostId", "Code", "Message", "Recommend"] {
         assert!(r.body.get(key).is_some(), "missing {key} in {}", r.body);
@@ -43,7 +47,10 @@ async fn refusals_use_the_gateway_codes_and_body() {
 
     let stranger = Client::with_key(&sim, "LTAI5tNobodyKnowsThisKey", "x");
     let r = stranger.dts("DescribeDtsJobs", &[]).await;
-    assert_eq!((r.status, r.code()), (404, Some("InvalidAccessKeyId.NotFound")));
+    assert_eq!(
+        (r.status, r.code()),
+        (404, Some("InvalidAccessKeyId.NotFound"))
+    );
 
     let stale_date = (jiff::Timestamp::now() - jiff::SignedDuration::from_mins(20))
         .strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -52,22 +59,36 @@ async fn refusals_use_the_gateway_codes_and_body() {
         date: Some(stale_date),
         ..Tamper::default()
     };
-    let r = c.rpc("DescribeDtsJobs", "2020-01-01", &[], &[], &stale).await;
-    assert_eq!((r.status, r.code()), (400, Some("InvalidTimeStamp.Expired")));
+    let r = c
+        .rpc("DescribeDtsJobs", "2020-01-01", &[], &[], &stale)
+        .await;
+    assert_eq!(
+        (r.status, r.code()),
+        (400, Some("InvalidTimeStamp.Expired"))
+    );
 
     let replay = Tamper {
         nonce: Some("the-same-nonce".into()),
         ..Tamper::default()
     };
-    assert_eq!(c.rpc("DescribeDtsJobs", "2020-01-01", &[], &[], &replay).await.status, 200);
-    let r = c.rpc("DescribeDtsJobs", "2020-01-01", &[], &[], &replay).await;
+    assert_eq!(
+        c.rpc("DescribeDtsJobs", "2020-01-01", &[], &[], &replay)
+            .await
+            .status,
+        200
+    );
+    let r = c
+        .rpc("DescribeDtsJobs", "2020-01-01", &[], &[], &replay)
+        .await;
     assert_eq!((r.status, r.code()), (400, Some("SignatureNonceUsed")));
 
     let unsigned = Tamper {
         unsigned_date: true,
         ..Tamper::default()
     };
-    let r = c.rpc("DescribeDtsJobs", "2020-01-01", &[], &[], &unsigned).await;
+    let r = c
+        .rpc("DescribeDtsJobs", "2020-01-01", &[], &[], &unsigned)
+        .await;
     assert_eq!((r.status, r.code()), (400, Some("IncompleteSignature")));
 
     let swapped = Tamper {
@@ -75,13 +96,22 @@ async fn refusals_use_the_gateway_codes_and_body() {
         ..Tamper::default()
     };
     let r = c
-        .rpc("ConfigureDtsJob", "2020-01-01", &[], &[("DbList", "{}")], &swapped)
+        .rpc(
+            "ConfigureDtsJob",
+            "2020-01-01",
+            &[],
+            &[("DbList", "{}")],
+            &swapped,
+        )
         .await;
     assert_eq!((r.status, r.code()), (400, Some("SignatureDoesNotMatch")));
 
     let http = sim_support::http();
     let r = http
-        .post(format!("{}/?Action=DescribeDtsJobs&Version=2020-01-01", sim.base_url()))
+        .post(format!(
+            "{}/?Action=DescribeDtsJobs&Version=2020-01-01",
+            sim.base_url()
+        ))
         .send()
         .await
         .unwrap();
@@ -96,13 +126,19 @@ async fn refusals_use_the_gateway_codes_and_body() {
         .unwrap();
     assert_eq!(r.status(), 400);
     let body: Value = r.json().await.unwrap();
-    assert_eq!(body["code"], "IncompleteSignature", "MMS errors carry lower-case keys: {body}");
+    assert_eq!(
+        body["code"], "IncompleteSignature",
+        "MMS errors carry lower-case keys: {body}"
+    );
     assert_eq!(body["Code"], "IncompleteSignature");
     assert!(body["requestId"].is_string() && body["message"].is_string());
 
     let log = sim.admin().requests(0).await.unwrap();
     let text = serde_json::to_string(&log).unwrap();
-    assert!(!text.contains(DEFAULT_ACCESS_KEY_SECRET), "the request log must not hold secrets");
+    assert!(
+        !text.contains(DEFAULT_ACCESS_KEY_SECRET),
+        "the request log must not hold secrets"
+    );
     assert!(text.contains(DEFAULT_ACCESS_KEY_ID));
     sim.shutdown().await;
 }
@@ -110,15 +146,23 @@ async fn refusals_use_the_gateway_codes_and_body() {
 /// The legacy RPC signature (HMAC-SHA1 over query + form), as Terraform and the credential
 /// libraries still send it.
 fn v1_url(base: &str, params: &[(&str, &str)], secret: &str) -> String {
-    let mut all: Vec<(String, String)> = params.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-    let now = jiff::Timestamp::now().strftime("%Y-%m-%dT%H:%M:%SZ").to_string();
+    let mut all: Vec<(String, String)> = params
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let now = jiff::Timestamp::now()
+        .strftime("%Y-%m-%dT%H:%M:%SZ")
+        .to_string();
     for (k, v) in [
         ("Format", "JSON"),
         ("SignatureMethod", "HMAC-SHA1"),
         ("SignatureVersion", "1.0"),
         ("AccessKeyId", DEFAULT_ACCESS_KEY_ID),
         ("Timestamp", now.as_str()),
-        ("SignatureNonce", &format!("v1-{}", jiff::Timestamp::now().as_nanosecond())),
+        (
+            "SignatureNonce",
+            &format!("v1-{}", jiff::Timestamp::now().as_nanosecond()),
+        ),
     ] {
         all.push((k.into(), v.into()));
     }
@@ -139,7 +183,11 @@ async fn legacy_hmac_sha1_and_sts_credentials() {
         ("RoleSessionName", "sim-test"),
         ("DurationSeconds", "900"),
     ];
-    let r = http.get(v1_url(&sim.base_url(), &params, DEFAULT_ACCESS_KEY_SECRET)).send().await.unwrap();
+    let r = http
+        .get(v1_url(&sim.base_url(), &params, DEFAULT_ACCESS_KEY_SECRET))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
     let body: Value = r.json().await.unwrap();
     let creds = &body["Credentials"];
@@ -149,14 +197,26 @@ async fn legacy_hmac_sha1_and_sts_credentials() {
         creds["SecurityToken"].as_str().unwrap(),
     );
     assert!(id.starts_with("STS."));
-    let r = http.get(v1_url(&sim.base_url(), &params, "tampered")).send().await.unwrap();
+    let r = http
+        .get(v1_url(&sim.base_url(), &params, "tampered"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 400);
 
     let c = Client::new(&sim);
     let sts = c.with_sts(id, secret, token);
     let r = sts.dts("DescribeDtsJobs", &[]).await;
     assert_eq!(r.status, 200, "{}", r.body);
-    let r = sts.rpc("GetCallerIdentity", "2015-04-01", &[], &[], &Tamper::default()).await;
+    let r = sts
+        .rpc(
+            "GetCallerIdentity",
+            "2015-04-01",
+            &[],
+            &[],
+            &Tamper::default(),
+        )
+        .await;
     assert_eq!(r.body["IdentityType"], "AssumedRoleUser");
     let mut tokenless = sts.clone();
     tokenless.token = None;
@@ -164,6 +224,9 @@ async fn legacy_hmac_sha1_and_sts_credentials() {
     assert_eq!(r.code(), Some("InvalidSecurityToken.Malformed"));
     assert_eq!(sim.admin().expire_sts(Some(id)).await.unwrap(), 1);
     let r = sts.dts("DescribeDtsJobs", &[]).await;
-    assert_eq!((r.status, r.code()), (400, Some("InvalidSecurityToken.Expired")));
+    assert_eq!(
+        (r.status, r.code()),
+        (400, Some("InvalidSecurityToken.Expired"))
+    );
     sim.shutdown().await;
 }

@@ -52,8 +52,18 @@ async fn configure(c: &Client, instance: &str, incremental: bool, reserve: &str)
         ("DestinationEndpointUserName", "LTAI5tDestinationKey"),
         ("DestinationEndpointPassword", "not-real"),
     ];
-    let form = [("DbList", r#"{"shop":{"name":"shop","all":true}}"#), ("Reserve", reserve)];
-    c.rpc("ConfigureDtsJob", "2020-01-01", &query, &form, &Default::default()).await
+    let form = [
+        ("DbList", r#"{"shop":{"name":"shop","all":true}}"#),
+        ("Reserve", reserve),
+    ];
+    c.rpc(
+        "ConfigureDtsJob",
+        "2020-01-01",
+        &query,
+        &form,
+        &Default::default(),
+    )
+    .await
 }
 
 async fn detail(c: &Client, job: &str) -> Value {
@@ -74,7 +84,12 @@ async fn full_only_jobs_finish_by_themselves() {
     let (instance, job) = purchase(&c, None).await;
     assert_eq!(detail(&c, &job).await["Status"], "NotConfigured");
     let r = configure(&c, &instance, false, "{}").await;
-    assert_eq!((r.status, r.body["DtsJobId"].as_str()), (200, Some(job.as_str())), "{}", r.body);
+    assert_eq!(
+        (r.status, r.body["DtsJobId"].as_str()),
+        (200, Some(job.as_str())),
+        "{}",
+        r.body
+    );
     assert_eq!(detail(&c, &job).await["Status"], "Prechecking");
     advance(&sim, 122.0).await;
     assert_eq!(detail(&c, &job).await["Status"], "PreCheckPass");
@@ -85,7 +100,10 @@ async fn full_only_jobs_finish_by_themselves() {
     assert_eq!(item["DataInitializationStatus"]["Status"], "Migrating");
     advance(&sim, 200.0).await;
     let d = detail(&c, &job).await;
-    assert_eq!((d["Status"].as_str(), d["Delay"].as_i64()), (Some("Finished"), Some(0)));
+    assert_eq!(
+        (d["Status"].as_str(), d["Delay"].as_i64()),
+        (Some("Finished"), Some(0))
+    );
     let item = list_item(&c, &job).await;
     assert_eq!(item["DataInitializationStatus"]["Progress"], "3100000");
     sim.shutdown().await;
@@ -100,19 +118,32 @@ async fn incremental_jobs_run_until_stopped_and_lag_decays() {
     advance(&sim, 200.0).await;
     let d = detail(&c, &job).await;
     assert_eq!(d["Status"], "Migrating");
-    assert!(d["Delay"].as_i64().unwrap() > 60_000, "lag is high during full load: {}", d["Delay"]);
+    assert!(
+        d["Delay"].as_i64().unwrap() > 60_000,
+        "lag is high during full load: {}",
+        d["Delay"]
+    );
     advance(&sim, 100.0).await;
     let high = detail(&c, &job).await["Delay"].as_i64().unwrap();
-    assert!(high > 100_000, "incremental starts with the backlog: {high}");
+    assert!(
+        high > 100_000,
+        "incremental starts with the backlog: {high}"
+    );
     advance(&sim, 240.0).await;
     let d = detail(&c, &job).await;
     let low = d["Delay"].as_i64().unwrap();
     assert!(low < 5_000, "lag decays below 5 s: {low}");
-    assert!(["Migrating", "Catched"].contains(&d["DataSynchronizationStatus"]["Status"].as_str().unwrap()));
+    assert!(
+        ["Migrating", "Catched"]
+            .contains(&d["DataSynchronizationStatus"]["Status"].as_str().unwrap())
+    );
     assert!(d["Checkpoint"].as_i64().unwrap() > 0);
     advance(&sim, 7200.0).await;
     let d = detail(&c, &job).await;
-    assert_eq!(d["Status"], "Migrating", "incremental jobs never finish by themselves");
+    assert_eq!(
+        d["Status"], "Migrating",
+        "incremental jobs never finish by themselves"
+    );
     assert!(d["Delay"].as_i64().unwrap() < 2_000);
 
     let r = c.dts("StopDtsJob", &[("DtsJobId", &job)]).await;
@@ -120,7 +151,10 @@ async fn incremental_jobs_run_until_stopped_and_lag_decays() {
     assert_eq!(detail(&c, &job).await["Status"], "Finished");
     let r = c.dts("StartDtsJob", &[("DtsJobId", &job)]).await;
     assert_eq!(r.status, 200, "business errors travel in HTTP 200");
-    assert_eq!((r.body["Success"].as_bool(), r.code()), (Some(false), Some("InvalidJobStatus")));
+    assert_eq!(
+        (r.body["Success"].as_bool(), r.code()),
+        (Some(false), Some("InvalidJobStatus"))
+    );
     sim.shutdown().await;
 }
 
@@ -141,10 +175,15 @@ async fn suspend_resume_keeps_lag_continuous() {
     assert!(c.dts("StartDtsJob", &[("DtsJobId", &job)]).await.body["Success"] == true);
     let d = detail(&c, &job).await;
     assert_eq!(d["Status"], "Migrating");
-    assert!((d["Delay"].as_i64().unwrap() - paused).abs() < 1_000, "no jump at resume");
+    assert!(
+        (d["Delay"].as_i64().unwrap() - paused).abs() < 1_000,
+        "no jump at resume"
+    );
     advance(&sim, 600.0).await;
     assert!(detail(&c, &job).await["Delay"].as_i64().unwrap() < 5_000);
-    let r = c.dts("SuspendDtsJob", &[("DtsJobId", "doesnotexist123")]).await;
+    let r = c
+        .dts("SuspendDtsJob", &[("DtsJobId", "doesnotexist123")])
+        .await;
     assert_eq!(r.code(), Some("Forbidden.InstanceNotFound"));
     sim.shutdown().await;
 }
@@ -155,32 +194,70 @@ async fn precheck_failure_is_reported_item_by_item_and_recovers() {
     let c = Client::new(&sim);
     let admin = sim.admin();
     let (instance, job) = purchase(&c, None).await;
-    configure(&c, &instance, true, r#"{"autoStartModulesAfterConfig":"none"}"#).await;
+    configure(
+        &c,
+        &instance,
+        true,
+        r#"{"autoStartModulesAfterConfig":"none"}"#,
+    )
+    .await;
     assert_eq!(detail(&c, &job).await["Status"], "NotStarted");
     admin
-        .set_precheck_item(&job, "CHECK_BINLOG", CheckResult::Failed, Some("loose_polar_log_bin is OFF"))
+        .set_precheck_item(
+            &job,
+            "CHECK_BINLOG",
+            CheckResult::Failed,
+            Some("loose_polar_log_bin is OFF"),
+        )
         .await
         .unwrap();
     c.dts("StartDtsJob", &[("DtsJobId", &job)]).await;
     advance(&sim, 60.0).await;
-    let r = c.dts("DescribePreCheckStatus", &[("DtsJobId", &job), ("JobCode", "01")]).await;
+    let r = c
+        .dts(
+            "DescribePreCheckStatus",
+            &[("DtsJobId", &job), ("JobCode", "01")],
+        )
+        .await;
     assert_eq!(r.body["State"], "Checking");
     advance(&sim, 61.0).await;
     assert_eq!(detail(&c, &job).await["Status"], "PrecheckFailed");
     let item = list_item(&c, &job).await;
     assert_eq!(item["PrecheckStatus"]["Status"], "Failed");
     let details = item["PrecheckStatus"]["Detail"].as_array().unwrap();
-    let failed: Vec<&Value> = details.iter().filter(|d| d["CheckResult"] == "Failed").collect();
+    let failed: Vec<&Value> = details
+        .iter()
+        .filter(|d| d["CheckResult"] == "Failed")
+        .collect();
     assert_eq!(failed.len(), 1);
     assert_eq!(failed[0]["CheckItem"], "CHECK_BINLOG");
     assert_eq!(failed[0]["FailedReason"], "loose_polar_log_bin is OFF");
-    let r = c.dts("DescribePreCheckStatus", &[("DtsJobId", &job), ("JobCode", "01")]).await;
-    assert_eq!((r.body["State"].as_str(), r.body["ErrorItem"].as_i64()), (Some("Failed"), Some(1)));
+    let r = c
+        .dts(
+            "DescribePreCheckStatus",
+            &[("DtsJobId", &job), ("JobCode", "01")],
+        )
+        .await;
+    assert_eq!(
+        (r.body["State"].as_str(), r.body["ErrorItem"].as_i64()),
+        (Some("Failed"), Some(1))
+    );
     let progress = r.body["JobProgress"].as_array().unwrap();
-    assert!(progress.iter().any(|p| p["Item"] == "CHECK_BINLOG" && p["State"] == "Failed"));
+    assert!(
+        progress
+            .iter()
+            .any(|p| p["Item"] == "CHECK_BINLOG" && p["State"] == "Failed")
+    );
 
-    admin.set_precheck_item(&job, "CHECK_BINLOG", CheckResult::Success, None).await.unwrap();
-    assert_eq!(detail(&c, &job).await["Status"], "PrecheckFailed", "the fix applies to the next run");
+    admin
+        .set_precheck_item(&job, "CHECK_BINLOG", CheckResult::Success, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        detail(&c, &job).await["Status"],
+        "PrecheckFailed",
+        "the fix applies to the next run"
+    );
     c.dts("StartDtsJob", &[("DtsJobId", &job)]).await;
     assert_eq!(detail(&c, &job).await["Status"], "Prechecking");
     advance(&sim, 130.0).await;
@@ -201,14 +278,32 @@ async fn lag_can_be_set_and_curved_at_run_time() {
     advance(&sim, 1200.0).await;
     admin.set_lag(&instance, 7.0).await.unwrap();
     assert_eq!(detail(&c, &job).await["Delay"], 7000);
-    let r = c.dts("DescribePreCheckStatus", &[("DtsJobId", &job), ("JobCode", "04")]).await;
+    let r = c
+        .dts(
+            "DescribePreCheckStatus",
+            &[("DtsJobId", &job), ("JobCode", "04")],
+        )
+        .await;
     assert_eq!(r.body["JobProgress"][0]["DelaySeconds"], 7);
     let r = c
-        .rpc("DescribeMigrationJobStatus", "2020-01-01", &[("MigrationJobId", &instance)], &[], &Default::default())
+        .rpc(
+            "DescribeMigrationJobStatus",
+            "2020-01-01",
+            &[("MigrationJobId", &instance)],
+            &[],
+            &Default::default(),
+        )
         .await;
-    assert_eq!(r.body["DataSynchronizationStatus"]["Delay"], "7", "legacy Delay is seconds, as a string");
+    assert_eq!(
+        r.body["DataSynchronizationStatus"]["Delay"], "7",
+        "legacy Delay is seconds, as a string"
+    );
     let spike = LagCurve {
-        points: vec![(Dur::secs(0), Dur::secs(2)), (Dur::secs(60), Dur::secs(30)), (Dur::secs(120), Dur::secs(2))],
+        points: vec![
+            (Dur::secs(0), Dur::secs(2)),
+            (Dur::secs(60), Dur::secs(30)),
+            (Dur::secs(120), Dur::secs(2)),
+        ],
         jitter: Dur::millis(0),
         ..LagCurve::default()
     };
@@ -229,7 +324,11 @@ async fn client_tokens_make_purchases_idempotent_per_account() {
     let first = purchase(&c, Some("token-1")).await;
     let again = purchase(&c, Some("token-1")).await;
     assert_eq!(first, again);
-    let other = Client::with_key(&sim, "LTAI5tSimulatorLocal0002", "SimLocalSecret0002NotARealKey0");
+    let other = Client::with_key(
+        &sim,
+        "LTAI5tSimulatorLocal0002",
+        "SimLocalSecret0002NotARealKey0",
+    );
     let theirs = purchase(&other, Some("token-1")).await;
     assert_ne!(first, theirs);
     let state = sim.admin().state().await.unwrap();
@@ -237,14 +336,32 @@ async fn client_tokens_make_purchases_idempotent_per_account() {
     let log = sim.admin().requests_for("CreateDtsInstance").await.unwrap();
     assert_eq!(log.iter().filter(|r| r.succeeded()).count(), 3);
     assert_eq!(log.iter().filter(|r| r.note.is_some()).count(), 1);
-    let r = other.dts("DescribeDtsJobDetail", &[("DtsJobId", &first.1)]).await;
-    assert_eq!(r.code(), Some("Forbidden.InstanceNotFound"), "accounts do not see each other's jobs");
+    let r = other
+        .dts("DescribeDtsJobDetail", &[("DtsJobId", &first.1)])
+        .await;
+    assert_eq!(
+        r.code(),
+        Some("Forbidden.InstanceNotFound"),
+        "accounts do not see each other's jobs"
+    );
 
     let legacy = |c: &Client| {
         let c = c.clone();
         async move {
-            let q = [("Region", "cn-hangzhou"), ("MigrationJobClass", "small"), ("ClientToken", "legacy-1")];
-            c.rpc("CreateMigrationJob", "2016-08-01", &q, &[], &Default::default()).await.body["MigrationJobId"]
+            let q = [
+                ("Region", "cn-hangzhou"),
+                ("MigrationJobClass", "small"),
+                ("ClientToken", "legacy-1"),
+            ];
+            c.rpc(
+                "CreateMigrationJob",
+                "2016-08-01",
+                &q,
+                &[],
+                &Default::default(),
+            )
+            .await
+            .body["MigrationJobId"]
                 .clone()
         }
     };
@@ -262,24 +379,41 @@ async fn retrying_failing_recovering_and_release() {
     advance(&sim, 600.0).await;
     admin.fail_dts_job(&job, None, true).await.unwrap();
     let d = detail(&c, &job).await;
-    assert_eq!((d["Status"].as_str(), d["RetryState"]["Retrying"].as_bool()), (Some("Retrying"), Some(true)));
+    assert_eq!(
+        (d["Status"].as_str(), d["RetryState"]["Retrying"].as_bool()),
+        (Some("Retrying"), Some(true))
+    );
     admin.recover_dts_job(&job).await.unwrap();
     assert_eq!(detail(&c, &job).await["Status"], "Migrating");
-    admin.fail_dts_job(&job, Some("binlog purged"), true).await.unwrap();
+    admin
+        .fail_dts_job(&job, Some("binlog purged"), true)
+        .await
+        .unwrap();
     advance(&sim, 601.0).await;
     let d = detail(&c, &job).await;
-    assert_eq!(d["Status"], "MigrationFailed", "retrying gives up after maxRetryTime (10 min)");
+    assert_eq!(
+        d["Status"], "MigrationFailed",
+        "retrying gives up after maxRetryTime (10 min)"
+    );
     assert_eq!(d["ErrorMessage"], "binlog purged");
     c.dts("StartDtsJob", &[("DtsJobId", &job)]).await;
     assert_eq!(detail(&c, &job).await["Status"], "Migrating");
 
     let r = c.dts("DeleteDtsJob", &[("DtsInstanceId", &instance)]).await;
     assert_eq!(r.body["Success"], true);
-    let r = c.dts("DescribeDtsJobDetail", &[("DtsInstanceID", &instance)]).await;
+    let r = c
+        .dts("DescribeDtsJobDetail", &[("DtsInstanceID", &instance)])
+        .await;
     assert_eq!((r.status, r.body["Success"].as_bool()), (200, Some(false)));
     assert_eq!(r.code(), Some("Forbidden.InstanceNotFound"));
     let r = c
-        .rpc("DeleteMigrationJob", "2020-01-01", &[("MigrationJobId", &instance)], &[], &Default::default())
+        .rpc(
+            "DeleteMigrationJob",
+            "2020-01-01",
+            &[("MigrationJobId", &instance)],
+            &[],
+            &Default::default(),
+        )
         .await;
     assert_eq!(r.code(), Some("InvalidJobId"));
     sim.shutdown().await;
@@ -290,17 +424,34 @@ async fn legacy_api_keeps_its_shapes_and_refuses_maxcompute() {
     let sim = frozen().await;
     let c = Client::new(&sim);
     let q = [("Region", "cn-hangzhou"), ("MigrationJobClass", "small")];
-    let r = c.rpc("CreateMigrationJob", "2016-08-01", &q, &[], &Default::default()).await;
+    let r = c
+        .rpc(
+            "CreateMigrationJob",
+            "2016-08-01",
+            &q,
+            &[],
+            &Default::default(),
+        )
+        .await;
     let id = r.body["MigrationJobId"].as_str().unwrap().to_string();
     let status = |c: &Client, id: String| {
         let c = c.clone();
         async move {
-            c.rpc("DescribeMigrationJobStatus", "2016-08-01", &[("MigrationJobId", &id)], &[], &Default::default())
-                .await
-                .body
+            c.rpc(
+                "DescribeMigrationJobStatus",
+                "2016-08-01",
+                &[("MigrationJobId", &id)],
+                &[],
+                &Default::default(),
+            )
+            .await
+            .body
         }
     };
-    assert_eq!(status(&c, id.clone()).await["MigrationJobStatus"], "NotStarted");
+    assert_eq!(
+        status(&c, id.clone()).await["MigrationJobStatus"],
+        "NotStarted"
+    );
     let mut params = vec![
         ("MigrationJobId", id.as_str()),
         ("MigrationJobName", "legacy"),
@@ -312,20 +463,53 @@ async fn legacy_api_keeps_its_shapes_and_refuses_maxcompute() {
         ("DestinationEndpoint.InstanceType", "ODPS"),
     ];
     let form = [("MigrationObject", r#"[{"DBName":"shop"}]"#)];
-    let r = c.rpc("ConfigureMigrationJob", "2020-01-01", &params, &form, &Default::default()).await;
+    let r = c
+        .rpc(
+            "ConfigureMigrationJob",
+            "2020-01-01",
+            &params,
+            &form,
+            &Default::default(),
+        )
+        .await;
     assert_eq!((r.status, r.code()), (400, Some("InvalidParameter")));
     params.pop();
     params.push(("DestinationEndpoint.InstanceType", "RDS"));
-    let r = c.rpc("ConfigureMigrationJob", "2020-01-01", &params, &form, &Default::default()).await;
+    let r = c
+        .rpc(
+            "ConfigureMigrationJob",
+            "2020-01-01",
+            &params,
+            &form,
+            &Default::default(),
+        )
+        .await;
     assert_eq!(r.body["Success"], true, "{}", r.body);
     let body = status(&c, id.clone()).await;
     assert_eq!(body["MigrationJobStatus"], "Prechecking");
     assert!(body["PrecheckStatus"]["Detail"]["CheckItem"].is_array());
     assert!(body["MigrationMode"]["structureInitialization"].is_boolean());
     advance(&sim, 600.0).await;
-    assert_eq!(status(&c, id.clone()).await["MigrationJobStatus"], "Finished");
-    let r = c.rpc("DescribeMigrationJobs", "2020-01-01", &[], &[], &Default::default()).await;
-    assert_eq!(r.body["MigrationJobs"]["MigrationJob"][0]["MigrationJobID"], id.as_str());
-    assert_eq!(r.body["MigrationJobs"]["MigrationJob"][0]["DataInitialization"]["status"], "Finished");
+    assert_eq!(
+        status(&c, id.clone()).await["MigrationJobStatus"],
+        "Finished"
+    );
+    let r = c
+        .rpc(
+            "DescribeMigrationJobs",
+            "2020-01-01",
+            &[],
+            &[],
+            &Default::default(),
+        )
+        .await;
+    assert_eq!(
+        r.body["MigrationJobs"]["MigrationJob"][0]["MigrationJobID"],
+        id.as_str()
+    );
+    assert_eq!(
+        r.body["MigrationJobs"]["MigrationJob"][0]["DataInitialization"]["status"],
+        "Finished"
+    );
     sim.shutdown().await;
 }

@@ -16,8 +16,12 @@ pub async fn frozen() -> SimHandle {
     let mut config = SimConfig::demo().with_time_scale(0.0);
     let limits = &mut config.scenario.rate_limits;
     limits.per_account_default = 100_000;
-    limits.per_account.insert("DescribeDtsJobDetail".into(), 100_000);
-    limits.per_region.insert("DescribeDtsJobDetail".into(), 100_000);
+    limits
+        .per_account
+        .insert("DescribeDtsJobDetail".into(), 100_000);
+    limits
+        .per_region
+        .insert("DescribeDtsJobDetail".into(), 100_000);
     Simulator::start(config).await.expect("simulator starts")
 }
 
@@ -103,7 +107,8 @@ impl Client {
 
     /// A DTS 2020-01-01 RPC call, parameters in the query.
     pub async fn dts(&self, action: &str, params: &[(&str, &str)]) -> Reply {
-        self.rpc(action, "2020-01-01", params, &[], &Tamper::default()).await
+        self.rpc(action, "2020-01-01", params, &[], &Tamper::default())
+            .await
     }
 
     /// An RPC call with query parameters and form-body parameters.
@@ -115,27 +120,83 @@ impl Client {
         form: &[(&str, &str)],
         tamper: &Tamper,
     ) -> Reply {
-        let query: Vec<(String, String)> = query.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let query: Vec<(String, String)> = query
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         let body = if form.is_empty() {
             None
         } else {
             Some((
                 form.iter()
-                    .map(|(k, v)| format!("{}={}", signer::percent_encode(k), signer::percent_encode(v)))
+                    .map(|(k, v)| {
+                        format!(
+                            "{}={}",
+                            signer::percent_encode(k),
+                            signer::percent_encode(v)
+                        )
+                    })
                     .collect::<Vec<_>>()
                     .join("&")
                     .into_bytes(),
                 "application/x-www-form-urlencoded",
             ))
         };
-        self.send("POST", "/", &query, body, action, version, tamper).await
+        self.send("POST", "/", &query, body, action, version, tamper)
+            .await
     }
 
     /// An MMS ROA call.
-    pub async fn mms(&self, method: &str, path: &str, query: &[(&str, &str)], body: Option<Value>, action: &str) -> Reply {
-        let query: Vec<(String, String)> = query.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        let body = body.map(|b| (b.to_string().into_bytes(), "application/json; charset=utf-8"));
-        self.send(method, path, &query, body, action, "2022-01-04", &Tamper::default()).await
+    pub async fn mms(
+        &self,
+        method: &str,
+        path: &str,
+        query: &[(&str, &str)],
+        body: Option<Value>,
+        action: &str,
+    ) -> Reply {
+        let query: Vec<(String, String)> = query
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let body = body.map(|b| {
+            (
+                b.to_string().into_bytes(),
+                "application/json; charset=utf-8",
+            )
+        });
+        self.send(
+            method,
+            path,
+            &query,
+            body,
+            action,
+            "2022-01-04",
+            &Tamper::default(),
+        )
+        .await
+    }
+
+    /// Like [`Client::dts`], but a transport failure is returned, not a panic.
+    pub async fn try_dts(
+        &self,
+        action: &str,
+        params: &[(&str, &str)],
+    ) -> Result<Reply, reqwest::Error> {
+        let query: Vec<(String, String)> = params
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        self.try_send(
+            "POST",
+            "/",
+            &query,
+            None,
+            action,
+            "2020-01-01",
+            &Tamper::default(),
+        )
+        .await
     }
 
     /// Signs and sends one request.
@@ -150,14 +211,35 @@ impl Client {
         version: &str,
         tamper: &Tamper,
     ) -> Reply {
-        let date = tamper
-            .date
-            .clone()
-            .unwrap_or_else(|| jiff::Timestamp::now().strftime("%Y-%m-%dT%H:%M:%SZ").to_string());
-        let nonce = tamper
-            .nonce
-            .clone()
-            .unwrap_or_else(|| format!("test-nonce-{}-{}", std::process::id(), NONCE.fetch_add(1, Ordering::Relaxed)));
+        self.try_send(method, path, query, body, action, version, tamper)
+            .await
+            .expect("request sent")
+    }
+
+    /// Signs and sends one request; transport failures are returned.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn try_send(
+        &self,
+        method: &str,
+        path: &str,
+        query: &[(String, String)],
+        body: Option<(Vec<u8>, &str)>,
+        action: &str,
+        version: &str,
+        tamper: &Tamper,
+    ) -> Result<Reply, reqwest::Error> {
+        let date = tamper.date.clone().unwrap_or_else(|| {
+            jiff::Timestamp::now()
+                .strftime("%Y-%m-%dT%H:%M:%SZ")
+                .to_string()
+        });
+        let nonce = tamper.nonce.clone().unwrap_or_else(|| {
+            format!(
+                "test-nonce-{}-{}",
+                std::process::id(),
+                NONCE.fetch_add(1, Ordering::Relaxed)
+            )
+        });
         let payload = body.as_ref().map(|(b, _)| b.clone()).unwrap_or_default();
         let hashed = signer::sha256_hex(&payload);
         let mut headers: Vec<(String, String)> = vec![
@@ -178,7 +260,10 @@ impl Client {
         let mut unsigned = Vec::new();
         if tamper.sign_everything {
             headers.push(("accept".into(), "application/json".into()));
-            headers.push(("user-agent".into(), "AlibabaCloud (Linux) Python/3.11 TeaDSL/1".into()));
+            headers.push((
+                "user-agent".into(),
+                "AlibabaCloud (Linux) Python/3.11 TeaDSL/1".into(),
+            ));
         }
         let signed: Vec<(String, String)> = headers
             .iter()
@@ -186,7 +271,13 @@ impl Client {
             .cloned()
             .collect();
         if tamper.unsigned_date {
-            unsigned.push(headers.iter().find(|(k, _)| k == "x-acs-date").unwrap().clone());
+            unsigned.push(
+                headers
+                    .iter()
+                    .find(|(k, _)| k == "x-acs-date")
+                    .unwrap()
+                    .clone(),
+            );
         }
         let secret = tamper.secret.clone().unwrap_or_else(|| self.secret.clone());
         let authorization = signer::sign_v3(
@@ -220,14 +311,14 @@ impl Client {
             }
             req = req.body(b);
         }
-        let resp = req.send().await.expect("request sent");
+        let resp = req.send().await?;
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();
-        let text = resp.text().await.unwrap_or_default();
-        Reply {
+        let text = resp.text().await?;
+        Ok(Reply {
             status,
             headers,
             body: serde_json::from_str(&text).unwrap_or(Value::Null),
-        }
+        })
     }
 }

@@ -254,14 +254,26 @@ impl DtsJob {
         now: SimMillis,
     ) {
         let incremental = config.modes.incremental;
+        // Outcomes set through the admin API before configuring survive the configuration.
+        let overrides = std::mem::take(&mut self.items);
         self.items = items
             .into_iter()
             .filter(|i| incremental || !i.incremental_only)
-            .map(|spec| ItemConfig {
-                spec,
-                skipped: false,
-            })
+            .map(
+                |spec| match overrides.iter().find(|o| o.spec.item == spec.item) {
+                    Some(o) => o.clone(),
+                    None => ItemConfig {
+                        spec,
+                        skipped: false,
+                    },
+                },
+            )
             .collect();
+        let added: Vec<ItemConfig> = overrides
+            .into_iter()
+            .filter(|o| !self.items.iter().any(|i| i.spec.item == o.spec.item))
+            .collect();
+        self.items.extend(added);
         self.config = Some(config);
         self.state = State::NotStarted;
         if auto_start && self.instance_id.is_some() {
