@@ -296,17 +296,7 @@ fn with_job(
     let mut w = s.lock();
     let now = w.advance();
     let id = find_job(&w, id)?;
-    let spec = (
-        w.dts.spec.timings.clone(),
-        w.dts.spec.lag.clone(),
-        w.dts.seed,
-    );
-    let ctx = super::dts::job::Ctx {
-        timings: &spec.0,
-        curve: &spec.1,
-        seed: spec.2,
-    };
-    let job = w.dts.jobs.get_mut(&id).expect("found");
+    let (job, ctx) = w.dts.job_mut(&id).expect("found");
     f(job, now, ctx).map_err(|e| fail(StatusCode::CONFLICT, e))?;
     Ok(Json(job_view(&w, &w.dts.jobs[&id], now)))
 }

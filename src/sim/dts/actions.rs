@@ -74,13 +74,7 @@ pub fn handle(
         "ConfigureDtsJob" => configure(dts, ids, call),
         "StartDtsJob" | "SuspendDtsJob" | "StopDtsJob" => {
             let id = target(dts, call)?;
-            let ctx_spec = (dts.spec.timings.clone(), dts.spec.lag.clone(), dts.seed);
-            let ctx = super::job::Ctx {
-                timings: &ctx_spec.0,
-                curve: &ctx_spec.1,
-                seed: ctx_spec.2,
-            };
-            let job = dts.jobs.get_mut(&id).expect("found");
+            let (job, ctx) = dts.job_mut(&id).expect("found");
             let outcome = match action {
                 "StartDtsJob" => job.start(call.now, ctx),
                 "SuspendDtsJob" => job.suspend(call.now, ctx),
@@ -216,13 +210,7 @@ fn create_instance(dts: &mut Dts, ids: &mut IdGen, call: Call<'_>) -> Result<Val
         job.pay_type = pay_type.into();
         job.class = class;
         if auto_start && job.state == State::NotStarted {
-            let ctx_spec = (dts.spec.timings.clone(), dts.spec.lag.clone(), dts.seed);
-            let ctx = super::job::Ctx {
-                timings: &ctx_spec.0,
-                curve: &ctx_spec.1,
-                seed: ctx_spec.2,
-            };
-            let job = dts.jobs.get_mut(job_id).expect("exists");
+            let (job, ctx) = dts.job_mut(job_id).expect("exists");
             job.start(call.now, ctx).map_err(|s| bad_status(&s))?;
         }
         job_id.to_string()

@@ -127,13 +127,7 @@ pub fn handle(
         "ConfigureMigrationJob" => configure(dts, call),
         "StartMigrationJob" | "SuspendMigrationJob" | "StopMigrationJob" => {
             let id = job_id(dts, call)?;
-            let spec = (dts.spec.timings.clone(), dts.spec.lag.clone(), dts.seed);
-            let ctx = super::job::Ctx {
-                timings: &spec.0,
-                curve: &spec.1,
-                seed: spec.2,
-            };
-            let job = dts.jobs.get_mut(&id).expect("found");
+            let (job, ctx) = dts.job_mut(&id).expect("found");
             let legacy = legacy_status(job);
             let outcome = match action {
                 "StartMigrationJob" => job.start(call.now, ctx),

@@ -54,15 +54,30 @@ impl Dts {
 
     /// Applies every transition due up to `now`.
     pub fn advance(&mut self, now: SimMillis) {
-        let (timings, curve, seed) = (self.spec.timings.clone(), self.spec.lag.clone(), self.seed);
+        let Dts {
+            spec, seed, jobs, ..
+        } = self;
         let ctx = Ctx {
-            timings: &timings,
-            curve: &curve,
-            seed,
+            timings: &spec.timings,
+            curve: &spec.lag,
+            seed: *seed,
         };
-        for job in self.jobs.values_mut() {
+        for job in jobs.values_mut() {
             job.advance(now, ctx);
         }
+    }
+
+    /// A job by job id, mutable, with the state-machine context.
+    pub fn job_mut(&mut self, id: &str) -> Option<(&mut DtsJob, Ctx<'_>)> {
+        let Dts {
+            spec, seed, jobs, ..
+        } = self;
+        let ctx = Ctx {
+            timings: &spec.timings,
+            curve: &spec.lag,
+            seed: *seed,
+        };
+        jobs.get_mut(id).map(|j| (j, ctx))
     }
 
     /// The job of `account` with this job id or instance id.
