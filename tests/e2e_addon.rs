@@ -27,15 +27,41 @@ fn two_replicas_elect_one_leader_which_hands_over_on_death_and_on_sigterm() {
     let sim = Sim::start(&[]);
     cloud_secret(&ns);
     let lease = format!("amo-{}", ns.name);
-    let args = ["--leader-elect", "--lease-name", &lease, "--lease-namespace", "amo-system", "--lease-duration-seconds", "6"];
+    let args = [
+        "--leader-elect",
+        "--lease-name",
+        &lease,
+        "--lease-namespace",
+        "amo-system",
+        "--lease-duration-seconds",
+        "6",
+    ];
     let mut a = Operator::start(cluster, &ns.name, &sim, &args);
     let mut b = Operator::start(cluster, &ns.name, &sim, &args);
-    wait_for("a leader", Duration::from_secs(30), || (leader_line(&a) || leader_line(&b)).then_some(()));
+    wait_for("a leader", Duration::from_secs(30), || {
+        (leader_line(&a) || leader_line(&b)).then_some(())
+    });
     std::thread::sleep(Duration::from_secs(2));
-    assert!(leader_line(&a) ^ leader_line(&b), "exactly one replica leads");
-    let (leader, follower) = if leader_line(&a) { (&mut a, &mut b) } else { (&mut b, &mut a) };
-    assert_eq!(follower.http_get("/readyz").0, 200, "a follower is ready too");
-    assert!(leader.http_get("/metrics").1.contains("amo_leader{instance="));
+    assert!(
+        leader_line(&a) ^ leader_line(&b),
+        "exactly one replica leads"
+    );
+    let (leader, follower) = if leader_line(&a) {
+        (&mut a, &mut b)
+    } else {
+        (&mut b, &mut a)
+    };
+    assert_eq!(
+        follower.http_get("/readyz").0,
+        200,
+        "a follower is ready too"
+    );
+    assert!(
+        leader
+            .http_get("/metrics")
+            .1
+            .contains("amo_leader{instance=")
+    );
     assert!(lease_holder(&ns, &lease).is_some());
 
     // Only the leader reconciles.
@@ -43,27 +69,54 @@ fn two_replicas_elect_one_leader_which_hands_over_on_death_and_on_sigterm() {
         r#"{"apiVersion":"migration.aliyun-operator.dev/v1alpha1","kind":"DataSource","metadata":{"name":"hive"},
             "spec":{"region":"cn-hangzhou","name":"hive-prod"}}"#,
     );
-    ns.kubectl.ok(&["wait", "--for=condition=Ready", "datasource/hive", "--timeout=60s"]);
-    assert!(follower.http_get("/metrics").1.lines().all(|l| !l.starts_with("amo_reconcile_total")), "the follower did not reconcile");
+    ns.kubectl.ok(&[
+        "wait",
+        "--for=condition=Ready",
+        "datasource/hive",
+        "--timeout=60s",
+    ]);
+    assert!(
+        follower
+            .http_get("/metrics")
+            .1
+            .lines()
+            .all(|l| !l.starts_with("amo_reconcile_total")),
+        "the follower did not reconcile"
+    );
 
     // The leader dies without a word: the follower takes over within the lease duration.
     let killed = Instant::now();
     leader.kill9();
-    wait_for("the follower to take over", Duration::from_secs(20), || leader_line(follower).then_some(()));
+    wait_for("the follower to take over", Duration::from_secs(20), || {
+        leader_line(follower).then_some(())
+    });
     let took = killed.elapsed();
     assert!(took < Duration::from_secs(6 + 5), "take-over took {took:?}");
-    ns.kubectl.ok(&["annotate", "--overwrite", "datasource/hive", "migration.aliyun-operator.dev/reconcile-requested-at=t1"]);
-    wait_obj(&ns.kubectl, "datasource/hive", "the new leader reconciles", Duration::from_secs(30), |o| {
-        at(o, "status.lastHandledReconcileAt") == "t1"
-    });
+    ns.kubectl.ok(&[
+        "annotate",
+        "--overwrite",
+        "datasource/hive",
+        "migration.aliyun-operator.dev/reconcile-requested-at=t1",
+    ]);
+    wait_obj(
+        &ns.kubectl,
+        "datasource/hive",
+        "the new leader reconciles",
+        Duration::from_secs(30),
+        |o| at(o, "status.lastHandledReconcileAt") == "t1",
+    );
 
     // SIGTERM: stop taking work, finish, release the lease, exit 0.
     follower.signal(libc::SIGTERM);
-    let status = follower.wait_exit(Duration::from_secs(15)).expect("exits within the grace period");
+    let status = follower
+        .wait_exit(Duration::from_secs(15))
+        .expect("exits within the grace period");
     assert!(status.success(), "{status:?}");
     let log = follower.proc.log_text();
     assert!(log.contains("released the lease"), "{}", tail(&log, 20));
-    wait_for("the lease to be free", Duration::from_secs(10), || lease_holder(&ns, &lease).is_none().then_some(()));
+    wait_for("the lease to be free", Duration::from_secs(10), || {
+        lease_holder(&ns, &lease).is_none().then_some(())
+    });
 }
 
 #[test]
@@ -73,7 +126,14 @@ fn metrics_and_health_are_served_during_a_run() {
     let ns = Namespace::create(cluster, "addon-metrics");
     let sim = Sim::start(&[]);
     cloud_secret(&ns);
-    ns.kubectl.ok(&["create", "secret", "generic", "polardb", "--from-literal=username=u", "--from-literal=password=metrics-db-pass"]);
+    ns.kubectl.ok(&[
+        "create",
+        "secret",
+        "generic",
+        "polardb",
+        "--from-literal=username=u",
+        "--from-literal=password=metrics-db-pass",
+    ]);
     ns.kubectl.ok(&[
         "create",
         "secret",
@@ -92,7 +152,12 @@ fn metrics_and_health_are_served_during_a_run() {
               "destination":{"instanceType":"MaxCompute","database":"sales_dw","credentialsSecretRef":{"name":"maxcompute"}},
               "migrationTypes":["Schema","Full","Incremental"],"objects":[{"name":"shop"}]}}"#,
     );
-    ns.kubectl.ok(&["wait", "--for=condition=Replicating", "dtsmigration/orders", "--timeout=240s"]);
+    ns.kubectl.ok(&[
+        "wait",
+        "--for=condition=Replicating",
+        "dtsmigration/orders",
+        "--timeout=240s",
+    ]);
     std::thread::sleep(Duration::from_secs(2));
     let (code, text) = op.http_get("/metrics");
     assert_eq!(code, 200);
@@ -101,9 +166,18 @@ fn metrics_and_health_are_served_during_a_run() {
         r#"amo_reconcile_duration_seconds_bucket"#,
         r#"amo_cloud_calls_total{product="dts",action="DescribeDtsJobs",outcome="ok"}"#,
         r#"amo_cloud_call_duration_seconds_bucket"#,
-        &format!(r#"amo_resource_phase{{kind="DtsMigration",namespace="{}",name="orders",phase="Replicating"}} 1"#, ns.name),
-        &format!(r#"amo_dts_lag_seconds{{namespace="{}",name="orders"}}"#, ns.name),
-        &format!(r#"amo_resource_progress_ratio{{kind="DtsMigration",namespace="{}",name="orders"}} 1"#, ns.name),
+        &format!(
+            r#"amo_resource_phase{{kind="DtsMigration",namespace="{}",name="orders",phase="Replicating"}} 1"#,
+            ns.name
+        ),
+        &format!(
+            r#"amo_dts_lag_seconds{{namespace="{}",name="orders"}}"#,
+            ns.name
+        ),
+        &format!(
+            r#"amo_resource_progress_ratio{{kind="DtsMigration",namespace="{}",name="orders"}} 1"#,
+            ns.name
+        ),
     ] {
         assert!(text.contains(needle), "missing {needle} in\n{text}");
     }

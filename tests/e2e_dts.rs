@@ -13,7 +13,14 @@ const DB_PASSWORD: &str = "Pl4nted-DB-Passw0rd";
 
 fn secrets(ns: &Namespace) {
     cloud_secret(ns);
-    ns.kubectl.ok(&["create", "secret", "generic", "polardb", "--from-literal=username=dts_reader", &format!("--from-literal=password={DB_PASSWORD}")]);
+    ns.kubectl.ok(&[
+        "create",
+        "secret",
+        "generic",
+        "polardb",
+        "--from-literal=username=dts_reader",
+        &format!("--from-literal=password={DB_PASSWORD}"),
+    ]);
     ns.kubectl.ok(&[
         "create",
         "secret",
@@ -37,7 +44,13 @@ fn migration(ns: &Namespace, name: &str, extra: &str) {
 }
 
 fn job_id(ns: &Namespace, name: &str) -> String {
-    let obj = wait_obj(&ns.kubectl, &format!("dtsmigration/{name}"), "a DTS job id", T, |o| at(o, "status.dtsJobId").is_string());
+    let obj = wait_obj(
+        &ns.kubectl,
+        &format!("dtsmigration/{name}"),
+        "a DTS job id",
+        T,
+        |o| at(o, "status.dtsJobId").is_string(),
+    );
     at(&obj, "status.dtsJobId").as_str().unwrap().to_string()
 }
 
@@ -50,23 +63,45 @@ fn polardb_to_maxcompute_reaches_incremental_replication_with_lag() {
     secrets(&ns);
     let op = Operator::start(cluster, &ns.name, &sim, &[]);
     migration(&ns, "orders", "");
-    ns.kubectl.ok(&["wait", "--for=condition=Replicating", "dtsmigration/orders", "--timeout=180s"]);
+    ns.kubectl.ok(&[
+        "wait",
+        "--for=condition=Replicating",
+        "dtsmigration/orders",
+        "--timeout=180s",
+    ]);
     let m = ns.kubectl.get_json("dtsmigration/orders").unwrap();
     assert_eq!(at(&m, "status.phase"), "Replicating");
     assert!(at(&m, "status.lagSeconds").as_f64().is_some());
     assert!(at(&m, "status.lagObservedAt").is_string());
     assert!(!at(&m, "status.lagSamples").as_array().unwrap().is_empty());
-    assert!(at(&m, "status.dtsInstanceId").as_str().unwrap().starts_with("dts"));
+    assert!(
+        at(&m, "status.dtsInstanceId")
+            .as_str()
+            .unwrap()
+            .starts_with("dts")
+    );
     assert_eq!(condition(&m, "PrecheckPassed").unwrap()["status"], "True");
     assert_eq!(at(&m, "status.stages.full.status"), "Finished");
-    ns.kubectl.ok(&["wait", "--for=condition=LagWithinThreshold", "dtsmigration/orders", "--timeout=120s"]);
+    ns.kubectl.ok(&[
+        "wait",
+        "--for=condition=LagWithinThreshold",
+        "dtsmigration/orders",
+        "--timeout=120s",
+    ]);
     // The printer column shows the lag.
     let table = ns.kubectl.ok(&["get", "dtsmigration/orders"]);
-    assert!(table.contains("Replicating") && table.lines().nth(1).is_some_and(|l| l.contains('s')), "{table}");
+    assert!(
+        table.contains("Replicating") && table.lines().nth(1).is_some_and(|l| l.contains('s')),
+        "{table}"
+    );
     // The configure call carried the endpoints the sim saw: MaxCompute as ODPS.
     let job = block_on(sim.admin.dts_job(&job_id(&ns, "orders"))).unwrap();
     assert_eq!(job.status, "Migrating");
-    assert_no_leak(&ns, &[DB_PASSWORD, SIM_ACCESS_KEY_SECRET, SIM_ACCESS_KEY_ID], &[&op.proc]);
+    assert_no_leak(
+        &ns,
+        &[DB_PASSWORD, SIM_ACCESS_KEY_SECRET, SIM_ACCESS_KEY_ID],
+        &[&op.proc],
+    );
 }
 
 #[test]
@@ -82,23 +117,74 @@ fn a_precheck_failure_is_reported_item_by_item_and_recovers() {
     migration(&ns, "orders", "");
     let id = job_id(&ns, "orders");
     wait_for("the task is bought", T, || {
-        block_on(sim.admin.dts_job(&id)).ok().filter(|j| j.dts_instance_id.is_some()).map(|_| ())
+        block_on(sim.admin.dts_job(&id))
+            .ok()
+            .filter(|j| j.dts_instance_id.is_some())
+            .map(|_| ())
     });
-    block_on(sim.admin.set_precheck_item(&id, "CHECK_SRC_BINLOG", CheckResult::Failed, Some("binary logging is off: set loose_polar_log_bin to ON"))).unwrap();
+    block_on(sim.admin.set_precheck_item(
+        &id,
+        "CHECK_SRC_BINLOG",
+        CheckResult::Failed,
+        Some("binary logging is off: set loose_polar_log_bin to ON"),
+    ))
+    .unwrap();
     block_on(sim.admin.set_scale(60.0)).unwrap();
-    let m = wait_obj(&ns.kubectl, "dtsmigration/orders", "PrecheckFailed", T, |o| at(o, "status.phase") == "PrecheckFailed");
-    let items = at(&m, "status.precheck.items").as_array().cloned().unwrap_or_default();
-    let binlog = items.iter().find(|i| i["name"] == "CHECK_SRC_BINLOG").expect("the failed item is listed");
+    let m = wait_obj(
+        &ns.kubectl,
+        "dtsmigration/orders",
+        "PrecheckFailed",
+        T,
+        |o| at(o, "status.phase") == "PrecheckFailed",
+    );
+    let items = at(&m, "status.precheck.items")
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let binlog = items
+        .iter()
+        .find(|i| i["name"] == "CHECK_SRC_BINLOG")
+        .expect("the failed item is listed");
     assert_eq!(binlog["result"], "Failed");
-    assert!(binlog["reason"].as_str().unwrap().contains("loose_polar_log_bin"));
-    assert!(condition(&m, "Ready").unwrap()["message"].as_str().unwrap().contains("CHECK_SRC_BINLOG"));
+    assert!(
+        binlog["reason"]
+            .as_str()
+            .unwrap()
+            .contains("loose_polar_log_bin")
+    );
+    assert!(
+        condition(&m, "Ready").unwrap()["message"]
+            .as_str()
+            .unwrap()
+            .contains("CHECK_SRC_BINLOG")
+    );
     assert_eq!(condition(&m, "PrecheckPassed").unwrap()["status"], "False");
 
     // The user fixes the cause and asks for another precheck.
-    block_on(sim.admin.set_precheck_item(&id, "CHECK_SRC_BINLOG", CheckResult::Success, None)).unwrap();
-    ns.kubectl.ok(&["patch", "dtsmigration/orders", "--type=merge", "-p", r#"{"spec":{"precheckRequestedAt":"binlog-enabled"}}"#]);
-    ns.kubectl.ok(&["wait", "--for=condition=PrecheckPassed", "dtsmigration/orders", "--timeout=120s"]);
-    ns.kubectl.ok(&["wait", "--for=condition=Replicating", "dtsmigration/orders", "--timeout=180s"]);
+    block_on(
+        sim.admin
+            .set_precheck_item(&id, "CHECK_SRC_BINLOG", CheckResult::Success, None),
+    )
+    .unwrap();
+    ns.kubectl.ok(&[
+        "patch",
+        "dtsmigration/orders",
+        "--type=merge",
+        "-p",
+        r#"{"spec":{"precheckRequestedAt":"binlog-enabled"}}"#,
+    ]);
+    ns.kubectl.ok(&[
+        "wait",
+        "--for=condition=PrecheckPassed",
+        "dtsmigration/orders",
+        "--timeout=120s",
+    ]);
+    ns.kubectl.ok(&[
+        "wait",
+        "--for=condition=Replicating",
+        "dtsmigration/orders",
+        "--timeout=180s",
+    ]);
 }
 
 #[test]
@@ -110,21 +196,70 @@ fn suspend_resume_and_a_lag_spike() {
     secrets(&ns);
     let _op = Operator::start(cluster, &ns.name, &sim, &[]);
     migration(&ns, "orders", "");
-    ns.kubectl.ok(&["wait", "--for=condition=LagWithinThreshold", "dtsmigration/orders", "--timeout=240s"]);
+    ns.kubectl.ok(&[
+        "wait",
+        "--for=condition=LagWithinThreshold",
+        "dtsmigration/orders",
+        "--timeout=240s",
+    ]);
     let id = job_id(&ns, "orders");
 
     block_on(sim.admin.set_lag(&id, 45.0)).unwrap();
-    let m = wait_obj(&ns.kubectl, "dtsmigration/orders", "lag above threshold", T, |o| has_condition(o, "LagWithinThreshold", "False"));
-    assert!(condition(&m, "LagWithinThreshold").unwrap()["message"].as_str().unwrap().contains("45s"));
+    let m = wait_obj(
+        &ns.kubectl,
+        "dtsmigration/orders",
+        "lag above threshold",
+        T,
+        |o| has_condition(o, "LagWithinThreshold", "False"),
+    );
+    assert!(
+        condition(&m, "LagWithinThreshold").unwrap()["message"]
+            .as_str()
+            .unwrap()
+            .contains("45s")
+    );
     block_on(sim.admin.clear_lag(&id)).unwrap();
-    ns.kubectl.ok(&["wait", "--for=condition=LagWithinThreshold", "dtsmigration/orders", "--timeout=120s"]);
+    ns.kubectl.ok(&[
+        "wait",
+        "--for=condition=LagWithinThreshold",
+        "dtsmigration/orders",
+        "--timeout=120s",
+    ]);
 
-    ns.kubectl.ok(&["patch", "dtsmigration/orders", "--type=merge", "-p", r#"{"spec":{"suspend":true}}"#]);
-    let m = wait_obj(&ns.kubectl, "dtsmigration/orders", "Suspended", T, |o| at(o, "status.phase") == "Suspended");
-    assert!(at(&m, "status.warnings").as_array().unwrap().iter().any(|w| w.as_str().unwrap().contains("6 hours")));
-    assert_eq!(block_on(sim.admin.dts_job(&id)).unwrap().status, "Suspending");
-    ns.kubectl.ok(&["patch", "dtsmigration/orders", "--type=merge", "-p", r#"{"spec":{"suspend":false}}"#]);
-    ns.kubectl.ok(&["wait", "--for=condition=Replicating", "dtsmigration/orders", "--timeout=120s"]);
+    ns.kubectl.ok(&[
+        "patch",
+        "dtsmigration/orders",
+        "--type=merge",
+        "-p",
+        r#"{"spec":{"suspend":true}}"#,
+    ]);
+    let m = wait_obj(&ns.kubectl, "dtsmigration/orders", "Suspended", T, |o| {
+        at(o, "status.phase") == "Suspended"
+    });
+    assert!(
+        at(&m, "status.warnings")
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|w| w.as_str().unwrap().contains("6 hours"))
+    );
+    assert_eq!(
+        block_on(sim.admin.dts_job(&id)).unwrap().status,
+        "Suspending"
+    );
+    ns.kubectl.ok(&[
+        "patch",
+        "dtsmigration/orders",
+        "--type=merge",
+        "-p",
+        r#"{"spec":{"suspend":false}}"#,
+    ]);
+    ns.kubectl.ok(&[
+        "wait",
+        "--for=condition=Replicating",
+        "dtsmigration/orders",
+        "--timeout=120s",
+    ]);
 }
 
 #[test]
@@ -138,14 +273,25 @@ fn a_kill_during_creation_buys_one_instance() {
     block_on(sim.admin.slow_next("CreateDtsInstance", 1, 2000)).unwrap();
     migration(&ns, "orders", "");
     wait_for("CreateDtsInstance received", T, || {
-        (!block_on(sim.admin.requests_for("CreateDtsInstance")).unwrap().is_empty()).then_some(())
+        (!block_on(sim.admin.requests_for("CreateDtsInstance"))
+            .unwrap()
+            .is_empty())
+        .then_some(())
     });
     op.kill9();
     std::thread::sleep(Duration::from_secs(3));
     let _op = Operator::start(cluster, &ns.name, &sim, &[]);
-    ns.kubectl.ok(&["wait", "--for=condition=Replicating", "dtsmigration/orders", "--timeout=240s"]);
+    ns.kubectl.ok(&[
+        "wait",
+        "--for=condition=Replicating",
+        "dtsmigration/orders",
+        "--timeout=240s",
+    ]);
     let jobs = block_on(sim.admin.dts_jobs()).unwrap();
-    let bought: Vec<_> = jobs.iter().filter(|j| j.dts_instance_id.is_some()).collect();
+    let bought: Vec<_> = jobs
+        .iter()
+        .filter(|j| j.dts_instance_id.is_some())
+        .collect();
     assert_eq!(bought.len(), 1, "exactly one DTS instance: {jobs:#?}");
 }
 
@@ -162,10 +308,27 @@ fn deletion_policies_release_or_retain_the_instance() {
     let gone = job_id(&ns, "gone");
     let kept = job_id(&ns, "kept");
     for name in ["gone", "kept"] {
-        wait_obj(&ns.kubectl, &format!("dtsmigration/{name}"), "bought", T, |o| at(o, "status.dtsInstanceId").is_string());
+        wait_obj(
+            &ns.kubectl,
+            &format!("dtsmigration/{name}"),
+            "bought",
+            T,
+            |o| at(o, "status.dtsInstanceId").is_string(),
+        );
     }
-    ns.kubectl.ok(&["delete", "dtsmigration/gone", "dtsmigration/kept", "--timeout=60s"]);
-    assert!(block_on(sim.admin.dts_job(&gone)).is_err(), "Delete releases the instance");
-    assert!(block_on(sim.admin.dts_job(&kept)).is_ok(), "Retain leaves it");
+    ns.kubectl.ok(&[
+        "delete",
+        "dtsmigration/gone",
+        "dtsmigration/kept",
+        "--timeout=60s",
+    ]);
+    assert!(
+        block_on(sim.admin.dts_job(&gone)).is_err(),
+        "Delete releases the instance"
+    );
+    assert!(
+        block_on(sim.admin.dts_job(&kept)).is_ok(),
+        "Retain leaves it"
+    );
     assert_eq!(block_on(sim.admin.succeeded("DeleteDtsJob")).unwrap(), 1);
 }

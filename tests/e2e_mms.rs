@@ -28,7 +28,12 @@ fn mms_job(ns: &Namespace, name: &str, spec_extra: &str) {
 
 fn ready_source(ns: &Namespace) {
     data_source(ns, "hive", r#","name":"hive-prod""#);
-    ns.kubectl.ok(&["wait", "--for=condition=Ready", "datasource/hive", "--timeout=120s"]);
+    ns.kubectl.ok(&[
+        "wait",
+        "--for=condition=Ready",
+        "datasource/hive",
+        "--timeout=120s",
+    ]);
 }
 
 fn sim_jobs_named(sim: &Sim, name: &str) -> Vec<serde_json::Value> {
@@ -51,27 +56,60 @@ fn data_source_and_table_job_become_ready_and_verified() {
     data_source(&ns, "hive", r#","name":"hive-prod""#);
     mms_job(&ns, "history", r#","tables":["orders","customers"]"#);
     // The job waits for its DataSource, then runs; `kubectl wait` is how users follow it.
-    ns.kubectl.ok(&["wait", "--for=condition=Ready", "datasource/hive", "--timeout=120s"]);
+    ns.kubectl.ok(&[
+        "wait",
+        "--for=condition=Ready",
+        "datasource/hive",
+        "--timeout=120s",
+    ]);
     let ds = ns.kubectl.get_json("datasource/hive").unwrap();
     assert_eq!(at(&ds, "status.phase"), "Ready");
     assert!(at(&ds, "status.sourceId").as_i64().is_some());
-    assert!(at(&ds, "status.databases").as_array().is_some_and(|d| d.iter().any(|x| x == "sales")));
+    assert!(
+        at(&ds, "status.databases")
+            .as_array()
+            .is_some_and(|d| d.iter().any(|x| x == "sales"))
+    );
     assert_eq!(condition(&ds, "Scanned").unwrap()["status"], "True");
 
-    ns.kubectl.ok(&["wait", "--for=condition=Ready", "mmsjob/history", "--timeout=180s"]);
+    ns.kubectl.ok(&[
+        "wait",
+        "--for=condition=Ready",
+        "mmsjob/history",
+        "--timeout=180s",
+    ]);
     let job = ns.kubectl.get_json("mmsjob/history").unwrap();
     assert_eq!(at(&job, "status.phase"), "Succeeded");
     assert!(has_condition(&job, "Verified", "True"), "{}", job["status"]);
-    assert_eq!(at(&job, "status.taskCounts.DONE"), at(&job, "status.taskNum"));
+    assert_eq!(
+        at(&job, "status.taskCounts.DONE"),
+        at(&job, "status.taskNum")
+    );
     assert_eq!(at(&job, "status.verification.state"), "Passed");
     let sim_job = sim_jobs_named(&sim, &format!("{}-history", ns.name));
     assert_eq!(sim_job.len(), 1);
-    assert_eq!(sim_job[0]["type"], "Tables", "a table list makes a table-level job");
+    assert_eq!(
+        sim_job[0]["type"], "Tables",
+        "a table list makes a table-level job"
+    );
 
     // Events record the phase changes.
-    let events = ns.kubectl.ok(&["get", "events.events.k8s.io", "-o", "yaml"]);
-    assert!(events.contains("PhaseChanged") && events.contains("Succeeded"), "{events}");
-    assert_no_leak(&ns, &[SIM_ACCESS_KEY_SECRET, SIM_ACCESS_KEY_ID, "hive-Sim-Passw0rd"], &[&op.proc]);
+    let events = ns
+        .kubectl
+        .ok(&["get", "events.events.k8s.io", "-o", "yaml"]);
+    assert!(
+        events.contains("PhaseChanged") && events.contains("Succeeded"),
+        "{events}"
+    );
+    assert_no_leak(
+        &ns,
+        &[
+            SIM_ACCESS_KEY_SECRET,
+            SIM_ACCESS_KEY_ID,
+            "hive-Sim-Passw0rd",
+        ],
+        &[&op.proc],
+    );
 }
 
 #[test]
@@ -87,11 +125,16 @@ fn ambiguous_names_are_reported_and_a_pinned_id_resolves() {
         r#"{"apiVersion":"migration.aliyun-operator.dev/v1alpha1","kind":"DataSource","metadata":{"name":"bq"},
             "spec":{"region":"cn-hangzhou","name":"bq-analytics"}}"#,
     );
-    let ds = wait_obj(&ns.kubectl, "datasource/bq", "Ambiguous", T, |o| at(o, "status.phase") == "Ambiguous");
+    let ds = wait_obj(&ns.kubectl, "datasource/bq", "Ambiguous", T, |o| {
+        at(o, "status.phase") == "Ambiguous"
+    });
     let ready = condition(&ds, "Ready").unwrap();
     assert_eq!(ready["reason"], "Ambiguous");
     let message = ready["message"].as_str().unwrap();
-    assert!(message.matches("bq-analytics (id ").count() >= 2, "{message}");
+    assert!(
+        message.matches("bq-analytics (id ").count() >= 2,
+        "{message}"
+    );
     assert!(at(&ds, "status.sourceId").is_null(), "nothing is guessed");
 
     // Pin one of the candidates.
@@ -101,8 +144,19 @@ fn ambiguous_names_are_reported_and_a_pinned_id_resolves() {
         .and_then(|s| s.split(',').next())
         .unwrap()
         .to_string();
-    ns.kubectl.ok(&["patch", "datasource/bq", "--type=merge", "-p", &format!(r#"{{"spec":{{"sourceId":{id}}}}}"#)]);
-    ns.kubectl.ok(&["wait", "--for=condition=Resolved", "datasource/bq", "--timeout=60s"]);
+    ns.kubectl.ok(&[
+        "patch",
+        "datasource/bq",
+        "--type=merge",
+        "-p",
+        &format!(r#"{{"spec":{{"sourceId":{id}}}}}"#),
+    ]);
+    ns.kubectl.ok(&[
+        "wait",
+        "--for=condition=Resolved",
+        "datasource/bq",
+        "--timeout=60s",
+    ]);
     let ds = ns.kubectl.get_json("datasource/bq").unwrap();
     assert_eq!(at(&ds, "status.sourceId").to_string(), id);
 
@@ -110,8 +164,15 @@ fn ambiguous_names_are_reported_and_a_pinned_id_resolves() {
         r#"{"apiVersion":"migration.aliyun-operator.dev/v1alpha1","kind":"DataSource","metadata":{"name":"nope"},
             "spec":{"region":"cn-hangzhou","name":"no-such-source"}}"#,
     );
-    let ds = wait_obj(&ns.kubectl, "datasource/nope", "NotFound", T, |o| at(o, "status.phase") == "NotFound");
-    assert!(condition(&ds, "Ready").unwrap()["message"].as_str().unwrap().contains("console"));
+    let ds = wait_obj(&ns.kubectl, "datasource/nope", "NotFound", T, |o| {
+        at(o, "status.phase") == "NotFound"
+    });
+    assert!(
+        condition(&ds, "Ready").unwrap()["message"]
+            .as_str()
+            .unwrap()
+            .contains("console")
+    );
 }
 
 #[test]
@@ -122,22 +183,57 @@ fn a_failing_table_is_shown_and_recovers_after_a_retry_request() {
     let sim = Sim::start(&[]);
     cloud_secret(&ns);
     let op = Operator::start(cluster, &ns.name, &sim, &[]);
-    block_on(sim.admin.fail_mms_table("hive-prod", "sales", "customers", MmsPhase::Data, Some(1))).unwrap();
+    block_on(
+        sim.admin
+            .fail_mms_table("hive-prod", "sales", "customers", MmsPhase::Data, Some(1)),
+    )
+    .unwrap();
     ready_source(&ns);
     mms_job(&ns, "history", r#","tables":["orders","customers"]"#);
 
-    let job = wait_obj(&ns.kubectl, "mmsjob/history", "Failed", Duration::from_secs(180), |o| at(o, "status.phase") == "Failed");
-    let failed = at(&job, "status.failedTasks").as_array().cloned().unwrap_or_default();
+    let job = wait_obj(
+        &ns.kubectl,
+        "mmsjob/history",
+        "Failed",
+        Duration::from_secs(180),
+        |o| at(o, "status.phase") == "Failed",
+    );
+    let failed = at(&job, "status.failedTasks")
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
     assert_eq!(failed.len(), 1, "{}", job["status"]);
     assert_eq!(failed[0]["table"], "sales.customers");
     assert_eq!(failed[0]["status"], "DATA_FAILED");
-    assert!(!failed[0]["lastLog"].as_array().unwrap().is_empty(), "latest log lines are shown");
-    assert!(condition(&job, "Ready").unwrap()["message"].as_str().unwrap().contains("retryRequestedAt"));
+    assert!(
+        !failed[0]["lastLog"].as_array().unwrap().is_empty(),
+        "latest log lines are shown"
+    );
+    assert!(
+        condition(&job, "Ready").unwrap()["message"]
+            .as_str()
+            .unwrap()
+            .contains("retryRequestedAt")
+    );
 
-    ns.kubectl.ok(&["patch", "mmsjob/history", "--type=merge", "-p", r#"{"spec":{"retryRequestedAt":"2026-11-22T10:00:00Z"}}"#]);
-    ns.kubectl.ok(&["wait", "--for=condition=Ready", "mmsjob/history", "--timeout=180s"]);
+    ns.kubectl.ok(&[
+        "patch",
+        "mmsjob/history",
+        "--type=merge",
+        "-p",
+        r#"{"spec":{"retryRequestedAt":"2026-11-22T10:00:00Z"}}"#,
+    ]);
+    ns.kubectl.ok(&[
+        "wait",
+        "--for=condition=Ready",
+        "mmsjob/history",
+        "--timeout=180s",
+    ]);
     let job = ns.kubectl.get_json("mmsjob/history").unwrap();
-    assert_eq!(at(&job, "status.lastRetryRequestedAt"), "2026-11-22T10:00:00Z");
+    assert_eq!(
+        at(&job, "status.lastRetryRequestedAt"),
+        "2026-11-22T10:00:00Z"
+    );
     assert!(at(&job, "status.failedTasks").is_null());
     assert_eq!(block_on(sim.admin.succeeded("RetryMmsJob")).unwrap(), 1);
     assert_no_leak(&ns, &[SIM_ACCESS_KEY_SECRET], &[&op.proc]);
@@ -154,8 +250,16 @@ fn suspend_stops_and_resume_starts_the_job() {
     ready_source(&ns);
     // A whole-database job runs long enough to be suspended.
     mms_job(&ns, "whole", "");
-    wait_obj(&ns.kubectl, "mmsjob/whole", "running", T, |o| at(o, "status.phase") == "Running");
-    ns.kubectl.ok(&["patch", "mmsjob/whole", "--type=merge", "-p", r#"{"spec":{"suspend":true}}"#]);
+    wait_obj(&ns.kubectl, "mmsjob/whole", "running", T, |o| {
+        at(o, "status.phase") == "Running"
+    });
+    ns.kubectl.ok(&[
+        "patch",
+        "mmsjob/whole",
+        "--type=merge",
+        "-p",
+        r#"{"spec":{"suspend":true}}"#,
+    ]);
     let job = wait_obj(&ns.kubectl, "mmsjob/whole", "Suspended", T, |o| {
         at(o, "status.phase") == "Suspended" && at(o, "status.stopped") == true
     });
@@ -163,8 +267,19 @@ fn suspend_stops_and_resume_starts_the_job() {
     let name = format!("{}-whole", ns.name);
     assert_eq!(sim_jobs_named(&sim, &name)[0]["stopped"], true);
 
-    ns.kubectl.ok(&["patch", "mmsjob/whole", "--type=merge", "-p", r#"{"spec":{"suspend":false}}"#]);
-    ns.kubectl.ok(&["wait", "--for=condition=Ready", "mmsjob/whole", "--timeout=240s"]);
+    ns.kubectl.ok(&[
+        "patch",
+        "mmsjob/whole",
+        "--type=merge",
+        "-p",
+        r#"{"spec":{"suspend":false}}"#,
+    ]);
+    ns.kubectl.ok(&[
+        "wait",
+        "--for=condition=Ready",
+        "mmsjob/whole",
+        "--timeout=240s",
+    ]);
     assert_eq!(block_on(sim.admin.succeeded("StopMmsJob")).unwrap(), 1);
     assert_eq!(block_on(sim.admin.succeeded("StartMmsJob")).unwrap(), 1);
 }
@@ -178,16 +293,37 @@ fn deletion_policies_delete_or_retain_the_mms_job() {
     cloud_secret(&ns);
     let _op = Operator::start(cluster, &ns.name, &sim, &[]);
     ready_source(&ns);
-    mms_job(&ns, "gone", r#","tables":["orders"],"deletionPolicy":"Delete""#);
-    mms_job(&ns, "kept", r#","tables":["customers"],"deletionPolicy":"Retain""#);
+    mms_job(
+        &ns,
+        "gone",
+        r#","tables":["orders"],"deletionPolicy":"Delete""#,
+    );
+    mms_job(
+        &ns,
+        "kept",
+        r#","tables":["customers"],"deletionPolicy":"Retain""#,
+    );
     for name in ["gone", "kept"] {
-        wait_obj(&ns.kubectl, &format!("mmsjob/{name}"), "job id", T, |o| at(o, "status.jobId").is_i64());
+        wait_obj(&ns.kubectl, &format!("mmsjob/{name}"), "job id", T, |o| {
+            at(o, "status.jobId").is_i64()
+        });
         let job = ns.kubectl.get_json(&format!("mmsjob/{name}")).unwrap();
-        assert!(job["metadata"]["finalizers"].as_array().is_some_and(|f| f.iter().any(|x| x == "migration.aliyun-operator.dev/cleanup")));
+        assert!(job["metadata"]["finalizers"].as_array().is_some_and(|f| {
+            f.iter()
+                .any(|x| x == "migration.aliyun-operator.dev/cleanup")
+        }));
     }
-    ns.kubectl.ok(&["delete", "mmsjob/gone", "mmsjob/kept", "--timeout=60s"]);
-    assert!(sim_jobs_named(&sim, &format!("{}-gone", ns.name)).is_empty(), "Delete removes the MMS job");
-    assert_eq!(sim_jobs_named(&sim, &format!("{}-kept", ns.name)).len(), 1, "Retain leaves it");
+    ns.kubectl
+        .ok(&["delete", "mmsjob/gone", "mmsjob/kept", "--timeout=60s"]);
+    assert!(
+        sim_jobs_named(&sim, &format!("{}-gone", ns.name)).is_empty(),
+        "Delete removes the MMS job"
+    );
+    assert_eq!(
+        sim_jobs_named(&sim, &format!("{}-kept", ns.name)).len(),
+        1,
+        "Retain leaves it"
+    );
     assert_eq!(block_on(sim.admin.succeeded("DeleteMmsJob")).unwrap(), 1);
 }
 
@@ -204,11 +340,23 @@ fn a_kill_right_after_create_never_makes_a_second_job() {
     block_on(sim.admin.slow_next("CreateMmsJob", 1, 2000)).unwrap();
     mms_job(&ns, "history", r#","tables":["orders"]"#);
     wait_for("CreateMmsJob received", T, || {
-        (!block_on(sim.admin.requests_for("CreateMmsJob")).unwrap().is_empty()).then_some(())
+        (!block_on(sim.admin.requests_for("CreateMmsJob"))
+            .unwrap()
+            .is_empty())
+        .then_some(())
     });
     op.kill9();
     std::thread::sleep(Duration::from_secs(3));
     let _op = Operator::start(cluster, &ns.name, &sim, &[]);
-    ns.kubectl.ok(&["wait", "--for=condition=Ready", "mmsjob/history", "--timeout=180s"]);
-    assert_eq!(sim_jobs_named(&sim, &format!("{}-history", ns.name)).len(), 1, "exactly one MMS job");
+    ns.kubectl.ok(&[
+        "wait",
+        "--for=condition=Ready",
+        "mmsjob/history",
+        "--timeout=180s",
+    ]);
+    assert_eq!(
+        sim_jobs_named(&sim, &format!("{}-history", ns.name)).len(),
+        1,
+        "exactly one MMS job"
+    );
 }

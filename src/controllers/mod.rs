@@ -101,7 +101,13 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         namespace: args.namespace.clone(),
         concurrency: args.concurrency.max(1),
     };
-    let ctx = context(client.clone(), args.cloud_endpoint.clone(), settings, metrics.clone(), identity.clone())?;
+    let ctx = context(
+        client.clone(),
+        args.cloud_endpoint.clone(),
+        settings,
+        metrics.clone(),
+        identity.clone(),
+    )?;
 
     let result = if args.leader_elect {
         run_as_candidate(&args, client, ctx, &identity, health, stop_rx).await
@@ -135,7 +141,9 @@ pub fn context(
         ..CloudConfig::default()
     })
     .context("building the cloud client")?;
-    Ok(Arc::new(Context::new(client, cloud, metrics, settings, identity)))
+    Ok(Arc::new(Context::new(
+        client, cloud, metrics, settings, identity,
+    )))
 }
 
 /// Runs the four controllers in this process until `stop` (the sandbox uses it).

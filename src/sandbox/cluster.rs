@@ -16,7 +16,9 @@ pub fn cache_dir() -> PathBuf {
     std::env::var_os("AMO_CACHE_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| {
-            let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/tmp"));
+            let home = std::env::var_os("HOME")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| PathBuf::from("/tmp"));
             home.join(".cache").join("aliyun-migration-operator")
         })
 }
@@ -39,7 +41,9 @@ impl Cluster {
             let _ = run(&script, "down", &dir).await;
             std::fs::remove_dir_all(&dir).with_context(|| format!("removing {}", dir.display()))?;
         }
-        println!("  starting a local Kubernetes API server (the first run builds kube-apiserver from Debian's sources: ~5 min)");
+        println!(
+            "  starting a local Kubernetes API server (the first run builds kube-apiserver from Debian's sources: ~5 min)"
+        );
         let status = tokio::process::Command::new(&script)
             .arg("up")
             .arg(&dir)
@@ -49,7 +53,10 @@ impl Cluster {
             .status()
             .await
             .context("running hack/kube-local.sh")?;
-        anyhow::ensure!(status.success(), "the local API server did not start (see the messages above)");
+        anyhow::ensure!(
+            status.success(),
+            "the local API server did not start (see the messages above)"
+        );
         Ok(Self {
             kubeconfig: dir.join("kubeconfig"),
             script,
@@ -60,7 +67,8 @@ impl Cluster {
     /// A client for the admin kubeconfig.
     pub async fn client(&self) -> anyhow::Result<Client> {
         let kubeconfig = Kubeconfig::read_from(&self.kubeconfig)?;
-        let config = kube::Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default()).await?;
+        let config =
+            kube::Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default()).await?;
         Ok(Client::try_from(config)?)
     }
 

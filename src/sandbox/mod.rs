@@ -27,10 +27,22 @@ pub const NAMESPACE: &str = "sandbox";
 
 /// The samples shipped in `config/samples/`, applied in order.
 const SAMPLES: [(&str, &str); 4] = [
-    ("01-datasource.yaml", include_str!("../../config/samples/01-datasource.yaml")),
-    ("02-mmsjob.yaml", include_str!("../../config/samples/02-mmsjob.yaml")),
-    ("03-dtsmigration.yaml", include_str!("../../config/samples/03-dtsmigration.yaml")),
-    ("04-cutover.yaml", include_str!("../../config/samples/04-cutover.yaml")),
+    (
+        "01-datasource.yaml",
+        include_str!("../../config/samples/01-datasource.yaml"),
+    ),
+    (
+        "02-mmsjob.yaml",
+        include_str!("../../config/samples/02-mmsjob.yaml"),
+    ),
+    (
+        "03-dtsmigration.yaml",
+        include_str!("../../config/samples/03-dtsmigration.yaml"),
+    ),
+    (
+        "04-cutover.yaml",
+        include_str!("../../config/samples/04-cutover.yaml"),
+    ),
 ];
 
 /// Command-line options of `aliyun-migration-operator sandbox`.
@@ -50,11 +62,17 @@ pub struct SandboxArgs {
 
 /// Runs the sandbox until the Cutover completes (with --until-complete) or Ctrl-C.
 pub async fn run(args: SandboxArgs) -> anyhow::Result<()> {
-    let dir = args.dir.clone().unwrap_or_else(|| cluster::cache_dir().join("sandbox"));
+    let dir = args
+        .dir
+        .clone()
+        .unwrap_or_else(|| cluster::cache_dir().join("sandbox"));
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     let log = dir.join("operator.log");
     init_file_logging(&log)?;
-    println!("aliyun-migration-operator sandbox (work dir {})", dir.display());
+    println!(
+        "aliyun-migration-operator sandbox (work dir {})",
+        dir.display()
+    );
 
     let cluster = cluster::Cluster::up(&dir).await?;
     let outcome = run_in(&args, &cluster, &log).await;
@@ -66,12 +84,18 @@ pub async fn run(args: SandboxArgs) -> anyhow::Result<()> {
     }
 }
 
-async fn run_in(args: &SandboxArgs, cluster: &cluster::Cluster, log: &std::path::Path) -> anyhow::Result<()> {
+async fn run_in(
+    args: &SandboxArgs,
+    cluster: &cluster::Cluster,
+    log: &std::path::Path,
+) -> anyhow::Result<()> {
     let client = cluster.client().await?;
     println!("  export KUBECONFIG={}", cluster.kubeconfig.display());
     install_crds(&client).await?;
 
-    let sim = Simulator::start(SimConfig::demo()).await.context("starting the simulator")?;
+    let sim = Simulator::start(SimConfig::demo())
+        .await
+        .context("starting the simulator")?;
     println!(
         "  simulator on {} (MaxCompute MMS, DTS, STS; cloud time x{})",
         sim.base_url(),
@@ -93,7 +117,10 @@ async fn run_in(args: &SandboxArgs, cluster: &cluster::Cluster, log: &std::path:
     )?;
     let controllers = tokio::spawn(crate::controllers::run_embedded(ctx, stop_rx));
     apply_samples(&client).await?;
-    println!("  controllers running (log: {}); samples applied to namespace {NAMESPACE}", log.display());
+    println!(
+        "  controllers running (log: {}); samples applied to namespace {NAMESPACE}",
+        log.display()
+    );
     println!("  try: kubectl get migration -n {NAMESPACE}\n");
 
     let outcome = watch_progress(args, &client).await;
@@ -105,11 +132,13 @@ async fn run_in(args: &SandboxArgs, cluster: &cluster::Cluster, log: &std::path:
 
 /// Logs go to a file so the terminal shows progress only.
 fn init_file_logging(path: &std::path::Path) -> anyhow::Result<()> {
-    let file = std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
+    let file =
+        std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
     let _ = tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,kube_runtime=warn,kube_client=warn")),
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+                tracing_subscriber::EnvFilter::new("info,kube_runtime=warn,kube_client=warn")
+            }),
         )
         .with_ansi(false)
         .with_writer(std::sync::Mutex::new(file))
@@ -122,21 +151,34 @@ async fn install_crds(client: &Client) -> anyhow::Result<()> {
     let api: Api<CustomResourceDefinition> = Api::all(client.clone());
     for (_, crd) in crate::api::crds() {
         let name = crd.name_any();
-        api.patch(&name, &PatchParams::apply(MANAGER).force(), &Patch::Apply(&crd))
-            .await
-            .with_context(|| format!("installing CRD {name}"))?;
+        api.patch(
+            &name,
+            &PatchParams::apply(MANAGER).force(),
+            &Patch::Apply(&crd),
+        )
+        .await
+        .with_context(|| format!("installing CRD {name}"))?;
     }
     let deadline = Instant::now() + Duration::from_secs(60);
     for (_, crd) in crate::api::crds() {
         let name = crd.name_any();
         loop {
-            let established = api.get(&name).await?.status.and_then(|s| s.conditions).is_some_and(|c| {
-                c.iter().any(|c| c.type_ == "Established" && c.status == "True")
-            });
+            let established = api
+                .get(&name)
+                .await?
+                .status
+                .and_then(|s| s.conditions)
+                .is_some_and(|c| {
+                    c.iter()
+                        .any(|c| c.type_ == "Established" && c.status == "True")
+                });
             if established {
                 break;
             }
-            anyhow::ensure!(Instant::now() < deadline, "CRD {name} did not become Established");
+            anyhow::ensure!(
+                Instant::now() < deadline,
+                "CRD {name} did not become Established"
+            );
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
     }
@@ -151,16 +193,27 @@ async fn apply_samples(client: &Client) -> anyhow::Result<()> {
         .patch(
             NAMESPACE,
             &PatchParams::apply(MANAGER),
-            &Patch::Apply(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE}})),
+            &Patch::Apply(
+                json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE}}),
+            ),
         )
         .await?;
     let secrets: Api<Secret> = Api::namespaced(client.clone(), NAMESPACE);
     let account = crate::sim::scenario::DEFAULT_ACCESS_KEY_ID;
     let secret = crate::sim::scenario::DEFAULT_ACCESS_KEY_SECRET;
     for (name, data) in [
-        ("alibaba-cloud-credentials", json!({"accessKeyId": account, "accessKeySecret": secret})),
-        ("maxcompute-writer", json!({"accessKeyId": account, "accessKeySecret": secret})),
-        ("orders-polardb-account", json!({"username": "dts_reader", "password": "sandbox-only-password"})),
+        (
+            "alibaba-cloud-credentials",
+            json!({"accessKeyId": account, "accessKeySecret": secret}),
+        ),
+        (
+            "maxcompute-writer",
+            json!({"accessKeyId": account, "accessKeySecret": secret}),
+        ),
+        (
+            "orders-polardb-account",
+            json!({"username": "dts_reader", "password": "sandbox-only-password"}),
+        ),
     ] {
         secrets
             .patch(
@@ -176,13 +229,16 @@ async fn apply_samples(client: &Client) -> anyhow::Result<()> {
             .await?;
     }
     for (file, text) in SAMPLES {
-        let docs: Vec<Value> = serde_saphyr::from_multiple(text).with_context(|| format!("parsing {file}"))?;
+        let docs: Vec<Value> =
+            serde_saphyr::from_multiple(text).with_context(|| format!("parsing {file}"))?;
         for mut doc in docs.into_iter().filter(|d| d.is_object()) {
             if doc["kind"] == "Cutover" {
                 // Demo pace: the production sample waits for 60 s of stable lag.
                 doc["spec"]["gates"]["stableForSeconds"] = json!(20);
             }
-            apply_document(client, doc).await.with_context(|| format!("applying {file}"))?;
+            apply_document(client, doc)
+                .await
+                .with_context(|| format!("applying {file}"))?;
         }
     }
     Ok(())
@@ -191,12 +247,20 @@ async fn apply_samples(client: &Client) -> anyhow::Result<()> {
 async fn apply_document(client: &Client, doc: Value) -> anyhow::Result<()> {
     let api_version = doc["apiVersion"].as_str().unwrap_or_default().to_string();
     let kind = doc["kind"].as_str().unwrap_or_default().to_string();
-    let name = doc["metadata"]["name"].as_str().unwrap_or_default().to_string();
+    let name = doc["metadata"]["name"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
     let (group, version) = api_version.split_once('/').unwrap_or(("", &api_version));
     let gvk = kube::core::GroupVersionKind::gvk(group, version, &kind);
     let (resource, _): (ApiResource, _) = kube::discovery::pinned_kind(client, &gvk).await?;
     let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), NAMESPACE, &resource);
-    api.patch(&name, &PatchParams::apply(MANAGER).force(), &Patch::Apply(&doc)).await?;
+    api.patch(
+        &name,
+        &PatchParams::apply(MANAGER).force(),
+        &Patch::Apply(&doc),
+    )
+    .await?;
     Ok(())
 }
 
@@ -209,9 +273,15 @@ async fn watch_progress(args: &SandboxArgs, client: &Client) -> anyhow::Result<(
     let ctrl_c = tokio::signal::ctrl_c();
     tokio::pin!(ctrl_c);
     loop {
-        let table = progress::snapshot(client, NAMESPACE).await.unwrap_or_else(|e| format!("(reading status failed: {e})\n"));
+        let table = progress::snapshot(client, NAMESPACE)
+            .await
+            .unwrap_or_else(|e| format!("(reading status failed: {e})\n"));
         screen.show(started.elapsed(), &table);
-        let phase = cutovers.get_opt("orders-cutover").await?.and_then(|c| c.status).and_then(|s| s.phase);
+        let phase = cutovers
+            .get_opt("orders-cutover")
+            .await?
+            .and_then(|c| c.status)
+            .and_then(|s| s.phase);
         match phase {
             Some(CutoverPhase::Completed) if args.until_complete => {
                 println!("\nthe cutover completed: the application now points at MaxCompute");
@@ -222,12 +292,17 @@ async fn watch_progress(args: &SandboxArgs, client: &Client) -> anyhow::Result<(
                 println!("\nthe cutover completed; inspect with kubectl, Ctrl-C stops the sandbox");
             }
             Some(p @ (CutoverPhase::Failed | CutoverPhase::Aborted | CutoverPhase::RolledBack)) => {
-                anyhow::bail!("the sample cutover ended in phase {p:?}; see kubectl describe cutover -n {NAMESPACE}");
+                anyhow::bail!(
+                    "the sample cutover ended in phase {p:?}; see kubectl describe cutover -n {NAMESPACE}"
+                );
             }
             _ => {}
         }
         if args.until_complete && Instant::now() > deadline {
-            anyhow::bail!("the cutover did not complete within {}s", args.timeout_seconds);
+            anyhow::bail!(
+                "the cutover did not complete within {}s",
+                args.timeout_seconds
+            );
         }
         tokio::select! {
             _ = &mut ctrl_c => {

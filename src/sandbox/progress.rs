@@ -35,58 +35,126 @@ impl Screen {
     }
 }
 
-fn ready<'a>(conditions: &'a [k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition]) -> &'a str {
-    find(conditions, READY).map(|c| c.status.as_str()).unwrap_or("-")
+fn ready(conditions: &[k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition]) -> &str {
+    find(conditions, READY)
+        .map(|c| c.status.as_str())
+        .unwrap_or("-")
 }
 
 fn reason(conditions: &[k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition]) -> String {
-    find(conditions, READY).map(|c| c.reason.clone()).unwrap_or_default()
+    find(conditions, READY)
+        .map(|c| c.reason.clone())
+        .unwrap_or_default()
 }
 
 /// One line per resource in `ns`.
 pub async fn snapshot(client: &Client, ns: &str) -> anyhow::Result<String> {
     let lp = ListParams::default();
-    let mut lines = vec![format!("{:<13} {:<22} {:<6} {:<21} {}", "KIND", "NAME", "READY", "PHASE", "DETAIL")];
-    for ds in Api::<DataSource>::namespaced(client.clone(), ns).list(&lp).await? {
+    let mut lines = vec![format!(
+        "{:<13} {:<22} {:<6} {:<21} {}",
+        "KIND", "NAME", "READY", "PHASE", "DETAIL"
+    )];
+    for ds in Api::<DataSource>::namespaced(client.clone(), ns)
+        .list(&lp)
+        .await?
+    {
         let s = ds.status.clone().unwrap_or_default();
         let detail = match (&s.counts, &s.last_scan) {
-            (Some(c), _) if c.tables > 0 => format!("{} databases, {} tables", c.databases, c.tables),
-            (_, Some(scan)) if !scan.finished => format!("scanning ({:.0}%)", scan.percent.unwrap_or(0.0)),
+            (Some(c), _) if c.tables > 0 => {
+                format!("{} databases, {} tables", c.databases, c.tables)
+            }
+            (_, Some(scan)) if !scan.finished => {
+                format!("scanning ({:.0}%)", scan.percent.unwrap_or(0.0))
+            }
             _ => reason(&s.conditions),
         };
-        lines.push(row("DataSource", &ds.name_any(), ready(&s.conditions), s.phase.map(|p| format!("{p:?}")), detail));
+        lines.push(row(
+            "DataSource",
+            &ds.name_any(),
+            ready(&s.conditions),
+            s.phase.map(|p| format!("{p:?}")),
+            detail,
+        ));
     }
-    for job in Api::<MmsJob>::namespaced(client.clone(), ns).list(&lp).await? {
+    for job in Api::<MmsJob>::namespaced(client.clone(), ns)
+        .list(&lp)
+        .await?
+    {
         let s = job.status.clone().unwrap_or_default();
-        let verified = find(&s.conditions, "Verified").map(|c| c.reason.clone()).unwrap_or_default();
-        let detail = format!("{} verification: {verified}", s.progress.clone().unwrap_or_else(|| "-".into()));
-        lines.push(row("MmsJob", &job.name_any(), ready(&s.conditions), s.phase.map(|p| format!("{p:?}")), detail));
+        let verified = find(&s.conditions, "Verified")
+            .map(|c| c.reason.clone())
+            .unwrap_or_default();
+        let detail = format!(
+            "{} verification: {verified}",
+            s.progress.clone().unwrap_or_else(|| "-".into())
+        );
+        lines.push(row(
+            "MmsJob",
+            &job.name_any(),
+            ready(&s.conditions),
+            s.phase.map(|p| format!("{p:?}")),
+            detail,
+        ));
     }
-    for m in Api::<DtsMigration>::namespaced(client.clone(), ns).list(&lp).await? {
+    for m in Api::<DtsMigration>::namespaced(client.clone(), ns)
+        .list(&lp)
+        .await?
+    {
         let s = m.status.clone().unwrap_or_default();
         let detail = match (&s.lag, s.stages.as_ref().and_then(|st| st.full.as_ref())) {
             (Some(lag), _) => format!("lag {lag}"),
             (None, Some(full)) => format!("full load {}%", full.percent.unwrap_or(0)),
             _ => reason(&s.conditions),
         };
-        lines.push(row("DtsMigration", &m.name_any(), ready(&s.conditions), s.phase.map(|p| format!("{p:?}")), detail));
+        lines.push(row(
+            "DtsMigration",
+            &m.name_any(),
+            ready(&s.conditions),
+            s.phase.map(|p| format!("{p:?}")),
+            detail,
+        ));
     }
-    for c in Api::<Cutover>::namespaced(client.clone(), ns).list(&lp).await? {
+    for c in Api::<Cutover>::namespaced(client.clone(), ns)
+        .list(&lp)
+        .await?
+    {
         let s = c.status.clone().unwrap_or_default();
-        let waiting: Vec<String> = s.gates.iter().filter(|g| !g.passed).map(|g| g.name.clone()).collect();
-        let running = s.steps.iter().find(|st| st.state == "Running").map(|st| format!("step {}", st.name));
+        let waiting: Vec<String> = s
+            .gates
+            .iter()
+            .filter(|g| !g.passed)
+            .map(|g| g.name.clone())
+            .collect();
+        let running = s
+            .steps
+            .iter()
+            .find(|st| st.state == "Running")
+            .map(|st| format!("step {}", st.name));
         let detail = running.unwrap_or_else(|| {
             format!(
                 "gates {}{}",
                 s.gates_summary.clone().unwrap_or_else(|| "-".into()),
-                if waiting.is_empty() { String::new() } else { format!(" waiting: {}", waiting.join(", ")) }
+                if waiting.is_empty() {
+                    String::new()
+                } else {
+                    format!(" waiting: {}", waiting.join(", "))
+                }
             )
         });
-        lines.push(row("Cutover", &c.name_any(), ready(&s.conditions), s.phase.map(|p| format!("{p:?}")), detail));
+        lines.push(row(
+            "Cutover",
+            &c.name_any(),
+            ready(&s.conditions),
+            s.phase.map(|p| format!("{p:?}")),
+            detail,
+        ));
     }
     Ok(lines.join("\n") + "\n")
 }
 
 fn row(kind: &str, name: &str, ready: &str, phase: Option<String>, detail: String) -> String {
-    format!("{kind:<13} {name:<22} {ready:<6} {:<21} {detail}", phase.unwrap_or_else(|| "-".into()))
+    format!(
+        "{kind:<13} {name:<22} {ready:<6} {:<21} {detail}",
+        phase.unwrap_or_else(|| "-".into())
+    )
 }

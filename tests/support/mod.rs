@@ -420,7 +420,10 @@ impl Operator {
     pub fn start(cluster: &Cluster, ns: &str, sim: &Sim, extra: &[&str]) -> Self {
         let mut cmd = Command::new(BIN);
         cmd.env("KUBECONFIG", &cluster.operator_kubeconfig)
-            .env("RUST_LOG", "info,aliyun_migration_operator=debug,kube_runtime=warn,kube_client=warn")
+            .env(
+                "RUST_LOG",
+                "info,aliyun_migration_operator=debug,kube_runtime=warn,kube_client=warn",
+            )
             .args([
                 "run",
                 "--namespace",
@@ -449,11 +452,29 @@ impl Operator {
         }
     }
 
+    pub fn kill9(&mut self) {
+        self.proc.kill9();
+    }
+
+    pub fn signal(&self, signal: i32) {
+        self.proc.signal(signal);
+    }
+
+    pub fn wait_exit(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
+        self.proc.wait_exit(timeout)
+    }
+
     /// GET on the operator's HTTP endpoint.
     pub fn http_get(&self, path: &str) -> (u16, String) {
         let url = format!("{}{path}", self.metrics);
         block_on(async {
-            let resp = reqwest::Client::builder().no_proxy().build().unwrap().get(&url).send().await;
+            let resp = reqwest::Client::builder()
+                .no_proxy()
+                .build()
+                .unwrap()
+                .get(&url)
+                .send()
+                .await;
             match resp {
                 Ok(r) => {
                     let code = r.status().as_u16();
@@ -478,7 +499,13 @@ pub fn cloud_secret(ns: &Namespace) {
 }
 
 /// Waits until `resource` satisfies `pred`, returning the object.
-pub fn wait_obj(k: &Kubectl, resource: &str, what: &str, timeout: Duration, pred: impl Fn(&Value) -> bool) -> Value {
+pub fn wait_obj(
+    k: &Kubectl,
+    resource: &str,
+    what: &str,
+    timeout: Duration,
+    pred: impl Fn(&Value) -> bool,
+) -> Value {
     let mut last = Value::Null;
     let deadline = Instant::now() + timeout;
     loop {
@@ -506,14 +533,31 @@ pub fn has_condition(obj: &Value, type_: &str, status: &str) -> bool {
 /// Asserts none of `secrets` appears in the namespace's custom resources (spec and status),
 /// its events, or the given process logs.
 pub fn assert_no_leak(ns: &Namespace, secrets: &[&str], procs: &[&Proc]) {
-    let resources = ns.kubectl.ok(&["get", "datasources,mmsjobs,dtsmigrations,cutovers", "-o", "yaml"]);
-    let events = ns.kubectl.ok(&["get", "events.events.k8s.io", "-o", "yaml"]);
+    let resources = ns.kubectl.ok(&[
+        "get",
+        "datasources,mmsjobs,dtsmigrations,cutovers",
+        "-o",
+        "yaml",
+    ]);
+    let events = ns
+        .kubectl
+        .ok(&["get", "events.events.k8s.io", "-o", "yaml"]);
     let core_events = ns.kubectl.ok(&["get", "events", "-o", "yaml"]);
     for secret in secrets {
-        assert!(!resources.contains(secret), "a credential leaked into a resource");
-        assert!(!events.contains(secret) && !core_events.contains(secret), "a credential leaked into an event");
+        assert!(
+            !resources.contains(secret),
+            "a credential leaked into a resource"
+        );
+        assert!(
+            !events.contains(secret) && !core_events.contains(secret),
+            "a credential leaked into an event"
+        );
         for p in procs {
-            assert!(!p.log_text().contains(secret), "a credential leaked into the {} log", p.name);
+            assert!(
+                !p.log_text().contains(secret),
+                "a credential leaked into the {} log",
+                p.name
+            );
         }
     }
 }
