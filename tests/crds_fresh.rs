@@ -140,3 +140,21 @@ fn schemas_avoid_what_older_apiservers_reject() {
     }
     assert!(problems.is_empty(), "{problems:#?}");
 }
+
+#[test]
+fn chart_and_kustomize_carry_the_same_crds() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    for copy in [
+        "charts/aliyun-migration-operator/crds",
+        "config/default/crds",
+    ] {
+        for (file, crd) in api::crds() {
+            let actual = std::fs::read_to_string(root.join(copy).join(file)).unwrap_or_default();
+            assert_eq!(
+                actual,
+                api::crd_yaml(&crd),
+                "{copy}/{file} is stale: run `cargo run -- crds --out-dir crds && hack/check-addon.sh --sync`"
+            );
+        }
+    }
+}

@@ -123,7 +123,9 @@ where
             } else {
                 EventType::Normal
             },
-            "PhaseChanged",
+            // The reason names the new phase: events with the same reason are folded into one
+            // series (kube's recorder), which would hide every later phase change.
+            new_phase.as_deref().unwrap_or("PhaseChanged"),
             &note,
         )
         .await;
