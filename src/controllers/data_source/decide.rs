@@ -154,7 +154,7 @@ pub fn poll_due(
     generation: Option<i64>,
     now: jiff::Timestamp,
 ) -> bool {
-    if status.observed_generation != generation || status.source_id.is_none() {
+    if status.observed_generation != generation {
         return true;
     }
     if scan_request_pending(spec, status) {

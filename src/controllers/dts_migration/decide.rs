@@ -100,10 +100,7 @@ pub fn poll_due(
     generation: Option<i64>,
     now: jiff::Timestamp,
 ) -> bool {
-    if status.observed_generation != generation
-        || status.dts_instance_id.is_none()
-        || status.dts_job_id.is_none()
-    {
+    if status.observed_generation != generation {
         return true;
     }
     let suspended = status.phase == Some(Phase::Suspended);

@@ -33,7 +33,8 @@ pub const MAX_FAILED_TASKS: usize = 10;
 pub const POLL_CREATING: Duration = Duration::from_secs(10);
 pub const POLL_RUNNING: Duration = Duration::from_secs(30);
 pub const POLL_SUSPENDED: Duration = Duration::from_secs(120);
-pub const POLL_WAITING: Duration = Duration::from_secs(30);
+/// The DataSource watch wakes a waiting job at once; this poll is only a safety net.
+pub const POLL_WAITING: Duration = Duration::from_secs(120);
 /// Terminal jobs are only re-read to notice drift (a retry from the console, a deletion).
 pub const POLL_SETTLED: Duration = Duration::from_secs(600);
 /// After a create whose answer was lost, look for the job by name this long before creating
@@ -219,7 +220,7 @@ pub fn poll_due(
     generation: Option<i64>,
     now: jiff::Timestamp,
 ) -> bool {
-    if status.observed_generation != generation || status.job_id.is_none() {
+    if status.observed_generation != generation {
         return true;
     }
     if spec.suspend != status.stopped.unwrap_or(false)
@@ -347,6 +348,8 @@ pub fn decide(
         Observed::Adoptable(id) => {
             status.job_id = Some(*id);
             status.async_task_id = None;
+            // Read the adopted job right away.
+            status.last_polled_at = None;
             finish(
                 status,
                 MmsJobPhase::Running,
@@ -362,6 +365,8 @@ pub fn decide(
         }
         Observed::Creating(task) if task.done() && task.object_id.is_some() => {
             status.job_id = task.object_id;
+            // Read the new job right away.
+            status.last_polled_at = None;
             finish(
                 status,
                 MmsJobPhase::Running,

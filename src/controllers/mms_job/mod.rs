@@ -165,12 +165,15 @@ async fn apply(job: Arc<MmsJob>, ctx: Arc<Context>) -> Result<Action> {
     }
     let requested = reconcile_requested_at(job.as_ref());
     let forced = requested.is_some() && requested != prev.last_handled_reconcile_at;
+    // The DataSource is read from the API server (cheap) before deciding whether MMS must be
+    // polled: a source that became ready (or stopped being) is worth acting on at once.
+    let (source, client) = source(&ctx, &job).await?;
     let waiting = prev.phase == Some(MmsJobPhase::WaitingForDataSource);
-    if !forced && !waiting && !decide::poll_due(&job.spec, &prev, generation, now) {
+    let source_changed = waiting == source.ready;
+    if !forced && !source_changed && !decide::poll_due(&job.spec, &prev, generation, now) {
         return Ok(Action::requeue(ctx.poll(decide::POLL_CREATING)));
     }
 
-    let (source, client) = source(&ctx, &job).await?;
     let observed = match (&client, source.ready, source.source_id) {
         (Some(mms), true, Some(source_id)) => fetch(mms, source_id, &prev, &job_name).await?,
         _ => Observed::SourceNotReady,

@@ -387,3 +387,32 @@ fn polls_only_when_due() {
     );
     assert!(poll_due(&s, &DataSourceStatus::default(), Some(1), at(0)));
 }
+
+#[test]
+fn a_decision_is_not_polled_again_at_once() {
+    let s = spec(Some(ScanSpec {
+        on_create: true,
+        ..Default::default()
+    }));
+    for observed in [
+        found(),
+        Observed {
+            lookup: Lookup::NameNotFound,
+            scan: None,
+            databases: None,
+        },
+        Observed {
+            lookup: Lookup::Ambiguous(vec![cand(1, "a"), cand(2, "a")]),
+            scan: None,
+            databases: None,
+        },
+        Observed {
+            lookup: Lookup::IdNotFound(3),
+            scan: None,
+            databases: None,
+        },
+    ] {
+        let d = decide(&s, &DataSourceStatus::default(), Some(1), &observed, at(0));
+        assert!(!poll_due(&s, &d.status, Some(1), at(0)), "{observed:?}");
+    }
+}

@@ -510,3 +510,21 @@ fn deciding_twice_on_the_same_facts_changes_nothing_but_new_samples() {
     let second = run(&spec(), &first.status, task("Prechecking"), 0);
     assert_eq!(first.status, second.status);
 }
+
+#[test]
+fn a_decision_is_not_polled_again_at_once() {
+    let s = spec();
+    let cases: Vec<(DtsMigrationStatus, Observed)> = vec![
+        (DtsMigrationStatus::default(), Observed::NoTask),
+        (configured(), Observed::Task(Box::new(task("NotStarted")))),
+        (started(), Observed::Task(Box::new(task("Prechecking")))),
+        (started(), Observed::Task(Box::new(task("PrecheckFailed")))),
+        (started(), Observed::Task(Box::new(replicating(1.0)))),
+        (started(), Observed::Task(Box::new(task("Finished")))),
+        (started(), Observed::Gone),
+    ];
+    for (prev, observed) in cases {
+        let d = decide(&s, &prev, Some(1), &observed, at(0));
+        assert!(!poll_due(&s, &d.status, Some(1), at(0)), "{observed:?}");
+    }
+}

@@ -497,3 +497,52 @@ fn deciding_twice_on_the_same_facts_changes_nothing() {
     let second = run(&spec(), &first.status, observed);
     assert_eq!(first.status, second.status);
 }
+
+#[test]
+fn a_decision_is_not_polled_again_at_once_unless_it_asks_to() {
+    // A status write wakes the controller; the next reconcile must not poll MMS again (that
+    // would loop) unless the decision asked for an immediate read.
+    let s = spec();
+    let cases = vec![
+        (MmsJobStatus::default(), Observed::SourceNotReady),
+        (MmsJobStatus::default(), Observed::NoJob),
+        (
+            MmsJobStatus {
+                async_task_id: Some(9),
+                create_requested_at: Some(Time(at(0))),
+                ..Default::default()
+            },
+            Observed::Creating(AsyncTaskView {
+                id: 9,
+                status: "DOING".into(),
+                running: true,
+                object_id: None,
+                error: None,
+            }),
+        ),
+        (
+            with_job(42),
+            Observed::Job(job("DOING", &[("DATA_DOING", 1)])),
+        ),
+        (with_job(42), Observed::Job(job("DONE", &[("DONE", 1)]))),
+        (
+            with_job(42),
+            Observed::Job(job("FAILED", &[("DATA_FAILED", 1)])),
+        ),
+        (with_job(42), Observed::Gone(42)),
+    ];
+    for (prev, observed) in cases {
+        let d = run(&s, &prev, observed.clone());
+        let immediate = d.requeue == Duration::ZERO;
+        assert_eq!(
+            poll_due(&s, &d.status, Some(1), at(0)),
+            immediate,
+            "{observed:?}"
+        );
+    }
+    let d = run(&s, &MmsJobStatus::default(), Observed::Adoptable(5));
+    assert!(
+        poll_due(&s, &d.status, Some(1), at(0)),
+        "an adopted job is read at once"
+    );
+}
