@@ -27,6 +27,11 @@ RUN mkdir src \
 #    copied sources carry older timestamps than the placeholder build.
 #    Release profile (Cargo.toml): fat LTO, one codegen unit, symbols stripped.
 COPY src ./src
+# Files the binary embeds (include_str!): the simulator's demo scenario, the sandbox's samples
+# and its local API server script.
+COPY config/sim ./config/sim
+COPY config/samples ./config/samples
+COPY hack/kube-local.sh ./hack/kube-local.sh
 RUN cargo build --locked --release --bin aliyun-migration-operator \
  && ./target/release/aliyun-migration-operator --version
 

@@ -866,13 +866,24 @@ def dockerfile():
     if not re.search(r"^USER\s+65532", final, re.M):
         fail("the final stage must run as uid 65532")
     # Files the crate embeds at compile time must be in the build context and copied.
-    for rs in glob.glob("src/**/*.rs", recursive=True):
-        test_only = os.path.basename(rs) == "tests.rs" or "/tests/" in rs
-        for rel in re.findall(r'include_(?:str|bytes)!\(\s*"([^"]+)"', open(rs).read()):
-            target = os.path.normpath(os.path.join(os.path.dirname(rs), rel))
-            if not test_only and not target.startswith("src/"):
-                fail(f"{rs} embeds {target}, outside what the Dockerfile copies")
     ignore = [l.strip() for l in open(".dockerignore") if l.strip() and not l.startswith("#")]
+    def shipped(target):
+        in_copy = any(target == c or target.startswith(c.rstrip("/") + "/") for c in copied)
+        in_context = ignore[:1] != ["*"] or any(
+            target == i[1:].rstrip("/") or target.startswith(i[1:].rstrip("/") + "/")
+            for i in ignore if i.startswith("!"))
+        return in_copy and in_context
+    for rs in glob.glob("src/**/*.rs", recursive=True):
+        source = open(rs).read()
+        test_only = os.path.basename(rs) == "tests.rs" or "/tests/" in rs
+        # An inline `#[cfg(test)] mod tests` block: embeds after it are test-only.
+        test_block = re.search(r"#\[cfg\(test\)\]\s*mod\s+tests\s*\{", source)
+        for m in re.finditer(r'include_(?:str|bytes)!\(\s*"([^"]+)"', source):
+            target = os.path.normpath(os.path.join(os.path.dirname(rs), m.group(1)))
+            if test_only or (test_block and m.start() > test_block.start()):
+                continue
+            if not shipped(target):
+                fail(f"{rs} embeds {target}, outside what the Dockerfile copies")
     for needed in ("!Cargo.toml", "!Cargo.lock", "!src/"):
         if ignore[:1] == ["*"] and needed not in ignore:
             fail(f".dockerignore excludes everything but does not re-include {needed[1:]}")

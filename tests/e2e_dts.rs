@@ -332,3 +332,103 @@ fn deletion_policies_release_or_retain_the_instance() {
     );
     assert_eq!(block_on(sim.admin.succeeded("DeleteDtsJob")).unwrap(), 1);
 }
+
+#[test]
+#[ignore = "needs the local kube-apiserver: run hack/test.sh"]
+fn the_legacy_migration_job_generation_serves_rds_targets() {
+    let cluster = cluster();
+    let ns = Namespace::create(cluster, "dts-legacy");
+    let sim = Sim::start(&[]);
+    secrets(&ns);
+    ns.kubectl.ok(&[
+        "create",
+        "secret",
+        "generic",
+        "rds",
+        "--from-literal=username=writer",
+        "--from-literal=password=legacy-rds-pass",
+    ]);
+    let op = Operator::start(cluster, &ns.name, &sim, &[]);
+    ns.kubectl.apply(
+        r#"{"apiVersion":"migration.aliyun-operator.dev/v1alpha1","kind":"DtsMigration","metadata":{"name":"legacy"},
+            "spec":{"region":"cn-hangzhou","apiGeneration":"MigrationJob","instanceClass":"small",
+              "source":{"instanceType":"PolarDB","instanceId":"pc-bp1simdemo0polardb","database":"shop","credentialsSecretRef":{"name":"polardb"}},
+              "destination":{"instanceType":"RDS","instanceId":"rm-bp1simtarget","database":"shop","credentialsSecretRef":{"name":"rds"}},
+              "migrationTypes":["Schema","Full","Incremental"],"objects":[{"name":"shop","tables":[{"name":"orders"}]}]}}"#,
+    );
+    ns.kubectl.ok(&[
+        "wait",
+        "--for=condition=Replicating",
+        "dtsmigration/legacy",
+        "--timeout=240s",
+    ]);
+    let created = block_on(sim.admin.requests_for("CreateMigrationJob")).unwrap();
+    assert_eq!(created.iter().filter(|r| r.succeeded()).count(), 1);
+    assert_eq!(
+        block_on(sim.admin.succeeded("ConfigureMigrationJob")).unwrap(),
+        1
+    );
+    assert!(
+        block_on(sim.admin.requests_for("CreateDtsInstance"))
+            .unwrap()
+            .is_empty()
+    );
+    assert_no_leak(
+        &ns,
+        &["legacy-rds-pass", DB_PASSWORD, SIM_ACCESS_KEY_SECRET],
+        &[&op.proc],
+    );
+}
+
+#[test]
+#[ignore = "needs the local kube-apiserver: run hack/test.sh"]
+fn retrying_and_failed_tasks_show_the_cloud_error() {
+    let cluster = cluster();
+    let ns = Namespace::create(cluster, "dts-retry");
+    let sim = Sim::start(&[]);
+    secrets(&ns);
+    let _op = Operator::start(cluster, &ns.name, &sim, &[]);
+    migration(&ns, "orders", "");
+    ns.kubectl.ok(&[
+        "wait",
+        "--for=condition=Replicating",
+        "dtsmigration/orders",
+        "--timeout=240s",
+    ]);
+    let id = job_id(&ns, "orders");
+    block_on(
+        sim.admin
+            .fail_dts_job(&id, Some("Communications link failure to the source"), true),
+    )
+    .unwrap();
+    let m = wait_obj(&ns.kubectl, "dtsmigration/orders", "Retrying", T, |o| {
+        at(o, "status.phase") == "Retrying"
+    });
+    let message = condition(&m, "Ready").unwrap()["message"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(message.contains("Communications link failure"), "{message}");
+    assert!(message.contains("overwrite the destination"), "{message}");
+    block_on(sim.admin.recover_dts_job(&id)).unwrap();
+    ns.kubectl.ok(&[
+        "wait",
+        "--for=condition=Replicating",
+        "dtsmigration/orders",
+        "--timeout=120s",
+    ]);
+    block_on(
+        sim.admin
+            .fail_dts_job(&id, Some("DTS-077 table shop.orders was dropped"), false),
+    )
+    .unwrap();
+    let m = wait_obj(&ns.kubectl, "dtsmigration/orders", "Failed", T, |o| {
+        at(o, "status.phase") == "Failed"
+    });
+    assert!(
+        at(&m, "status.errorMessage")
+            .as_str()
+            .unwrap_or_default()
+            .contains("DTS-077")
+    );
+}

@@ -432,12 +432,14 @@ impl Operator {
                 &sim.url,
                 "--metrics-addr",
                 "127.0.0.1:0",
-                "--poll-scale",
-                "0.1",
                 "--shutdown-grace-seconds",
                 "5",
             ])
             .args(extra);
+        // Against the time-scaled simulator, poll ten times as often unless told otherwise.
+        if !extra.contains(&"--poll-scale") {
+            cmd.args(["--poll-scale", "0.1"]);
+        }
         let proc = Proc::spawn("operator", cmd);
         let line = proc.wait_for_log("serving /metrics", Duration::from_secs(30));
         let addr = line

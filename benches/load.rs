@@ -1,0 +1,250 @@
+//! Load benchmark: the operator against the real local kube-apiserver with N objects, measured
+//! the way `shared/reference/perf-anchors.md` measured the kube-rs reference controller
+//! (controller-rs: all 2,500 with status in 11–15 s, 2.1–2.8 CPU-s, 38–40 MB peak RSS during
+//! load, 0.01–0.03 CPU-s per idle minute, restart burst 122–134 MB over 2,501 connections).
+//!
+//! `cargo bench --bench load` (N from `AMO_BENCH_OBJECTS`, default 2500). Objects are MmsJobs
+//! waiting for a DataSource that does not exist: the reconcile path (finalizer, DataSource read,
+//! status by server-side apply, events) without cloud calls, so the apiserver and the operator
+//! are what is measured. Results are printed and written to `target/bench/load.json`.
+
+#[path = "../tests/support/mod.rs"]
+mod support;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use support::*;
+
+#[derive(Default, Clone, Copy)]
+struct Sample {
+    rss_kb: u64,
+    hwm_kb: u64,
+    cpu_ticks: u64,
+}
+
+fn sample(pid: u32) -> Option<Sample> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let field = |name: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    };
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after = stat.rsplit(')').next()?;
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let utime: u64 = fields.get(11)?.parse().ok()?;
+    let stime: u64 = fields.get(12)?.parse().ok()?;
+    Some(Sample {
+        rss_kb: field("VmRSS:"),
+        hwm_kb: field("VmHWM:"),
+        cpu_ticks: utime + stime,
+    })
+}
+
+fn cpu_seconds(ticks: u64) -> f64 {
+    // SAFETY: sysconf has no preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
+    ticks as f64 / hz
+}
+
+/// Sockets of `pid` connected to the API server's port.
+fn connections(pid: u32, port: u16) -> usize {
+    let inodes: std::collections::HashSet<String> = std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .map(|d| {
+            d.filter_map(|e| std::fs::read_link(e.ok()?.path()).ok())
+                .filter_map(|l| {
+                    let l = l.to_string_lossy().to_string();
+                    l.strip_prefix("socket:[")
+                        .map(|s| s.trim_end_matches(']').to_string())
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let port_hex = format!(":{port:04X}");
+    ["tcp", "tcp6"]
+        .iter()
+        .filter_map(|f| std::fs::read_to_string(format!("/proc/{pid}/net/{f}")).ok())
+        .flat_map(|t| t.lines().skip(1).map(str::to_string).collect::<Vec<_>>())
+        .filter(|l| {
+            let cols: Vec<&str> = l.split_whitespace().collect();
+            cols.len() > 9 && cols[2].ends_with(&port_hex) && inodes.contains(cols[9])
+        })
+        .count()
+}
+
+fn count_with_status(k: &Kubectl) -> usize {
+    let out = k.run(&[
+        "get",
+        "mmsjobs",
+        "-o",
+        "jsonpath={range .items[*]}{.status.phase}{\"\\n\"}{end}",
+    ]);
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| !l.is_empty())
+        .count()
+}
+
+fn reconciles(op: &Operator) -> u64 {
+    op.http_get("/metrics")
+        .1
+        .lines()
+        .filter(|l| l.starts_with("amo_reconcile_total{kind=\"MmsJob\""))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum::<f64>() as u64
+}
+
+fn main() {
+    if !std::env::args().any(|a| a == "--bench") {
+        println!("load benchmark: run with `cargo bench --bench load`");
+        return;
+    }
+    let n: usize = std::env::var("AMO_BENCH_OBJECTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2500);
+    let cluster = cluster();
+    let ns = Namespace::create(cluster, "bench");
+    let sim = Sim::start(&[]);
+    let kubeconfig: Value =
+        serde_saphyr::from_str(&std::fs::read_to_string(&cluster.kubeconfig).unwrap()).unwrap();
+    let server = kubeconfig["clusters"][0]["cluster"]["server"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let port: u16 = server
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .trim_end_matches('/')
+        .parse()
+        .unwrap();
+
+    // Production polling and the default concurrency of 8.
+    let cmd_args = ["--poll-scale", "1.0"];
+    let op = Operator::start(cluster, &ns.name, &sim, &cmd_args);
+    let pid = op.proc.pid();
+    std::thread::sleep(Duration::from_secs(10));
+    let idle0 = sample(pid).unwrap();
+
+    // Sampler: peak RSS and CPU over time.
+    let stop = Arc::new(AtomicBool::new(false));
+    let sampler = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            let mut peak_window_cpu = 0.0f64;
+            let mut last = sample(pid).unwrap_or_default();
+            while !stop.load(Ordering::Relaxed) {
+                std::thread::sleep(Duration::from_secs(1));
+                if let Some(s) = sample(pid) {
+                    peak_window_cpu = peak_window_cpu
+                        .max(cpu_seconds(s.cpu_ticks.saturating_sub(last.cpu_ticks)));
+                    last = s;
+                }
+            }
+            peak_window_cpu
+        })
+    };
+
+    // Create N objects with 16 parallel kubectl appliers of 1/16 each.
+    let started = Instant::now();
+    let chunks: Vec<String> = (0..16)
+        .map(|w| {
+            let items: Vec<Value> = (0..n)
+                .filter(|i| i % 16 == w)
+                .map(|i| {
+                    json!({"apiVersion": "migration.aliyun-operator.dev/v1alpha1", "kind": "MmsJob",
+                           "metadata": {"name": format!("job-{i:05}")},
+                           "spec": {"dataSourceRef": {"name": "absent"}, "srcDbName": "sales", "tables": ["t"]}})
+                })
+                .collect();
+            json!({"apiVersion": "v1", "kind": "List", "items": items}).to_string()
+        })
+        .collect();
+    let appliers: Vec<_> = chunks
+        .into_iter()
+        .map(|doc| {
+            let k = ns.kubectl.clone();
+            std::thread::spawn(move || k.run_with_stdin(&["create", "-f", "-"], Some(&doc)))
+        })
+        .collect();
+    for a in appliers {
+        let out = a.join().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let created = started.elapsed();
+    let before_load = idle0;
+    wait_for(
+        "every object to have status",
+        Duration::from_secs(900),
+        || (count_with_status(&ns.kubectl) >= n).then_some(()),
+    );
+    let all_status = started.elapsed();
+    std::thread::sleep(Duration::from_secs(5));
+    let after_load = sample(pid).unwrap();
+    let load_reconciles = reconciles(&op);
+
+    // Idle with N objects cached.
+    std::thread::sleep(Duration::from_secs(60));
+    let after_idle = sample(pid).unwrap();
+    stop.store(true, Ordering::Relaxed);
+    let peak_cpu = sampler.join().unwrap();
+
+    // Restart with N objects present.
+    let mut op = op;
+    op.signal(libc::SIGTERM);
+    op.wait_exit(Duration::from_secs(30));
+    let restart = Instant::now();
+    let op2 = Operator::start(cluster, &ns.name, &sim, &cmd_args);
+    let pid2 = op2.proc.pid();
+    let mut max_conn = 0;
+    let mut restart_done = None;
+    while restart.elapsed() < Duration::from_secs(300) {
+        max_conn = max_conn.max(connections(pid2, port));
+        if restart_done.is_none() && reconciles(&op2) >= n as u64 {
+            restart_done = Some(restart.elapsed());
+        }
+        if restart_done.is_some()
+            && restart.elapsed() > restart_done.unwrap() + Duration::from_secs(5)
+        {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let after_restart = sample(pid2).unwrap();
+
+    let result = json!({
+        "objects": n,
+        "create_seconds": created.as_secs_f64(),
+        "all_with_status_seconds": all_status.as_secs_f64(),
+        "reconciles_during_load": load_reconciles,
+        "cpu_seconds_during_load": cpu_seconds(after_load.cpu_ticks - before_load.cpu_ticks),
+        "peak_cpu_cores_1s": peak_cpu,
+        "idle0_rss_mb": before_load.rss_kb as f64 / 1024.0,
+        "load_hwm_mb": after_load.hwm_kb as f64 / 1024.0,
+        "idle_rss_mb_with_objects": after_idle.rss_kb as f64 / 1024.0,
+        "idle_cpu_seconds_per_minute": cpu_seconds(after_idle.cpu_ticks - after_load.cpu_ticks),
+        "restart_all_reconciled_seconds": restart_done.map(|d| d.as_secs_f64()),
+        "restart_hwm_mb": after_restart.hwm_kb as f64 / 1024.0,
+        "restart_max_apiserver_connections": max_conn,
+    });
+    println!("{}", serde_json::to_string_pretty(&result).unwrap());
+    let dir = repo().join("target/bench");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("load.json"),
+        serde_json::to_string_pretty(&result).unwrap(),
+    )
+    .unwrap();
+    drop(op2);
+}
