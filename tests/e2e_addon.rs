@@ -125,33 +125,11 @@ fn metrics_and_health_are_served_during_a_run() {
     let cluster = cluster();
     let ns = Namespace::create(cluster, "addon-metrics");
     let sim = Sim::start(&[]);
-    cloud_secret(&ns);
-    ns.kubectl.ok(&[
-        "create",
-        "secret",
-        "generic",
-        "polardb",
-        "--from-literal=username=u",
-        "--from-literal=password=metrics-db-pass",
-    ]);
-    ns.kubectl.ok(&[
-        "create",
-        "secret",
-        "generic",
-        "maxcompute",
-        &format!("--from-literal=accessKeyId={SIM_ACCESS_KEY_ID}"),
-        &format!("--from-literal=accessKeySecret={SIM_ACCESS_KEY_SECRET}"),
-    ]);
+    dts_secrets(&ns, "metrics-db-pass");
     let op = Operator::start(cluster, &ns.name, &sim, &[]);
     assert_eq!(op.http_get("/healthz").0, 200);
     assert_eq!(op.http_get("/readyz").0, 200);
-    ns.kubectl.apply(
-        r#"{"apiVersion":"migration.aliyun-operator.dev/v1alpha1","kind":"DtsMigration","metadata":{"name":"orders"},
-            "spec":{"region":"cn-hangzhou",
-              "source":{"instanceType":"PolarDB","instanceId":"pc-bp1simdemo0polardb","database":"shop","credentialsSecretRef":{"name":"polardb"}},
-              "destination":{"instanceType":"MaxCompute","database":"sales_dw","credentialsSecretRef":{"name":"maxcompute"}},
-              "migrationTypes":["Schema","Full","Incremental"],"objects":[{"name":"shop"}]}}"#,
-    );
+    apply_dts_migration(&ns, "orders", r#","objects":[{"name":"shop"}]"#);
     ns.kubectl.ok(&[
         "wait",
         "--for=condition=Replicating",

@@ -10,30 +10,8 @@ use support::*;
 const T: Duration = Duration::from_secs(180);
 
 fn setup(ns: &Namespace, with_mms: bool) {
-    cloud_secret(ns);
-    ns.kubectl.ok(&[
-        "create",
-        "secret",
-        "generic",
-        "polardb",
-        "--from-literal=username=dts_reader",
-        "--from-literal=password=cutover-db-pass",
-    ]);
-    ns.kubectl.ok(&[
-        "create",
-        "secret",
-        "generic",
-        "maxcompute",
-        &format!("--from-literal=accessKeyId={SIM_ACCESS_KEY_ID}"),
-        &format!("--from-literal=accessKeySecret={SIM_ACCESS_KEY_SECRET}"),
-    ]);
-    ns.kubectl.apply(
-        r#"{"apiVersion":"migration.aliyun-operator.dev/v1alpha1","kind":"DtsMigration","metadata":{"name":"orders"},
-            "spec":{"region":"cn-hangzhou",
-              "source":{"instanceType":"PolarDB","instanceId":"pc-bp1simdemo0polardb","database":"shop","credentialsSecretRef":{"name":"polardb"}},
-              "destination":{"instanceType":"MaxCompute","database":"sales_dw","credentialsSecretRef":{"name":"maxcompute"}},
-              "migrationTypes":["Schema","Full","Incremental"],"objects":[{"name":"shop"}]}}"#,
-    );
+    dts_secrets(ns, "cutover-db-pass");
+    apply_dts_migration(ns, "orders", r#","objects":[{"name":"shop"}]"#);
     if with_mms {
         ns.kubectl.apply(
             r#"{"apiVersion":"migration.aliyun-operator.dev/v1alpha1","kind":"DataSource","metadata":{"name":"hive"},

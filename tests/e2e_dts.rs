@@ -12,35 +12,17 @@ const T: Duration = Duration::from_secs(120);
 const DB_PASSWORD: &str = "Pl4nted-DB-Passw0rd";
 
 fn secrets(ns: &Namespace) {
-    cloud_secret(ns);
-    ns.kubectl.ok(&[
-        "create",
-        "secret",
-        "generic",
-        "polardb",
-        "--from-literal=username=dts_reader",
-        &format!("--from-literal=password={DB_PASSWORD}"),
-    ]);
-    ns.kubectl.ok(&[
-        "create",
-        "secret",
-        "generic",
-        "maxcompute",
-        &format!("--from-literal=accessKeyId={SIM_ACCESS_KEY_ID}"),
-        &format!("--from-literal=accessKeySecret={SIM_ACCESS_KEY_SECRET}"),
-    ]);
+    dts_secrets(ns, DB_PASSWORD);
 }
 
 fn migration(ns: &Namespace, name: &str, extra: &str) {
-    ns.kubectl.apply(&format!(
-        r#"{{"apiVersion":"migration.aliyun-operator.dev/v1alpha1","kind":"DtsMigration","metadata":{{"name":"{name}"}},
-            "spec":{{"region":"cn-hangzhou","instanceClass":"medium",
-              "source":{{"instanceType":"PolarDB","instanceId":"pc-bp1simdemo0polardb","database":"shop","credentialsSecretRef":{{"name":"polardb"}}}},
-              "destination":{{"instanceType":"MaxCompute","database":"sales_dw","credentialsSecretRef":{{"name":"maxcompute"}}}},
-              "migrationTypes":["Schema","Full","Incremental"],
-              "objects":[{{"name":"shop","tables":[{{"name":"orders"}},{{"name":"order_items"}}]}}],
-              "lagAlertSeconds":5{extra}}}}}"#
-    ));
+    apply_dts_migration(
+        ns,
+        name,
+        &format!(
+            r#","instanceClass":"medium","objects":[{{"name":"shop","tables":[{{"name":"orders"}},{{"name":"order_items"}}]}}],"lagAlertSeconds":5{extra}"#
+        ),
+    );
 }
 
 fn job_id(ns: &Namespace, name: &str) -> String {

@@ -6,6 +6,7 @@ use std::fmt::Debug;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use kube::api::{Api, Patch, PatchParams};
+use kube::runtime::controller::Action;
 use kube::runtime::events::{Event, EventType};
 use kube::{Resource, ResourceExt};
 use serde::Serialize;
@@ -34,6 +35,8 @@ pub trait Managed:
     fn status_ref(&self) -> Option<&Self::Status>;
     fn phase_of(status: &Self::Status) -> Option<String>;
     fn conditions_of(status: &Self::Status) -> &[Condition];
+    fn conditions_mut(status: &mut Self::Status) -> &mut Vec<Condition>;
+    fn set_observed_generation(status: &mut Self::Status, generation: Option<i64>);
 }
 
 macro_rules! managed {
@@ -49,6 +52,12 @@ macro_rules! managed {
             }
             fn conditions_of(status: &Self::Status) -> &[Condition] {
                 &status.conditions
+            }
+            fn conditions_mut(status: &mut Self::Status) -> &mut Vec<Condition> {
+                &mut status.conditions
+            }
+            fn set_observed_generation(status: &mut Self::Status, generation: Option<i64>) {
+                status.observed_generation = generation;
             }
         }
     };
@@ -243,6 +252,74 @@ pub async fn publish<K: Managed>(
     if let Err(e) = ctx.recorder.publish(&event, &obj.object_ref(&())).await {
         tracing::warn!(kind = K::KIND, name = %obj.name_any(), error = %e, "could not publish event");
     }
+}
+
+/// Writes one `Ready` condition (and what `set_phase` changes) over the current status.
+/// `observe` records that this generation was evaluated.
+async fn report_ready<K>(
+    ctx: &Context,
+    obj: &K,
+    ready: Desired,
+    observe: bool,
+    set_phase: impl FnOnce(&mut K::Status),
+) -> Result<()>
+where
+    K: Managed + Resource<Scope = k8s_openapi::NamespaceResourceScope>,
+{
+    let prev = obj.status_ref().cloned().unwrap_or_default();
+    let generation = obj.meta().generation;
+    let mut status = prev.clone();
+    set_phase(&mut status);
+    if observe {
+        K::set_observed_generation(&mut status, generation);
+    }
+    *K::conditions_mut(&mut status) = conditions::merge(
+        K::conditions_of(&prev),
+        &[ready],
+        generation,
+        jiff::Timestamp::now(),
+    );
+    report(ctx, obj, &status).await.map(|_| ())
+}
+
+/// Reports that reconciliation is paused by annotation and waits for a change.
+pub async fn paused<K>(
+    ctx: &Context,
+    obj: &K,
+    set_phase: impl FnOnce(&mut K::Status),
+) -> Result<Action>
+where
+    K: Managed + Resource<Scope = k8s_openapi::NamespaceResourceScope>,
+{
+    let ready = Desired::unknown(
+        conditions::READY,
+        "Paused",
+        "reconciliation is paused by the migration.aliyun-operator.dev/paused annotation",
+    );
+    report_ready(ctx, obj, ready, false, set_phase).await?;
+    Ok(Action::await_change())
+}
+
+/// Reports an error the spec or a Secret must fix as `Ready=False` and returns it (the error
+/// policy then retries slowly).
+pub async fn rejected<K>(
+    ctx: &Context,
+    obj: &K,
+    error: Error,
+    set_phase: impl FnOnce(&mut K::Status),
+) -> Result<Action>
+where
+    K: Managed + Resource<Scope = k8s_openapi::NamespaceResourceScope>,
+{
+    let ready = Desired::false_(conditions::READY, error.reason(), error.to_string());
+    report_ready(ctx, obj, ready, true, set_phase).await?;
+    Err(error)
+}
+
+/// Evaluates the kind's CEL rules (older apiservers do not): an invalid spec is an error.
+pub fn validate<K: Managed + kube::CustomResourceExt>(obj: &K) -> Result<()> {
+    crate::api::validation::check_typed(obj)
+        .map_err(|errors| Error::InvalidSpec(format!("the spec is invalid: {}", errors.join("; "))))
 }
 
 /// Whether the paused annotation is set to "true".

@@ -5,10 +5,15 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use kube::Resource;
-use kube::ResourceExt;
-use kube::runtime::controller::Action;
+use futures::StreamExt;
+use k8s_openapi::api::core::v1::Secret;
+use kube::api::Api;
+use kube::core::PartialObjectMeta;
+use kube::runtime::controller::{Action, Controller};
 use kube::runtime::events::EventType;
+use kube::runtime::reflector::ObjectRef;
+use kube::runtime::watcher;
+use kube::{Resource, ResourceExt};
 use tracing::Instrument;
 
 use super::context::Context;
@@ -65,6 +70,60 @@ where
         }
     }
     result
+}
+
+/// Runs `controller` with `inner` as the reconcile until `shutdown`, dropping the metrics of
+/// objects that are gone.
+pub async fn drive<K, F, Fut>(
+    controller: Controller<K>,
+    ctx: Arc<Context>,
+    shutdown: impl Future<Output = ()> + Send + Sync + 'static,
+    inner: F,
+) where
+    K: Managed + Resource<Scope = k8s_openapi::NamespaceResourceScope>,
+    F: Fn(Arc<K>, Arc<Context>) -> Fut + Clone + Send + Sync + 'static,
+    Fut: Future<Output = Result<Action>> + Send + 'static,
+{
+    controller
+        .graceful_shutdown_on(shutdown)
+        .run(
+            move |obj, ctx| reconcile(obj, ctx, inner.clone()),
+            error_policy,
+            ctx.clone(),
+        )
+        .for_each(|result| {
+            ctx.forget_deleted(result);
+            futures::future::ready(())
+        })
+        .await;
+}
+
+/// Also reconciles an object when one of the Secrets `names` lists for it changes (metadata
+/// only: Secret values are never cached).
+pub fn watch_secrets<K>(
+    controller: Controller<K>,
+    ctx: &Context,
+    names: fn(&K) -> Vec<String>,
+) -> Controller<K>
+where
+    K: Managed + Resource<Scope = k8s_openapi::NamespaceResourceScope>,
+{
+    let store = controller.store();
+    let secrets: Api<PartialObjectMeta<Secret>> = ctx.api();
+    controller.watches(
+        secrets,
+        watcher::Config::default().any_semantic(),
+        move |secret| {
+            store
+                .state()
+                .into_iter()
+                .filter(|obj| {
+                    obj.namespace() == secret.namespace() && names(obj).contains(&secret.name_any())
+                })
+                .map(|obj| ObjectRef::from_obj(obj.as_ref()))
+                .collect::<Vec<_>>()
+        },
+    )
 }
 
 /// Requeue after an error: exponential backoff with jitter per object; slow and steady for

@@ -500,6 +500,40 @@ pub fn cloud_secret(ns: &Namespace) {
     ]);
 }
 
+/// Creates the cloud Secret plus the `polardb` (source) and `maxcompute` (destination) endpoint
+/// Secrets a PolarDB → MaxCompute DtsMigration refers to; `db_password` is planted for leak checks.
+pub fn dts_secrets(ns: &Namespace, db_password: &str) {
+    cloud_secret(ns);
+    ns.kubectl.ok(&[
+        "create",
+        "secret",
+        "generic",
+        "polardb",
+        "--from-literal=username=dts_reader",
+        &format!("--from-literal=password={db_password}"),
+    ]);
+    ns.kubectl.ok(&[
+        "create",
+        "secret",
+        "generic",
+        "maxcompute",
+        &format!("--from-literal=accessKeyId={SIM_ACCESS_KEY_ID}"),
+        &format!("--from-literal=accessKeySecret={SIM_ACCESS_KEY_SECRET}"),
+    ]);
+}
+
+/// Applies a PolarDB (simulator instance) → MaxCompute DtsMigration; `extra` is appended to the
+/// spec as JSON members, each starting with a comma, and must name the `objects`.
+pub fn apply_dts_migration(ns: &Namespace, name: &str, extra: &str) {
+    ns.kubectl.apply(&format!(
+        r#"{{"apiVersion":"migration.aliyun-operator.dev/v1alpha1","kind":"DtsMigration","metadata":{{"name":"{name}"}},
+            "spec":{{"region":"cn-hangzhou",
+              "source":{{"instanceType":"PolarDB","instanceId":"pc-bp1simdemo0polardb","database":"shop","credentialsSecretRef":{{"name":"polardb"}}}},
+              "destination":{{"instanceType":"MaxCompute","database":"sales_dw","credentialsSecretRef":{{"name":"maxcompute"}}}},
+              "migrationTypes":["Schema","Full","Incremental"]{extra}}}}}"#
+    ));
+}
+
 /// Waits until `resource` satisfies `pred`, returning the object.
 pub fn wait_obj(
     k: &Kubectl,

@@ -548,14 +548,19 @@ impl Machine<'_> {
         }
     }
 
-    fn abort(&mut self, why: &str) -> Phase {
-        let stopped: Vec<String> = self
-            .status
+    /// The DtsMigrations whose replication this cutover stopped (irreversible).
+    fn stopped_replications(&self) -> Vec<String> {
+        self.status
             .steps
             .iter()
-            .filter(|s| s.name.starts_with("stop-replication/") && s.state == SUCCEEDED)
-            .map(|s| s.name.trim_start_matches("stop-replication/").to_string())
-            .collect();
+            .filter(|s| s.state == SUCCEEDED)
+            .filter_map(|s| s.name.strip_prefix("stop-replication/"))
+            .map(str::to_string)
+            .collect()
+    }
+
+    fn abort(&mut self, why: &str) -> Phase {
+        let stopped = self.stopped_replications();
         let mut reason = why.to_string();
         if !stopped.is_empty() {
             reason.push_str(&format!(
@@ -910,13 +915,7 @@ impl Machine<'_> {
             self.requeue = POLL_SWITCHING;
             return Phase::RollingBack;
         }
-        let stopped: Vec<String> = self
-            .status
-            .steps
-            .iter()
-            .filter(|s| s.name.starts_with("stop-replication/") && s.state == SUCCEEDED)
-            .map(|s| s.name.trim_start_matches("stop-replication/").to_string())
-            .collect();
+        let stopped = self.stopped_replications();
         if !stopped.is_empty() && report.notes.is_empty() {
             report.notes.push(format!(
                 "DTS replication of {} was stopped and cannot be restarted: writes made to the target since the switch are not copied back; create a new DtsMigration (e.g. reverse direction) if the source must catch up",

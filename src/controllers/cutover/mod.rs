@@ -8,7 +8,6 @@ pub mod window;
 
 use std::sync::Arc;
 
-use futures::StreamExt;
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Api, Patch, PatchParams};
 use kube::runtime::controller::{Action, Controller};
@@ -21,13 +20,14 @@ use serde_json::json;
 use super::context::Context;
 use super::credentials;
 use super::error::{Error, Result};
-use super::managed::{annotation, is_paused, publish, reconcile_requested_at, report};
+use super::managed::{
+    annotation, is_paused, paused, publish, reconcile_requested_at, rejected, report, validate,
+};
 use super::runner;
-use crate::aliyun::dts::DtsJobRef;
 use crate::api::common::annotations;
-use crate::api::conditions::{self, Desired, READY};
+use crate::api::conditions::{self, READY};
 use crate::api::cutover::{Approval, Cutover, CutoverPhase, MigrationKind};
-use crate::api::dts_migration::{ApiGeneration, DtsMigration};
+use crate::api::dts_migration::DtsMigration;
 use crate::api::mms_job::MmsJob;
 use decide::{Act, Inputs, MigrationObs, Requests};
 use gates::{DtsObs, MmsObs};
@@ -45,7 +45,7 @@ pub async fn run(
     // Gates are re-evaluated as soon as a migration's status (lag, verification) changes.
     let dts: Api<DtsMigration> = ctx.api();
     let mms: Api<MmsJob> = ctx.api();
-    controller
+    let controller = controller
         .watches(dts, watcher::Config::default().any_semantic(), move |m| {
             referencing(
                 &by_dts.state(),
@@ -61,18 +61,8 @@ pub async fn run(
                 m.namespace(),
                 &m.name_any(),
             )
-        })
-        .graceful_shutdown_on(shutdown)
-        .run(
-            |obj, ctx| runner::reconcile(obj, ctx, reconcile),
-            runner::error_policy,
-            ctx.clone(),
-        )
-        .for_each(|result| {
-            let ctx = ctx.clone();
-            async move { ctx.forget_deleted(result) }
-        })
-        .await;
+        });
+    runner::drive(controller, ctx, shutdown, reconcile).await;
 }
 
 fn referencing(
@@ -106,32 +96,10 @@ async fn reconcile(cutover: Arc<Cutover>, ctx: Arc<Context>) -> Result<Action> {
     let ns = cutover.namespace().unwrap_or_default();
     let name = cutover.name_any();
     if is_paused(cutover.as_ref()) {
-        let mut status = prev.clone();
-        status.conditions = conditions::merge(
-            &prev.conditions,
-            &[Desired::unknown(
-                READY,
-                "Paused",
-                "reconciliation is paused by the migration.aliyun-operator.dev/paused annotation",
-            )],
-            generation,
-            now,
-        );
-        report(&ctx, cutover.as_ref(), &status).await?;
-        return Ok(Action::await_change());
+        return paused(&ctx, cutover.as_ref(), |_| {}).await;
     }
-    if let Err(errors) = crate::api::validation::check_typed(cutover.as_ref()) {
-        let mut status = prev.clone();
-        status.observed_generation = generation;
-        let message = format!("the spec is invalid: {}", errors.join("; "));
-        status.conditions = conditions::merge(
-            &prev.conditions,
-            &[Desired::false_(READY, "InvalidSpec", message.clone())],
-            generation,
-            now,
-        );
-        report(&ctx, cutover.as_ref(), &status).await?;
-        return Err(Error::InvalidSpec(message));
+    if let Err(e) = validate(cutover.as_ref()) {
+        return rejected(&ctx, cutover.as_ref(), e, |_| {}).await;
     }
 
     // Fetch.
@@ -365,19 +333,13 @@ async fn stop_replication(
     let status = m.status.clone().unwrap_or_default();
     let creds = credentials::resolve(&ctx.client, ns, m.spec.credentials.as_ref()).await?;
     let dts = ctx.cloud.dts(m.spec.region.clone(), creds);
-    let result = if m.spec.api_generation == ApiGeneration::MigrationJob {
-        dts.stop_migration_job(status.dts_instance_id.as_deref().unwrap_or_default(), None)
-            .await
-            .map(|_| ())
-    } else {
-        dts.stop_dts_job(&DtsJobRef {
-            dts_job_id: status.dts_job_id.clone(),
-            dts_instance_id: status.dts_instance_id.clone(),
-            synchronization_direction: None,
-        })
-        .await
-        .map(|_| ())
-    };
+    let result = crate::controllers::dts_migration::task_op(
+        &dts,
+        m.spec.api_generation,
+        &status,
+        crate::controllers::dts_migration::TaskOp::Stop,
+    )
+    .await;
     match result {
         Ok(()) => {}
         // Already finished or gone: nothing can resume.

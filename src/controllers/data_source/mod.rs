@@ -5,27 +5,24 @@ pub mod decide;
 
 use std::sync::Arc;
 
-use futures::StreamExt;
-use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::api::Api;
-use kube::core::PartialObjectMeta;
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::events::EventType;
-use kube::runtime::reflector::ObjectRef;
 use kube::runtime::watcher;
 use kube::{Resource, ResourceExt};
 
 use super::context::Context;
 use super::credentials;
 use super::error::{Error, Result};
-use super::managed::{is_paused, publish, reconcile_requested_at, report};
+use super::managed::{
+    is_paused, paused, publish, reconcile_requested_at, rejected, report, validate,
+};
 use super::runner;
 use crate::aliyun::MmsClient;
 use crate::aliyun::mms::{
     FetchMetadataRequest, ListDataSourcesRequest, ListDbsRequest, MmsDataSource,
 };
-use crate::api::conditions::{self, Desired, READY};
 use crate::api::data_source::{
     CatalogueCounts, DataSource, DataSourcePhase, DataSourceStatus, ScanStatus,
 };
@@ -39,61 +36,25 @@ pub async fn run(
     let api: Api<DataSource> = ctx.api();
     let controller = Controller::new(api, watcher::Config::default().any_semantic())
         .with_config(ctx.controller_config());
-    let store = controller.store();
-    // Re-reconcile when a credentials Secret changes (metadata only: values are never cached).
-    let secrets: Api<PartialObjectMeta<Secret>> = ctx.api();
-    controller
-        .watches(
-            secrets,
-            watcher::Config::default().any_semantic(),
-            move |secret| {
-                store
-                    .state()
-                    .into_iter()
-                    .filter(|ds| {
-                        ds.namespace() == secret.namespace()
-                            && credentials::secret_names(ds.spec.credentials.as_ref())
-                                .contains(&secret.name_any())
-                    })
-                    .map(|ds| ObjectRef::from_obj(ds.as_ref()))
-                    .collect::<Vec<_>>()
-            },
-        )
-        .graceful_shutdown_on(shutdown)
-        .run(
-            |obj, ctx| runner::reconcile(obj, ctx, reconcile),
-            runner::error_policy,
-            ctx.clone(),
-        )
-        .for_each(|result| {
-            let ctx = ctx.clone();
-            async move { ctx.forget_deleted(result) }
-        })
-        .await;
+    let controller = runner::watch_secrets(controller, &ctx, |ds| {
+        credentials::secret_names(ds.spec.credentials.as_ref())
+    });
+    runner::drive(controller, ctx, shutdown, reconcile).await;
 }
 
 async fn reconcile(ds: Arc<DataSource>, ctx: Arc<Context>) -> Result<Action> {
     let prev = ds.status.clone().unwrap_or_default();
     let generation = ds.meta().generation;
     let now = jiff::Timestamp::now();
+    let error_phase = |s: &mut DataSourceStatus| s.phase = Some(DataSourcePhase::Error);
     if is_paused(ds.as_ref()) {
-        let mut status = prev.clone();
-        status.phase = Some(DataSourcePhase::Paused);
-        status.conditions = conditions::merge(
-            &prev.conditions,
-            &[Desired::unknown(
-                READY,
-                "Paused",
-                "reconciliation is paused by the migration.aliyun-operator.dev/paused annotation",
-            )],
-            generation,
-            now,
-        );
-        report(&ctx, ds.as_ref(), &status).await?;
-        return Ok(Action::await_change());
+        return paused(&ctx, ds.as_ref(), |s| {
+            s.phase = Some(DataSourcePhase::Paused)
+        })
+        .await;
     }
-    if let Err(errors) = crate::api::validation::check_typed(ds.as_ref()) {
-        return invalid(&ctx, ds.as_ref(), &prev, generation, now, errors).await;
+    if let Err(e) = validate(ds.as_ref()) {
+        return rejected(&ctx, ds.as_ref(), e, error_phase).await;
     }
     let requested = reconcile_requested_at(ds.as_ref());
     let forced = requested.is_some() && requested != prev.last_handled_reconcile_at;
@@ -104,7 +65,8 @@ async fn reconcile(ds: Arc<DataSource>, ctx: Arc<Context>) -> Result<Action> {
     let ns = ds.namespace().unwrap_or_default();
     let creds = match credentials::resolve(&ctx.client, &ns, ds.spec.credentials.as_ref()).await {
         Ok(c) => c,
-        Err(e) => return credentials_failed(&ctx, ds.as_ref(), &prev, generation, now, e).await,
+        Err(e @ Error::Credentials(_)) => return rejected(&ctx, ds.as_ref(), e, error_phase).await,
+        Err(e) => return Err(e),
     };
     let mms = ctx.cloud.mms(ds.spec.region.clone(), creds);
     let observed = fetch(&mms, &ds, &prev).await?;
@@ -266,47 +228,4 @@ fn view(source: &MmsDataSource) -> SourceView {
             partitions_failed: source.partitions_failed_num,
         },
     }
-}
-
-async fn invalid(
-    ctx: &Context,
-    ds: &DataSource,
-    prev: &DataSourceStatus,
-    generation: Option<i64>,
-    now: jiff::Timestamp,
-    errors: Vec<String>,
-) -> Result<Action> {
-    let mut status = prev.clone();
-    status.observed_generation = generation;
-    status.phase = Some(DataSourcePhase::Error);
-    let message = format!("the spec is invalid: {}", errors.join("; "));
-    status.conditions = conditions::merge(
-        &prev.conditions,
-        &[Desired::false_(READY, "InvalidSpec", message.clone())],
-        generation,
-        now,
-    );
-    report(ctx, ds, &status).await?;
-    Err(Error::InvalidSpec(message))
-}
-
-async fn credentials_failed(
-    ctx: &Context,
-    ds: &DataSource,
-    prev: &DataSourceStatus,
-    generation: Option<i64>,
-    now: jiff::Timestamp,
-    error: Error,
-) -> Result<Action> {
-    let mut status = prev.clone();
-    status.observed_generation = generation;
-    status.phase = Some(DataSourcePhase::Error);
-    status.conditions = conditions::merge(
-        &prev.conditions,
-        &[Desired::false_(READY, error.reason(), error.to_string())],
-        generation,
-        now,
-    );
-    report(ctx, ds, &status).await?;
-    Err(error)
 }

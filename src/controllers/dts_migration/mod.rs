@@ -6,22 +6,20 @@ mod endpoints;
 
 use std::sync::Arc;
 
-use futures::StreamExt;
-use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::api::Api;
-use kube::core::PartialObjectMeta;
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::events::EventType;
 use kube::runtime::finalizer::{Event as Finalizer, finalizer};
-use kube::runtime::reflector::ObjectRef;
 use kube::runtime::watcher;
 use kube::{Resource, ResourceExt};
 
 use super::context::Context;
 use super::credentials;
 use super::error::{Error, Result};
-use super::managed::{is_paused, publish, reconcile_requested_at, report};
+use super::managed::{
+    is_paused, paused, publish, reconcile_requested_at, rejected, report, validate,
+};
 use super::runner;
 use crate::aliyun::DtsClient;
 use crate::aliyun::dts::{
@@ -45,35 +43,8 @@ pub async fn run(
     let api: Api<DtsMigration> = ctx.api();
     let controller = Controller::new(api, watcher::Config::default().any_semantic())
         .with_config(ctx.controller_config());
-    let store = controller.store();
-    let secrets: Api<PartialObjectMeta<Secret>> = ctx.api();
-    controller
-        .watches(
-            secrets,
-            watcher::Config::default().any_semantic(),
-            move |secret| {
-                store
-                    .state()
-                    .into_iter()
-                    .filter(|m| {
-                        m.namespace() == secret.namespace()
-                            && secret_names(m).contains(&secret.name_any())
-                    })
-                    .map(|m| ObjectRef::from_obj(m.as_ref()))
-                    .collect::<Vec<_>>()
-            },
-        )
-        .graceful_shutdown_on(shutdown)
-        .run(
-            |obj, ctx| runner::reconcile(obj, ctx, reconcile),
-            runner::error_policy,
-            ctx.clone(),
-        )
-        .for_each(|result| {
-            let ctx = ctx.clone();
-            async move { ctx.forget_deleted(result) }
-        })
-        .await;
+    let controller = runner::watch_secrets(controller, &ctx, secret_names);
+    runner::drive(controller, ctx, shutdown, reconcile).await;
 }
 
 /// Every Secret a DtsMigration reads: API credentials and endpoint accounts.
@@ -114,31 +85,15 @@ async fn apply(m: Arc<DtsMigration>, ctx: Arc<Context>) -> Result<Action> {
     let ns = m.namespace().unwrap_or_default();
     let name = m.name_any();
     if is_paused(m.as_ref()) {
-        let mut status = prev.clone();
-        status.phase = Some(DtsMigrationPhase::Paused);
-        status.conditions = conditions::merge(
-            &prev.conditions,
-            &[Desired::unknown(
-                READY,
-                "Paused",
-                "reconciliation is paused by the migration.aliyun-operator.dev/paused annotation",
-            )],
-            generation,
-            now,
-        );
-        report(&ctx, m.as_ref(), &status).await?;
-        return Ok(Action::await_change());
+        return paused(&ctx, m.as_ref(), |s| {
+            s.phase = Some(DtsMigrationPhase::Paused)
+        })
+        .await;
     }
-    if let Err(errors) = crate::api::validation::check_typed(m.as_ref()) {
-        return fail(
-            &ctx,
-            m.as_ref(),
-            &prev,
-            generation,
-            now,
-            DtsMigrationPhase::Invalid,
-            Error::InvalidSpec(format!("the spec is invalid: {}", errors.join("; "))),
-        )
+    if let Err(e) = validate(m.as_ref()) {
+        return rejected(&ctx, m.as_ref(), e, |s| {
+            s.phase = Some(DtsMigrationPhase::Invalid)
+        })
         .await;
     }
     let requested = reconcile_requested_at(m.as_ref());
@@ -149,15 +104,9 @@ async fn apply(m: Arc<DtsMigration>, ctx: Arc<Context>) -> Result<Action> {
     let dts = match client(&ctx, &m).await {
         Ok(c) => c,
         Err(e @ Error::Credentials(_)) => {
-            return fail(
-                &ctx,
-                m.as_ref(),
-                &prev,
-                generation,
-                now,
-                prev.phase.unwrap_or(DtsMigrationPhase::Creating),
-                e,
-            )
+            return rejected(&ctx, m.as_ref(), e, |s| {
+                s.phase.get_or_insert(DtsMigrationPhase::Creating);
+            })
             .await;
         }
         Err(e) => return Err(e),
@@ -172,16 +121,14 @@ async fn apply(m: Arc<DtsMigration>, ctx: Arc<Context>) -> Result<Action> {
         report(&ctx, m.as_ref(), &status).await?;
         if let Err(e) = act_on(&ctx, &dts, &m, &mut status, act, now).await {
             if matches!(e, Error::Credentials(_) | Error::InvalidSpec(_)) {
-                return fail(
-                    &ctx,
-                    m.as_ref(),
-                    &status,
+                // Keep the recorded intent; say what must change.
+                status.conditions = conditions::merge(
+                    &status.conditions,
+                    &[Desired::false_(READY, e.reason(), e.to_string())],
                     generation,
                     now,
-                    status.phase.unwrap_or(DtsMigrationPhase::Configuring),
-                    e,
-                )
-                .await;
+                );
+                report(&ctx, m.as_ref(), &status).await?;
             }
             return Err(e);
         }
@@ -223,12 +170,6 @@ async fn act_on(
     now: jiff::Timestamp,
 ) -> Result<()> {
     let legacy = m.spec.api_generation == ApiGeneration::MigrationJob;
-    let job_ref = || DtsJobRef {
-        dts_job_id: status.dts_job_id.clone(),
-        dts_instance_id: status.dts_instance_id.clone(),
-        synchronization_direction: None,
-    };
-    let instance = || status.dts_instance_id.clone().unwrap_or_default();
     match act {
         Act::CreateInstance if legacy => {
             let id = dts
@@ -313,7 +254,7 @@ async fn act_on(
             let types = &m.spec.migration_types;
             if legacy {
                 dts.configure_migration_job(&ConfigureMigrationJobRequest {
-                    migration_job_id: instance(),
+                    migration_job_id: status.dts_instance_id.clone().unwrap_or_default(),
                     migration_job_name: endpoints::job_name(m),
                     structure_initialization: types.contains(&MigrationType::Schema),
                     data_initialization: types.contains(&MigrationType::Full),
@@ -359,11 +300,7 @@ async fn act_on(
             .await;
         }
         Act::Start => {
-            if legacy {
-                dts.start_migration_job(&instance()).await?;
-            } else {
-                dts.start_dts_job(&job_ref()).await?;
-            }
+            task_op(dts, m.spec.api_generation, status, TaskOp::Start).await?;
             publish(
                 ctx,
                 m,
@@ -374,11 +311,7 @@ async fn act_on(
             .await;
         }
         Act::Suspend => {
-            if legacy {
-                dts.suspend_migration_job(&instance(), None).await?;
-            } else {
-                dts.suspend_dts_job(&job_ref()).await?;
-            }
+            task_op(dts, m.spec.api_generation, status, TaskOp::Suspend).await?;
             status.suspended_at = Some(Time(now));
             publish(
                 ctx,
@@ -390,11 +323,7 @@ async fn act_on(
             .await;
         }
         Act::Stop => {
-            if legacy {
-                dts.stop_migration_job(&instance(), None).await?;
-            } else {
-                dts.stop_dts_job(&job_ref()).await?;
-            }
+            task_op(dts, m.spec.api_generation, status, TaskOp::Stop).await?;
             publish(
                 ctx,
                 m,
@@ -418,6 +347,46 @@ async fn act_on(
         }
     }
     Ok(())
+}
+
+/// Task operations both API generations offer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TaskOp {
+    Start,
+    Suspend,
+    Stop,
+    /// Release the instance (DeleteDtsJob / DeleteMigrationJob).
+    Release,
+}
+
+/// Sends `op` for the task recorded in `status`, in the resource's API generation.
+pub async fn task_op(
+    dts: &DtsClient,
+    generation: ApiGeneration,
+    status: &DtsMigrationStatus,
+    op: TaskOp,
+) -> std::result::Result<(), crate::aliyun::Error> {
+    if generation == ApiGeneration::MigrationJob {
+        let id = status.dts_instance_id.as_deref().unwrap_or_default();
+        match op {
+            TaskOp::Start => dts.start_migration_job(id).await.map(drop),
+            TaskOp::Suspend => dts.suspend_migration_job(id, None).await.map(drop),
+            TaskOp::Stop => dts.stop_migration_job(id, None).await.map(drop),
+            TaskOp::Release => dts.delete_migration_job(id).await.map(drop),
+        }
+    } else {
+        let job = DtsJobRef {
+            dts_job_id: status.dts_job_id.clone(),
+            dts_instance_id: status.dts_instance_id.clone(),
+            synchronization_direction: None,
+        };
+        match op {
+            TaskOp::Start => dts.start_dts_job(&job).await.map(drop),
+            TaskOp::Suspend => dts.suspend_dts_job(&job).await.map(drop),
+            TaskOp::Stop => dts.stop_dts_job(&job).await.map(drop),
+            TaskOp::Release => dts.delete_dts_job(&job).await.map(drop),
+        }
+    }
 }
 
 /// An idempotency token from the object UID: a restarted create returns the same instance.
@@ -575,28 +544,6 @@ fn task_view(s: &DtsJobStatus) -> TaskView {
     }
 }
 
-async fn fail(
-    ctx: &Context,
-    m: &DtsMigration,
-    prev: &DtsMigrationStatus,
-    generation: Option<i64>,
-    now: jiff::Timestamp,
-    phase: DtsMigrationPhase,
-    error: Error,
-) -> Result<Action> {
-    let mut status = prev.clone();
-    status.observed_generation = generation;
-    status.phase = Some(phase);
-    status.conditions = conditions::merge(
-        &prev.conditions,
-        &[Desired::false_(READY, error.reason(), error.to_string())],
-        generation,
-        now,
-    );
-    report(ctx, m, &status).await?;
-    Err(error)
-}
-
 /// Deletion: `Delete` releases the instance, `Retain` leaves it; the finalizer goes only after.
 async fn cleanup(m: Arc<DtsMigration>, ctx: Arc<Context>) -> Result<Action> {
     let status = m.status.clone().unwrap_or_default();
@@ -619,18 +566,7 @@ async fn cleanup(m: Arc<DtsMigration>, ctx: Arc<Context>) -> Result<Action> {
         return Ok(Action::await_change());
     }
     let dts = client(&ctx, &m).await?;
-    let result = if m.spec.api_generation == ApiGeneration::MigrationJob {
-        dts.delete_migration_job(status.dts_instance_id.as_deref().unwrap_or_default())
-            .await
-    } else {
-        dts.delete_dts_job(&DtsJobRef {
-            dts_job_id: status.dts_job_id.clone(),
-            dts_instance_id: status.dts_instance_id.clone(),
-            synchronization_direction: None,
-        })
-        .await
-    };
-    match result {
+    match task_op(&dts, m.spec.api_generation, &status, TaskOp::Release).await {
         Ok(_) => {}
         Err(e) if e.is_not_found() => {}
         Err(e) => return Err(e.into()),

@@ -6,7 +6,6 @@ pub mod decide;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use futures::StreamExt;
 use kube::api::Api;
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::events::EventType;
@@ -18,12 +17,14 @@ use kube::{Resource, ResourceExt};
 use super::context::Context;
 use super::credentials;
 use super::error::{Error, Result};
-use super::managed::{is_paused, publish, reconcile_requested_at, report};
+use super::managed::{
+    is_paused, paused, publish, reconcile_requested_at, rejected, report, validate,
+};
 use super::runner;
 use crate::aliyun::MmsClient;
 use crate::aliyun::mms::{CreateMmsJobRequest, ListJobsRequest, ListTasksRequest, TaskStatus};
 use crate::api::common::{DeletionPolicy, FINALIZER};
-use crate::api::conditions::{self, Desired, READY};
+use crate::api::conditions::{self, READY};
 use crate::api::data_source::DataSource;
 use crate::api::mms_job::{FailedTask, MmsJob, MmsJobPhase, MmsJobStatus};
 use decide::{Act, AsyncTaskView, JobView, Observed, SourceState};
@@ -42,33 +43,22 @@ pub async fn run(
     let store = controller.store();
     // A DataSource turning Ready (or changing) wakes the jobs that use it.
     let sources: Api<DataSource> = ctx.api();
-    controller
-        .watches(
-            sources,
-            watcher::Config::default().any_semantic(),
-            move |source| {
-                store
-                    .state()
-                    .into_iter()
-                    .filter(|job| {
-                        job.namespace() == source.namespace()
-                            && job.spec.data_source_ref.name == source.name_any()
-                    })
-                    .map(|job| ObjectRef::from_obj(job.as_ref()))
-                    .collect::<Vec<_>>()
-            },
-        )
-        .graceful_shutdown_on(shutdown)
-        .run(
-            |obj, ctx| runner::reconcile(obj, ctx, reconcile),
-            runner::error_policy,
-            ctx.clone(),
-        )
-        .for_each(|result| {
-            let ctx = ctx.clone();
-            async move { ctx.forget_deleted(result) }
-        })
-        .await;
+    let controller = controller.watches(
+        sources,
+        watcher::Config::default().any_semantic(),
+        move |source| {
+            store
+                .state()
+                .into_iter()
+                .filter(|job| {
+                    job.namespace() == source.namespace()
+                        && job.spec.data_source_ref.name == source.name_any()
+                })
+                .map(|job| ObjectRef::from_obj(job.as_ref()))
+                .collect::<Vec<_>>()
+        },
+    );
+    runner::drive(controller, ctx, shutdown, reconcile).await;
 }
 
 async fn reconcile(job: Arc<MmsJob>, ctx: Arc<Context>) -> Result<Action> {
@@ -134,34 +124,13 @@ async fn apply(job: Arc<MmsJob>, ctx: Arc<Context>) -> Result<Action> {
     let name = job.name_any();
     let job_name = decide::job_name(&job.spec, &ns, &name);
     if is_paused(job.as_ref()) {
-        let mut status = prev.clone();
-        status.phase = Some(MmsJobPhase::Paused);
-        status.conditions = conditions::merge(
-            &prev.conditions,
-            &[Desired::unknown(
-                READY,
-                "Paused",
-                "reconciliation is paused by the migration.aliyun-operator.dev/paused annotation",
-            )],
-            generation,
-            now,
-        );
-        report(&ctx, job.as_ref(), &status).await?;
-        return Ok(Action::await_change());
+        return paused(&ctx, job.as_ref(), |s| s.phase = Some(MmsJobPhase::Paused)).await;
     }
-    if let Err(errors) = crate::api::validation::check_typed(job.as_ref()) {
-        let mut status = prev.clone();
-        status.observed_generation = generation;
-        status.phase = Some(MmsJobPhase::Invalid);
-        let message = format!("the spec is invalid: {}", errors.join("; "));
-        status.conditions = conditions::merge(
-            &prev.conditions,
-            &[Desired::false_(READY, "InvalidSpec", message.clone())],
-            generation,
-            now,
-        );
-        report(&ctx, job.as_ref(), &status).await?;
-        return Err(Error::InvalidSpec(message));
+    if let Err(e) = validate(job.as_ref()) {
+        return rejected(&ctx, job.as_ref(), e, |s| {
+            s.phase = Some(MmsJobPhase::Invalid)
+        })
+        .await;
     }
     let requested = reconcile_requested_at(job.as_ref());
     let forced = requested.is_some() && requested != prev.last_handled_reconcile_at;
