@@ -98,8 +98,9 @@ pub async fn drive<K, F, Fut>(
         .await;
 }
 
-/// Also reconciles an object when one of the Secrets `names` lists for it changes (metadata
-/// only: Secret values are never cached).
+/// Also reconciles an object when one of the Secrets `names` lists for it changes. kube sends
+/// metadata-only requests for `PartialObjectMeta`, so Secret values of the namespace (Helm release
+/// blobs included) never reach the operator through this watch.
 pub fn watch_secrets<K>(
     controller: Controller<K>,
     ctx: &Context,
