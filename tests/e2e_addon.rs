@@ -69,12 +69,7 @@ fn two_replicas_elect_one_leader_which_hands_over_on_death_and_on_sigterm() {
         r#"{"apiVersion":"migration.aliyun-operator.dev/v1alpha1","kind":"DataSource","metadata":{"name":"hive"},
             "spec":{"region":"cn-hangzhou","name":"hive-prod"}}"#,
     );
-    ns.kubectl.ok(&[
-        "wait",
-        "--for=condition=Ready",
-        "datasource/hive",
-        "--timeout=60s",
-    ]);
+    ns.kubectl.wait_condition("datasource/hive", "Ready", 60);
     assert!(
         follower
             .http_get("/metrics")
@@ -130,12 +125,8 @@ fn metrics_and_health_are_served_during_a_run() {
     assert_eq!(op.http_get("/healthz").0, 200);
     assert_eq!(op.http_get("/readyz").0, 200);
     apply_dts_migration(&ns, "orders", r#","objects":[{"name":"shop"}]"#);
-    ns.kubectl.ok(&[
-        "wait",
-        "--for=condition=Replicating",
-        "dtsmigration/orders",
-        "--timeout=240s",
-    ]);
+    ns.kubectl
+        .wait_condition("dtsmigration/orders", "Replicating", 240);
     std::thread::sleep(Duration::from_secs(2));
     let (code, text) = op.http_get("/metrics");
     assert_eq!(code, 200);

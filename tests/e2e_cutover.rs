@@ -68,12 +68,7 @@ fn a_full_cutover_completes_and_rolls_back_to_the_exact_previous_values() {
     setup(&ns, true);
     let op = Operator::start(cluster, &ns.name, &sim, &[]);
     cutover(&ns, "switch", BOTH, "", "");
-    ns.kubectl.ok(&[
-        "wait",
-        "--for=condition=Ready",
-        "cutover/switch",
-        "--timeout=300s",
-    ]);
+    ns.kubectl.wait_condition("cutover/switch", "Ready", 300);
     let c = ns.kubectl.get_json("cutover/switch").unwrap();
     assert_eq!(phase(&c), "Completed");
     let data = config_map(&ns);
@@ -156,12 +151,8 @@ fn lag_spikes_reset_the_window_and_approval_and_window_waits_are_visible() {
     let sim = Sim::start(&[]);
     setup(&ns, false);
     let _op = Operator::start(cluster, &ns.name, &sim, &[]);
-    ns.kubectl.ok(&[
-        "wait",
-        "--for=condition=LagWithinThreshold",
-        "dtsmigration/orders",
-        "--timeout=240s",
-    ]);
+    ns.kubectl
+        .wait_condition("dtsmigration/orders", "LagWithinThreshold", 240);
     let id = at(
         &ns.kubectl.get_json("dtsmigration/orders").unwrap(),
         "status.dtsJobId",
@@ -245,12 +236,7 @@ fn lag_spikes_reset_the_window_and_approval_and_window_waits_are_visible() {
         .unwrap();
     let start = earlier.strftime("%H:%M").to_string();
     ns.kubectl.ok(&["patch", "cutover/gated", "--type=merge", "-p", &format!(r#"{{"spec":{{"gates":{{"window":{{"start":"{start}","durationMinutes":60,"timeZone":"UTC"}}}}}}}}"#)]);
-    ns.kubectl.ok(&[
-        "wait",
-        "--for=condition=Ready",
-        "cutover/gated",
-        "--timeout=180s",
-    ]);
+    ns.kubectl.wait_condition("cutover/gated", "Ready", 180);
     assert_eq!(config_map(&ns)["DSN"], "maxcompute://sales_dw");
 }
 

@@ -45,12 +45,8 @@ fn polardb_to_maxcompute_reaches_incremental_replication_with_lag() {
     secrets(&ns);
     let op = Operator::start(cluster, &ns.name, &sim, &[]);
     migration(&ns, "orders", "");
-    ns.kubectl.ok(&[
-        "wait",
-        "--for=condition=Replicating",
-        "dtsmigration/orders",
-        "--timeout=180s",
-    ]);
+    ns.kubectl
+        .wait_condition("dtsmigration/orders", "Replicating", 180);
     let m = ns.kubectl.get_json("dtsmigration/orders").unwrap();
     assert_eq!(at(&m, "status.phase"), "Replicating");
     assert!(at(&m, "status.lagSeconds").as_f64().is_some());
@@ -64,12 +60,8 @@ fn polardb_to_maxcompute_reaches_incremental_replication_with_lag() {
     );
     assert_eq!(condition(&m, "PrecheckPassed").unwrap()["status"], "True");
     assert_eq!(at(&m, "status.stages.full.status"), "Finished");
-    ns.kubectl.ok(&[
-        "wait",
-        "--for=condition=LagWithinThreshold",
-        "dtsmigration/orders",
-        "--timeout=120s",
-    ]);
+    ns.kubectl
+        .wait_condition("dtsmigration/orders", "LagWithinThreshold", 120);
     // The printer column shows the lag.
     let table = ns.kubectl.ok(&["get", "dtsmigration/orders"]);
     assert!(
@@ -155,18 +147,10 @@ fn a_precheck_failure_is_reported_item_by_item_and_recovers() {
         "-p",
         r#"{"spec":{"precheckRequestedAt":"binlog-enabled"}}"#,
     ]);
-    ns.kubectl.ok(&[
-        "wait",
-        "--for=condition=PrecheckPassed",
-        "dtsmigration/orders",
-        "--timeout=120s",
-    ]);
-    ns.kubectl.ok(&[
-        "wait",
-        "--for=condition=Replicating",
-        "dtsmigration/orders",
-        "--timeout=180s",
-    ]);
+    ns.kubectl
+        .wait_condition("dtsmigration/orders", "PrecheckPassed", 120);
+    ns.kubectl
+        .wait_condition("dtsmigration/orders", "Replicating", 180);
 }
 
 #[test]
@@ -178,12 +162,8 @@ fn suspend_resume_and_a_lag_spike() {
     secrets(&ns);
     let _op = Operator::start(cluster, &ns.name, &sim, &[]);
     migration(&ns, "orders", "");
-    ns.kubectl.ok(&[
-        "wait",
-        "--for=condition=LagWithinThreshold",
-        "dtsmigration/orders",
-        "--timeout=240s",
-    ]);
+    ns.kubectl
+        .wait_condition("dtsmigration/orders", "LagWithinThreshold", 240);
     let id = job_id(&ns, "orders");
 
     block_on(sim.admin.set_lag(&id, 45.0)).unwrap();
@@ -201,12 +181,8 @@ fn suspend_resume_and_a_lag_spike() {
             .contains("45s")
     );
     block_on(sim.admin.clear_lag(&id)).unwrap();
-    ns.kubectl.ok(&[
-        "wait",
-        "--for=condition=LagWithinThreshold",
-        "dtsmigration/orders",
-        "--timeout=120s",
-    ]);
+    ns.kubectl
+        .wait_condition("dtsmigration/orders", "LagWithinThreshold", 120);
 
     ns.kubectl.ok(&[
         "patch",
@@ -236,12 +212,8 @@ fn suspend_resume_and_a_lag_spike() {
         "-p",
         r#"{"spec":{"suspend":false}}"#,
     ]);
-    ns.kubectl.ok(&[
-        "wait",
-        "--for=condition=Replicating",
-        "dtsmigration/orders",
-        "--timeout=120s",
-    ]);
+    ns.kubectl
+        .wait_condition("dtsmigration/orders", "Replicating", 120);
 }
 
 #[test]
@@ -254,21 +226,10 @@ fn a_kill_during_creation_buys_one_instance() {
     let mut op = Operator::start(cluster, &ns.name, &sim, &[]);
     block_on(sim.admin.slow_next("CreateDtsInstance", 1, 2000)).unwrap();
     migration(&ns, "orders", "");
-    wait_for("CreateDtsInstance received", T, || {
-        (!block_on(sim.admin.requests_for("CreateDtsInstance"))
-            .unwrap()
-            .is_empty())
-        .then_some(())
-    });
-    op.kill9();
-    std::thread::sleep(Duration::from_secs(3));
+    kill_while_in_flight(&mut op, &sim, "CreateDtsInstance");
     let _op = Operator::start(cluster, &ns.name, &sim, &[]);
-    ns.kubectl.ok(&[
-        "wait",
-        "--for=condition=Replicating",
-        "dtsmigration/orders",
-        "--timeout=240s",
-    ]);
+    ns.kubectl
+        .wait_condition("dtsmigration/orders", "Replicating", 240);
     let jobs = block_on(sim.admin.dts_jobs()).unwrap();
     let bought: Vec<_> = jobs
         .iter()
@@ -338,12 +299,8 @@ fn the_legacy_migration_job_generation_serves_rds_targets() {
               "destination":{"instanceType":"RDS","instanceId":"rm-bp1simtarget","database":"shop","credentialsSecretRef":{"name":"rds"}},
               "migrationTypes":["Schema","Full","Incremental"],"objects":[{"name":"shop","tables":[{"name":"orders"}]}]}}"#,
     );
-    ns.kubectl.ok(&[
-        "wait",
-        "--for=condition=Replicating",
-        "dtsmigration/legacy",
-        "--timeout=240s",
-    ]);
+    ns.kubectl
+        .wait_condition("dtsmigration/legacy", "Replicating", 240);
     let created = block_on(sim.admin.requests_for("CreateMigrationJob")).unwrap();
     assert_eq!(created.iter().filter(|r| r.succeeded()).count(), 1);
     assert_eq!(
@@ -371,12 +328,8 @@ fn retrying_and_failed_tasks_show_the_cloud_error() {
     secrets(&ns);
     let _op = Operator::start(cluster, &ns.name, &sim, &[]);
     migration(&ns, "orders", "");
-    ns.kubectl.ok(&[
-        "wait",
-        "--for=condition=Replicating",
-        "dtsmigration/orders",
-        "--timeout=240s",
-    ]);
+    ns.kubectl
+        .wait_condition("dtsmigration/orders", "Replicating", 240);
     let id = job_id(&ns, "orders");
     block_on(
         sim.admin
@@ -393,12 +346,8 @@ fn retrying_and_failed_tasks_show_the_cloud_error() {
     assert!(message.contains("Communications link failure"), "{message}");
     assert!(message.contains("overwrite the destination"), "{message}");
     block_on(sim.admin.recover_dts_job(&id)).unwrap();
-    ns.kubectl.ok(&[
-        "wait",
-        "--for=condition=Replicating",
-        "dtsmigration/orders",
-        "--timeout=120s",
-    ]);
+    ns.kubectl
+        .wait_condition("dtsmigration/orders", "Replicating", 120);
     block_on(
         sim.admin
             .fail_dts_job(&id, Some("DTS-077 table shop.orders was dropped"), false),

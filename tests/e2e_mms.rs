@@ -28,12 +28,7 @@ fn mms_job(ns: &Namespace, name: &str, spec_extra: &str) {
 
 fn ready_source(ns: &Namespace) {
     data_source(ns, "hive", r#","name":"hive-prod""#);
-    ns.kubectl.ok(&[
-        "wait",
-        "--for=condition=Ready",
-        "datasource/hive",
-        "--timeout=120s",
-    ]);
+    ns.kubectl.wait_condition("datasource/hive", "Ready", 120);
 }
 
 fn sim_jobs_named(sim: &Sim, name: &str) -> Vec<serde_json::Value> {
@@ -56,12 +51,7 @@ fn data_source_and_table_job_become_ready_and_verified() {
     data_source(&ns, "hive", r#","name":"hive-prod""#);
     mms_job(&ns, "history", r#","tables":["orders","customers"]"#);
     // The job waits for its DataSource, then runs; `kubectl wait` is how users follow it.
-    ns.kubectl.ok(&[
-        "wait",
-        "--for=condition=Ready",
-        "datasource/hive",
-        "--timeout=120s",
-    ]);
+    ns.kubectl.wait_condition("datasource/hive", "Ready", 120);
     let ds = ns.kubectl.get_json("datasource/hive").unwrap();
     assert_eq!(at(&ds, "status.phase"), "Ready");
     assert!(at(&ds, "status.sourceId").as_i64().is_some());
@@ -72,12 +62,7 @@ fn data_source_and_table_job_become_ready_and_verified() {
     );
     assert_eq!(condition(&ds, "Scanned").unwrap()["status"], "True");
 
-    ns.kubectl.ok(&[
-        "wait",
-        "--for=condition=Ready",
-        "mmsjob/history",
-        "--timeout=180s",
-    ]);
+    ns.kubectl.wait_condition("mmsjob/history", "Ready", 180);
     let job = ns.kubectl.get_json("mmsjob/history").unwrap();
     assert_eq!(at(&job, "status.phase"), "Succeeded");
     assert!(has_condition(&job, "Verified", "True"), "{}", job["status"]);
@@ -165,12 +150,7 @@ fn ambiguous_names_are_reported_and_a_pinned_id_resolves() {
         "-p",
         &format!(r#"{{"spec":{{"sourceId":{id}}}}}"#),
     ]);
-    ns.kubectl.ok(&[
-        "wait",
-        "--for=condition=Resolved",
-        "datasource/bq",
-        "--timeout=60s",
-    ]);
+    ns.kubectl.wait_condition("datasource/bq", "Resolved", 60);
     let ds = ns.kubectl.get_json("datasource/bq").unwrap();
     assert_eq!(at(&ds, "status.sourceId").to_string(), id);
 
@@ -237,12 +217,7 @@ fn a_failing_table_is_shown_and_recovers_after_a_retry_request() {
         "-p",
         r#"{"spec":{"retryRequestedAt":"2026-11-22T10:00:00Z"}}"#,
     ]);
-    ns.kubectl.ok(&[
-        "wait",
-        "--for=condition=Ready",
-        "mmsjob/history",
-        "--timeout=180s",
-    ]);
+    ns.kubectl.wait_condition("mmsjob/history", "Ready", 180);
     let job = ns.kubectl.get_json("mmsjob/history").unwrap();
     assert_eq!(
         at(&job, "status.lastRetryRequestedAt"),
@@ -288,12 +263,7 @@ fn suspend_stops_and_resume_starts_the_job() {
         "-p",
         r#"{"spec":{"suspend":false}}"#,
     ]);
-    ns.kubectl.ok(&[
-        "wait",
-        "--for=condition=Ready",
-        "mmsjob/whole",
-        "--timeout=240s",
-    ]);
+    ns.kubectl.wait_condition("mmsjob/whole", "Ready", 240);
     assert_eq!(block_on(sim.admin.succeeded("StopMmsJob")).unwrap(), 1);
     assert_eq!(block_on(sim.admin.succeeded("StartMmsJob")).unwrap(), 1);
 }
@@ -353,21 +323,9 @@ fn a_kill_right_after_create_never_makes_a_second_job() {
     // Slow the answer so the operator is killed while its create is in flight.
     block_on(sim.admin.slow_next("CreateMmsJob", 1, 2000)).unwrap();
     mms_job(&ns, "history", r#","tables":["orders"]"#);
-    wait_for("CreateMmsJob received", T, || {
-        (!block_on(sim.admin.requests_for("CreateMmsJob"))
-            .unwrap()
-            .is_empty())
-        .then_some(())
-    });
-    op.kill9();
-    std::thread::sleep(Duration::from_secs(3));
+    kill_while_in_flight(&mut op, &sim, "CreateMmsJob");
     let _op = Operator::start(cluster, &ns.name, &sim, &[]);
-    ns.kubectl.ok(&[
-        "wait",
-        "--for=condition=Ready",
-        "mmsjob/history",
-        "--timeout=180s",
-    ]);
+    ns.kubectl.wait_condition("mmsjob/history", "Ready", 180);
     assert_eq!(
         sim_jobs_named(&sim, &format!("{}-history", ns.name)).len(),
         1,

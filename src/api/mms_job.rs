@@ -208,7 +208,7 @@ pub struct MmsJobStatus {
     /// The last `spec.retryRequestedAt` handled.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_retry_requested_at: Option<String>,
-    /// When the cloud object was last read (changes only when polled, so status is not rewritten on every reconcile).
+    /// When a read of the cloud object last changed this status: a poll that finds nothing new leaves it (and the status) as it was, so idle objects cause no writes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_polled_at: Option<Time>,
     /// The last `reconcile-requested-at` annotation value handled.

@@ -104,6 +104,17 @@ impl Context {
         }
     }
 
+    /// The operator's poll scale (1.0 in production; the sandbox polls faster).
+    pub fn poll_scale(&self) -> f64 {
+        self.settings.poll_scale
+    }
+
+    /// Requeue once a poll that is `wait` away is due (a little after, so the next reconcile
+    /// does not find it a few milliseconds early and requeue again).
+    pub fn requeue_after(&self, wait: Duration) -> controller::Action {
+        controller::Action::requeue(wait + Duration::from_millis(100))
+    }
+
     /// A poll interval scaled by the operator setting (never below 200 ms).
     pub fn poll(&self, interval: Duration) -> Duration {
         interval

@@ -9,6 +9,7 @@ pub mod dts_migration;
 pub mod error;
 pub mod managed;
 pub mod mms_job;
+pub mod poll;
 pub mod runner;
 
 use std::net::SocketAddr;

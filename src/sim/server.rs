@@ -412,24 +412,14 @@ async fn cloud(
                 {
                     None
                 }
-                Ok(None) => {
-                    let missing = if classified.product == Product::Mms {
-                        "Authorization"
-                    } else {
-                        "AccessKeyId"
-                    };
-                    let e = ApiError::missing(missing);
-                    let outcome = error_outcome(classified.product, &e, &rid);
-                    return finish(
-                        &mut world,
-                        record,
-                        classified.product,
-                        outcome,
-                        &rid,
-                        started,
-                    );
-                }
-                Err(e) => {
+                refused => {
+                    let e = refused.err().unwrap_or_else(|| {
+                        ApiError::missing(if classified.product == Product::Mms {
+                            "Authorization"
+                        } else {
+                            "AccessKeyId"
+                        })
+                    });
                     let outcome = error_outcome(classified.product, &e, &rid);
                     return finish(
                         &mut world,

@@ -173,6 +173,16 @@ impl Kubectl {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
+    /// `kubectl wait --for=condition=<condition>` on `resource`, asserting it comes in time.
+    pub fn wait_condition(&self, resource: &str, condition: &str, timeout_secs: u64) {
+        self.ok(&[
+            "wait",
+            &format!("--for=condition={condition}"),
+            resource,
+            &format!("--timeout={timeout_secs}s"),
+        ]);
+    }
+
     /// `kubectl apply -f -` of a YAML/JSON document.
     pub fn apply(&self, manifest: &str) -> String {
         let out = self.run_with_stdin(&["apply", "--validate=false", "-f", "-"], Some(manifest));
@@ -486,6 +496,18 @@ impl Operator {
             }
         })
     }
+}
+
+/// Waits until the simulator has received `action` (the test slowed it with `slow_next`), then
+/// kills the operator with SIGKILL while that call is in flight.
+pub fn kill_while_in_flight(op: &mut Operator, sim: &Sim, action: &str) {
+    wait_for(
+        &format!("{action} received"),
+        Duration::from_secs(120),
+        || (!block_on(sim.admin.requests_for(action)).unwrap().is_empty()).then_some(()),
+    );
+    op.kill9();
+    std::thread::sleep(Duration::from_secs(3));
 }
 
 /// Creates the credentials Secret pointing at the simulator's account.

@@ -37,6 +37,29 @@ struct JobCreated {
     async_task_id: i64,
 }
 
+/// `list_all_x(.., filter, limit)`: every item of `list_x` matching `filter`, page by page.
+macro_rules! list_all {
+    ($(#[$doc:meta])* $name:ident, $list:ident($($source:ident)?), $req:ident -> $item:ty) => {
+        $(#[$doc])*
+        pub async fn $name(
+            &self,
+            $($source: i64,)?
+            filter: &$req,
+            limit: usize,
+        ) -> Result<Collected<$item>, Error> {
+            fetch_all(limit, |page_num, page_size| {
+                let req = $req {
+                    page_num: Some(page_num),
+                    page_size: Some(page_size),
+                    ..filter.clone()
+                };
+                async move { self.$list($($source,)? &req).await }
+            })
+            .await
+        }
+    };
+}
+
 impl MmsClient {
     // ---------------------------------------------------------------- data sources
 
@@ -367,112 +390,30 @@ impl MmsClient {
 
     // ---------------------------------------------------------------- paging helpers
 
-    /// Every data source matching the filter, at most `limit`.
-    pub async fn list_all_data_sources(
-        &self,
-        filter: &ListDataSourcesRequest,
-        limit: usize,
-    ) -> Result<Collected<MmsDataSource>, Error> {
-        fetch_all(limit, |page_num, page_size| {
-            let req = ListDataSourcesRequest {
-                page_num: Some(page_num),
-                page_size: Some(page_size),
-                ..filter.clone()
-            };
-            async move { self.list_data_sources(&req).await }
-        })
-        .await
-    }
-
-    /// Every database matching the filter, at most `limit`.
-    pub async fn list_all_dbs(
-        &self,
-        source_id: i64,
-        filter: &ListDbsRequest,
-        limit: usize,
-    ) -> Result<Collected<MmsDb>, Error> {
-        fetch_all(limit, |page_num, page_size| {
-            let req = ListDbsRequest {
-                page_num: Some(page_num),
-                page_size: Some(page_size),
-                ..filter.clone()
-            };
-            async move { self.list_dbs(source_id, &req).await }
-        })
-        .await
-    }
-
-    /// Every table matching the filter, at most `limit`.
-    pub async fn list_all_tables(
-        &self,
-        source_id: i64,
-        filter: &ListTablesRequest,
-        limit: usize,
-    ) -> Result<Collected<MmsTable>, Error> {
-        fetch_all(limit, |page_num, page_size| {
-            let req = ListTablesRequest {
-                page_num: Some(page_num),
-                page_size: Some(page_size),
-                ..filter.clone()
-            };
-            async move { self.list_tables(source_id, &req).await }
-        })
-        .await
-    }
-
-    /// Every partition matching the filter, at most `limit`.
-    pub async fn list_all_partitions(
-        &self,
-        source_id: i64,
-        filter: &ListPartitionsRequest,
-        limit: usize,
-    ) -> Result<Collected<MmsPartition>, Error> {
-        fetch_all(limit, |page_num, page_size| {
-            let req = ListPartitionsRequest {
-                page_num: Some(page_num),
-                page_size: Some(page_size),
-                ..filter.clone()
-            };
-            async move { self.list_partitions(source_id, &req).await }
-        })
-        .await
-    }
-
-    /// Every job matching the filter, at most `limit`.
-    pub async fn list_all_jobs(
-        &self,
-        source_id: i64,
-        filter: &ListJobsRequest,
-        limit: usize,
-    ) -> Result<Collected<MmsJob>, Error> {
-        fetch_all(limit, |page_num, page_size| {
-            let req = ListJobsRequest {
-                page_num: Some(page_num),
-                page_size: Some(page_size),
-                ..filter.clone()
-            };
-            async move { self.list_jobs(source_id, &req).await }
-        })
-        .await
-    }
-
-    /// Every task matching the filter, at most `limit`.
-    pub async fn list_all_tasks(
-        &self,
-        source_id: i64,
-        filter: &ListTasksRequest,
-        limit: usize,
-    ) -> Result<Collected<MmsTask>, Error> {
-        fetch_all(limit, |page_num, page_size| {
-            let req = ListTasksRequest {
-                page_num: Some(page_num),
-                page_size: Some(page_size),
-                ..filter.clone()
-            };
-            async move { self.list_tasks(source_id, &req).await }
-        })
-        .await
-    }
+    list_all!(
+        /// Every data source matching the filter, at most `limit`.
+        list_all_data_sources, list_data_sources(), ListDataSourcesRequest -> MmsDataSource
+    );
+    list_all!(
+        /// Every database matching the filter, at most `limit`.
+        list_all_dbs, list_dbs(source_id), ListDbsRequest -> MmsDb
+    );
+    list_all!(
+        /// Every table matching the filter, at most `limit`.
+        list_all_tables, list_tables(source_id), ListTablesRequest -> MmsTable
+    );
+    list_all!(
+        /// Every partition matching the filter, at most `limit`.
+        list_all_partitions, list_partitions(source_id), ListPartitionsRequest -> MmsPartition
+    );
+    list_all!(
+        /// Every job matching the filter, at most `limit`.
+        list_all_jobs, list_jobs(source_id), ListJobsRequest -> MmsJob
+    );
+    list_all!(
+        /// Every task matching the filter, at most `limit`.
+        list_all_tasks, list_tasks(source_id), ListTasksRequest -> MmsTask
+    );
 
     // ---------------------------------------------------------------- counting helpers
 

@@ -9,6 +9,7 @@ use crate::api::conditions::{self, Desired, READY, Status};
 use crate::api::data_source::{
     CatalogueCounts, DataSourcePhase, DataSourceSpec, DataSourceStatus, ScanStatus, SourceType,
 };
+use crate::controllers::poll::{elapsed, keep_stamp_unless_changed, remaining};
 
 pub const RESOLVED: &str = "Resolved";
 pub const SCANNED: &str = "Scanned";
@@ -147,32 +148,24 @@ pub struct Decision {
     pub requeue: Duration,
 }
 
-/// Whether the service must be read now (otherwise the reconcile only re-derives status).
-pub fn poll_due(
+/// How long until the service must be read again (zero: now); `scale` is the operator's poll
+/// scale.
+pub fn until_poll(
     spec: &DataSourceSpec,
     status: &DataSourceStatus,
     generation: Option<i64>,
     now: jiff::Timestamp,
-) -> bool {
-    if status.observed_generation != generation {
-        return true;
-    }
-    if scan_request_pending(spec, status) {
-        return true;
+    scale: f64,
+) -> Duration {
+    if status.observed_generation != generation || scan_request_pending(spec, status) {
+        return Duration::ZERO;
     }
     let interval = if status.last_scan.as_ref().is_some_and(|s| !s.finished) {
         SCAN_POLL
     } else {
         DRIFT_INTERVAL.min(next_interval_scan_in(spec, status, now).unwrap_or(DRIFT_INTERVAL))
     };
-    match &status.last_polled_at {
-        Some(t) => elapsed(t.0, now) >= interval,
-        None => true,
-    }
-}
-
-fn elapsed(from: jiff::Timestamp, now: jiff::Timestamp) -> Duration {
-    Duration::try_from(now.duration_since(from)).unwrap_or_default()
+    remaining(status.last_polled_at.as_ref(), interval, now, scale)
 }
 
 fn scan_request_pending(spec: &DataSourceSpec, status: &DataSourceStatus) -> bool {
@@ -221,6 +214,18 @@ pub fn scan_to_start(
 
 /// Derives the next status and the action from what was observed.
 pub fn decide(
+    spec: &DataSourceSpec,
+    prev: &DataSourceStatus,
+    generation: Option<i64>,
+    observed: &Observed,
+    now: jiff::Timestamp,
+) -> Decision {
+    let mut decision = derive(spec, prev, generation, observed, now);
+    keep_stamp_unless_changed(prev, &mut decision.status, |s| &mut s.last_polled_at);
+    decision
+}
+
+fn derive(
     spec: &DataSourceSpec,
     prev: &DataSourceStatus,
     generation: Option<i64>,

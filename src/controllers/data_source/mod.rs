@@ -58,8 +58,9 @@ async fn reconcile(ds: Arc<DataSource>, ctx: Arc<Context>) -> Result<Action> {
     }
     let requested = reconcile_requested_at(ds.as_ref());
     let forced = requested.is_some() && requested != prev.last_handled_reconcile_at;
-    if !forced && !decide::poll_due(&ds.spec, &prev, generation, now) {
-        return Ok(Action::requeue(ctx.poll(decide::SCAN_POLL)));
+    let wait = decide::until_poll(&ds.spec, &prev, generation, now, ctx.poll_scale());
+    if !forced && !wait.is_zero() {
+        return Ok(ctx.requeue_after(wait));
     }
 
     let ns = ds.namespace().unwrap_or_default();

@@ -10,6 +10,7 @@ use crate::api::dts_migration::{
     DtsVerificationStatus, LagSample, MigrationType, PrecheckItem, PrecheckStatus, RetryStatus,
     StageStatus, Stages,
 };
+use crate::controllers::poll::{elapsed, keep_stamp_unless_changed, remaining};
 
 pub const PRECHECK_PASSED: &str = "PrecheckPassed";
 pub const REPLICATING: &str = "Replicating";
@@ -93,28 +94,32 @@ pub struct Decision {
     pub requeue: Duration,
 }
 
-/// Whether DTS must be read now.
-pub fn poll_due(
+/// How long until DTS must be read again (zero: now); `scale` is the operator's poll scale.
+pub fn until_poll(
     spec: &DtsMigrationSpec,
     status: &DtsMigrationStatus,
     generation: Option<i64>,
     now: jiff::Timestamp,
-) -> bool {
-    if status.observed_generation != generation {
-        return true;
-    }
+    scale: f64,
+) -> Duration {
     let suspended = status.phase == Some(Phase::Suspended);
     let precheck_request = spec.precheck_requested_at.is_some()
         && spec.precheck_requested_at != status.last_precheck_requested_at;
     let stop_request =
         spec.stop && !matches!(status.phase, Some(Phase::Stopped) | Some(Phase::Completed));
-    if spec.suspend != suspended || precheck_request || stop_request {
-        return true;
+    if status.observed_generation != generation
+        || spec.suspend != suspended
+        || precheck_request
+        || stop_request
+    {
+        return Duration::ZERO;
     }
-    status
-        .last_polled_at
-        .as_ref()
-        .is_none_or(|t| elapsed(t.0, now) >= interval_for(status.phase))
+    remaining(
+        status.last_polled_at.as_ref(),
+        interval_for(status.phase),
+        now,
+        scale,
+    )
 }
 
 pub fn interval_for(phase: Option<Phase>) -> Duration {
@@ -131,16 +136,24 @@ pub fn interval_for(phase: Option<Phase>) -> Duration {
     }
 }
 
-fn elapsed(from: jiff::Timestamp, now: jiff::Timestamp) -> Duration {
-    Duration::try_from(now.duration_since(from)).unwrap_or_default()
-}
-
 fn has(spec: &DtsMigrationSpec, t: MigrationType) -> bool {
     spec.migration_types.contains(&t)
 }
 
 /// Derives the next status and action.
 pub fn decide(
+    spec: &DtsMigrationSpec,
+    prev: &DtsMigrationStatus,
+    generation: Option<i64>,
+    observed: &Observed,
+    now: jiff::Timestamp,
+) -> Decision {
+    let mut decision = derive(spec, prev, generation, observed, now);
+    keep_stamp_unless_changed(prev, &mut decision.status, |s| &mut s.last_polled_at);
+    decision
+}
+
+fn derive(
     spec: &DtsMigrationSpec,
     prev: &DtsMigrationStatus,
     generation: Option<i64>,

@@ -98,8 +98,9 @@ async fn apply(m: Arc<DtsMigration>, ctx: Arc<Context>) -> Result<Action> {
     }
     let requested = reconcile_requested_at(m.as_ref());
     let forced = requested.is_some() && requested != prev.last_handled_reconcile_at;
-    if !forced && !decide::poll_due(&m.spec, &prev, generation, now) {
-        return Ok(Action::requeue(ctx.poll(decide::POLL_FAST)));
+    let wait = decide::until_poll(&m.spec, &prev, generation, now, ctx.poll_scale());
+    if !forced && !wait.is_zero() {
+        return Ok(ctx.requeue_after(wait));
     }
     let dts = match client(&ctx, &m).await {
         Ok(c) => c,

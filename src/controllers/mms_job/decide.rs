@@ -8,6 +8,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
 use crate::api::conditions::{self, Desired, READY};
 use crate::api::mms_job::{FailedTask, MmsJobPhase, MmsJobSpec, MmsJobStatus, VerificationStatus};
+use crate::controllers::poll::{elapsed, keep_stamp_unless_changed, remaining};
 
 pub const VERIFIED: &str = "Verified";
 
@@ -34,7 +35,7 @@ pub const POLL_CREATING: Duration = Duration::from_secs(10);
 pub const POLL_RUNNING: Duration = Duration::from_secs(30);
 pub const POLL_SUSPENDED: Duration = Duration::from_secs(120);
 /// The DataSource watch wakes a waiting job at once; this poll is only a safety net.
-pub const POLL_WAITING: Duration = Duration::from_secs(120);
+pub const POLL_WAITING: Duration = Duration::from_secs(300);
 /// Terminal jobs are only re-read to notice drift (a retry from the console, a deletion).
 pub const POLL_SETTLED: Duration = Duration::from_secs(600);
 /// After a create whose answer was lost, look for the job by name this long before creating
@@ -214,26 +215,27 @@ pub struct Decision {
 }
 
 /// Whether MMS must be read now.
-pub fn poll_due(
+/// How long until MMS must be read again (zero: now); `scale` is the operator's poll scale.
+pub fn until_poll(
     spec: &MmsJobSpec,
     status: &MmsJobStatus,
     generation: Option<i64>,
     now: jiff::Timestamp,
-) -> bool {
-    if status.observed_generation != generation {
-        return true;
-    }
-    if spec.suspend != status.stopped.unwrap_or(false)
+    scale: f64,
+) -> Duration {
+    if status.observed_generation != generation
+        || spec.suspend != status.stopped.unwrap_or(false)
         || (spec.retry_requested_at.is_some()
             && spec.retry_requested_at != status.last_retry_requested_at)
     {
-        return true;
+        return Duration::ZERO;
     }
-    let interval = interval_for(status.phase);
-    status
-        .last_polled_at
-        .as_ref()
-        .is_none_or(|t| elapsed(t.0, now) >= interval)
+    remaining(
+        status.last_polled_at.as_ref(),
+        interval_for(status.phase),
+        now,
+        scale,
+    )
 }
 
 fn interval_for(phase: Option<MmsJobPhase>) -> Duration {
@@ -246,12 +248,22 @@ fn interval_for(phase: Option<MmsJobPhase>) -> Duration {
     }
 }
 
-fn elapsed(from: jiff::Timestamp, now: jiff::Timestamp) -> Duration {
-    Duration::try_from(now.duration_since(from)).unwrap_or_default()
-}
-
 /// Derives the next status and action.
 pub fn decide(
+    spec: &MmsJobSpec,
+    prev: &MmsJobStatus,
+    generation: Option<i64>,
+    job_name: &str,
+    source: &SourceState,
+    observed: &Observed,
+    now: jiff::Timestamp,
+) -> Decision {
+    let mut decision = derive(spec, prev, generation, job_name, source, observed, now);
+    keep_stamp_unless_changed(prev, &mut decision.status, |s| &mut s.last_polled_at);
+    decision
+}
+
+fn derive(
     spec: &MmsJobSpec,
     prev: &MmsJobStatus,
     generation: Option<i64>,

@@ -139,8 +139,9 @@ async fn apply(job: Arc<MmsJob>, ctx: Arc<Context>) -> Result<Action> {
     let (source, client) = source(&ctx, &job).await?;
     let waiting = prev.phase == Some(MmsJobPhase::WaitingForDataSource);
     let source_changed = waiting == source.ready;
-    if !forced && !source_changed && !decide::poll_due(&job.spec, &prev, generation, now) {
-        return Ok(Action::requeue(ctx.poll(decide::POLL_CREATING)));
+    let wait = decide::until_poll(&job.spec, &prev, generation, now, ctx.poll_scale());
+    if !forced && !source_changed && !wait.is_zero() {
+        return Ok(ctx.requeue_after(wait));
     }
 
     let observed = match (&client, source.ready, source.source_id) {

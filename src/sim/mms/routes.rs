@@ -586,24 +586,15 @@ pub fn handle(
             let job = mms.job(source_id()?, object_id("jobId")?)?;
             Ok(views::job(mms, job))
         }
-        "StartMmsJob" => {
+        action @ ("StartMmsJob" | "StopMmsJob" | "RetryMmsJob" | "DeleteMmsJob") => {
             let job_id = object_id("jobId")?;
-            mms.start_job(source_id()?, job_id, now)?;
-            Ok(json!(job_id))
-        }
-        "StopMmsJob" => {
-            let job_id = object_id("jobId")?;
-            mms.stop_job(source_id()?, job_id, now)?;
-            Ok(json!(job_id))
-        }
-        "RetryMmsJob" => {
-            let job_id = object_id("jobId")?;
-            mms.retry_job(source_id()?, job_id, now)?;
-            Ok(json!(job_id))
-        }
-        "DeleteMmsJob" => {
-            let job_id = object_id("jobId")?;
-            mms.delete_job(source_id()?, job_id, now)?;
+            let source = source_id()?;
+            match action {
+                "StartMmsJob" => mms.start_job(source, job_id, now),
+                "StopMmsJob" => mms.stop_job(source, job_id, now),
+                "RetryMmsJob" => mms.retry_job(source, job_id, now),
+                _ => mms.delete_job(source, job_id, now),
+            }?;
             Ok(json!(job_id))
         }
         "ListMmsTasks" => {

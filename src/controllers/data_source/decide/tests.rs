@@ -1,4 +1,14 @@
 use super::*;
+
+/// Due now at production poll intervals.
+fn poll_due(
+    spec: &DataSourceSpec,
+    status: &DataSourceStatus,
+    generation: Option<i64>,
+    now: jiff::Timestamp,
+) -> bool {
+    until_poll(spec, status, generation, now, 1.0).is_zero()
+}
 use crate::api::data_source::ScanSpec;
 
 fn at(secs: i64) -> jiff::Timestamp {

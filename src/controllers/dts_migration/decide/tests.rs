@@ -1,4 +1,14 @@
 use super::*;
+
+/// Due now at production poll intervals.
+fn poll_due(
+    spec: &DtsMigrationSpec,
+    status: &DtsMigrationStatus,
+    generation: Option<i64>,
+    now: jiff::Timestamp,
+) -> bool {
+    until_poll(spec, status, generation, now, 1.0).is_zero()
+}
 use crate::api::dts_migration::{
     DataCheck, DtsDatabaseObject, DtsEndpoint, EndpointType, LagMonitorRule,
 };

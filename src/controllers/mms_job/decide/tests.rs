@@ -1,4 +1,14 @@
 use super::*;
+
+/// Due now at production poll intervals.
+fn poll_due(
+    spec: &MmsJobSpec,
+    status: &MmsJobStatus,
+    generation: Option<i64>,
+    now: jiff::Timestamp,
+) -> bool {
+    until_poll(spec, status, generation, now, 1.0).is_zero()
+}
 use crate::api::common::LocalObjectRef;
 
 fn at(secs: i64) -> jiff::Timestamp {
@@ -544,5 +554,48 @@ fn a_decision_is_not_polled_again_at_once_unless_it_asks_to() {
     assert!(
         poll_due(&s, &d.status, Some(1), at(0)),
         "an adopted job is read at once"
+    );
+}
+
+#[test]
+fn an_unchanged_poll_writes_nothing_and_the_next_one_waits_its_interval() {
+    let s = spec();
+    let first = run(
+        &s,
+        &with_job(42),
+        Observed::Job(job("DOING", &[("DATA_DOING", 2)])),
+    );
+    let polled = first.status.last_polled_at.clone();
+    assert_eq!(polled, Some(Time(at(0))));
+    // 30 s later nothing moved: the status (stamp included) is exactly the previous one.
+    let later = decide(
+        &s,
+        &first.status,
+        Some(1),
+        "ns-job",
+        &source(),
+        &Observed::Job(job("DOING", &[("DATA_DOING", 2)])),
+        at(30),
+    );
+    assert_eq!(later.status, first.status);
+    // A change moves the stamp.
+    let moved = decide(
+        &s,
+        &first.status,
+        Some(1),
+        "ns-job",
+        &source(),
+        &Observed::Job(job("DOING", &[("DATA_DOING", 1), ("DONE", 1)])),
+        at(30),
+    );
+    assert_eq!(moved.status.last_polled_at, Some(Time(at(30))));
+    // Between polls the reconcile waits exactly the rest of the interval (scaled).
+    assert_eq!(
+        until_poll(&s, &moved.status, Some(1), at(40), 1.0),
+        POLL_RUNNING - Duration::from_secs(10)
+    );
+    assert_eq!(
+        until_poll(&s, &moved.status, Some(1), at(31), 0.1),
+        Duration::from_secs(2)
     );
 }
