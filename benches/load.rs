@@ -78,17 +78,39 @@ fn connections(pid: u32, port: u16) -> usize {
         .count()
 }
 
-fn count_with_status(k: &Kubectl) -> usize {
-    let out = k.run(&[
-        "get",
-        "mmsjobs",
-        "-o",
-        "jsonpath={range .items[*]}{.status.phase}{\"\\n\"}{end}",
-    ]);
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter(|l| !l.is_empty())
-        .count()
+/// Watches MmsJobs with kubectl (one watch, like the reference harness, instead of listing all
+/// objects over and over, which would load the apiserver more than the operator does) and
+/// reports when `n` distinct objects have shown a status phase.
+fn watch_statuses(
+    cluster: &Cluster,
+    ns: &str,
+    n: usize,
+) -> (std::process::Child, std::sync::mpsc::Receiver<Instant>) {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new("kubectl")
+        .env("KUBECONFIG", &cluster.kubeconfig)
+        .args(["-n", ns, "get", "mmsjobs", "--watch", "-o"])
+        .arg("jsonpath={.metadata.name}={.status.phase}{\"\\n\"}")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("kubectl is installed");
+    let stdout = child.stdout.take().expect("piped stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut seen = std::collections::HashSet::new();
+        for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some((name, phase)) = line.split_once('=')
+                && !phase.is_empty()
+            {
+                seen.insert(name.to_string());
+                if seen.len() == n {
+                    let _ = tx.send(Instant::now());
+                }
+            }
+        }
+    });
+    (child, rx)
 }
 
 fn reconciles(op: &Operator) -> u64 {
@@ -126,10 +148,20 @@ fn main() {
         .parse()
         .unwrap();
 
-    // Production polling and the default concurrency of 8.
-    let cmd_args = ["--poll-scale", "1.0"];
+    // Production polling and defaults; AMO_BENCH_ARGS adds operator flags (e.g. --concurrency 8).
+    let extra = std::env::var("AMO_BENCH_ARGS").unwrap_or_default();
+    let cmd_args: Vec<&str> = ["--poll-scale", "1.0"]
+        .into_iter()
+        .chain(extra.split_whitespace())
+        .collect();
     let op = Operator::start(cluster, &ns.name, &sim, &cmd_args);
     let pid = op.proc.pid();
+    let apiserver: Option<u32> = cluster
+        .kubeconfig
+        .parent()
+        .and_then(|d| std::fs::read_to_string(d.join("apiserver.pid")).ok())
+        .and_then(|p| p.trim().parse().ok());
+    let api_cpu = || apiserver.and_then(sample).map_or(0, |s| s.cpu_ticks);
     std::thread::sleep(Duration::from_secs(10));
     let idle0 = sample(pid).unwrap();
 
@@ -152,8 +184,11 @@ fn main() {
         })
     };
 
+    let (mut watch, statuses) = watch_statuses(cluster, &ns.name, n);
+    std::thread::sleep(Duration::from_secs(1));
     // Create N objects with 16 parallel kubectl appliers of 1/16 each.
     let started = Instant::now();
+    let api_before = api_cpu();
     let chunks: Vec<String> = (0..16)
         .map(|w| {
             let items: Vec<Value> = (0..n)
@@ -184,14 +219,14 @@ fn main() {
     }
     let created = started.elapsed();
     let before_load = idle0;
-    wait_for(
-        "every object to have status",
-        Duration::from_secs(900),
-        || (count_with_status(&ns.kubectl) >= n).then_some(()),
-    );
-    let all_status = started.elapsed();
+    let all_done = statuses
+        .recv_timeout(Duration::from_secs(900))
+        .expect("every object to have status within 15 minutes");
+    let _ = watch.kill();
+    let all_status = all_done - started;
     std::thread::sleep(Duration::from_secs(5));
     let after_load = sample(pid).unwrap();
+    let api_load = api_cpu().saturating_sub(api_before);
     let load_reconciles = reconciles(&op);
 
     // Idle with N objects cached.
@@ -225,11 +260,13 @@ fn main() {
 
     let result = json!({
         "objects": n,
+        "operator_args": cmd_args,
         "create_seconds": created.as_secs_f64(),
         "all_with_status_seconds": all_status.as_secs_f64(),
         "reconciles_during_load": load_reconciles,
         "cpu_seconds_during_load": cpu_seconds(after_load.cpu_ticks - before_load.cpu_ticks),
         "peak_cpu_cores_1s": peak_cpu,
+        "apiserver_cpu_seconds_during_load": apiserver.map(|_| cpu_seconds(api_load)),
         "idle0_rss_mb": before_load.rss_kb as f64 / 1024.0,
         "load_hwm_mb": after_load.hwm_kb as f64 / 1024.0,
         "idle_rss_mb_with_objects": after_idle.rss_kb as f64 / 1024.0,

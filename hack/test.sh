@@ -6,6 +6,7 @@
 #   hack/test.sh            everything
 #   hack/test.sh unit       only what needs no API server
 #   hack/test.sh e2e [filter]  only the end-to-end tests (optionally filtered by name)
+#   hack/test.sh sandbox    only the README's first command, until the sample cutover completes
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -38,6 +39,16 @@ run_e2e() {
   log "end-to-end tests passed in $(elapsed "$t0")"
 }
 
+run_sandbox() {
+  local t0=$SECONDS
+  log "README's first command: sandbox --until-complete"
+  cargo run --quiet -- sandbox --until-complete --timeout-seconds "${AMO_SANDBOX_TIMEOUT:-300}" >"${TMPDIR:-/tmp}/amo-sandbox.log" 2>&1 || {
+    tail -40 "${TMPDIR:-/tmp}/amo-sandbox.log" >&2
+    return 1
+  }
+  log "sandbox completed its cutover in $(elapsed "$t0")"
+}
+
 run_extra() {
   local script
   for script in tests/conformance/run.sh hack/check-addon.sh; do
@@ -53,7 +64,8 @@ run_extra() {
 case $what in
   unit) run_unit ;;
   e2e) run_e2e ;;
-  all) run_unit; run_e2e; run_extra ;;
-  *) echo "usage: hack/test.sh [all|unit|e2e [filter]]" >&2; exit 2 ;;
+  sandbox) run_sandbox ;;
+  all) run_unit; run_e2e; run_sandbox; run_extra ;;
+  *) echo "usage: hack/test.sh [all|unit|e2e [filter]|sandbox]" >&2; exit 2 ;;
 esac
 log "all requested tests passed"

@@ -417,3 +417,22 @@ fn the_budget_check_flags_unbounded_nested_comparisons() {
         "{warnings:?}"
     );
 }
+
+#[test]
+fn the_controllers_typed_check_matches_and_reuses_its_compiled_rules() {
+    use aliyun_migration_operator::api::validation::check_typed;
+    let valid: MmsJob = serde_json::from_value(mms(json!({"tables": ["orders"]}))).unwrap();
+    let invalid: MmsJob = serde_json::from_value(mms(
+        json!({"tables": ["orders"], "tableWhiteList": ["orders"]}),
+    ))
+    .unwrap();
+    // Twice each: the second call runs on the cached compilation.
+    for _ in 0..2 {
+        assert_eq!(check_typed(&valid), Ok(()));
+        let errors = check_typed(&invalid).unwrap_err();
+        assert!(
+            errors.iter().any(|e| e.contains("tableWhiteList")),
+            "{errors:?}"
+        );
+    }
+}

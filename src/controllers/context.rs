@@ -36,7 +36,7 @@ impl Default for Settings {
         Self {
             poll_scale: 1.0,
             namespace: None,
-            concurrency: 8,
+            concurrency: 32,
         }
     }
 }

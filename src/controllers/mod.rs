@@ -59,7 +59,7 @@ pub struct RunArgs {
     pub lease_duration_seconds: u64,
     /// Reconciles running at once per kind (bounded: an unbounded restart burst opens a
     /// connection per object).
-    #[arg(long, env = "AMO_CONCURRENCY", default_value_t = 8)]
+    #[arg(long, env = "AMO_CONCURRENCY", default_value_t = 32)]
     pub concurrency: u16,
     /// Log format.
     #[arg(long, env = "AMO_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]

@@ -5,14 +5,14 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use futures::StreamExt;
+use futures::{Stream, StreamExt};
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::Api;
 use kube::core::PartialObjectMeta;
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::events::EventType;
-use kube::runtime::reflector::ObjectRef;
-use kube::runtime::watcher;
+use kube::runtime::reflector::{self, ObjectRef};
+use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Resource, ResourceExt};
 use tracing::Instrument;
 
@@ -70,6 +70,40 @@ where
         }
     }
     result
+}
+
+/// The controller of kind `K`, with a lean cache (see [`cached`]).
+pub fn controller<K>(ctx: &Context) -> Controller<K>
+where
+    K: Managed + Resource<Scope = k8s_openapi::NamespaceResourceScope>,
+{
+    let (reader, writer) = reflector::store();
+    Controller::for_stream(cached(ctx, writer).applied_objects(), reader)
+        .with_config(ctx.controller_config())
+}
+
+/// Watch events of kind `K` written into `writer`'s cache. The cache keeps objects without
+/// `managedFields` and without kubectl's last-applied copy of the spec: reconciles never read
+/// them, and they are most of an object's size (about 40% of the memory at 2,500 objects).
+/// Lists come in pages of 100 so the start-up list does not decode everything in one response.
+pub fn cached<K>(
+    ctx: &Context,
+    writer: reflector::store::Writer<K>,
+) -> impl Stream<Item = std::result::Result<watcher::Event<K>, watcher::Error>> + Send + 'static
+where
+    K: Managed + Resource<Scope = k8s_openapi::NamespaceResourceScope>,
+{
+    watcher(
+        ctx.api::<K>(),
+        watcher::Config::default().any_semantic().page_size(100),
+    )
+    .default_backoff()
+    .modify(|obj: &mut K| {
+        obj.managed_fields_mut().clear();
+        obj.annotations_mut()
+            .remove("kubectl.kubernetes.io/last-applied-configuration");
+    })
+    .reflect(writer)
 }
 
 /// Runs `controller` with `inner` as the reconcile until `shutdown`, dropping the metrics of

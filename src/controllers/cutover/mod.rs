@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Api, Patch, PatchParams};
-use kube::runtime::controller::{Action, Controller};
+use kube::runtime::controller::Action;
 use kube::runtime::events::EventType;
 use kube::runtime::reflector::ObjectRef;
 use kube::runtime::watcher;
@@ -37,9 +37,7 @@ pub async fn run(
     ctx: Arc<Context>,
     shutdown: impl std::future::Future<Output = ()> + Send + Sync + 'static,
 ) {
-    let api: Api<Cutover> = ctx.api();
-    let controller = Controller::new(api, watcher::Config::default().any_semantic())
-        .with_config(ctx.controller_config());
+    let controller = runner::controller::<Cutover>(&ctx);
     let by_dts = controller.store();
     let by_mms = controller.store();
     // Gates are re-evaluated as soon as a migration's status (lag, verification) changes.

@@ -6,10 +6,8 @@ pub mod decide;
 use std::sync::Arc;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
-use kube::api::Api;
-use kube::runtime::controller::{Action, Controller};
+use kube::runtime::controller::Action;
 use kube::runtime::events::EventType;
-use kube::runtime::watcher;
 use kube::{Resource, ResourceExt};
 
 use super::context::Context;
@@ -33,9 +31,7 @@ pub async fn run(
     ctx: Arc<Context>,
     shutdown: impl std::future::Future<Output = ()> + Send + Sync + 'static,
 ) {
-    let api: Api<DataSource> = ctx.api();
-    let controller = Controller::new(api, watcher::Config::default().any_semantic())
-        .with_config(ctx.controller_config());
+    let controller = runner::controller::<DataSource>(&ctx);
     let controller = runner::watch_secrets(controller, &ctx, |ds| {
         credentials::secret_names(ds.spec.credentials.as_ref())
     });

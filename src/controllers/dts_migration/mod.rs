@@ -8,10 +8,9 @@ use std::sync::Arc;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::api::Api;
-use kube::runtime::controller::{Action, Controller};
+use kube::runtime::controller::Action;
 use kube::runtime::events::EventType;
 use kube::runtime::finalizer::{Event as Finalizer, finalizer};
-use kube::runtime::watcher;
 use kube::{Resource, ResourceExt};
 
 use super::context::Context;
@@ -40,9 +39,7 @@ pub async fn run(
     ctx: Arc<Context>,
     shutdown: impl std::future::Future<Output = ()> + Send + Sync + 'static,
 ) {
-    let api: Api<DtsMigration> = ctx.api();
-    let controller = Controller::new(api, watcher::Config::default().any_semantic())
-        .with_config(ctx.controller_config());
+    let controller = runner::controller::<DtsMigration>(&ctx);
     let controller = runner::watch_secrets(controller, &ctx, secret_names);
     runner::drive(controller, ctx, shutdown, reconcile).await;
 }

@@ -7,11 +7,11 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use kube::api::Api;
-use kube::runtime::controller::{Action, Controller};
+use kube::runtime::WatchStreamExt;
+use kube::runtime::controller::Action;
 use kube::runtime::events::EventType;
 use kube::runtime::finalizer::{Event as Finalizer, finalizer};
-use kube::runtime::reflector::ObjectRef;
-use kube::runtime::watcher;
+use kube::runtime::reflector::{self, ObjectRef, Store};
 use kube::{Resource, ResourceExt};
 
 use super::context::Context;
@@ -37,18 +37,15 @@ pub async fn run(
     ctx: Arc<Context>,
     shutdown: impl std::future::Future<Output = ()> + Send + Sync + 'static,
 ) {
-    let api: Api<MmsJob> = ctx.api();
-    let controller = Controller::new(api, watcher::Config::default().any_semantic())
-        .with_config(ctx.controller_config());
-    let store = controller.store();
-    // A DataSource turning Ready (or changing) wakes the jobs that use it.
-    let sources: Api<DataSource> = ctx.api();
-    let controller = controller.watches(
-        sources,
-        watcher::Config::default().any_semantic(),
+    let controller = runner::controller::<MmsJob>(&ctx);
+    let jobs = controller.store();
+    // DataSources come from a cache, not a read per reconcile; a DataSource turning Ready (or
+    // changing) wakes the jobs that use it.
+    let (sources, writer) = reflector::store::<DataSource>();
+    let controller = controller.watches_stream(
+        runner::cached(&ctx, writer).touched_objects(),
         move |source| {
-            store
-                .state()
+            jobs.state()
                 .into_iter()
                 .filter(|job| {
                     job.namespace() == source.namespace()
@@ -58,16 +55,28 @@ pub async fn run(
                 .collect::<Vec<_>>()
         },
     );
-    runner::drive(controller, ctx, shutdown, reconcile).await;
+    runner::drive(controller, ctx, shutdown, move |job, ctx| {
+        reconcile(job, ctx, sources.clone())
+    })
+    .await;
 }
 
-async fn reconcile(job: Arc<MmsJob>, ctx: Arc<Context>) -> Result<Action> {
+async fn reconcile(
+    job: Arc<MmsJob>,
+    ctx: Arc<Context>,
+    sources: Store<DataSource>,
+) -> Result<Action> {
+    // Until the first list has arrived, every DataSource would look missing.
+    sources
+        .wait_until_ready()
+        .await
+        .map_err(|_| Error::Dependency("the DataSource cache has stopped".into()))?;
     let api: Api<MmsJob> =
         Api::namespaced(ctx.client.clone(), &job.namespace().unwrap_or_default());
     finalizer(&api, FINALIZER, job, |event| async {
         match event {
-            Finalizer::Apply(job) => apply(job, ctx.clone()).await,
-            Finalizer::Cleanup(job) => cleanup(job, ctx.clone()).await,
+            Finalizer::Apply(job) => apply(job, ctx.clone(), &sources).await,
+            Finalizer::Cleanup(job) => cleanup(job, ctx.clone(), &sources).await,
         }
     })
     .await
@@ -75,11 +84,14 @@ async fn reconcile(job: Arc<MmsJob>, ctx: Arc<Context>) -> Result<Action> {
 }
 
 /// Where the job's DataSource stands, and a client for its region and credentials.
-async fn source(ctx: &Context, job: &MmsJob) -> Result<(SourceState, Option<MmsClient>)> {
+async fn source(
+    ctx: &Context,
+    job: &MmsJob,
+    sources: &Store<DataSource>,
+) -> Result<(SourceState, Option<MmsClient>)> {
     let ns = job.namespace().unwrap_or_default();
-    let api: Api<DataSource> = Api::namespaced(ctx.client.clone(), &ns);
     let name = &job.spec.data_source_ref.name;
-    let Some(ds) = api.get_opt(name).await? else {
+    let Some(ds) = sources.get(&ObjectRef::new(name).within(&ns)) else {
         return Ok((
             SourceState {
                 ready: false,
@@ -116,7 +128,7 @@ async fn source(ctx: &Context, job: &MmsJob) -> Result<(SourceState, Option<MmsC
     ))
 }
 
-async fn apply(job: Arc<MmsJob>, ctx: Arc<Context>) -> Result<Action> {
+async fn apply(job: Arc<MmsJob>, ctx: Arc<Context>, sources: &Store<DataSource>) -> Result<Action> {
     let prev = job.status.clone().unwrap_or_default();
     let generation = job.meta().generation;
     let now = jiff::Timestamp::now();
@@ -136,7 +148,7 @@ async fn apply(job: Arc<MmsJob>, ctx: Arc<Context>) -> Result<Action> {
     let forced = requested.is_some() && requested != prev.last_handled_reconcile_at;
     // The DataSource is read from the API server (cheap) before deciding whether MMS must be
     // polled: a source that became ready (or stopped being) is worth acting on at once.
-    let (source, client) = source(&ctx, &job).await?;
+    let (source, client) = source(&ctx, &job, sources).await?;
     let waiting = prev.phase == Some(MmsJobPhase::WaitingForDataSource);
     let source_changed = waiting == source.ready;
     let wait = decide::until_poll(&job.spec, &prev, generation, now, ctx.poll_scale());
@@ -383,7 +395,11 @@ async fn find_by_name(mms: &MmsClient, source_id: i64, job_name: &str) -> Result
 }
 
 /// Deletion: `Delete` removes the MMS job, `Retain` leaves it; the finalizer goes only after.
-async fn cleanup(job: Arc<MmsJob>, ctx: Arc<Context>) -> Result<Action> {
+async fn cleanup(
+    job: Arc<MmsJob>,
+    ctx: Arc<Context>,
+    sources: &Store<DataSource>,
+) -> Result<Action> {
     let status = job.status.clone().unwrap_or_default();
     let ns = job.namespace().unwrap_or_default();
     let name = job.name_any();
@@ -402,7 +418,7 @@ async fn cleanup(job: Arc<MmsJob>, ctx: Arc<Context>) -> Result<Action> {
         .await;
         return Ok(Action::await_change());
     }
-    let (source, client) = source(&ctx, &job).await?;
+    let (source, client) = source(&ctx, &job, sources).await?;
     let (Some(mms), Some(source_id)) = (client, source.source_id.or(status.source_id)) else {
         return Err(Error::Dependency(format!(
             "cannot delete the MMS job: DataSource {} is gone or unresolved; set deletionPolicy Retain (or remove the finalizer) to let go",
