@@ -99,7 +99,10 @@ fn watch_statuses(
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let mut seen = std::collections::HashSet::new();
-        for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
             if let Some((name, phase)) = line.split_once('=')
                 && !phase.is_empty()
             {
