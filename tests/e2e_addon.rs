@@ -114,6 +114,106 @@ fn two_replicas_elect_one_leader_which_hands_over_on_death_and_on_sigterm() {
     });
 }
 
+/// An RFC 3339 time in the Lease's microsecond format, `offset_secs` from now.
+fn micro_time(offset_secs: i64) -> String {
+    let t = jiff::Timestamp::from_second(jiff::Timestamp::now().as_second() + offset_secs)
+        .expect("a valid time");
+    t.strftime("%Y-%m-%dT%H:%M:%S.000000Z").to_string()
+}
+
+#[test]
+#[ignore = "needs the local kube-apiserver: run hack/test.sh"]
+fn a_leader_that_loses_its_lease_stops_at_once_and_stands_again() {
+    let cluster = cluster();
+    let ns = Namespace::create(cluster, "addon-lost");
+    let sim = Sim::start(&[]);
+    cloud_secret(&ns);
+    let lease = format!("amo-{}", ns.name);
+    let op = Operator::start(
+        cluster,
+        &ns.name,
+        &sim,
+        &[
+            "--leader-elect",
+            "--lease-name",
+            &lease,
+            "--lease-namespace",
+            "amo-system",
+            "--lease-duration-seconds",
+            "6",
+        ],
+    );
+    wait_for("leadership", Duration::from_secs(30), || {
+        leader_line(&op).then_some(())
+    });
+    ns.kubectl.apply(
+        r#"{"apiVersion":"migration.aliyun-operator.dev/v1alpha1","kind":"DataSource","metadata":{"name":"hive"},
+            "spec":{"region":"cn-hangzhou","name":"hive-prod"}}"#,
+    );
+    ns.kubectl.wait_condition("datasource/hive", "Ready", 60);
+    let leases = ns.kubectl.in_namespace("amo-system");
+    let take = |holder: &str, renewed: String, secs: u32| {
+        leases.ok(&[
+            "patch",
+            &format!("lease/{lease}"),
+            "--type=merge",
+            "-p",
+            &format!(
+                r#"{{"spec":{{"holderIdentity":"{holder}","renewTime":"{renewed}","leaseDurationSeconds":{secs}}}}}"#
+            ),
+        ]);
+    };
+
+    // Another replica takes the lease (as after a partition): this one stops reconciling at
+    // once, and stays up as a candidate rather than idling as a zombie.
+    let taken = Instant::now();
+    take("intruder", micro_time(0), 3600);
+    op.proc
+        .wait_for_log("lost leadership", Duration::from_secs(10));
+    let took = taken.elapsed();
+    assert!(took < Duration::from_secs(6), "stepping down took {took:?}");
+    assert!(
+        op.http_get("/metrics")
+            .1
+            .lines()
+            .any(|l| l.starts_with("amo_leader{") && l.ends_with(" 0")),
+        "the leader gauge drops"
+    );
+    assert_eq!(op.http_get("/readyz").0, 200, "a candidate stays ready");
+    ns.kubectl.ok(&[
+        "annotate",
+        "--overwrite",
+        "datasource/hive",
+        "migration.aliyun-operator.dev/reconcile-requested-at=while-not-leader",
+    ]);
+    std::thread::sleep(Duration::from_secs(4));
+    let ds = ns.kubectl.get_json("datasource/hive").expect("datasource");
+    assert_ne!(
+        at(&ds, "status.lastHandledReconcileAt"),
+        "while-not-leader",
+        "a replica that lost the lease does not reconcile"
+    );
+
+    // The intruder's lease runs out: this replica takes it back and catches up.
+    take("intruder", micro_time(-60), 6);
+    wait_for("leadership again", Duration::from_secs(30), || {
+        (op.proc.log_text().matches("became leader").count() >= 2).then_some(())
+    });
+    wait_obj(
+        &ns.kubectl,
+        "datasource/hive",
+        "the returning leader reconciles",
+        Duration::from_secs(30),
+        |o| at(o, "status.lastHandledReconcileAt") == "while-not-leader",
+    );
+    assert_eq!(
+        lease_holder(&ns, &lease)
+            .as_deref()
+            .map(|h| h != "intruder"),
+        Some(true)
+    );
+}
+
 #[test]
 #[ignore = "needs the local kube-apiserver: run hack/test.sh"]
 fn metrics_and_health_are_served_during_a_run() {

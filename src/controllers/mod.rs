@@ -7,6 +7,7 @@ pub mod cutover;
 pub mod data_source;
 pub mod dts_migration;
 pub mod error;
+pub mod leader;
 pub mod managed;
 pub mod mms_job;
 pub mod poll;
@@ -17,10 +18,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use futures::future::join_all;
 use kube::api::{Api, ListParams};
 use kube::{Client, CustomResourceExt};
 use tokio::sync::watch;
+use tokio::task::JoinSet;
 
 use crate::aliyun::{Cloud, CloudConfig};
 use crate::api::{Cutover, DataSource, DtsMigration, MmsJob};
@@ -111,7 +112,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     )?;
 
     let result = if args.leader_elect {
-        run_as_candidate(&args, client, ctx, &identity, health, stop_rx).await
+        leader::run_as_candidate(&args, client, ctx, &identity, health, stop_rx).await
     } else {
         health.set_ready(true);
         metrics.set_leader(&identity, true);
@@ -180,102 +181,20 @@ async fn preflight(client: &Client, namespace: Option<&str>) -> anyhow::Result<(
     check::<Cutover>(client, namespace).await
 }
 
-/// Waits for the Lease, runs the controllers while holding it, and hands it back on shutdown.
-async fn run_as_candidate(
-    args: &RunArgs,
-    client: Client,
-    ctx: Arc<Context>,
-    identity: &str,
-    health: Arc<Health>,
-    stop_rx: watch::Receiver<bool>,
-) -> anyhow::Result<()> {
-    let namespace = args
-        .lease_namespace
-        .clone()
-        .or_else(|| std::env::var("POD_NAMESPACE").ok())
-        .unwrap_or_else(|| "default".to_string());
-    let duration = args.lease_duration_seconds.max(2);
-    let manager = kube_lease_manager::LeaseManagerBuilder::new(client, &args.lease_name)
-        .with_namespace(&namespace)
-        .with_identity(identity)
-        .with_duration(duration)
-        .with_grace((duration / 3).max(1))
-        .build()
-        .await
-        .context("creating the leader-election lease manager")?;
-    let (mut leader_rx, lease_task) = manager.watch().await;
-    // A follower is healthy and ready: it takes over when the leader goes.
-    health.set_ready(true);
-    tracing::info!(lease = %args.lease_name, %namespace, %identity, "waiting for leadership");
-    let mut stop = stop_rx.clone();
-    let became_leader = loop {
-        if *leader_rx.borrow_and_update() {
-            break true;
-        }
-        tokio::select! {
-            changed = leader_rx.changed() => if changed.is_err() { break false },
-            _ = stop.changed() => if *stop.borrow() { break false },
-        }
-    };
-    let mut lost = false;
-    if became_leader {
-        tracing::info!(%identity, "became leader");
-        ctx.metrics.set_leader(identity, true);
-        let (ctl_stop_tx, ctl_stop_rx) = watch::channel(false);
-        let grace = Duration::from_secs(args.shutdown_grace_seconds);
-        let controllers = tokio::spawn(run_controllers(ctx.clone(), ctl_stop_rx, grace));
-        let mut stop = stop_rx.clone();
-        loop {
-            tokio::select! {
-                changed = leader_rx.changed() => {
-                    if changed.is_err() || !*leader_rx.borrow() {
-                        lost = true;
-                        break;
-                    }
-                }
-                _ = stop.changed() => if *stop.borrow() { break },
-            }
-        }
-        if lost {
-            tracing::error!(%identity, "lost leadership; stopping the controllers");
-        }
-        let _ = ctl_stop_tx.send(true);
-        let _ = controllers.await;
-        ctx.metrics.set_leader(identity, false);
-    }
-    // Dropping the receiver ends the lease task, which returns the manager to release with.
-    drop(leader_rx);
-    match lease_task.await {
-        Ok(Ok(manager)) => {
-            if let Err(e) = manager.release().await {
-                tracing::warn!(error = %e, "could not release the lease");
-            } else {
-                tracing::info!("released the lease");
-            }
-        }
-        Ok(Err(e)) => tracing::warn!(error = %e, "lease manager failed"),
-        Err(e) => tracing::warn!(error = %e, "lease task panicked"),
-    }
-    if lost {
-        anyhow::bail!("lost the leader-election lease");
-    }
-    Ok(())
-}
-
 /// Runs the four controllers until `stop`, then lets in-flight reconciles finish within `grace`.
 async fn run_controllers(ctx: Arc<Context>, stop: watch::Receiver<bool>, grace: Duration) {
-    let tasks = vec![
-        tokio::spawn(data_source::run(ctx.clone(), stopped(stop.clone()))),
-        tokio::spawn(mms_job::run(ctx.clone(), stopped(stop.clone()))),
-        tokio::spawn(dts_migration::run(ctx.clone(), stopped(stop.clone()))),
-        tokio::spawn(cutover::run(ctx.clone(), stopped(stop.clone()))),
-    ];
-    let mut wait_stop = stop.clone();
-    let all = join_all(tasks);
+    // A JoinSet aborts what it still holds when dropped: aborting this task (lost leadership)
+    // or giving up after `grace` ends every controller, not only this one.
+    let mut tasks = JoinSet::new();
+    tasks.spawn(data_source::run(ctx.clone(), stopped(stop.clone())));
+    tasks.spawn(mms_job::run(ctx.clone(), stopped(stop.clone())));
+    tasks.spawn(dts_migration::run(ctx.clone(), stopped(stop.clone())));
+    tasks.spawn(cutover::run(ctx.clone(), stopped(stop.clone())));
+    let all = async { while tasks.join_next().await.is_some() {} };
     tokio::pin!(all);
     tokio::select! {
         _ = &mut all => return,
-        _ = async { while !*wait_stop.borrow_and_update() { if wait_stop.changed().await.is_err() { break } } } => {}
+        _ = stopped(stop.clone()) => {}
     }
     tracing::info!(
         ?grace,
