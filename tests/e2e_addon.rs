@@ -19,14 +19,9 @@ fn leader_line(op: &Operator) -> bool {
     op.proc.log_text().contains("became leader")
 }
 
-#[test]
-#[ignore = "needs the local kube-apiserver: run hack/test.sh"]
-fn two_replicas_elect_one_leader_which_hands_over_on_death_and_on_sigterm() {
-    let cluster = cluster();
-    let ns = Namespace::create(cluster, "addon-le");
-    let sim = Sim::start(&[]);
-    cloud_secret(&ns);
-    let lease = format!("amo-{}", ns.name);
+/// A replica standing for the namespace's own Lease (in `amo-system`, 6 s).
+fn candidate(cluster: &Cluster, ns: &Namespace, sim: &Sim) -> Operator {
+    let lease = lease_name(ns);
     let args = [
         "--leader-elect",
         "--lease-name",
@@ -36,8 +31,23 @@ fn two_replicas_elect_one_leader_which_hands_over_on_death_and_on_sigterm() {
         "--lease-duration-seconds",
         "6",
     ];
-    let mut a = Operator::start(cluster, &ns.name, &sim, &args);
-    let mut b = Operator::start(cluster, &ns.name, &sim, &args);
+    Operator::start(cluster, &ns.name, sim, &args)
+}
+
+fn lease_name(ns: &Namespace) -> String {
+    format!("amo-{}", ns.name)
+}
+
+#[test]
+#[ignore = "needs the local kube-apiserver: run hack/test.sh"]
+fn two_replicas_elect_one_leader_which_hands_over_on_death_and_on_sigterm() {
+    let cluster = cluster();
+    let ns = Namespace::create(cluster, "addon-le");
+    let sim = Sim::start(&[]);
+    cloud_secret(&ns);
+    let lease = lease_name(&ns);
+    let mut a = candidate(cluster, &ns, &sim);
+    let mut b = candidate(cluster, &ns, &sim);
     wait_for("a leader", Duration::from_secs(30), || {
         (leader_line(&a) || leader_line(&b)).then_some(())
     });
@@ -128,21 +138,8 @@ fn a_leader_that_loses_its_lease_stops_at_once_and_stands_again() {
     let ns = Namespace::create(cluster, "addon-lost");
     let sim = Sim::start(&[]);
     cloud_secret(&ns);
-    let lease = format!("amo-{}", ns.name);
-    let op = Operator::start(
-        cluster,
-        &ns.name,
-        &sim,
-        &[
-            "--leader-elect",
-            "--lease-name",
-            &lease,
-            "--lease-namespace",
-            "amo-system",
-            "--lease-duration-seconds",
-            "6",
-        ],
-    );
+    let lease = lease_name(&ns);
+    let op = candidate(cluster, &ns, &sim);
     wait_for("leadership", Duration::from_secs(30), || {
         leader_line(&op).then_some(())
     });
