@@ -18,6 +18,9 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use support::*;
 
+/// The chart's default log level, so logging costs what it costs in production.
+const LOG: &str = "info";
+
 #[derive(Default, Clone, Copy)]
 struct Sample {
     rss_kb: u64,
@@ -157,7 +160,7 @@ fn main() {
         .into_iter()
         .chain(extra.split_whitespace())
         .collect();
-    let op = Operator::start(cluster, &ns.name, &sim, &cmd_args);
+    let op = Operator::start_logging(cluster, &ns.name, &sim, &cmd_args, LOG);
     let pid = op.proc.pid();
     let apiserver: Option<u32> = cluster
         .kubeconfig
@@ -243,7 +246,7 @@ fn main() {
     op.signal(libc::SIGTERM);
     op.wait_exit(Duration::from_secs(30));
     let restart = Instant::now();
-    let op2 = Operator::start(cluster, &ns.name, &sim, &cmd_args);
+    let op2 = Operator::start_logging(cluster, &ns.name, &sim, &cmd_args, LOG);
     let pid2 = op2.proc.pid();
     let mut max_conn = 0;
     let mut restart_done = None;

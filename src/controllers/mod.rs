@@ -86,6 +86,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     let metrics = Arc::new(Metrics::new());
     let health = Arc::new(Health::default());
     let (stop_tx, stop_rx) = watch::channel(false);
+    let stopping = stop_rx.clone();
     spawn_signal_handler(stop_tx, health.clone());
 
     let (addr, server) = server::serve(
@@ -124,6 +125,12 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         .await;
         Ok(())
     };
+    if !*stopping.borrow() {
+        // The controllers ended with nobody asking: exit non-zero so Kubernetes restarts the pod
+        // rather than keep a healthy-looking process that does nothing.
+        result?;
+        anyhow::bail!("the controllers stopped without a shutdown request");
+    }
     let _ = server.await;
     tracing::info!("stopped");
     result

@@ -428,12 +428,27 @@ pub struct Operator {
 
 impl Operator {
     pub fn start(cluster: &Cluster, ns: &str, sim: &Sim, extra: &[&str]) -> Self {
+        Self::start_logging(
+            cluster,
+            ns,
+            sim,
+            extra,
+            "info,aliyun_migration_operator=debug,kube_runtime=warn,kube_client=warn",
+        )
+    }
+
+    /// Like [`Operator::start`] with a `RUST_LOG` filter of the caller's (the benchmark runs with
+    /// the production level, not the tests' debug one).
+    pub fn start_logging(
+        cluster: &Cluster,
+        ns: &str,
+        sim: &Sim,
+        extra: &[&str],
+        log: &str,
+    ) -> Self {
         let mut cmd = Command::new(BIN);
         cmd.env("KUBECONFIG", &cluster.operator_kubeconfig)
-            .env(
-                "RUST_LOG",
-                "info,aliyun_migration_operator=debug,kube_runtime=warn,kube_client=warn",
-            )
+            .env("RUST_LOG", log)
             .args([
                 "run",
                 "--namespace",
