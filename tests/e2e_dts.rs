@@ -240,6 +240,31 @@ fn a_kill_during_creation_buys_one_instance() {
 
 #[test]
 #[ignore = "needs the local kube-apiserver: run hack/test.sh"]
+fn a_lost_configure_answer_configures_one_task() {
+    let cluster = cluster();
+    let ns = Namespace::create(cluster, "dts-lost");
+    let sim = Sim::start(&[]);
+    secrets(&ns);
+    let _op = Operator::start(cluster, &ns.name, &sim, &[]);
+    // ConfigureDtsJob takes no idempotency token: DTS commits, the answer never arrives.
+    block_on(sim.admin.lose_response_next("ConfigureDtsJob", 1)).unwrap();
+    migration(&ns, "orders", "");
+    ns.kubectl
+        .wait_condition("dtsmigration/orders", "Replicating", 240);
+    let jobs = block_on(sim.admin.dts_jobs()).unwrap();
+    assert_eq!(jobs.len(), 1, "exactly one DTS task: {jobs:#?}");
+    assert!(jobs[0].dts_instance_id.is_some(), "and it was bought");
+    assert_eq!(job_id(&ns, "orders"), jobs[0].dts_job_id);
+    let configures = block_on(sim.admin.requests_for("ConfigureDtsJob")).unwrap();
+    assert_eq!(configures.len(), 1, "configured once: {configures:#?}");
+    let events = ns
+        .kubectl
+        .ok(&["get", "events.events.k8s.io", "-o", "yaml"]);
+    assert!(events.contains("reason: Adopted"), "{events}");
+}
+
+#[test]
+#[ignore = "needs the local kube-apiserver: run hack/test.sh"]
 fn deletion_policies_release_or_retain_the_instance() {
     let cluster = cluster();
     let ns = Namespace::create(cluster, "dts-delete");

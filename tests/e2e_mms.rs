@@ -332,3 +332,25 @@ fn a_kill_right_after_create_never_makes_a_second_job() {
         "exactly one MMS job"
     );
 }
+
+#[test]
+#[ignore = "needs the local kube-apiserver: run hack/test.sh"]
+fn a_lost_create_answer_never_makes_a_second_job() {
+    let cluster = cluster();
+    let ns = Namespace::create(cluster, "mms-lost");
+    let sim = Sim::start(&[]);
+    cloud_secret(&ns);
+    let _op = Operator::start(cluster, &ns.name, &sim, &[]);
+    ready_source(&ns);
+    // CreateMmsJob takes no idempotency token: MMS commits, the answer never arrives.
+    block_on(sim.admin.lose_response_next("CreateMmsJob", 1)).unwrap();
+    mms_job(&ns, "history", r#","tables":["orders"]"#);
+    ns.kubectl.wait_condition("mmsjob/history", "Ready", 180);
+    assert_eq!(
+        sim_jobs_named(&sim, &format!("{}-history", ns.name)).len(),
+        1,
+        "exactly one MMS job"
+    );
+    let creates = block_on(sim.admin.requests_for("CreateMmsJob")).unwrap();
+    assert_eq!(creates.len(), 1, "created once: {creates:#?}");
+}

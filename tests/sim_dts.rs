@@ -7,21 +7,14 @@ mod sim_support;
 use aliyun_migration_operator::sim::SimHandle;
 use aliyun_migration_operator::sim::scenario::{CheckResult, Dur, LagCurve};
 use serde_json::Value;
-use sim_support::{Client, Reply, frozen};
+use sim_support::{Client, MIGRATION_PURCHASE, Reply, frozen};
 
 async fn advance(sim: &SimHandle, secs: f64) {
     sim.admin().advance(secs).await.unwrap();
 }
 
 async fn purchase(c: &Client, token: Option<&str>) -> (String, String) {
-    let mut params = vec![
-        ("PayType", "PostPaid"),
-        ("Type", "MIGRATION"),
-        ("SourceRegion", "cn-hangzhou"),
-        ("DestinationRegion", "cn-hangzhou"),
-        ("SourceEndpointEngineName", "PolarDB"),
-        ("DestinationEndpointEngineName", "odps"),
-    ];
+    let mut params = MIGRATION_PURCHASE.to_vec();
     if let Some(t) = token {
         params.push(("ClientToken", t));
     }

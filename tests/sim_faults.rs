@@ -1,4 +1,4 @@
-//! Faults (errors, throttling, slow answers, dropped connections), rate limits, determinism
+//! Faults (errors, throttling, slow answers, dropped connections, lost responses), rate limits, determinism
 //! with a seed, and the `sim` command's start-up line and clean shutdown.
 
 mod sim_support;
@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use aliyun_migration_operator::sim::scenario::{FaultKind, FaultRule, Scenario};
 use aliyun_migration_operator::sim::{SimConfig, Simulator};
-use sim_support::{Client, frozen};
+use sim_support::{Client, MIGRATION_PURCHASE, frozen};
 
 #[tokio::test]
 async fn one_shot_faults_fail_throttle_slow_and_drop() {
@@ -67,6 +67,29 @@ async fn one_shot_faults_fail_throttle_slow_and_drop() {
             "drop"
         ]
     );
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_lost_response_still_takes_effect() {
+    let sim = frozen().await;
+    let c = Client::new(&sim);
+    let admin = sim.admin();
+    admin
+        .lose_response_next("CreateDtsInstance", 1)
+        .await
+        .unwrap();
+    let params = MIGRATION_PURCHASE;
+    let lost = c.try_dts("CreateDtsInstance", &params).await;
+    assert!(lost.is_err(), "no answer reaches the caller: {lost:?}");
+    let bought = admin.dts_jobs().await.unwrap();
+    assert_eq!(bought.len(), 1, "the purchase happened: {bought:#?}");
+    assert_eq!(c.dts("CreateDtsInstance", &params).await.status, 200);
+    assert_eq!(admin.dts_jobs().await.unwrap().len(), 2);
+    let log = admin.requests_for("CreateDtsInstance").await.unwrap();
+    let faults: Vec<Option<&str>> = log.iter().map(|r| r.fault.as_deref()).collect();
+    assert_eq!(faults, [Some("lose-response"), None]);
+    assert_eq!(log[0].status, 200, "logged as served");
     sim.shutdown().await;
 }
 

@@ -71,7 +71,8 @@ pub struct DtsMigrationSpec {
     #[serde(default)]
     pub api_generation: ApiGeneration,
     /// DTS task name (at most 32 characters, need not be unique). Default: `<namespace>-<name>`
-    /// cut to 32 characters.
+    /// cut to 32 characters. If the answer to a configure is lost, the operator adopts the
+    /// not-yet-bought task of exactly this name instead of configuring a second one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 1, max = 32))]
     pub job_name: Option<String>,

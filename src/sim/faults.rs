@@ -49,6 +49,8 @@ pub enum Injected {
     Delay(u64),
     /// Close the connection without answering.
     Drop,
+    /// Handle the call, then close the connection without answering.
+    LoseResponse,
 }
 
 impl Injected {
@@ -58,6 +60,7 @@ impl Injected {
             Injected::Fail(e) => format!("error:{}", e.code),
             Injected::Delay(ms) => format!("slow:{ms}ms"),
             Injected::Drop => "drop".into(),
+            Injected::LoseResponse => "lose-response".into(),
         }
     }
 }
@@ -138,6 +141,7 @@ fn build(
 ) -> Injected {
     match kind {
         FaultKind::Drop => Injected::Drop,
+        FaultKind::LoseResponse => Injected::LoseResponse,
         FaultKind::Slow => Injected::Delay(delay_ms.unwrap_or(2_000)),
         FaultKind::Throttle => {
             let mut e = ApiError::throttled(delay_ms.unwrap_or(1_000));

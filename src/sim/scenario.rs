@@ -153,6 +153,9 @@ pub enum FaultKind {
     Slow,
     /// The connection is closed without a response.
     Drop,
+    /// The call takes effect, then the connection is closed without a response: the
+    /// ambiguous failure (a timeout after commit) that creating calls must survive.
+    LoseResponse,
 }
 
 /// A fault injected at random: each matching call fails with probability `rate`.

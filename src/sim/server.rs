@@ -379,7 +379,7 @@ async fn cloud(
     };
 
     // Phase 1: classify, authenticate, limit, decide faults.
-    let (classified, principal, request_id, delay) = {
+    let (classified, principal, request_id, delay, lose_response) = {
         let mut world = shared.lock();
         let rid = world.ids.request_id();
         record.sim_time = fmt_iso(world.clock.now());
@@ -454,7 +454,7 @@ async fn cloud(
         let ak = principal.as_ref().map(|p| p.access_key_id.clone());
         let World { faults, ids, .. } = &mut *world;
         let fault = faults.decide(&classified.action, ak.as_deref(), ids);
-        let mut delay = None;
+        let (mut delay, mut lose_response) = (None, false);
         match fault {
             Some(Injected::Fail(e)) => {
                 record.fault = Some(Injected::Fail(e.clone()).label());
@@ -481,9 +481,13 @@ async fn cloud(
                 record.fault = Some(Injected::Delay(ms).label());
                 delay = Some(ms);
             }
+            Some(Injected::LoseResponse) => {
+                record.fault = Some(Injected::LoseResponse.label());
+                lose_response = true;
+            }
             None => {}
         }
-        (classified, principal, rid, delay)
+        (classified, principal, rid, delay, lose_response)
     };
     if let Some(ms) = delay {
         tokio::time::sleep(Duration::from_millis(ms)).await;
@@ -554,7 +558,11 @@ async fn cloud(
             outcome
         }
     };
-    finish(&mut world, record, product, outcome, &request_id, started)
+    let mut resp = finish(&mut world, record, product, outcome, &request_id, started);
+    if lose_response {
+        resp.extensions_mut().insert(DropConnection);
+    }
+    resp
 }
 
 fn dispatch(

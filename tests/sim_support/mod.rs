@@ -10,6 +10,16 @@ use aliyun_migration_operator::sim::scenario::{DEFAULT_ACCESS_KEY_ID, DEFAULT_AC
 use aliyun_migration_operator::sim::{SimConfig, SimHandle, Simulator};
 use serde_json::Value;
 
+/// CreateDtsInstance parameters of a pay-as-you-go PolarDB → MaxCompute migration instance.
+pub const MIGRATION_PURCHASE: [(&str, &str); 6] = [
+    ("PayType", "PostPaid"),
+    ("Type", "MIGRATION"),
+    ("SourceRegion", "cn-hangzhou"),
+    ("DestinationRegion", "cn-hangzhou"),
+    ("SourceEndpointEngineName", "PolarDB"),
+    ("DestinationEndpointEngineName", "odps"),
+];
+
 /// A simulator of the demo scenario with a frozen clock (tests move it explicitly) and rate
 /// limits high enough for tight polling loops.
 pub async fn frozen() -> SimHandle {

@@ -66,6 +66,9 @@ pub enum Observed {
     Task(Box<TaskView>),
     /// The recorded instance or task does not exist any more.
     Gone,
+    /// No id recorded, but a configure was sent and DTS holds a task under our name that was
+    /// never bought: the answer to that configure was lost.
+    Adoptable(String),
 }
 
 /// The action a reconcile takes.
@@ -202,6 +205,23 @@ fn derive(
                 ),
             );
             out.act = Some(Act::CreateInstance);
+        }
+        Observed::Adoptable(id) => {
+            status.dts_job_id = Some(id.clone());
+            out.phase = Phase::Configuring;
+            out.ready = Desired::false_(
+                READY,
+                "Adopted",
+                format!(
+                    "adopted DTS task {id}: it was configured under this name but the answer was lost"
+                ),
+            );
+            if prev.configured_generation != generation {
+                // The spec changed since that configure: bring the adopted task up to date.
+                out.act = Some(Act::Configure);
+                status.configured_generation = generation;
+                status.precheck_generation = generation;
+            }
         }
         Observed::Gone => {
             out.phase = Phase::Failed;

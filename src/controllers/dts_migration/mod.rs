@@ -3,6 +3,7 @@
 
 pub mod decide;
 mod endpoints;
+mod leftover;
 
 use std::sync::Arc;
 
@@ -109,7 +110,10 @@ async fn apply(m: Arc<DtsMigration>, ctx: Arc<Context>) -> Result<Action> {
         }
         Err(e) => return Err(e),
     };
-    let observed = fetch(&dts, &m.spec.api_generation, &prev).await?;
+    let observed = match adoptable(&ctx, &dts, &m, &prev).await? {
+        Some(id) => Observed::Adoptable(id),
+        None => fetch(&dts, &m.spec.api_generation, &prev).await?,
+    };
     let decision = decide::decide(&m.spec, &prev, generation, &observed, now);
     let mut status = decision.status;
     status.last_handled_reconcile_at = requested.or(prev.last_handled_reconcile_at.clone());
@@ -397,6 +401,39 @@ fn client_token(m: &DtsMigration) -> String {
 }
 
 /// Reads what DTS shows for the task.
+/// The task a lost ConfigureDtsJob answer left behind, if any (see `leftover`).
+async fn adoptable(
+    ctx: &Context,
+    dts: &DtsClient,
+    m: &DtsMigration,
+    prev: &DtsMigrationStatus,
+) -> Result<Option<String>> {
+    if !leftover::must_search(m.spec.api_generation, prev) {
+        return Ok(None);
+    }
+    let name = endpoints::job_name(m);
+    let Some(found) = leftover::search(dts, &name).await? else {
+        return Ok(None);
+    };
+    let mut message = format!(
+        "adopted DTS task {} named {name:?}, configured before its answer was lost",
+        found.dts_job_id
+    );
+    if !found.others.is_empty() {
+        message.push_str(&format!(
+            "; other unbought tasks of that name, safe to delete in the DTS console: {}",
+            found.others.join(", ")
+        ));
+    }
+    let kind = if found.others.is_empty() {
+        EventType::Normal
+    } else {
+        EventType::Warning
+    };
+    publish(ctx, m, kind, "Adopted", &message).await;
+    Ok(Some(found.dts_job_id))
+}
+
 async fn fetch(
     dts: &DtsClient,
     generation: &ApiGeneration,

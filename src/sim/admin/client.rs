@@ -179,6 +179,13 @@ impl AdminClient {
             .await
     }
 
+    /// The next `count` calls of `action` take effect, then their connections are closed
+    /// without an answer.
+    pub async fn lose_response_next(&self, action: &str, count: u32) -> anyhow::Result<u64> {
+        self.arm_fault(&Self::fault(action, FaultKind::LoseResponse, count))
+            .await
+    }
+
     /// Armed one-shot faults.
     pub async fn faults(&self) -> anyhow::Result<Vec<OneShotFault>> {
         self.get("/faults").await

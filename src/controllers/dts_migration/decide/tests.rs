@@ -134,6 +134,38 @@ fn the_dts_job_generation_configures_first_then_buys() {
 }
 
 #[test]
+fn a_task_whose_configure_answer_was_lost_is_adopted_not_configured_again() {
+    let sent = DtsMigrationStatus {
+        configured_generation: Some(1),
+        ..Default::default()
+    };
+    let d = decide(
+        &spec(),
+        &sent,
+        Some(1),
+        &Observed::Adoptable("j1".into()),
+        at(0),
+    );
+    assert_eq!(d.act, None);
+    assert_eq!(d.status.dts_job_id.as_deref(), Some("j1"));
+    assert_eq!(d.status.phase, Some(Phase::Configuring));
+    assert_eq!(cond(&d, READY).reason, "Adopted");
+    // Then it is bought like any configured task.
+    let d = run(&spec(), &d.status, task("NotStarted"), 5);
+    assert_eq!(d.act, Some(Act::CreateInstance));
+    // A spec edit since the lost configure reconfigures the adopted task.
+    let d = decide(
+        &spec(),
+        &sent,
+        Some(2),
+        &Observed::Adoptable("j1".into()),
+        at(0),
+    );
+    assert_eq!(d.act, Some(Act::Configure));
+    assert_eq!(d.status.configured_generation, Some(2));
+}
+
+#[test]
 fn the_legacy_generation_buys_first_then_configures() {
     let mut s = spec();
     s.api_generation = crate::api::dts_migration::ApiGeneration::MigrationJob;
