@@ -400,7 +400,6 @@ fn client_token(m: &DtsMigration) -> String {
         .collect()
 }
 
-/// Reads what DTS shows for the task.
 /// The task a lost ConfigureDtsJob answer left behind, if any (see `leftover`).
 async fn adoptable(
     ctx: &Context,
@@ -434,6 +433,7 @@ async fn adoptable(
     Ok(Some(found.dts_job_id))
 }
 
+/// Reads what DTS shows for the task.
 async fn fetch(
     dts: &DtsClient,
     generation: &ApiGeneration,
