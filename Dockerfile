@@ -32,6 +32,7 @@ COPY src ./src
 COPY config/sim ./config/sim
 COPY config/samples ./config/samples
 COPY hack/kube-local.sh ./hack/kube-local.sh
+COPY hack/kube-build ./hack/kube-build
 RUN cargo build --locked --release --bin aliyun-migration-operator \
  && ./target/release/aliyun-migration-operator --version
 

@@ -1,28 +1,42 @@
 #!/usr/bin/env bash
-# kube-local.sh - a real Kubernetes API server (kube-apiserver v1.20.2 + etcd 3.4)
-# on 127.0.0.1 for the project's tests. No kubelet, scheduler or controller-manager.
+# kube-local.sh - a real Kubernetes API server (kube-apiserver v1.37 + etcd 3.6, both built
+# from Go modules) on 127.0.0.1 for the project's tests. No kubelet, scheduler or
+# controller-manager.
 #
-#   hack/kube-local.sh build        build/validate the cached kube-apiserver binary
+#   hack/kube-local.sh build        build/validate the cached kube-apiserver, kubectl, etcd
 #   hack/kube-local.sh up [DIR]     start etcd + kube-apiserver; last stdout line:
 #                                   export KUBECONFIG=DIR/kubeconfig
 #   hack/kube-local.sh down [DIR]   stop what `up` started; remove DIR if `up` created it
 #   hack/kube-local.sh env [DIR]    print the export line again
+#   hack/kube-local.sh bin          print the directory holding kubectl of the same version
 #
 # DIR defaults to a new temp dir for `up`, and to the last `up` DIR for down/env.
-# See hack/README-kube-local.md.
+# AMO_KUBE_VERSION=1.36.3 (any k8s.io/kubernetes release the Go module proxy serves) builds
+# and runs that version instead of the pinned default. See hack/README-kube-local.md.
 set -euo pipefail
 
-readonly K8S_VERSION=v1.20.2
-readonly K8S_MAJOR=1 K8S_MINOR=20
-readonly REFLECT2_SRC=/usr/share/gocode/src/github.com/modern-go/reflect2
-readonly DEBIAN_GO_BIN=/usr/lib/go/bin
+# The pins (hack/kube-build/*/go.mod say the same; a test checks it).
+readonly DEFAULT_K8S_VERSION=v1.37.2
+readonly ETCD_VERSION=v3.6.16
+readonly MIN_GO=1.26.0 # what k8s.io/kubernetes v1.37 declares
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+
+K8S_VERSION=${AMO_KUBE_VERSION:-$DEFAULT_K8S_VERSION}
+K8S_VERSION=v${K8S_VERSION#v}
+[[ $K8S_VERSION =~ ^v1\.([0-9]+)\.[0-9]+$ ]] ||
+  { echo "AMO_KUBE_VERSION must be a release like 1.37.2 (got '${AMO_KUBE_VERSION-}')" >&2; exit 1; }
+K8S_MINOR=${BASH_REMATCH[1]}
+readonly K8S_VERSION K8S_MINOR
 
 CACHE_DIR=${AMO_CACHE_DIR:-${HOME:?HOME is not set}/.cache/aliyun-migration-operator}
-APISERVER_BIN=$CACHE_DIR/kube-apiserver-$K8S_VERSION
+BIN_DIR=$CACHE_DIR/kubernetes-$K8S_VERSION
+APISERVER_BIN=$BIN_DIR/kube-apiserver
+KUBECTL_BIN=$BIN_DIR/kubectl
+ETCD_BIN=$CACHE_DIR/etcd-$ETCD_VERSION/etcd
 LAST_RUN_FILE=$CACHE_DIR/last-run
 READY_TIMEOUT=${AMO_KUBE_READY_TIMEOUT:-60}   # seconds for /readyz after start
 STOP_TIMEOUT=${AMO_KUBE_STOP_TIMEOUT:-20}     # seconds between SIGTERM and SIGKILL
-BUILD_TIMEOUT=${AMO_KUBE_BUILD_TIMEOUT:-3600} # seconds for `make` (and for the build lock)
+BUILD_TIMEOUT=${AMO_KUBE_BUILD_TIMEOUT:-3600} # seconds for `go build` (and for the build lock)
 readonly OWNED_MARKER=.kube-local-owned-tmpdir # DIR was made by `up` via mktemp -> `down` removes it
 readonly RUN_MARKER=.kube-local                # DIR is (or was) used by kube-local.sh
 
@@ -35,7 +49,7 @@ done
 unset _v
 
 usage() {
-  sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//' >&2
 }
 
 # ---------------------------------------------------------------------------
@@ -81,15 +95,8 @@ ensure_deps() {
   command -v curl >/dev/null 2>&1 || missing+=(curl)
   command -v flock >/dev/null 2>&1 || missing+=(util-linux)
   case $1 in
-    build)
-      [[ -x $DEBIAN_GO_BIN/go ]] || missing+=(golang-go)
-      [[ -f $REFLECT2_SRC/reflect2.go ]] || missing+=(golang-github-modern-go-reflect2-dev)
-      command -v rsync >/dev/null 2>&1 || missing+=(rsync)
-      command -v make >/dev/null 2>&1 || missing+=(make)
-      ;;
+    build) ;;
     up)
-      command -v etcd >/dev/null 2>&1 || missing+=(etcd-server)
-      command -v etcdctl >/dev/null 2>&1 || missing+=(etcd-client)
       command -v openssl >/dev/null 2>&1 || missing+=(openssl)
       ;;
   esac
@@ -97,19 +104,25 @@ ensure_deps() {
 }
 
 # ---------------------------------------------------------------------------
-# build
+# build (Go modules through the Go module proxy)
 # ---------------------------------------------------------------------------
-binary_ok() {
-  [[ -x $APISERVER_BIN ]] || return 1
+binary_reports() { # BIN EXPECTED-SUBSTRING
+  [[ -x $1 ]] || return 1
   local v
-  v=$(timeout 30 "$APISERVER_BIN" --version 2>/dev/null) || return 1
-  [[ $v == "Kubernetes $K8S_VERSION" ]]
+  v=$(timeout 30 "$1" --version 2>/dev/null) || return 1
+  [[ $v == *"$2"* ]]
+}
+
+binaries_ok() {
+  binary_reports "$APISERVER_BIN" "Kubernetes $K8S_VERSION" &&
+    binary_reports "$ETCD_BIN" "etcd Version: ${ETCD_VERSION#v}" &&
+    [[ -x $KUBECTL_BIN ]] && timeout 30 "$KUBECTL_BIN" version --client 2>/dev/null | grep -q "$K8S_VERSION"
 }
 
 cmd_build() {
   mkdir -p "$CACHE_DIR"
-  if binary_ok; then
-    log "using cached $APISERVER_BIN ($K8S_VERSION)"
+  if binaries_ok; then
+    log "using cached kube-apiserver and kubectl $K8S_VERSION, etcd $ETCD_VERSION ($CACHE_DIR)"
     return 0
   fi
   # Subshell: the lock fd (9) is closed when it ends, so no process started
@@ -119,112 +132,110 @@ cmd_build() {
       log "another kube-local build holds $CACHE_DIR/build.lock; waiting (max ${BUILD_TIMEOUT}s)"
       flock -w "$BUILD_TIMEOUT" 9 || die "timed out waiting for $CACHE_DIR/build.lock"
     fi
-    if binary_ok; then
-      log "using cached $APISERVER_BIN ($K8S_VERSION), built by a concurrent call"
+    if binaries_ok; then
+      log "using cached binaries, built by a concurrent call"
       exit 0
-    fi
-    if [[ -e $APISERVER_BIN ]]; then
-      log "cached $APISERVER_BIN does not report $K8S_VERSION; rebuilding"
-      rm -f "$APISERVER_BIN"
     fi
     build_locked
   ) 9>"$CACHE_DIR/build.lock"
 }
 
+# go_cmd: the machine's Go when it is new enough; otherwise the go command fetches the
+# toolchain k8s.io/kubernetes needs from the Go module proxy (GOTOOLCHAIN).
+GO_TOOLCHAIN=local
+check_go() {
+  command -v go >/dev/null 2>&1 ||
+    die "Go is not installed: kube-apiserver $K8S_VERSION is built from the Go module k8s.io/kubernetes (needs Go >= $MIN_GO; Go >= 1.21 can fetch it by itself)"
+  local have
+  have=$(go env GOVERSION 2>/dev/null) || have=
+  have=${have#go}
+  if [[ -z $have ]] || ! printf '%s\n%s\n' "$MIN_GO" "$have" | sort -V -C; then
+    if [[ -n $have ]] && printf '%s\n%s\n' 1.21.0 "$have" | sort -V -C; then
+      GO_TOOLCHAIN=go$MIN_GO
+      log "Go $have is older than $MIN_GO; the go command fetches go$MIN_GO from the module proxy"
+    else
+      die "Go ${have:-?} is too old to build kube-apiserver $K8S_VERSION (needs >= $MIN_GO, or >= 1.21 to fetch it)"
+    fi
+  fi
+}
+
+# module_dir NAME PINNED-DIR: the committed module when building the pinned version, else a
+# generated one (go.mod with every k8s.io staging module replaced by the matching v0.x).
+k8s_module_dir() {
+  local work=$1
+  if [[ $K8S_VERSION == "$DEFAULT_K8S_VERSION" && -f $HERE/kube-build/kubernetes/go.sum ]]; then
+    printf '%s\n' "$HERE/kube-build/kubernetes"
+    return
+  fi
+  local dir=$work/kubernetes staging=v0.${K8S_VERSION#v1.}
+  mkdir -p "$dir"
+  log "generating a build module for k8s.io/kubernetes $K8S_VERSION (staging modules at $staging)"
+  curl -fsS --retry 3 "$(go env GOPROXY | cut -d, -f1)/k8s.io/kubernetes/@v/$K8S_VERSION.mod" -o "$dir/upstream.mod" ||
+    die "the Go module proxy does not serve k8s.io/kubernetes $K8S_VERSION"
+  {
+    printf 'module aliyun-migration-operator/hack/kube-build/kubernetes\n\ngo %s\n\n' "$(awk '/^go /{print $2; exit}' "$dir/upstream.mod")"
+    printf 'tool (\n\tk8s.io/kubernetes/cmd/kube-apiserver\n\tk8s.io/kubernetes/cmd/kubectl\n)\n\n'
+    printf 'require k8s.io/kubernetes %s\n\nreplace (\n' "$K8S_VERSION"
+    sed -n 's#^[[:space:]]*\(k8s.io/[a-z0-9-]*\) => ./staging/.*#\t\1 => \1 '"$staging"'#p' "$dir/upstream.mod"
+    printf ')\n'
+  } >"$dir/go.mod"
+  rm -f "$dir/upstream.mod"
+  (cd "$dir" && go_env go mod tidy) >>"$CACHE_DIR/build.log" 2>&1 ||
+    { tail -n 30 "$CACHE_DIR/build.log" >&2; die "go mod tidy for k8s.io/kubernetes $K8S_VERSION failed"; }
+  printf '%s\n' "$dir"
+}
+
+go_env() {
+  env -u GOFLAGS -u GOOS -u GOARCH -u GOBIN GOTOOLCHAIN="$GO_TOOLCHAIN" CGO_ENABLED=0 \
+    GOCACHE="$GO_BUILD_CACHE" GOFLAGS=-mod=mod "$@"
+}
+
 build_locked() {
   local start=$SECONDS work=$CACHE_DIR/build buildlog=$CACHE_DIR/build.log
   ensure_deps build
-
+  check_go
   local avail_kb
   avail_kb=$(df -Pk "$CACHE_DIR" | awk 'NR==2 {print $4}')
-  ((avail_kb > 4 * 1024 * 1024)) ||
-    die "the build needs ~4 GiB free under $CACHE_DIR (only $((avail_kb / 1024)) MiB free)"
-
-  local r2ver
-  r2ver=$(dpkg-query -W -f='${Version}' golang-github-modern-go-reflect2-dev 2>/dev/null || true)
-  if [[ -n $r2ver ]] && ! dpkg --compare-versions "$r2ver" ge 1.0.2; then
-    die "golang-github-modern-go-reflect2-dev $r2ver is older than 1.0.2 (the SIGSEGV fix)"
-  fi
-
+  ((avail_kb > 5 * 1024 * 1024)) ||
+    die "the build needs ~5 GiB free under $CACHE_DIR (only $((avail_kb / 1024)) MiB free)"
   rm -rf "$work"
-  mkdir -p "$work/apt/lists/partial" "$work/apt/cache/archives/partial" "$work/home" "$work/src"
-  # Build dir is removed whatever happens; the binary is the only thing kept.
+  mkdir -p "$work"
+  # The Go build cache (~3 GiB) lives in the build dir and goes with it; only binaries stay.
+  GO_BUILD_CACHE=$work/gocache
   # shellcheck disable=SC2064 # expand $work now
   trap "rm -rf -- $(printf %q "$work")" EXIT
-
-  log "building kube-apiserver $K8S_VERSION from Debian's 'kubernetes' source package (5-8 min cold; log: $buildlog)"
-  # Private deb-src list and apt state: the system apt configuration is not touched.
-  local keyring=/usr/share/keyrings/debian-archive-keyring.gpg
-  [[ -f $keyring ]] || die "$keyring not found (package debian-archive-keyring)"
-  cat >"$work/apt/sources.list" <<EOF
-deb-src [signed-by=$keyring] http://deb.debian.org/debian bookworm main
-deb-src [signed-by=$keyring] http://deb.debian.org/debian-security bookworm-security main
-deb-src [signed-by=$keyring] http://deb.debian.org/debian bookworm-updates main
-EOF
-  local -a apt_opts=(
-    -o "Dir::Etc::SourceList=$work/apt/sources.list"
-    -o Dir::Etc::SourceParts=/nonexistent
-    -o "Dir::State::Lists=$work/apt/lists"
-    -o "Dir::Cache=$work/apt/cache"
-    -o Acquire::Retries=3
-  )
-  # As root apt downloads as user _apt, which cannot write below a 0700 $HOME.
-  [[ $EUID -ne 0 ]] || apt_opts+=(-o APT::Sandbox::User=root)
-
   : >"$buildlog"
-  local attempt ok=0
-  for attempt in 1 2; do
-    if (cd "$work/src" &&
-      timeout 600 apt-get -q "${apt_opts[@]}" update &&
-      timeout 600 apt-get -q "${apt_opts[@]}" source --download-only kubernetes) >>"$buildlog" 2>&1; then
-      ok=1 && break
-    fi
-    log "fetching the kubernetes source package failed (attempt $attempt)"
-    sleep 5
+
+  local mod
+  mod=$(k8s_module_dir "$work")
+  local vpkg=k8s.io/component-base/version cpkg=k8s.io/client-go/pkg/version ldflags="-s -w" p
+  for p in $vpkg $cpkg; do
+    ldflags+=" -X $p.gitVersion=$K8S_VERSION -X $p.gitMajor=1 -X $p.gitMinor=$K8S_MINOR -X $p.gitTreeState=clean"
   done
-  ((ok)) || { tail -n 30 "$buildlog" >&2; die "could not fetch Debian source package 'kubernetes'"; }
-
-  local -a origs=("$work"/src/kubernetes_*.orig.tar.gz)
-  [[ ${#origs[@]} -eq 1 && -f ${origs[0]} ]] || die "expected one kubernetes_*.orig.tar.gz, found: ${origs[*]}"
-  [[ ${origs[0]} == *"${K8S_VERSION#v}.orig.tar.gz" ]] ||
-    die "Debian's kubernetes source is no longer upstream $K8S_VERSION: ${origs[0]##*/}"
-  log "fetched ${origs[0]##*/} ($((SECONDS - start)) s); unpacking"
-  tar -xzf "${origs[0]}" -C "$work/src"
-  local tree=$work/src/kubernetes-${K8S_VERSION#v}
-  [[ -f $tree/Makefile && -d $tree/vendor/github.com/modern-go/reflect2 ]] ||
-    die "unexpected layout of the kubernetes source tarball (no $tree/Makefile or vendored reflect2)"
-
-  # Vendored reflect2 v1.0.1 crashes (SIGSEGV in mapiterinit) under Go >= 1.18 on
-  # the first custom-resource create; swap in Debian's reflect2 1.0.2.
-  local r2dst=$tree/vendor/github.com/modern-go/reflect2 f
-  rm -rf "$r2dst" && mkdir -p "$r2dst"
-  for f in "$REFLECT2_SRC"/*.go "$REFLECT2_SRC"/*.s; do
-    if [[ -f $f && $f != *_test.go ]]; then cp "$f" "$r2dst/"; fi
-  done
-  [[ -f $r2dst/reflect2.go ]] || die "reflect2 swap failed (no $REFLECT2_SRC/reflect2.go)"
-
-  log "compiling (make WHAT=cmd/kube-apiserver, Go $("$DEBIAN_GO_BIN/go" env GOVERSION))"
-  local t_make=$SECONDS
-  if ! (cd "$tree" && env -u GOFLAGS -u GOBIN -u GOOS -u GOARCH -u GOROOT -u GOPATH -u GOCACHE -u GO111MODULE \
-    PATH="$DEBIAN_GO_BIN:$PATH" HOME="$work/home" GOPATH="$work/gopath" GOCACHE="$work/gocache" \
-    CGO_ENABLED=0 GOPROXY=off GOTOOLCHAIN=local \
-    KUBE_GIT_VERSION="$K8S_VERSION" KUBE_GIT_MAJOR="$K8S_MAJOR" KUBE_GIT_MINOR="$K8S_MINOR" \
-    KUBE_GIT_TREE_STATE=clean \
-    timeout "$BUILD_TIMEOUT" make WHAT=cmd/kube-apiserver) >>"$buildlog" 2>&1; then
-    tail -n 50 "$buildlog" >&2
-    die "make WHAT=cmd/kube-apiserver failed (full log: $buildlog)"
+  log "building kube-apiserver and kubectl $K8S_VERSION from the Go module k8s.io/kubernetes (~5 min cold; log: $buildlog)"
+  mkdir -p "$work/bin"
+  if ! (cd "$mod" && go_env timeout "$BUILD_TIMEOUT" go build -trimpath -ldflags "$ldflags" -o "$work/bin/" \
+    k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kubectl) >>"$buildlog" 2>&1; then
+    tail -n 40 "$buildlog" >&2
+    die "go build of kube-apiserver/kubectl $K8S_VERSION failed (full log: $buildlog)"
   fi
-
-  local out=$tree/_output/bin/kube-apiserver tmp="$APISERVER_BIN.tmp.$$"
-  [[ -x $out ]] || die "build produced no $out"
-  cp -L "$out" "$tmp" && chmod 0755 "$tmp"
-  local v
-  v=$("$tmp" --version 2>&1) || true
-  [[ $v == "Kubernetes $K8S_VERSION" ]] || { rm -f "$tmp"; die "built binary reports '$v', expected 'Kubernetes $K8S_VERSION'"; }
-  mv -f "$tmp" "$APISERVER_BIN"
+  log "building etcd $ETCD_VERSION from the Go module go.etcd.io/etcd/server/v3"
+  if ! (cd "$HERE/kube-build/etcd" && go_env timeout "$BUILD_TIMEOUT" go build -trimpath -ldflags "-s -w" \
+    -o "$work/bin/etcd" go.etcd.io/etcd/server/v3) >>"$buildlog" 2>&1; then
+    tail -n 40 "$buildlog" >&2
+    die "go build of etcd $ETCD_VERSION failed (full log: $buildlog)"
+  fi
+  binary_reports "$work/bin/kube-apiserver" "Kubernetes $K8S_VERSION" ||
+    die "the built kube-apiserver does not report $K8S_VERSION"
+  binary_reports "$work/bin/etcd" "etcd Version: ${ETCD_VERSION#v}" ||
+    die "the built etcd does not report $ETCD_VERSION"
+  mkdir -p "$BIN_DIR" "${ETCD_BIN%/*}"
+  mv -f "$work/bin/kube-apiserver" "$APISERVER_BIN"
+  mv -f "$work/bin/kubectl" "$KUBECTL_BIN"
+  mv -f "$work/bin/etcd" "$ETCD_BIN"
   rm -rf "$work"
   trap - EXIT
-  log "built $APISERVER_BIN ($(du -m "$APISERVER_BIN" | cut -f1) MiB) in $((SECONDS - start)) s (make: $((SECONDS - t_make)) s); build tree and Go cache removed"
+  log "built $(du -sh "$BIN_DIR" | cut -f1) of Kubernetes $K8S_VERSION binaries and etcd $ETCD_VERSION in $((SECONDS - start)) s; Go build cache removed"
 }
 
 # ---------------------------------------------------------------------------
@@ -466,7 +477,7 @@ start_etcd() {
   for attempt in 1 2 3; do
     read -r client peer < <(free_ports 2)
     rm -rf "$dir/etcd"
-    start_bg "$dir" etcd "$dir/etcd.log" etcd --name amo-kube-local --data-dir "$dir/etcd" \
+    start_bg "$dir" etcd "$dir/etcd.log" "$ETCD_BIN" --name amo-kube-local --data-dir "$dir/etcd" \
       --listen-client-urls "http://127.0.0.1:$client" --advertise-client-urls "http://127.0.0.1:$client" \
       --listen-peer-urls "http://127.0.0.1:$peer" --initial-advertise-peer-urls "http://127.0.0.1:$peer" \
       --initial-cluster "amo-kube-local=http://127.0.0.1:$peer" --initial-cluster-state new \
@@ -498,7 +509,7 @@ start_apiserver() {
     start_bg "$dir" apiserver "$dir/apiserver.log" "$APISERVER_BIN" \
       --etcd-servers="http://127.0.0.1:$ETCD_PORT" \
       --bind-address=127.0.0.1 --advertise-address=127.0.0.1 \
-      --secure-port="$port" --insecure-port=0 \
+      --secure-port="$port" \
       --cert-dir="$c" --tls-cert-file="$c/apiserver.crt" --tls-private-key-file="$c/apiserver.key" \
       --client-ca-file="$c/ca.crt" \
       --token-auth-file="$dir/tokens.csv" \
@@ -591,6 +602,8 @@ AMO_KUBE_ADMIN_TOKEN=admin-token
 AMO_KUBE_OPERATOR_TOKEN=operator-token
 AMO_KUBE_KUBECONFIG=$dir/kubeconfig
 AMO_KUBE_KUBECONFIG_OPERATOR=$dir/kubeconfig-operator
+AMO_KUBE_VERSION=$K8S_VERSION
+AMO_KUBE_BIN_DIR=$BIN_DIR
 EOF
   UP_DONE=1
   trap - EXIT INT TERM
@@ -645,9 +658,10 @@ main() {
     up) (($# <= 1)) || die "usage: $0 up [DIR]"; cmd_up "$@" ;;
     down) (($# <= 1)) || die "usage: $0 down [DIR]"; cmd_down "$@" ;;
     env) (($# <= 1)) || die "usage: $0 env [DIR]"; cmd_env "$@" ;;
+    bin) (($# == 0)) || die "usage: $0 bin"; cmd_build && printf '%s\n' "$BIN_DIR" ;;
     -h | --help | help) usage ;;
-    '') usage; die "missing command (build, up, down or env)" ;;
-    *) usage; die "unknown command '${cmd}' (expected build, up, down or env)" ;;
+    '') usage; die "missing command (build, up, down, env or bin)" ;;
+    *) usage; die "unknown command '${cmd}' (expected build, up, down, env or bin)" ;;
   esac
 }
 

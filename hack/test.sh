@@ -15,6 +15,14 @@ what=${1:-all}
 filter=${2:-}
 
 log() { printf '\n==> %s\n' "$*" >&2; }
+
+# kubectl of the same release as the local API server (built by kube-local.sh with it), first on
+# PATH: the tests use whatever `kubectl` is there, and a machine may have none.
+use_local_kubectl() {
+  local bin
+  bin=$(hack/kube-local.sh bin)
+  export PATH="$bin:$PATH"
+}
 elapsed() { printf '%ss' "$((SECONDS - $1))"; }
 
 run_unit() {
@@ -26,6 +34,7 @@ run_unit() {
 
 run_e2e() {
   local t0=$SECONDS dir
+  use_local_kubectl
   cargo build --quiet --bins
   dir=$(mktemp -d -t amo-e2e-XXXXXX)
   log "starting the local API server in $dir"
@@ -50,6 +59,7 @@ run_sandbox() {
 }
 
 run_extra() {
+  use_local_kubectl
   local script
   for script in tests/conformance/run.sh hack/check-addon.sh; do
     if [[ -x $script ]]; then

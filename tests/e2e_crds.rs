@@ -31,7 +31,7 @@ fn crds_install_accept_samples_and_reject_invalid_objects() {
         "04-cutover.yaml",
     ] {
         let path = repo().join("config/samples").join(sample);
-        k.ok(&["apply", "--validate=false", "-f", &path_str(&path)]);
+        k.ok(&["apply", "--server-side", "-f", &path_str(&path)]);
     }
 
     // The category lists all four kinds, with the printer columns.
@@ -80,7 +80,7 @@ fn crds_install_accept_samples_and_reject_invalid_objects() {
                "source": {"instanceType": "PolarDB", "instanceId": "pc-1"},
                "destination": {"instanceType": "MaxCompute", "database": "dw"},
                "migrationTypes": ["Everything"], "objects": [{"name": "shop"}]}}"#;
-    let out = k.run_with_stdin(&["apply", "--validate=false", "-f", "-"], Some(bad_enum));
+    let out = k.run_with_stdin(&["apply", "-f", "-"], Some(bad_enum));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "wrong enum accepted");
     assert!(
@@ -93,7 +93,7 @@ fn crds_install_accept_samples_and_reject_invalid_objects() {
       "apiVersion": "migration.aliyun-operator.dev/v1alpha1", "kind": "MmsJob",
       "metadata": {"name": "missing-db"},
       "spec": {"dataSourceRef": {"name": "hive-prod"}}}"#;
-    let out = k.run_with_stdin(&["apply", "--validate=false", "-f", "-"], Some(missing));
+    let out = k.run_with_stdin(&["apply", "-f", "-"], Some(missing));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "missing field accepted");
     assert!(
@@ -106,7 +106,7 @@ fn crds_install_accept_samples_and_reject_invalid_objects() {
       "apiVersion": "migration.aliyun-operator.dev/v1alpha1", "kind": "DataSource",
       "metadata": {"name": "bad-region"},
       "spec": {"region": "Hangzhou!", "name": "x"}}"#;
-    let out = k.run_with_stdin(&["apply", "--validate=false", "-f", "-"], Some(bad_region));
+    let out = k.run_with_stdin(&["apply", "-f", "-"], Some(bad_region));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "bad region accepted");
     assert!(err.contains("spec.region"), "unclear message: {err}");
@@ -124,5 +124,155 @@ fn crds_install_accept_samples_and_reject_invalid_objects() {
         at(&mms, "status.phase"),
         "Succeeded",
         "status written via main resource"
+    );
+}
+
+/// Writes `status` through the status subresource, as the operator would.
+fn set_status(k: &Kubectl, resource: &str, status: &str) {
+    k.ok(&[
+        "patch",
+        resource,
+        "--subresource=status",
+        "--type=merge",
+        "-p",
+        &format!(r#"{{"status":{status}}}"#),
+    ]);
+}
+
+/// A spec edit the server must refuse with `message` (the CRD's CEL transition rule).
+fn refused(k: &Kubectl, resource: &str, patch: &str, message: &str) {
+    let out = k.run(&["patch", resource, "--type=merge", "-p", patch]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{resource}: {patch} was accepted");
+    assert!(
+        err.contains(message),
+        "{resource}: refusal does not say {message:?}: {err}"
+    );
+}
+
+fn accepted(k: &Kubectl, resource: &str, patch: &str) {
+    k.ok(&["patch", resource, "--type=merge", "-p", patch]);
+}
+
+#[test]
+#[ignore = "needs the local kube-apiserver: run hack/test.sh (or set AMO_E2E_KUBECONFIG)"]
+fn the_server_enforces_every_transition_rule_with_a_clear_message() {
+    let cluster = cluster();
+    let ns = Namespace::create(cluster, "cel");
+    let k = &ns.kubectl;
+    for sample in [
+        "01-datasource.yaml",
+        "02-mmsjob.yaml",
+        "03-dtsmigration.yaml",
+        "04-cutover.yaml",
+    ] {
+        let path = repo().join("config/samples").join(sample);
+        k.ok(&["apply", "--server-side", "-f", &path_str(&path)]);
+    }
+
+    // Before the cloud object exists, identity fields may still change.
+    accepted(
+        k,
+        "datasource/hive-prod",
+        r#"{"spec":{"name":"hive-staging"}}"#,
+    );
+    accepted(
+        k,
+        "mmsjob/sales-history",
+        r#"{"spec":{"srcDbName":"sales2"}}"#,
+    );
+
+    // DataSource: name and sourceId are frozen once resolved.
+    set_status(k, "datasource/hive-prod", r#"{"sourceId":1}"#);
+    refused(
+        k,
+        "datasource/hive-prod",
+        r#"{"spec":{"name":"hive-prod"}}"#,
+        "spec.name and spec.sourceId cannot change once the DataSource is resolved",
+    );
+    refused(
+        k,
+        "datasource/hive-prod",
+        r#"{"spec":{"sourceId":2}}"#,
+        "spec.name and spec.sourceId cannot change once the DataSource is resolved",
+    );
+    // Pinning the id it resolved to is allowed.
+    accepted(k, "datasource/hive-prod", r#"{"spec":{"sourceId":1}}"#);
+
+    // MmsJob: the job scope is frozen once the MMS job exists.
+    set_status(k, "mmsjob/sales-history", r#"{"jobId":7}"#);
+    refused(
+        k,
+        "mmsjob/sales-history",
+        r#"{"spec":{"tables":["orders"]}}"#,
+        "cannot change once the MMS job exists",
+    );
+    // What is not scope (suspend) may still change.
+    accepted(k, "mmsjob/sales-history", r#"{"spec":{"suspend":true}}"#);
+
+    // DtsMigration: endpoints and objects frozen once started; stop is one-way.
+    set_status(
+        k,
+        "dtsmigration/orders-to-maxcompute",
+        r#"{"startedAt":"2026-12-01T00:00:00Z"}"#,
+    );
+    refused(
+        k,
+        "dtsmigration/orders-to-maxcompute",
+        r#"{"spec":{"objects":[{"name":"other"}]}}"#,
+        "create a new DtsMigration instead",
+    );
+    accepted(
+        k,
+        "dtsmigration/orders-to-maxcompute",
+        r#"{"spec":{"stop":true}}"#,
+    );
+    refused(
+        k,
+        "dtsmigration/orders-to-maxcompute",
+        r#"{"spec":{"stop":false}}"#,
+        "spec.stop cannot go back to false",
+    );
+
+    // Cutover: the switch list and the migrations are frozen once switching started.
+    accepted(
+        k,
+        "cutover/orders-cutover",
+        r#"{"spec":{"switch":[{"configMapKey":{"name":"orders-app-db","key":"DSN","value":"a"}}]}}"#,
+    );
+    set_status(
+        k,
+        "cutover/orders-cutover",
+        r#"{"switchStartedAt":"2026-12-01T00:00:00Z"}"#,
+    );
+    refused(
+        k,
+        "cutover/orders-cutover",
+        r#"{"spec":{"switch":[{"configMapKey":{"name":"orders-app-db","key":"DSN","value":"b"}}]}}"#,
+        "spec.switch and spec.migrations cannot change once switching has started",
+    );
+    // Asking for a rollback is what a user does next, and it is allowed.
+    accepted(k, "cutover/orders-cutover", r#"{"spec":{"rollback":true}}"#);
+}
+
+#[test]
+#[ignore = "needs the local kube-apiserver: run hack/test.sh (or set AMO_E2E_KUBECONFIG)"]
+fn the_server_refuses_contradictory_specs_with_the_rule_message() {
+    let cluster = cluster();
+    let ns = Namespace::create(cluster, "cel-static");
+    let k = &ns.kubectl;
+    // Exactly one kind per switch target.
+    let cutover = r#"{
+      "apiVersion": "migration.aliyun-operator.dev/v1alpha1", "kind": "Cutover",
+      "metadata": {"name": "two-kinds"},
+      "spec": {"migrations": [{"kind": "MmsJob", "name": "m"}],
+               "switch": [{"configMapKey": {"name": "a", "key": "k", "value": "v"},
+                           "service": {"name": "s", "externalName": "db.example.com"}}]}}"#;
+    let out = k.run_with_stdin(&["apply", "-f", "-"], Some(cutover));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "two kinds in one target accepted");
+    assert!(
+        err.contains("set exactly one of configMapKey, secretKey, service, mergePatch"),
+        "{err}"
     );
 }

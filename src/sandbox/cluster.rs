@@ -10,6 +10,26 @@ use kube::Client;
 use kube::config::{KubeConfigOptions, Kubeconfig};
 
 const SCRIPT: &str = include_str!("../../hack/kube-local.sh");
+/// The Go modules the script builds kube-apiserver, kubectl and etcd from, at the paths it
+/// expects next to itself.
+const BUILD_MODULES: [(&str, &str); 4] = [
+    (
+        "kube-build/kubernetes/go.mod",
+        include_str!("../../hack/kube-build/kubernetes/go.mod"),
+    ),
+    (
+        "kube-build/kubernetes/go.sum",
+        include_str!("../../hack/kube-build/kubernetes/go.sum"),
+    ),
+    (
+        "kube-build/etcd/go.mod",
+        include_str!("../../hack/kube-build/etcd/go.mod"),
+    ),
+    (
+        "kube-build/etcd/go.sum",
+        include_str!("../../hack/kube-build/etcd/go.sum"),
+    ),
+];
 
 /// `$AMO_CACHE_DIR`, else `~/.cache/aliyun-migration-operator`.
 pub fn cache_dir() -> PathBuf {
@@ -36,13 +56,20 @@ impl Cluster {
         let script = work.join("kube-local.sh");
         std::fs::write(&script, SCRIPT)?;
         std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755))?;
+        for (path, text) in BUILD_MODULES {
+            let path = work.join(path);
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent)?;
+            }
+            std::fs::write(&path, text)?;
+        }
         let dir = work.join("cluster");
         if dir.exists() {
             let _ = run(&script, "down", &dir).await;
             std::fs::remove_dir_all(&dir).with_context(|| format!("removing {}", dir.display()))?;
         }
         println!(
-            "  starting a local Kubernetes API server (the first run builds kube-apiserver from Debian's sources: ~5 min)"
+            "  starting a local Kubernetes API server (the first run builds kube-apiserver, kubectl and etcd from Go modules: ~6 min)"
         );
         let status = tokio::process::Command::new(&script)
             .arg("up")

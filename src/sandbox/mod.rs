@@ -149,18 +149,16 @@ fn init_file_logging(path: &std::path::Path) -> anyhow::Result<()> {
 async fn install_crds(client: &Client) -> anyhow::Result<()> {
     use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
     let api: Api<CustomResourceDefinition> = Api::all(client.clone());
-    for (_, mut crd) in crate::api::crds() {
+    for (_, crd) in crate::api::crds() {
         let name = crd.name_any();
-        // Create or replace (not server-side apply): servers older than 1.25 do not know the
-        // CEL rules and refuse them in an applied patch, while a plain write drops them.
-        let result = match api.get_opt(&name).await? {
-            Some(existing) => {
-                crd.metadata.resource_version = existing.metadata.resource_version;
-                api.replace(&name, &Default::default(), &crd).await
-            }
-            None => api.create(&Default::default(), &crd).await,
-        };
-        result.with_context(|| format!("installing CRD {name}"))?;
+        // What the README tells users to run: `kubectl apply --server-side -f crds/`.
+        api.patch(
+            &name,
+            &PatchParams::apply(MANAGER).force(),
+            &Patch::Apply(&crd),
+        )
+        .await
+        .with_context(|| format!("installing CRD {name}"))?;
     }
     let deadline = Instant::now() + Duration::from_secs(60);
     for (_, crd) in crate::api::crds() {

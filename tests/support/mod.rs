@@ -86,15 +86,13 @@ fn start_own_cluster() -> PathBuf {
     dir.join("kubeconfig")
 }
 
-/// CRDs and the operator's RBAC, applied once per cluster (idempotent).
+/// The README's CRD install line, exactly: `kubectl apply --server-side -f crds/`.
+pub const CRD_INSTALL: &[&str] = &["apply", "--server-side", "-f", "crds/"];
+
+/// CRDs (the README's way) and the operator's RBAC, applied once per cluster (idempotent).
 fn install_cluster_prerequisites(cluster: &Cluster) {
     let k = Kubectl::admin(cluster);
-    k.ok(&[
-        "apply",
-        "--validate=false",
-        "-f",
-        &repo().join("crds").to_string_lossy(),
-    ]);
+    k.ok_in(&repo(), CRD_INSTALL);
     for crd in ["datasources", "mmsjobs", "dtsmigrations", "cutovers"] {
         k.ok(&[
             "wait",
@@ -136,19 +134,14 @@ impl Kubectl {
     }
 
     pub fn run_with_stdin(&self, args: &[&str], stdin: Option<&str>) -> Output {
-        let mut cmd = Command::new("kubectl");
-        cmd.env("KUBECONFIG", &self.kubeconfig);
-        if let Some(ns) = &self.namespace {
-            cmd.args(["-n", ns]);
-        }
-        cmd.args(args)
-            .stdin(if stdin.is_some() {
-                Stdio::piped()
-            } else {
-                Stdio::null()
-            })
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
+        let mut cmd = self.command(args);
+        cmd.stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
         let mut child = cmd.spawn().expect("kubectl is installed");
         if let Some(input) = stdin {
             use std::io::Write;
@@ -160,6 +153,31 @@ impl Kubectl {
                 .expect("write stdin");
         }
         child.wait_with_output().expect("kubectl finished")
+    }
+
+    /// Runs in `dir` (for relative paths such as `crds/`) and asserts success; returns stdout.
+    pub fn ok_in(&self, dir: &Path, args: &[&str]) -> String {
+        let out = self
+            .command(args)
+            .current_dir(dir)
+            .output()
+            .expect("kubectl ran");
+        assert!(
+            out.status.success(),
+            "kubectl {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new("kubectl");
+        cmd.env("KUBECONFIG", &self.kubeconfig);
+        if let Some(ns) = &self.namespace {
+            cmd.args(["-n", ns]);
+        }
+        cmd.args(args);
+        cmd
     }
 
     /// Runs and asserts success; returns stdout.
@@ -185,7 +203,7 @@ impl Kubectl {
 
     /// `kubectl apply -f -` of a YAML/JSON document.
     pub fn apply(&self, manifest: &str) -> String {
-        let out = self.run_with_stdin(&["apply", "--validate=false", "-f", "-"], Some(manifest));
+        let out = self.run_with_stdin(&["apply", "-f", "-"], Some(manifest));
         assert!(
             out.status.success(),
             "apply failed: {}\n{manifest}",
