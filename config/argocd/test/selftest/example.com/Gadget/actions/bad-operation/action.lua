@@ -1,0 +1,1 @@
+return { { operation = "update", resource = obj } }

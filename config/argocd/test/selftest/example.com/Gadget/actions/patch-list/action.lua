@@ -1,0 +1,2 @@
+obj.metadata.labels = { ["example.com/touched"] = "true" }
+return { { operation = "patch", resource = obj } }

@@ -1,0 +1,1 @@
+error("the widget is not broken")

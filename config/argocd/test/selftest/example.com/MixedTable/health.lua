@@ -1,0 +1,1 @@
+return { "extra", status = "Healthy", message = "mixed" }

@@ -1,0 +1,1 @@
+return { status = "Healthy", message = tostring(obj.spec.items[3]) }

@@ -1,0 +1,1 @@
+return { status = "Healthy", message = require("os").date("!%j", 0) }

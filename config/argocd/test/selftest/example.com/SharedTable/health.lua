@@ -1,0 +1,1 @@
+local detail = { reason = "ok" } return { status = "Healthy", message = "shared", first = detail, second = detail }

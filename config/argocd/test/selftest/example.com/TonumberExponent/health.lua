@@ -1,0 +1,1 @@
+return { status = "Healthy", message = tostring(tonumber("1e3")) }
