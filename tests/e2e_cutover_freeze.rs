@@ -102,11 +102,12 @@ fn time_of(v: &Value) -> jiff::Timestamp {
 #[test]
 #[ignore = "needs the local kube-apiserver: run hack/test.sh"]
 fn every_write_made_before_the_freeze_is_replicated_before_the_switch() {
-    let cluster = cluster();
-    let ns = Namespace::create(cluster, "cut-drain");
-    let sim = realtime_sim();
-    let _op = Operator::start(cluster, &ns.name, &sim, &[]);
-    let id = replicating_orders(&ns, "");
+    let Stage {
+        ns,
+        sim,
+        op: _op,
+        job: id,
+    } = stage("cut-drain", realtime_sim(), "");
     app(&ns);
     let writer = Writer::start(&ns, &sim, &id);
     apply_cutover(
@@ -174,11 +175,12 @@ fn every_write_made_before_the_freeze_is_replicated_before_the_switch() {
 #[test]
 #[ignore = "needs the local kube-apiserver: run hack/test.sh"]
 fn without_a_freeze_writes_after_the_stop_are_lost_and_the_report_says_so() {
-    let cluster = cluster();
-    let ns = Namespace::create(cluster, "cut-nofreeze");
-    let sim = realtime_sim();
-    let _op = Operator::start(cluster, &ns.name, &sim, &[]);
-    let id = replicating_orders(&ns, "");
+    let Stage {
+        ns,
+        sim,
+        op: _op,
+        job: id,
+    } = stage("cut-nofreeze", realtime_sim(), "");
     app(&ns);
     let writer = Writer::start(&ns, &sim, &id);
     apply_cutover(&ns, "unfrozen", json!({"switch": switch_dsn()}));
@@ -198,11 +200,12 @@ fn without_a_freeze_writes_after_the_stop_are_lost_and_the_report_says_so() {
 #[test]
 #[ignore = "needs the local kube-apiserver: run hack/test.sh"]
 fn a_drain_that_does_not_finish_unfreezes_at_once_and_aborts() {
-    let cluster = cluster();
-    let ns = Namespace::create(cluster, "cut-draintimeout");
-    let sim = realtime_sim();
-    let _op = Operator::start(cluster, &ns.name, &sim, &[]);
-    let id = replicating_orders(&ns, "");
+    let Stage {
+        ns,
+        sim,
+        op: _op,
+        job: id,
+    } = stage("cut-draintimeout", realtime_sim(), "");
     app(&ns);
     apply_cutover(
         &ns,
@@ -266,11 +269,12 @@ fn fake_controller(ns: &Namespace, name: &str) -> (Arc<AtomicBool>, std::thread:
 #[test]
 #[ignore = "needs the local kube-apiserver: run hack/test.sh"]
 fn a_rollback_after_the_switch_freezes_again_restores_and_unfreezes() {
-    let cluster = cluster();
-    let ns = Namespace::create(cluster, "cut-refreeze");
-    let sim = realtime_sim();
-    let _op = Operator::start(cluster, &ns.name, &sim, &[]);
-    replicating_orders(&ns, "");
+    let Stage {
+        ns,
+        sim: _sim,
+        op: _op,
+        ..
+    } = stage("cut-refreeze", realtime_sim(), "");
     app(&ns);
     ns.kubectl.apply(
         &json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "writer"},
@@ -333,11 +337,12 @@ fn a_rollback_after_the_switch_freezes_again_restores_and_unfreezes() {
 #[test]
 #[ignore = "needs the local kube-apiserver: run hack/test.sh"]
 fn a_switch_that_does_not_hold_during_the_watch_is_rolled_back() {
-    let cluster = cluster();
-    let ns = Namespace::create(cluster, "cut-watch");
-    let sim = realtime_sim();
-    let _op = Operator::start(cluster, &ns.name, &sim, &[]);
-    replicating_orders(&ns, "");
+    let Stage {
+        ns,
+        sim: _sim,
+        op: _op,
+        ..
+    } = stage("cut-watch", realtime_sim(), "");
     app(&ns);
     apply_cutover(
         &ns,
@@ -371,11 +376,9 @@ fn a_switch_that_does_not_hold_during_the_watch_is_rolled_back() {
 #[test]
 #[ignore = "needs the local kube-apiserver: run hack/test.sh"]
 fn a_dry_run_shows_the_freeze_and_drain_steps() {
-    let cluster = cluster();
-    let ns = Namespace::create(cluster, "cut-dryfreeze");
-    let sim = realtime_sim();
-    let _op = Operator::start(cluster, &ns.name, &sim, &[]);
-    replicating_orders(&ns, "");
+    let Stage {
+        ns, sim, op: _op, ..
+    } = stage("cut-dryfreeze", realtime_sim(), "");
     app(&ns);
     apply_cutover(
         &ns,

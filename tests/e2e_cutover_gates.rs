@@ -33,11 +33,12 @@ fn fail_dts_reads(sim: &Sim, seconds: f64) {
 #[test]
 #[ignore = "needs the local kube-apiserver: run hack/test.sh"]
 fn a_gap_in_the_lag_samples_restarts_the_stable_window() {
-    let cluster = cluster();
-    let ns = Namespace::create(cluster, "cut-gap");
-    let sim = Sim::start(&[]);
-    let _op = Operator::start(cluster, &ns.name, &sim, &[]);
-    let id = replicating_orders(&ns, "");
+    let Stage {
+        ns,
+        sim,
+        op: _op,
+        job: id,
+    } = stage("cut-gap", Sim::start(&[]), "");
     app_db(&ns);
     block_on(sim.admin.set_lag(&id, 2.0)).unwrap();
     apply_cutover(
@@ -80,11 +81,9 @@ fn a_gap_in_the_lag_samples_restarts_the_stable_window() {
 #[test]
 #[ignore = "needs the local kube-apiserver: run hack/test.sh"]
 fn the_final_check_needs_a_sample_taken_after_the_gates_passed() {
-    let cluster = cluster();
-    let ns = Namespace::create(cluster, "cut-final");
-    let sim = Sim::start(&[]);
-    let _op = Operator::start(cluster, &ns.name, &sim, &[]);
-    replicating_orders(&ns, "");
+    let Stage {
+        ns, sim, op: _op, ..
+    } = stage("cut-final", Sim::start(&[]), "");
     app_db(&ns);
     apply_cutover(
         &ns,
@@ -120,11 +119,16 @@ fn the_final_check_needs_a_sample_taken_after_the_gates_passed() {
 #[test]
 #[ignore = "needs the local kube-apiserver: run hack/test.sh"]
 fn a_failed_dts_data_check_fails_verification_with_its_counts() {
-    let cluster = cluster();
-    let ns = Namespace::create(cluster, "cut-check");
-    let sim = Sim::start(&[]);
-    let _op = Operator::start(cluster, &ns.name, &sim, &[]);
-    let id = replicating_orders(&ns, r#","dataCheck":{"full":true}"#);
+    let Stage {
+        ns,
+        sim,
+        op: _op,
+        job: id,
+    } = stage(
+        "cut-check",
+        Sim::start(&[]),
+        r#","dataCheck":{"full":true}"#,
+    );
     block_on(sim.admin.set_check_diff(&id, "orders", 42)).unwrap();
     app_db(&ns);
     apply_cutover(

@@ -36,11 +36,7 @@ fn secret_value(ns: &Namespace, name: &str, key: &str) -> Option<String> {
 #[test]
 #[ignore = "needs the local kube-apiserver: run hack/test.sh"]
 fn a_rollback_secret_the_operator_cannot_write_stops_the_switch_before_any_change() {
-    let cluster = cluster();
-    let ns = Namespace::create(cluster, "cut-rbsecret");
-    let sim = Sim::start(&[]);
-    let op = Operator::start(cluster, &ns.name, &sim, &[]);
-    replicating_orders(&ns, "");
+    let Stage { ns, sim, op, .. } = stage("cut-rbsecret", Sim::start(&[]), "");
     secret(&ns, "app-creds", "password", "old-planted-pass-1");
     secret(&ns, "app-creds-ro", "password", "old-planted-pass-2");
     secret(&ns, "new-creds", "password", "new-planted-pass");
@@ -107,11 +103,9 @@ fn a_rollback_secret_the_operator_cannot_write_stops_the_switch_before_any_chang
 #[test]
 #[ignore = "needs the local kube-apiserver: run hack/test.sh"]
 fn a_value_that_cannot_be_read_mid_switch_stops_the_switch_and_undoes_it() {
-    let cluster = cluster();
-    let ns = Namespace::create(cluster, "cut-revoked");
-    let sim = Sim::start(&[]);
-    let _op = Operator::start(cluster, &ns.name, &sim, &[]);
-    replicating_orders(&ns, "");
+    let Stage {
+        ns, sim, op: _op, ..
+    } = stage("cut-revoked", Sim::start(&[]), "");
     config_map(&ns, "app-db", json!({"DSN": SOURCE_DSN}));
     config_map(&ns, "app-flags", json!({"ENGINE": "polardb"}));
     // Stopping replication takes a while: long enough to take a permission away.
@@ -163,11 +157,12 @@ fn a_value_that_cannot_be_read_mid_switch_stops_the_switch_and_undoes_it() {
 #[test]
 #[ignore = "needs the local kube-apiserver: run hack/test.sh"]
 fn an_empty_previous_value_is_restored_exactly() {
-    let cluster = cluster();
-    let ns = Namespace::create(cluster, "cut-empty");
-    let sim = Sim::start(&[]);
-    let _op = Operator::start(cluster, &ns.name, &sim, &[]);
-    replicating_orders(&ns, "");
+    let Stage {
+        ns,
+        sim: _sim,
+        op: _op,
+        ..
+    } = stage("cut-empty", Sim::start(&[]), "");
     config_map(&ns, "app-db", json!({"DSN": SOURCE_DSN, "OPTIONS": ""}));
     apply_cutover(
         &ns,
@@ -276,11 +271,12 @@ fn a_rejected_patch_fails_the_switch_and_rolls_back_or_pauses() {
 #[test]
 #[ignore = "needs the local kube-apiserver: run hack/test.sh"]
 fn a_patch_the_server_does_not_keep_fails_once_without_a_hot_loop() {
-    let cluster = cluster();
-    let ns = Namespace::create(cluster, "cut-unkept");
-    let sim = Sim::start(&[]);
-    let _op = Operator::start(cluster, &ns.name, &sim, &[]);
-    replicating_orders(&ns, "");
+    let Stage {
+        ns,
+        sim: _sim,
+        op: _op,
+        ..
+    } = stage("cut-unkept", Sim::start(&[]), "");
     config_map(&ns, "app-db", json!({"DSN": SOURCE_DSN}));
     config_map(&ns, "app-extra", json!({"k": "old"}));
     apply_cutover(
@@ -316,11 +312,9 @@ fn a_patch_the_server_does_not_keep_fails_once_without_a_hot_loop() {
 #[test]
 #[ignore = "needs the local kube-apiserver: run hack/test.sh"]
 fn a_spec_edit_after_switching_started_is_refused_and_the_frozen_plan_runs() {
-    let cluster = cluster();
-    let ns = Namespace::create(cluster, "cut-frozen");
-    let sim = Sim::start(&[]);
-    let _op = Operator::start(cluster, &ns.name, &sim, &[]);
-    replicating_orders(&ns, "");
+    let Stage {
+        ns, sim, op: _op, ..
+    } = stage("cut-frozen", Sim::start(&[]), "");
     config_map(&ns, "app-db", json!({"DSN": SOURCE_DSN}));
     block_on(sim.admin.slow_next("StopDtsJob", 1, 6_000)).unwrap();
     apply_cutover(&ns, "frozen", json!({"switch": [dsn_target("app-db")]}));
@@ -358,11 +352,12 @@ fn a_spec_edit_after_switching_started_is_refused_and_the_frozen_plan_runs() {
 #[test]
 #[ignore = "needs the local kube-apiserver: run hack/test.sh"]
 fn every_step_has_its_own_event() {
-    let cluster = cluster();
-    let ns = Namespace::create(cluster, "cut-events");
-    let sim = Sim::start(&[]);
-    let _op = Operator::start(cluster, &ns.name, &sim, &[]);
-    replicating_orders(&ns, "");
+    let Stage {
+        ns,
+        sim: _sim,
+        op: _op,
+        ..
+    } = stage("cut-events", Sim::start(&[]), "");
     config_map(&ns, "app-db", json!({"DSN": SOURCE_DSN}));
     apply_cutover(
         &ns,
@@ -397,11 +392,12 @@ fn every_step_has_its_own_event() {
 #[test]
 #[ignore = "needs the local kube-apiserver: run hack/test.sh"]
 fn an_abort_after_completion_is_refused_in_a_condition() {
-    let cluster = cluster();
-    let ns = Namespace::create(cluster, "cut-lateabort");
-    let sim = Sim::start(&[]);
-    let _op = Operator::start(cluster, &ns.name, &sim, &[]);
-    replicating_orders(&ns, "");
+    let Stage {
+        ns,
+        sim: _sim,
+        op: _op,
+        ..
+    } = stage("cut-lateabort", Sim::start(&[]), "");
     config_map(&ns, "app-db", json!({"DSN": SOURCE_DSN}));
     apply_cutover(&ns, "late", json!({"switch": [dsn_target("app-db")]}));
     wait_phase(&ns, "late", "Completed", T);

@@ -17,11 +17,9 @@ fn parse_time(v: &serde_json::Value) -> jiff::Timestamp {
 #[test]
 #[ignore = "needs the local kube-apiserver: run hack/test.sh"]
 fn a_lag_sample_is_stamped_when_dts_answered() {
-    let cluster = cluster();
-    let ns = Namespace::create(cluster, "lag-stamp");
-    let sim = Sim::start(&[]);
-    let _op = Operator::start(cluster, &ns.name, &sim, &[]);
-    replicating_orders(&ns, "");
+    let Stage {
+        ns, sim, op: _op, ..
+    } = stage("lag-stamp", Sim::start(&[]), "");
     block_on(sim.admin.slow_next("DescribeDtsJobs", 1, 5_000)).unwrap();
     let slow = wait_for("the slowed DescribeDtsJobs", T, || {
         block_on(sim.admin.requests_for("DescribeDtsJobs"))
@@ -74,11 +72,9 @@ fn a_lag_sample_is_stamped_when_dts_answered() {
 #[test]
 #[ignore = "needs the local kube-apiserver: run hack/test.sh"]
 fn lag_turns_unknown_when_dts_cannot_be_read_for_longer_than_the_bound() {
-    let cluster = cluster();
-    let ns = Namespace::create(cluster, "lag-stale");
-    let sim = Sim::start(&[]);
-    let _op = Operator::start(cluster, &ns.name, &sim, &[]);
-    replicating_orders(&ns, r#","lagStaleAfterSeconds":5"#);
+    let Stage {
+        ns, sim, op: _op, ..
+    } = stage("lag-stale", Sim::start(&[]), r#","lagStaleAfterSeconds":5"#);
     ns.kubectl
         .wait_condition("dtsmigration/orders", "LagWithinThreshold", 120);
     for action in ["DescribeDtsJobs", "DescribeDtsJobDetail"] {

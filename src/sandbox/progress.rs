@@ -139,7 +139,7 @@ pub async fn snapshot(client: &Client, ns: &str) -> anyhow::Result<String> {
         let drained = s
             .drained
             .iter()
-            .map(|d| format!(" {} drained to checkpoint {}", d.migration, d.checkpoint.0))
+            .map(|d| format!("; {} drained to checkpoint {}", d.migration, d.checkpoint.0))
             .collect::<String>();
         let running = s
             .steps

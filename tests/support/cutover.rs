@@ -185,3 +185,22 @@ pub fn stop_calls(sim: &Sim) -> usize {
         .unwrap()
         .len()
 }
+
+/// A test's namespace with the simulator and the operator running, and `orders` replicating.
+pub struct Stage {
+    pub ns: Namespace,
+    pub sim: Sim,
+    pub op: Operator,
+    /// The DTS job of `orders`.
+    pub job: String,
+}
+
+/// Starts the operator for a new namespace named after `prefix` against `sim`, and a replicating
+/// DtsMigration `orders` (`dts_extra` as in [`replicating_orders`]).
+pub fn stage(prefix: &str, sim: Sim, dts_extra: &str) -> Stage {
+    let cluster = cluster();
+    let ns = Namespace::create(cluster, prefix);
+    let op = Operator::start(cluster, &ns.name, &sim, &[]);
+    let job = replicating_orders(&ns, dts_extra);
+    Stage { ns, sim, op, job }
+}

@@ -9,7 +9,7 @@ use super::decide::{self, MigrationObs, TargetObs};
 use super::gates::{DtsObs, MmsObs};
 use super::targets::{self, RollbackSecret};
 use crate::api::conditions::{self, READY};
-use crate::api::cutover::{CutoverPlan, MigrationKind, SwitchTarget};
+use crate::api::cutover::{CutoverPlan, MigrationKind};
 use crate::api::dts_migration::DtsMigration;
 use crate::api::mms_job::MmsJob;
 use crate::controllers::context::Context;
@@ -40,38 +40,19 @@ pub async fn observe(
     };
     let mut freeze = Vec::with_capacity(plan.freeze.len());
     for (i, t) in plan.freeze.iter().enumerate() {
-        freeze.push(read(ctx, ns, t, &rollback, rollback_name, &decide::freeze_key(i)).await?);
+        let key = decide::freeze_key(i);
+        freeze.push(targets::observe(&ctx.client, ns, t, &rollback, rollback_name, &key).await?);
     }
     let mut targets = Vec::with_capacity(plan.switch.len());
     for (i, t) in plan.switch.iter().enumerate() {
-        targets.push(
-            read(
-                ctx,
-                ns,
-                t,
-                &rollback,
-                rollback_name,
-                &decide::rollback_key(i),
-            )
-            .await?,
-        );
+        let key = decide::rollback_key(i);
+        targets.push(targets::observe(&ctx.client, ns, t, &rollback, rollback_name, &key).await?);
     }
     Ok(Seen {
         migrations,
         freeze,
         targets,
     })
-}
-
-async fn read(
-    ctx: &Context,
-    ns: &str,
-    t: &SwitchTarget,
-    rollback: &RollbackSecret,
-    rollback_name: &str,
-    key: &str,
-) -> Result<TargetObs> {
-    targets::observe(&ctx.client, ns, t, rollback, rollback_name, key).await
 }
 
 async fn observe_migrations(

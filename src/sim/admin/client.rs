@@ -295,12 +295,7 @@ impl AdminClient {
         table: &str,
         diff_count: i64,
     ) -> anyhow::Result<DtsJobView> {
-        let req = CheckDiffRequest {
-            table: table.into(),
-            diff_count,
-            check_type: None,
-        };
-        self.post(&format!("/dts/jobs/{id}/check-diff"), &req).await
+        self.check_diff(id, table, diff_count, 1).await
     }
 
     /// Inconsistent rows the incremental data check will report for `table`.
@@ -310,10 +305,20 @@ impl AdminClient {
         table: &str,
         diff_count: i64,
     ) -> anyhow::Result<DtsJobView> {
+        self.check_diff(id, table, diff_count, 2).await
+    }
+
+    async fn check_diff(
+        &self,
+        id: &str,
+        table: &str,
+        diff_count: i64,
+        check_type: u8,
+    ) -> anyhow::Result<DtsJobView> {
         let req = CheckDiffRequest {
             table: table.into(),
             diff_count,
-            check_type: Some(2),
+            check_type: Some(check_type),
         };
         self.post(&format!("/dts/jobs/{id}/check-diff"), &req).await
     }

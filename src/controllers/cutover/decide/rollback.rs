@@ -105,62 +105,59 @@ impl Machine<'_, '_> {
             }
         }
         // 2. Restore the switched targets, last switched first.
-        for saved in self.status.saved.clone().iter().rev() {
-            if self.listed(&saved.target, |r| &r.restored) {
-                continue;
-            }
-            let Some(index) = self
-                .inputs
-                .targets
-                .iter()
-                .position(|t| t.target == saved.target)
-            else {
-                let label = saved.target.clone();
-                self.report()
-                    .failed
-                    .push(format!("{label}: no longer in the plan"));
-                continue;
-            };
-            let obs = self.inputs.targets[index].clone();
-            if self.untouched(&format!("switch/{}", saved.target), &obs) {
-                continue;
-            }
-            let todo = self.restore_todo(saved, &obs);
-            if let Some(p) = self.apply(List::Switch, index, &saved.target, todo, Purpose::Restore)
-            {
-                return p;
-            }
+        if let Some(p) = self.restore_all(List::Switch) {
+            return p;
         }
         // 3. Unfreeze: the application writes to the source again.
-        for saved in self.status.freeze_saved.clone().iter().rev() {
-            if self.listed(&saved.target, |r| &r.unfrozen) {
+        if let Some(p) = self.restore_all(List::Freeze) {
+            return p;
+        }
+        self.finish_rollback()
+    }
+
+    /// Restores every saved target of `list` (last saved first); Some(phase) while one is
+    /// being set.
+    fn restore_all(&mut self, list: List) -> Option<Phase> {
+        let (saved, purpose, step) = match list {
+            List::Switch => (self.status.saved.clone(), Purpose::Restore, "switch"),
+            List::Freeze => (
+                self.status.freeze_saved.clone(),
+                Purpose::Unfreeze,
+                "freeze",
+            ),
+        };
+        for saved in saved.iter().rev() {
+            let done = match list {
+                List::Switch => self.listed(&saved.target, |r| &r.restored),
+                List::Freeze => self.listed(&saved.target, |r| &r.unfrozen),
+            };
+            if done {
                 continue;
             }
-            let Some(index) = self
-                .inputs
-                .freeze
-                .iter()
-                .position(|t| t.target == saved.target)
-            else {
+            let observed = match list {
+                List::Switch => self.inputs.targets,
+                List::Freeze => self.inputs.freeze,
+            };
+            let Some(index) = observed.iter().position(|t| t.target == saved.target) else {
                 let label = saved.target.clone();
                 self.report()
                     .failed
                     .push(format!("{label}: no longer in the plan"));
                 continue;
             };
-            let obs = self.inputs.freeze[index].clone();
-            if self.untouched(&format!("freeze/{}", saved.target), &obs)
-                && !self.listed(&saved.target, |r| &r.refrozen)
-            {
+            let obs = observed[index].clone();
+            // Never set (saved, then its step failed): nothing to undo, unless the rollback
+            // froze it again.
+            let refrozen = list == List::Freeze && self.listed(&saved.target, |r| &r.refrozen);
+            if self.untouched(&format!("{step}/{}", saved.target), &obs) && !refrozen {
                 continue;
             }
             let todo = self.restore_todo(saved, &obs);
-            if let Some(p) = self.apply(List::Freeze, index, &saved.target, todo, Purpose::Unfreeze)
-            {
-                return p;
+            if let Some(p) = self.apply(list, index, &saved.target, todo, purpose.clone()) {
+                return Some(p);
             }
         }
-        self.finish_rollback()
+        None
     }
 
     fn listed(&self, label: &str, pick: impl Fn(&RollbackStatus) -> &Vec<String>) -> bool {

@@ -271,16 +271,8 @@ impl Machine<'_, '_> {
             };
             self.saved_mut(list).push(entry);
             self.start_step(name, "saving the previous value");
-            if obs.sensitive
-                && let Some(value) = current
-            {
-                self.act = Some(Act::Keep {
-                    list,
-                    index,
-                    key: key_of(index),
-                    value,
-                    step: name.to_string(),
-                });
+            if obs.sensitive {
+                self.keep(list, index, key_of(index), current, name);
             }
             return self.waiting(
                 phase,
@@ -317,15 +309,7 @@ impl Machine<'_, '_> {
                 }
                 _ => {
                     // Not kept yet (or the last try failed): keep it again.
-                    if let Some(value) = current {
-                        self.act = Some(Act::Keep {
-                            list,
-                            index,
-                            key: key_of(index),
-                            value,
-                            step: name.to_string(),
-                        });
-                    }
+                    self.keep(list, index, key_of(index), current, name);
                     return self.waiting(
                         phase,
                         &format!("{phase:?}"),
@@ -383,6 +367,19 @@ impl Machine<'_, '_> {
             self.status.frozen_at = Some(Time(at));
         }
         None
+    }
+
+    /// Keeps a sensitive previous value (when there is one) in the rollback Secret.
+    fn keep(&mut self, list: List, index: usize, key: String, value: Option<String>, step: &str) {
+        if let Some(value) = value {
+            self.act = Some(Act::Keep {
+                list,
+                index,
+                key,
+                value,
+                step: step.to_string(),
+            });
+        }
     }
 
     fn all_done(&self, prefix: &str) -> bool {
