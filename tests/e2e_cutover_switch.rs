@@ -102,6 +102,70 @@ fn a_rollback_secret_the_operator_cannot_write_stops_the_switch_before_any_chang
 
 #[test]
 #[ignore = "needs the local kube-apiserver: run hack/test.sh"]
+fn a_secret_switch_keeps_the_previous_value_in_the_rollback_secret_and_restores_it() {
+    let Stage {
+        ns, sim: _sim, op, ..
+    } = stage("cut-secret", Sim::start(&[]), "");
+    secret(&ns, "app-creds", "password", "old-planted-pass-3");
+    secret(&ns, "new-creds", "password", "new-planted-pass-3");
+    grant(
+        &ns,
+        "switch-secret",
+        json!([
+            rule(
+                "secrets",
+                &["app-creds", "creds-rollback"],
+                &["get", "patch"]
+            ),
+            rule("secrets", &["new-creds"], &["get"]),
+            rule("secrets", &[], &["create"]),
+        ]),
+    );
+    apply_cutover(
+        &ns,
+        "creds",
+        json!({"switch": [{"secretKey": {"name": "app-creds", "key": "password",
+                                          "valueFrom": {"name": "new-creds", "key": "password"}}}]}),
+    );
+    let c = wait_phase(&ns, "creds", "Completed", T);
+    let saved = at(&c, "status.saved").as_array().unwrap()[0].clone();
+    assert_eq!(
+        saved["storedIn"], "Secret/creds-rollback#target-0",
+        "{saved}"
+    );
+    assert!(
+        saved.get("value").is_none() && saved["setDigest"] == "",
+        "{saved}"
+    );
+    assert_eq!(
+        secret_value(&ns, "app-creds", "password").as_deref(),
+        Some("new-planted-pass-3")
+    );
+    assert_eq!(
+        secret_value(&ns, "creds-rollback", "target-0").as_deref(),
+        Some("old-planted-pass-3")
+    );
+    ns.kubectl.ok(&[
+        "patch",
+        "cutover/creds",
+        "--type=merge",
+        "-p",
+        r#"{"spec":{"rollback":true}}"#,
+    ]);
+    wait_phase(&ns, "creds", "RolledBack", Duration::from_secs(60));
+    assert_eq!(
+        secret_value(&ns, "app-creds", "password").as_deref(),
+        Some("old-planted-pass-3")
+    );
+    assert_no_leak(
+        &ns,
+        &["old-planted-pass-3", "new-planted-pass-3"],
+        &[&op.proc],
+    );
+}
+
+#[test]
+#[ignore = "needs the local kube-apiserver: run hack/test.sh"]
 fn a_value_that_cannot_be_read_mid_switch_stops_the_switch_and_undoes_it() {
     let Stage {
         ns, sim, op: _op, ..

@@ -97,7 +97,8 @@ pub struct DtsMigrationSpec {
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     #[schemars(extend("maxProperties" = 64), inner(length(max = 2048)))]
     pub reserve: BTreeMap<String, String>,
-    /// Unix time (seconds) where incremental migration starts; default: when full load starts.
+    /// Unix time (seconds, the source database's clock, as DTS checkpoints are) where
+    /// incremental migration starts; default: when full load starts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub checkpoint: Option<i64>,
     /// DTS data verification (DataCheckConfigure), DtsJob generation only.
