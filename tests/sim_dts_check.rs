@@ -7,7 +7,7 @@ mod sim_support;
 
 use aliyun_migration_operator::sim::SimHandle;
 use serde_json::Value;
-use sim_support::{Client, MIGRATION_PURCHASE, frozen};
+use sim_support::{Client, MIGRATION_PURCHASE, frozen, odps_task};
 
 async fn advance(sim: &SimHandle, secs: f64) {
     sim.admin().advance(secs).await.unwrap();
@@ -19,27 +19,11 @@ async fn checked_job(sim: &SimHandle, c: &Client) -> String {
     let r = c.dts("CreateDtsInstance", &MIGRATION_PURCHASE).await;
     let instance = r.body["InstanceId"].as_str().unwrap().to_string();
     let job = r.body["JobId"].as_str().unwrap().to_string();
-    let query = [
-        ("DtsInstanceId", instance.as_str()),
-        ("DtsJobName", "shop"),
-        ("JobType", "MIGRATION"),
-        ("StructureInitialization", "true"),
-        ("DataInitialization", "true"),
-        ("DataSynchronization", "true"),
-        ("SourceEndpointInstanceType", "PolarDB"),
-        ("SourceEndpointEngineName", "PolarDB"),
-        ("SourceEndpointInstanceID", "pc-bp1simdemo0polardb"),
-        ("SourceEndpointUserName", "reader"),
-        ("SourceEndpointPassword", "not-real"),
-        ("DestinationEndpointInstanceType", "ODPS"),
-        ("DestinationEndpointDataBaseName", "mc_shop"),
-        ("DestinationEndpointUserName", "LTAI5tDestinationKey"),
-        ("DestinationEndpointPassword", "not-real"),
-        (
-            "DataCheckConfigure",
-            r#"{"fullDataCheck":true,"incrementalDataCheck":true}"#,
-        ),
-    ];
+    let mut query = odps_task(&instance);
+    query.push((
+        "DataCheckConfigure",
+        r#"{"fullDataCheck":true,"incrementalDataCheck":true}"#,
+    ));
     let form = [("DbList", r#"{"shop":{"name":"shop","all":true}}"#)];
     let r = c
         .rpc(
