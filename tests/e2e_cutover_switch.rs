@@ -16,6 +16,15 @@ fn dsn_target(config_map: &str) -> serde_json::Value {
     json!({"configMapKey": {"name": config_map, "key": "DSN", "value": TARGET_DSN}})
 }
 
+/// The next three StopDtsJob calls fail (503): the operator retries after about 1, 2 and 4 s.
+fn hold_the_stop(sim: &Sim) {
+    block_on(
+        sim.admin
+            .fail_next("StopDtsJob", 3, "ServiceUnavailable", 503),
+    )
+    .unwrap();
+}
+
 fn secret(ns: &Namespace, name: &str, key: &str, value: &str) {
     ns.kubectl.ok(&[
         "create",
@@ -172,8 +181,10 @@ fn a_value_that_cannot_be_read_mid_switch_stops_the_switch_and_undoes_it() {
     } = stage("cut-revoked", Sim::start(&[]), "");
     config_map(&ns, "app-db", json!({"DSN": SOURCE_DSN}));
     config_map(&ns, "app-flags", json!({"ENGINE": "polardb"}));
-    // Stopping replication takes a while: long enough to take a permission away.
-    block_on(sim.admin.slow_next("StopDtsJob", 1, 8_000)).unwrap();
+    // Stopping replication takes a while (three refusals, retried with backoff: about 7 s), long
+    // enough to take a permission away. A refused call is logged at once, a slowed one only
+    // when it is answered.
+    hold_the_stop(&sim);
     apply_cutover(
         &ns,
         "revoked",
@@ -380,7 +391,7 @@ fn a_spec_edit_after_switching_started_is_refused_and_the_frozen_plan_runs() {
         ns, sim, op: _op, ..
     } = stage("cut-frozen", Sim::start(&[]), "");
     config_map(&ns, "app-db", json!({"DSN": SOURCE_DSN}));
-    block_on(sim.admin.slow_next("StopDtsJob", 1, 6_000)).unwrap();
+    hold_the_stop(&sim);
     apply_cutover(&ns, "frozen", json!({"switch": [dsn_target("app-db")]}));
     wait_for("StopDtsJob sent", T, || {
         (stop_calls(&sim) > 0).then_some(())
