@@ -5,12 +5,14 @@ pub mod common;
 pub mod conditions;
 pub mod cutover;
 pub mod data_source;
+pub mod dataworks_migration;
 pub mod dts_migration;
 pub mod mms_job;
 pub mod validation;
 
 pub use cutover::{Cutover, CutoverSpec, CutoverStatus};
 pub use data_source::{DataSource, DataSourceSpec, DataSourceStatus};
+pub use dataworks_migration::{DataWorksMigration, DataWorksMigrationSpec, DataWorksMigrationStatus};
 pub use dts_migration::{DtsMigration, DtsMigrationSpec, DtsMigrationStatus};
 pub use mms_job::{MmsJob, MmsJobSpec, MmsJobStatus};
 
@@ -24,6 +26,10 @@ pub fn crds() -> Vec<(&'static str, CustomResourceDefinition)> {
         ("mmsjobs.yaml", portable(MmsJob::crd())),
         ("dtsmigrations.yaml", portable(DtsMigration::crd())),
         ("cutovers.yaml", portable(Cutover::crd())),
+        (
+            "dataworksmigrations.yaml",
+            portable(DataWorksMigration::crd()),
+        ),
     ]
 }
 
