@@ -14,7 +14,7 @@ use super::mms::MmsClient;
 use super::ratelimit::RateLimiter;
 use super::retry::CallMeta;
 use super::transport::{
-    ApiRequest, ApiResponse, interpret, nonce, send, sign_v3_request, to_reqwest, utc_now,
+    ApiRequest, ApiResponse, interpret_revealing, nonce, send, sign_v3_request, to_reqwest, utc_now,
 };
 
 /// The Alibaba Cloud client of the process: build it once, clone it freely (an `Arc` inside).
@@ -155,7 +155,7 @@ impl CloudInner {
         let signed = sign_v3_request(req, endpoint, key, &utc_now(), &nonce())?;
         let request = to_reqwest(&self.http, signed, &self.config.user_agent)?;
         let raw = send(&self.http, request, self.config.attempt_timeout).await?;
-        let result = interpret(req.product, raw);
+        let result = interpret_revealing(req.product, raw, req.reveal);
         let request_id = match &result {
             Ok(resp) => resp.request_id.clone(),
             Err(err) => err.request_id().map(str::to_string),

@@ -122,6 +122,11 @@ impl RateLimit {
 /// * MaxCompute MMS: 8/s, burst 2 → ≤ 9 — MMS publishes no limits.
 /// * STS: 4/s, burst 1 → ≤ 4 — exchanges are cached, so only a cold start of many identities
 ///   gets near it.
+/// * DataWorks: 4/s, burst 1 → ≤ 4 — under the documented 5 QPS for all DataWorks OpenAPI calls
+///   of an account in a region on Basic/Standard/Professional (`dataworks-api.md` §6); the
+///   operator's own calls are a small share of that budget.
+/// * OpenPlatform: 2/s, burst 1 — one upload grant per package.
+/// * OSS (package up- and downloads): unlimited — they are not OpenAPI calls.
 #[derive(Debug, Clone)]
 pub struct RateLimits {
     /// MaxCompute MMS.
@@ -130,6 +135,10 @@ pub struct RateLimits {
     pub dts: RateLimit,
     /// STS credential exchanges.
     pub sts: RateLimit,
+    /// DataWorks.
+    pub dataworks: RateLimit,
+    /// OpenPlatform (upload grants).
+    pub openplatform: RateLimit,
     /// Per-action rules: `(product, action, limit)`.
     pub actions: Vec<(Product, String, RateLimit)>,
 }
@@ -149,6 +158,8 @@ impl Default for RateLimits {
                 per_second: 4,
                 burst: 1,
             },
+            dataworks: RateLimit::per_second(4),
+            openplatform: RateLimit::per_second(2),
             actions: vec![(
                 Product::Dts,
                 "DescribeDtsJobDetail".to_string(),
@@ -168,6 +179,8 @@ impl RateLimits {
             mms: RateLimit::unlimited(),
             dts: RateLimit::unlimited(),
             sts: RateLimit::unlimited(),
+            dataworks: RateLimit::unlimited(),
+            openplatform: RateLimit::unlimited(),
             actions: Vec::new(),
         }
     }
@@ -177,6 +190,9 @@ impl RateLimits {
             Product::Mms => self.mms,
             Product::Dts => self.dts,
             Product::Sts => self.sts,
+            Product::DataWorks => self.dataworks,
+            Product::OpenPlatform => self.openplatform,
+            Product::Oss => RateLimit::unlimited(),
         }
     }
 }
@@ -278,6 +294,10 @@ mod tests {
             .unwrap()
             .2;
         assert!(detail.max_in_any_second() <= 35);
+        assert!(
+            limits.dataworks.max_in_any_second() < 5,
+            "DataWorks: 5 QPS per account"
+        );
         for l in [limits.mms, limits.dts, limits.sts] {
             assert!(l.max_in_any_second() <= 10);
         }

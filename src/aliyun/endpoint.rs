@@ -6,6 +6,12 @@
 //! * STS: an explicit host when the credentials carry one (`ALIBABA_CLOUD_STS_ENDPOINT`), else
 //!   `sts-vpc.<sts region>` / `sts.<sts region>` when a region is known, else the central
 //!   `sts.aliyuncs.com` (what the credential libraries default to).
+//! * DataWorks: `https://dataworks.<region>.aliyuncs.com` (`dataworks-vpc.<region>` with VPC
+//!   endpoints), taken explicitly rather than from the SDK's map, which sends some regions to the
+//!   central host (`dataworks-api.md` §1).
+//! * OpenPlatform (upload grants for DataWorks packages): the central `openplatform.aliyuncs.com`,
+//!   as the SDK's Advance flow calls it.
+//! * OSS (the package upload and the export's download): the host DataWorks names in its answer.
 //! * [`CloudConfig::endpoint_override`](super::CloudConfig) beats all of them.
 
 use std::fmt;
@@ -24,6 +30,12 @@ pub enum Product {
     Dts,
     /// Security Token Service (2015-04-01, RPC).
     Sts,
+    /// DataWorks OpenAPI `dataworks-public` (2020-05-18, RPC): the Migration Assistant.
+    DataWorks,
+    /// OpenPlatform (2019-12-19, RPC): `AuthorizeFileUpload` for DataWorks package uploads.
+    OpenPlatform,
+    /// OSS form uploads and pre-signed downloads of DataWorks packages (not V3-signed).
+    Oss,
 }
 
 impl Product {
@@ -33,6 +45,9 @@ impl Product {
             Product::Mms => "mms",
             Product::Dts => "dts",
             Product::Sts => "sts",
+            Product::DataWorks => "dataworks",
+            Product::OpenPlatform => "openplatform",
+            Product::Oss => "oss",
         }
     }
 
@@ -42,6 +57,10 @@ impl Product {
             Product::Mms => "2022-01-04",
             Product::Dts => "2020-01-01",
             Product::Sts => "2015-04-01",
+            Product::DataWorks => "2020-05-18",
+            Product::OpenPlatform => "2019-12-19",
+            // OSS uploads and downloads carry no API version.
+            Product::Oss => "",
         }
     }
 }
@@ -127,6 +146,16 @@ pub(crate) fn product_endpoint(
         Product::Mms if config.vpc_endpoints => format!("maxcompute-vpc.{region}.aliyuncs.com"),
         Product::Mms => format!("maxcompute.{region}.aliyuncs.com"),
         Product::Dts => format!("dts.{region}.aliyuncs.com"),
+        Product::DataWorks if config.vpc_endpoints => {
+            format!("dataworks-vpc.{region}.aliyuncs.com")
+        }
+        Product::DataWorks => format!("dataworks.{region}.aliyuncs.com"),
+        Product::OpenPlatform => "openplatform.aliyuncs.com".to_string(),
+        Product::Oss => {
+            return Err(Error::config(
+                "OSS hosts come from DataWorks' answers, not from a region",
+            ));
+        }
         Product::Sts => return sts_endpoint(config, None, Some(region), config.vpc_endpoints),
     };
     Ok(Endpoint::https(host))
@@ -180,6 +209,18 @@ mod tests {
                 .unwrap()
                 .host,
             "maxcompute-vpc.cn-beijing.aliyuncs.com"
+        );
+        assert_eq!(
+            product_endpoint(&c, Product::DataWorks, "cn-shanghai")
+                .unwrap()
+                .host,
+            "dataworks.cn-shanghai.aliyuncs.com"
+        );
+        assert_eq!(
+            product_endpoint(&c, Product::OpenPlatform, "cn-shanghai")
+                .unwrap()
+                .host,
+            "openplatform.aliyuncs.com"
         );
         assert!(product_endpoint(&c, Product::Dts, "evil.com/x").is_err());
         assert!(product_endpoint(&c, Product::Dts, "").is_err());

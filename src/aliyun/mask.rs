@@ -13,6 +13,11 @@
 //! * MMS configuration items name their secret in a sibling field, not in the JSON key
 //!   (`{"key": "hive.password", "value": "..."}`, or `"type": "password"`): their `value` /
 //!   `defaultValue` are masked too;
+//! * DataWorks' export `DownloadUrl` is a pre-signed OSS URL — a credential for as long as it
+//!   lives —, and OpenPlatform's upload grant carries an OSS `Signature` and `EncodedPolicy`:
+//!   keys `DownloadUrl`, `Signature`, `EncodedPolicy` are masked, and in any text the values of
+//!   pre-signing query parameters (`Signature=`, `OSSAccessKeyId=`, `security-token=`,
+//!   `x-oss-signature=`, `x-oss-credential=`) are cut out;
 //! * strings holding JSON (`Reserved`, `DbObject`, `extra`) are parsed and masked the same way;
 //!   they are rewritten only when something inside had to be masked.
 //!
@@ -27,7 +32,7 @@ pub use super::secret::REDACTED as MASK;
 
 static SECRET_KEY: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)password|secret|token|access.id|access.key|accessKeyId|accessKeySecret|accesskey|credential|private.?key",
+        r"(?i)password|secret|token|access.id|access.key|accessKeyId|accessKeySecret|accesskey|credential|private.?key|download.?url|encoded.?policy|^signature$",
     )
         .expect("static regex")
 });
@@ -35,6 +40,14 @@ static SECRET_KEY: LazyLock<Regex> = LazyLock::new(|| {
 /// An AccessKey id inside longer text: `LTAI` followed by the id's alphanumeric body.
 static EMBEDDED_ACCESS_KEY_ID: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"LTAI[0-9A-Za-z]*").expect("static regex"));
+
+/// A pre-signing query parameter and its value, e.g. `Signature=abc%2B` in a pre-signed URL.
+static PRESIGNED_PARAM: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)([?&](?:Signature|OSSAccessKeyId|security-token|x-oss-signature|x-oss-credential)=)[^&\s\x22'<>]*",
+    )
+    .expect("static regex")
+});
 
 /// Fields of a configuration item that carry its value.
 const CONFIG_VALUE_FIELDS: &[&str] = &["value", "Value", "defaultValue", "DefaultValue"];
@@ -107,10 +120,23 @@ fn mask_str(text: &str) -> Option<String> {
             None
         };
     }
-    if text.contains("LTAI") {
-        return Some(EMBEDDED_ACCESS_KEY_ID.replace_all(text, MASK).into_owned());
+    let mut out: Option<String> = None;
+    if PRESIGNED_PARAM.is_match(text) {
+        out = Some(
+            PRESIGNED_PARAM
+                .replace_all(text, format!("${{1}}{MASK}"))
+                .into_owned(),
+        );
     }
-    None
+    let current = out.as_deref().unwrap_or(text);
+    if current.contains("LTAI") {
+        out = Some(
+            EMBEDDED_ACCESS_KEY_ID
+                .replace_all(current, MASK)
+                .into_owned(),
+        );
+    }
+    out.filter(|masked| masked != text)
 }
 
 /// An MMS configuration item whose name (not JSON key) says it holds a secret.

@@ -36,6 +36,7 @@
 mod cloud;
 mod config;
 pub mod credentials;
+pub mod dataworks;
 pub mod dts;
 mod endpoint;
 mod error;
@@ -53,6 +54,7 @@ mod transport;
 pub use cloud::Cloud;
 pub use config::{CallObserver, CloudConfig, RateLimit, RateLimits, RetryPolicy};
 pub use credentials::{AssumeRoleOptions, Credentials, OidcSettings, StsLocation};
+pub use dataworks::DataWorksClient;
 pub use dts::DtsClient;
 pub use endpoint::Product;
 pub use error::{Error, ErrorClass, ErrorKind};

@@ -39,7 +39,13 @@ impl RateLimiter {
                 limiter: limiter(*limit),
             })
             .collect();
-        for product in [Product::Mms, Product::Dts, Product::Sts] {
+        for product in [
+            Product::Mms,
+            Product::Dts,
+            Product::Sts,
+            Product::DataWorks,
+            Product::OpenPlatform,
+        ] {
             rules.push(Rule {
                 product,
                 action: None,

@@ -14,6 +14,7 @@ use super::endpoint::{Endpoint, Product};
 use super::error::{ApiErrorParts, Error};
 use super::lenient::{value_bool, value_i64, value_string};
 use super::mask::mask;
+use super::secret::SecretString;
 use super::signer::{
     CanonicalInput, EMPTY_SHA256, canonical_query, percent_encode, sha256_hex, sign_v3,
 };
@@ -94,6 +95,10 @@ pub(crate) struct ApiRequest {
     pub query: Vec<(String, String)>,
     pub body: Body,
     pub idempotency: Idempotency,
+    /// JSON pointers of answer fields that are credentials the caller needs in clear (an
+    /// upload grant, a pre-signed download URL): taken out as [`SecretString`]s before the
+    /// answer is masked, and found nowhere else.
+    pub reveal: &'static [&'static str],
 }
 
 impl ApiRequest {
@@ -107,6 +112,7 @@ impl ApiRequest {
             query: Vec::new(),
             body: Body::Empty,
             idempotency,
+            reveal: &[],
         }
     }
 }
@@ -116,6 +122,18 @@ impl ApiRequest {
 pub(crate) struct ApiResponse {
     pub request_id: Option<String>,
     pub body: Value,
+    /// The fields the request asked to reveal that were present, unmasked.
+    pub revealed: Vec<(&'static str, SecretString)>,
+}
+
+impl ApiResponse {
+    /// A revealed field by its pointer.
+    pub fn revealed(&self, pointer: &str) -> Option<&SecretString> {
+        self.revealed
+            .iter()
+            .find(|(p, _)| *p == pointer)
+            .map(|(_, v)| v)
+    }
 }
 
 /// What came back over the wire, unmasked. Never logged, never stored.
@@ -350,6 +368,13 @@ fn business_failure(product: Product, body: &Value) -> bool {
                     .and_then(value_string)
                     .is_some_and(|c| !c.trim().is_empty())
         }
+        // DataWorks and OpenPlatform answer business failures with HTTP 200 and
+        // `Success: false` (`dataworks-api.md` §1); `ErrorCode` may be present and empty on
+        // success, so only `Success` decides.
+        Product::DataWorks | Product::OpenPlatform => {
+            body.get("Success").and_then(value_bool) == Some(false)
+        }
+        Product::Oss => false,
         // MaxCompute APIs that carry `errorCode` also carry `httpCode`/`success`.
         Product::Mms => {
             let has_code = body
@@ -369,6 +394,15 @@ fn business_failure(product: Product, body: &Value) -> bool {
 
 /// Reads a raw response: masks it, then returns it or the error it describes.
 pub(crate) fn interpret(product: Product, raw: RawResponse) -> Result<ApiResponse, Error> {
+    interpret_revealing(product, raw, &[])
+}
+
+/// [`interpret`], taking the fields at `reveal` (JSON pointers) out unmasked first.
+pub(crate) fn interpret_revealing(
+    product: Product,
+    raw: RawResponse,
+    reveal: &[&'static str],
+) -> Result<ApiResponse, Error> {
     let header_request_id = raw
         .headers
         .get("x-acs-request-id")
@@ -381,8 +415,20 @@ pub(crate) fn interpret(product: Product, raw: RawResponse) -> Result<ApiRespons
         serde_json::from_slice::<Value>(&raw.body)
             .ok()
             .or_else(|| xml_error_fields(&String::from_utf8_lossy(&raw.body)))
-            .map(mask)
     };
+    let revealed: Vec<(&'static str, SecretString)> =
+        match (&parsed, (200..300).contains(&raw.status)) {
+            (Some(body), true) => reveal
+                .iter()
+                .filter_map(|p| {
+                    body.pointer(p)
+                        .and_then(value_string)
+                        .map(|v| (*p, SecretString::new(v)))
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+    let parsed = parsed.map(mask);
     // Redirects are not followed, so anything outside 2xx is an error.
     if !(200..300).contains(&raw.status) {
         let body = parsed.unwrap_or(Value::Null);
@@ -414,6 +460,7 @@ pub(crate) fn interpret(product: Product, raw: RawResponse) -> Result<ApiRespons
     Ok(ApiResponse {
         request_id: first_string(&body, &["RequestId", "requestId"]).or(header_request_id),
         body,
+        revealed,
     })
 }
 

@@ -129,7 +129,10 @@ pub struct PackageSource {
     /// e.g. `http://<bucket>.oss-cn-hangzhou.aliyuncs.com/<key>.zip`. A plain object URL: a
     /// pre-signed URL is a credential, give it through `upload.urlSecretRef` instead.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(min = 8, max = 2048), regex(pattern = r"^(https?|oss)://[^\s]+$"))]
+    #[schemars(
+        length(min = 8, max = 2048),
+        regex(pattern = r"^(https?|oss)://[^\s]+$")
+    )]
     #[x_kube(validation = Rule::new("!self.contains('Signature=') && !self.contains('OSSAccessKeyId=')").message("package.ossUrl looks pre-signed (Signature=, OSSAccessKeyId=): a pre-signed URL is a credential, put it in a Secret and use package.upload.urlSecretRef"))]
     pub oss_url: Option<String>,
     /// A package (zip, at most 30 MiB) the operator uploads itself through the SDK's Advance

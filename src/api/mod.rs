@@ -12,7 +12,9 @@ pub mod validation;
 
 pub use cutover::{Cutover, CutoverSpec, CutoverStatus};
 pub use data_source::{DataSource, DataSourceSpec, DataSourceStatus};
-pub use dataworks_migration::{DataWorksMigration, DataWorksMigrationSpec, DataWorksMigrationStatus};
+pub use dataworks_migration::{
+    DataWorksMigration, DataWorksMigrationSpec, DataWorksMigrationStatus,
+};
 pub use dts_migration::{DtsMigration, DtsMigrationSpec, DtsMigrationStatus};
 pub use mms_job::{MmsJob, MmsJobSpec, MmsJobStatus};
 

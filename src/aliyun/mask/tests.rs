@@ -67,6 +67,34 @@ fn mms_config_items_are_masked_by_their_key_field() {
 }
 
 #[test]
+fn dataworks_download_urls_and_upload_grants_are_masked() {
+    let url = "https://dw-export.oss-cn-hangzhou.aliyuncs.com/x/pkg.zip?Expires=1700000000&OSSAccessKeyId=STS.NVy&Signature=k%2Fq%2BPlanted%3D";
+    let masked = mask(json!({
+        "Data": {"DownloadUrl": url, "Status": "EXPORT_SUCCESS"},
+        "Signature": "upload-signature",
+        "EncodedPolicy": "eyJleHBpcmF0aW9uIjoi",
+        "ObjectKey": "dataworks/123/pkg.zip",
+        "Message": format!("could not fetch {url}"),
+    }));
+    assert_eq!(masked["Data"]["DownloadUrl"], MASK);
+    assert_eq!(masked["Data"]["Status"], "EXPORT_SUCCESS");
+    assert_eq!(masked["Signature"], MASK);
+    assert_eq!(masked["EncodedPolicy"], MASK);
+    assert_eq!(masked["ObjectKey"], "dataworks/123/pkg.zip");
+    let text = masked["Message"].as_str().unwrap();
+    assert!(
+        !text.contains("Planted") && !text.contains("STS.NVy"),
+        "{text}"
+    );
+    assert!(text.contains("Expires=1700000000"), "{text}");
+    assert_eq!(
+        mask_text(text),
+        text,
+        "masking a masked text changes nothing"
+    );
+}
+
+#[test]
 fn json_inside_strings_is_masked_only_when_needed() {
     let reserved = r#"{"srcPassword":"pw","targetTableMode":"2"}"#;
     let untouched = r#"{ "targetTableMode" : "2" }"#;

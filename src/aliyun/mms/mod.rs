@@ -168,6 +168,7 @@ impl MmsClient {
             query,
             body,
             idempotency,
+            reveal: &[],
         };
         self.cloud
             .inner

@@ -62,6 +62,7 @@ fn signed_requests_reproduce_the_sdk_vectors() {
             query,
             body,
             idempotency: Idempotency::Idempotent,
+            reveal: &[],
         };
         let endpoint = Endpoint {
             base: format!("https://{}", inputs["host"].as_str().unwrap()),
