@@ -22,6 +22,7 @@ pub mod admin;
 pub mod auth;
 pub mod clock;
 pub mod config;
+pub mod dataworks;
 pub mod dts;
 pub mod faults;
 pub mod ids;

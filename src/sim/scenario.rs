@@ -49,6 +49,9 @@ pub struct Scenario {
     pub mms: MmsSpec,
     #[serde(default)]
     pub dts: DtsSpec,
+    /// DataWorks workspaces and Migration Assistant timings.
+    #[serde(default)]
+    pub dataworks: super::dataworks::DataWorksSpec,
 }
 
 impl Scenario {

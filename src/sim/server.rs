@@ -21,6 +21,7 @@ use super::admin;
 use super::auth::{Principal, SignedRequest};
 use super::clock::{fmt_iso, wall_millis};
 use super::config::SimConfig;
+use super::dataworks;
 use super::dts::{self, actions, legacy};
 use super::faults::Injected;
 use super::mms::routes as mms_routes;
@@ -29,8 +30,8 @@ use super::sts;
 use super::wire::{ApiError, Params, Product};
 use super::world::World;
 
-/// Largest request body accepted (DbList may be up to 1 MB).
-const MAX_BODY: usize = 2 * 1024 * 1024;
+/// Largest request body accepted: a DataWorks package upload (30 MB) and its form fields.
+const MAX_BODY: usize = 31 * 1024 * 1024;
 
 /// State shared by all connections.
 #[derive(Debug)]
@@ -263,7 +264,17 @@ fn classify(
             ),
         )
     };
-    let product = if version == sts::VERSION {
+    let product = if version == dataworks::VERSION {
+        if !dataworks::ACTIONS.contains(&action.as_str()) {
+            return Err(not_found(Product::DataWorks));
+        }
+        Product::DataWorks
+    } else if version == dataworks::OPENPLATFORM_VERSION {
+        if !dataworks::OPENPLATFORM_ACTIONS.contains(&action.as_str()) {
+            return Err(not_found(Product::OpenPlatform));
+        }
+        Product::OpenPlatform
+    } else if version == sts::VERSION {
         if !sts::ACTIONS.contains(&action.as_str()) {
             return Err(not_found(Product::Sts));
         }
@@ -300,6 +311,8 @@ fn product_name(p: Product) -> &'static str {
         Product::Mms => "MMS",
         Product::Dts => "DTS",
         Product::Sts => "STS",
+        Product::DataWorks => "DataWorks",
+        Product::OpenPlatform => "OpenPlatform",
     }
 }
 
@@ -377,6 +390,17 @@ async fn cloud(
             );
         }
     };
+
+    if let Some(action) = dataworks::oss::classify(
+        &method,
+        &path,
+        &Params::from_query(&raw_query),
+        header(&headers, "content-type"),
+    ) {
+        return oss(
+            &shared, record, action, &path, &raw_query, &headers, &body, started,
+        );
+    }
 
     // Phase 1: classify, authenticate, limit, decide faults.
     let (classified, principal, request_id, delay, lose_response) = {
@@ -565,6 +589,54 @@ async fn cloud(
     resp
 }
 
+/// An OSS request of a DataWorks package (upload form POST or pre-signed GET): OSS checks its
+/// own signatures, not the V3 ones, and answers in XML.
+#[allow(clippy::too_many_arguments)]
+fn oss(
+    shared: &Shared,
+    mut record: RequestRecord,
+    action: &'static str,
+    path: &str,
+    raw_query: &str,
+    headers: &[(String, String)],
+    body: &[u8],
+    started: Instant,
+) -> Response<Body> {
+    let mut world = shared.lock();
+    let now = world.advance();
+    let rid = world.ids.request_id();
+    let now_secs = wall_millis() / 1000;
+    let (status, content_type, bytes) = if action == "PostObject" {
+        let content_type = header(headers, "content-type").unwrap_or_default();
+        let (status, xml) = world
+            .dataworks
+            .oss
+            .post_object(content_type, body, now_secs);
+        (status, "application/xml", xml.into_bytes())
+    } else {
+        world
+            .dataworks
+            .oss
+            .get_object(path, &Params::from_query(raw_query), now_secs)
+    };
+    record.sim_time = fmt_iso(now);
+    record.product = Some("OSS".into());
+    record.action = Some(action.into());
+    record.status = status;
+    record.request_id = Some(rid.clone());
+    record.duration_ms = started.elapsed().as_millis() as u64;
+    // The path of a pre-signed GET is logged without its query (the signature).
+    world.log.push(record);
+    let mut resp = Response::new(Body::from(bytes));
+    *resp.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    resp.headers_mut()
+        .insert("content-type", HeaderValue::from_static(content_type));
+    if let Ok(v) = HeaderValue::from_str(&rid) {
+        resp.headers_mut().insert("x-oss-request-id", v);
+    }
+    resp
+}
+
 fn dispatch(
     world: &mut World,
     c: &Classified,
@@ -593,6 +665,14 @@ fn dispatch(
             } else {
                 actions::handle(dts, ids, &c.action, call)
             }
+        }
+        Product::DataWorks => {
+            let params = c.rpc_params.as_ref().expect("RPC requests carry params");
+            dataworks::handle(&mut world.dataworks, &c.action, params, account, now)
+        }
+        Product::OpenPlatform => {
+            let params = c.rpc_params.as_ref().expect("RPC requests carry params");
+            dataworks::handle_openplatform(&mut world.dataworks, &c.action, params, account)
         }
         Product::Sts => {
             let params = c.rpc_params.as_ref().expect("RPC requests carry params");

@@ -14,6 +14,10 @@ pub enum Product {
     Dts,
     /// STS, RPC, `2015-04-01`.
     Sts,
+    /// DataWorks, RPC, `2020-05-18` (Migration Assistant).
+    DataWorks,
+    /// OpenPlatform, RPC, `2019-12-19` (upload grants).
+    OpenPlatform,
 }
 
 impl Product {
@@ -23,6 +27,8 @@ impl Product {
             Product::Mms => "maxcompute.aliyuncs.com",
             Product::Dts => "dts.aliyuncs.com",
             Product::Sts => "sts.aliyuncs.com",
+            Product::DataWorks => "dataworks.aliyuncs.com",
+            Product::OpenPlatform => "openplatform.aliyuncs.com",
         }
     }
 
@@ -32,6 +38,8 @@ impl Product {
             Product::Mms => "MaxCompute",
             Product::Dts => "Dts",
             Product::Sts => "Sts",
+            Product::DataWorks => "dataworks-public",
+            Product::OpenPlatform => "OpenPlatform",
         }
     }
 }
@@ -227,6 +235,18 @@ impl ApiError {
 
     /// The JSON body in the shape the product's gateway uses.
     pub fn body(&self, product: Product, request_id: &str) -> Value {
+        if let Some(b) = &self.business
+            && matches!(product, Product::DataWorks | Product::OpenPlatform)
+        {
+            // DataWorks' business failures: `ErrorCode`/`ErrorMessage` (dataworks-api.md §1).
+            return json!({
+                "RequestId": request_id,
+                "Success": false,
+                "ErrorCode": self.code,
+                "ErrorMessage": self.message,
+                "HttpStatusCode": b.status_in_body,
+            });
+        }
         if let Some(b) = &self.business {
             return json!({
                 "RequestId": request_id,

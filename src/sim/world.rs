@@ -1,10 +1,11 @@
 //! Everything the simulator knows, behind one lock: clock, ids, credentials, faults, limits,
-//! the request log and the two services. Handlers lock it, bring the services up to the
+//! the request log and the services. Handlers lock it, bring the services up to the
 //! current simulated time, act, and unlock; nothing awaits while holding it.
 
 use super::auth::Credentials;
 use super::clock::{SimClock, SimMillis, parse_time, wall_millis};
 use super::config::SimConfig;
+use super::dataworks::DataWorks;
 use super::dts::Dts;
 use super::faults::Faults;
 use super::ids::IdGen;
@@ -24,6 +25,7 @@ pub struct World {
     pub log: RequestLog,
     pub mms: Mms,
     pub dts: Dts,
+    pub dataworks: DataWorks,
 }
 
 impl World {
@@ -44,6 +46,7 @@ impl World {
             log: RequestLog::new(config.request_log_capacity),
             mms: Mms::new(&scenario.mms, &scenario.region, start)?,
             dts: Dts::new(scenario.dts.clone(), config.seed),
+            dataworks: DataWorks::new(&scenario.dataworks, &scenario.region, config.seed),
             config: config.clone(),
         })
     }
@@ -53,6 +56,7 @@ impl World {
         let now = self.clock.now();
         self.mms.advance(now);
         self.dts.advance(now);
+        self.dataworks.advance(now);
         now
     }
 

@@ -385,6 +385,41 @@ impl AdminClient {
         self.delete("/mms/failures").await
     }
 
+    /// Every DataWorks migration task (with the export's download URL in full).
+    pub async fn dataworks_migrations(
+        &self,
+    ) -> anyhow::Result<Vec<crate::sim::dataworks::TaskView>> {
+        self.get("/dataworks/migrations").await
+    }
+
+    /// The next `times` imports (into `workspace_id`, or any) fail with `message` (or end
+    /// `PARTIAL_SUCCESS` when `partial`).
+    pub async fn fail_dataworks_import(
+        &self,
+        workspace_id: Option<i64>,
+        message: Option<&str>,
+        partial: bool,
+        times: u32,
+    ) -> anyhow::Result<()> {
+        let _: Value = self
+            .post(
+                "/dataworks/failures",
+                &crate::sim::dataworks::PlannedFailure {
+                    workspace_id,
+                    message: message.map(str::to_string),
+                    partial,
+                    times,
+                },
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// Removes every planned DataWorks failure.
+    pub async fn clear_dataworks_failures(&self) -> anyhow::Result<()> {
+        self.delete("/dataworks/failures").await
+    }
+
     /// Expires STS credentials now (one AccessKeyId, or all); returns how many.
     pub async fn expire_sts(&self, access_key_id: Option<&str>) -> anyhow::Result<u64> {
         let v: Value = self

@@ -63,6 +63,11 @@ pub fn router() -> axum::Router<Arc<Shared>> {
                 .post(add_mms_failure)
                 .delete(clear_mms_failures),
         )
+        .route("/dataworks/migrations", get(dataworks_migrations))
+        .route(
+            "/dataworks/failures",
+            post(add_dataworks_failure).delete(clear_dataworks_failures),
+        )
         .route("/sts/expire", post(sts_expire))
         .layer(axum::middleware::from_fn(loopback_only))
 }
@@ -115,6 +120,7 @@ async fn state(State(s): St) -> Json<Value> {
         "temporaryCredentials": w.creds.temporary_count(),
         "dts": w.dts.summary(now),
         "mms": w.mms.summary(),
+        "dataworks": w.dataworks.summary(),
         "faults": w.faults.one_shots,
     }))
 }
@@ -477,6 +483,27 @@ async fn add_mms_failure(
 
 async fn clear_mms_failures(State(s): St) -> Json<Value> {
     s.lock().mms.failures.clear();
+    Json(json!({"ok": true}))
+}
+
+async fn dataworks_migrations(State(s): St) -> Json<Vec<crate::sim::dataworks::TaskView>> {
+    let mut w = s.lock();
+    w.advance();
+    Json(w.dataworks.views())
+}
+
+async fn add_dataworks_failure(
+    State(s): St,
+    Json(f): Json<crate::sim::dataworks::PlannedFailure>,
+) -> Json<Value> {
+    let mut w = s.lock();
+    w.advance();
+    w.dataworks.failures.push(f);
+    Json(json!({"ok": true}))
+}
+
+async fn clear_dataworks_failures(State(s): St) -> Json<Value> {
+    s.lock().dataworks.failures.clear();
     Json(json!({"ok": true}))
 }
 
