@@ -18,6 +18,7 @@ use super::error::{Error, Result};
 use crate::api::common::{MANAGER, annotations};
 use crate::api::conditions::{self, Desired, Status};
 use crate::api::{Cutover, CutoverStatus, DataSource, DataSourceStatus};
+use crate::api::{DataWorksMigration, DataWorksMigrationStatus};
 use crate::api::{DtsMigration, DtsMigrationStatus, MmsJob, MmsJobStatus};
 
 /// Field manager for the `Synced` condition, kept apart from the main status manager so either
@@ -67,6 +68,11 @@ managed!(DataSource, DataSourceStatus, "DataSource");
 managed!(MmsJob, MmsJobStatus, "MmsJob");
 managed!(DtsMigration, DtsMigrationStatus, "DtsMigration");
 managed!(Cutover, CutoverStatus, "Cutover");
+managed!(
+    DataWorksMigration,
+    DataWorksMigrationStatus,
+    "DataWorksMigration"
+);
 
 /// The namespaced API of the object's kind.
 pub fn api_for<K>(ctx: &Context, obj: &K) -> Api<K>
@@ -154,6 +160,7 @@ fn is_failure_phase(phase: Option<&str>) -> bool {
                 | "Retrying"
                 | "Aborted"
                 | "RolledBack"
+                | "PartiallySucceeded"
         )
     )
 }

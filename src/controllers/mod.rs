@@ -1,10 +1,11 @@
-//! The four reconcilers and the process that runs them: leader election, the metrics and health
+//! The five reconcilers and the process that runs them: leader election, the metrics and health
 //! endpoint, and graceful shutdown.
 
 pub mod context;
 pub mod credentials;
 pub mod cutover;
 pub mod data_source;
+pub mod dataworks_migration;
 pub mod dts_migration;
 pub mod error;
 pub mod leader;
@@ -24,7 +25,7 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use crate::aliyun::{Cloud, CloudConfig};
-use crate::api::{Cutover, DataSource, DtsMigration, MmsJob};
+use crate::api::{Cutover, DataSource, DataWorksMigration, DtsMigration, MmsJob};
 use crate::metrics::Metrics;
 use crate::server::{self, Health};
 use crate::telemetry::LogFormat;
@@ -155,7 +156,7 @@ pub fn context(
     )))
 }
 
-/// Runs the four controllers in this process until `stop` (the sandbox uses it).
+/// Runs the five controllers in this process until `stop` (the sandbox uses it).
 pub async fn run_embedded(ctx: Arc<Context>, stop: watch::Receiver<bool>) {
     run_controllers(ctx, stop, Duration::from_secs(10)).await;
 }
@@ -185,10 +186,11 @@ async fn preflight(client: &Client, namespace: Option<&str>) -> anyhow::Result<(
     check::<DataSource>(client, namespace).await?;
     check::<MmsJob>(client, namespace).await?;
     check::<DtsMigration>(client, namespace).await?;
-    check::<Cutover>(client, namespace).await
+    check::<Cutover>(client, namespace).await?;
+    check::<DataWorksMigration>(client, namespace).await
 }
 
-/// Runs the four controllers until `stop`, then lets in-flight reconciles finish within `grace`.
+/// Runs the five controllers until `stop`, then lets in-flight reconciles finish within `grace`.
 async fn run_controllers(ctx: Arc<Context>, stop: watch::Receiver<bool>, grace: Duration) {
     // A JoinSet aborts what it still holds when dropped: aborting this task (lost leadership)
     // or giving up after `grace` ends every controller, not only this one.
@@ -197,6 +199,7 @@ async fn run_controllers(ctx: Arc<Context>, stop: watch::Receiver<bool>, grace: 
     tasks.spawn(mms_job::run(ctx.clone(), stopped(stop.clone())));
     tasks.spawn(dts_migration::run(ctx.clone(), stopped(stop.clone())));
     tasks.spawn(cutover::run(ctx.clone(), stopped(stop.clone())));
+    tasks.spawn(dataworks_migration::run(ctx.clone(), stopped(stop.clone())));
     let all = async { while tasks.join_next().await.is_some() {} };
     tokio::pin!(all);
     tokio::select! {

@@ -277,7 +277,7 @@ fn task_of<'a>(dw: &'a DataWorks, p: &Params) -> Result<&'a Task, ApiError> {
         .filter(|t| t.project_id == project)
         .ok_or_else(|| {
             business(
-                "1100010404",
+                "Invalid.Migration.NotExists",
                 format!("The migration task {id} does not exist."),
             )
         })
