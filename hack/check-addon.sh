@@ -310,7 +310,8 @@ import sys
 import yaml
 
 GROUP = "migration.aliyun-operator.dev"
-KINDS = {"DataSource": "datasources", "MmsJob": "mmsjobs", "DtsMigration": "dtsmigrations", "Cutover": "cutovers"}
+KINDS = {"DataSource": "datasources", "MmsJob": "mmsjobs", "DtsMigration": "dtsmigrations", "Cutover": "cutovers",
+         "DataWorksMigration": "dataworksmigrations"}
 CHART = "charts/aliyun-migration-operator"
 SKIP_KINDS = {  # kinds kubernetes-validate cannot know; everything else must validate
     ("monitoring.coreos.com/v1", "ServiceMonitor"),
@@ -362,13 +363,14 @@ def builtin_only(outdir, *paths):
 
 # --- rendered chart invariants -------------------------------------------------------------------
 CONTROLLER_RULES = [
-    {"apiGroups": [GROUP], "resources": ["datasources", "mmsjobs", "dtsmigrations", "cutovers"],
+    {"apiGroups": [GROUP], "resources": ["datasources", "mmsjobs", "dtsmigrations", "cutovers", "dataworksmigrations"],
      "verbs": ["get", "list", "watch", "patch", "update"]},
-    {"apiGroups": [GROUP], "resources": [f"{p}/status" for p in ["datasources", "mmsjobs", "dtsmigrations", "cutovers"]],
+    {"apiGroups": [GROUP], "resources": [f"{p}/status" for p in ["datasources", "mmsjobs", "dtsmigrations", "cutovers", "dataworksmigrations"]],
      "verbs": ["get", "patch", "update"]},
-    {"apiGroups": [GROUP], "resources": [f"{p}/finalizers" for p in ["datasources", "mmsjobs", "dtsmigrations", "cutovers"]],
+    {"apiGroups": [GROUP], "resources": [f"{p}/finalizers" for p in ["datasources", "mmsjobs", "dtsmigrations", "cutovers", "dataworksmigrations"]],
      "verbs": ["update"]},
     {"apiGroups": [""], "resources": ["secrets"], "verbs": ["get", "list", "watch"]},
+    {"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get"]},
     {"apiGroups": ["events.k8s.io"], "resources": ["events"], "verbs": ["create", "patch"]},
 ]
 SELF_REVIEW = {"apiGroups": ["authorization.k8s.io"], "resources": ["selfsubjectaccessreviews"], "verbs": ["create"]}

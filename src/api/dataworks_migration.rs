@@ -12,17 +12,7 @@ use kube::{CustomResource, KubeSchema};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::cel::immutable_once_set;
-use super::common::{CloudCredentials, DeletionPolicy, SecretKeyRef};
-
-/// Spec fields that decide which package goes where; frozen once a cloud task exists.
-pub const PACKAGE_FIELDS: &[&str] = &["targetWorkspaceId", "package"];
-
-fn immutable_rule() -> kube::core::Rule {
-    kube::core::Rule::new(immutable_once_set("startedAt", PACKAGE_FIELDS)).message(
-        "spec.targetWorkspaceId and spec.package cannot change once a DataWorks task exists (status.startedAt); create a new DataWorksMigration instead",
-    )
-}
+use super::common::{CloudCredentials, DeletionPolicy};
 
 /// Moves DataWorks objects into a target workspace with the Migration Assistant: export (or
 /// take, or upload) a package, import it with the mappings and commit rules of the spec, and
@@ -42,6 +32,7 @@ fn immutable_rule() -> kube::core::Rule {
     status = "DataWorksMigrationStatus",
     shortname = "dwm",
     category = "migration",
+    validation = Rule::new(super::cel::immutable_once_set("startedAt", &["targetWorkspaceId", "source"])).message("spec.targetWorkspaceId and spec.source cannot change once a DataWorks task exists (status.startedAt); create a new DataWorksMigration instead"),
     printcolumn(name = "Ready", type_ = "string", json_path = r#".status.conditions[?(@.type=="Ready")].status"#),
     printcolumn(name = "Phase", type_ = "string", json_path = ".status.phase"),
     printcolumn(name = "Target", type_ = "integer", json_path = ".spec.targetWorkspaceId"),
@@ -50,11 +41,10 @@ fn immutable_rule() -> kube::core::Rule {
     printcolumn(name = "Import-ID", type_ = "integer", priority = 1, json_path = ".status.import.id"),
     printcolumn(name = "Reason", type_ = "string", priority = 1, json_path = r#".status.conditions[?(@.type=="Ready")].reason"#),
     printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp"),
-    validation = immutable_rule(),
 )]
 #[x_kube(
     validation = Rule::new("self.deletionPolicy == 'Retain'").message("the DataWorks API has no operation that deletes a migration task (deleting is console-only): deletionPolicy can only be Retain"),
-    validation = Rule::new("!has(self.package.export) || self.package.export.sourceWorkspaceId != self.targetWorkspaceId").message("package.export.sourceWorkspaceId and targetWorkspaceId name the same workspace: export from another workspace"),
+    validation = Rule::new("!has(self.source.export) || self.source.export.sourceWorkspaceId != self.targetWorkspaceId").message("source.export.sourceWorkspaceId and targetWorkspaceId name the same workspace: export from another workspace"),
 )]
 #[serde(rename_all = "camelCase")]
 pub struct DataWorksMigrationSpec {
@@ -69,10 +59,12 @@ pub struct DataWorksMigrationSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub credentials: Option<CloudCredentials>,
     /// The DataWorks workspace (project) id the package is imported into (`ProjectId`).
+    /// Frozen once a DataWorks task exists.
     #[schemars(range(min = 1))]
     pub target_workspace_id: i64,
-    /// Where the package comes from: exactly one of `export`, `ossUrl`, `upload`.
-    pub package: PackageSource,
+    /// Where the package comes from: exactly one of `export`, `ossUrl`, `upload`. Frozen once
+    /// a DataWorks task exists.
+    pub source: PackageSource,
     /// Format of the package. Default `DataWorksModel` (the standard Migration Assistant
     /// format; `DataWorksV2`/`DataWorksV3`: Apsara Stack DataWorks V3.6.1–V3.11 / V3.12+;
     /// `Spec`: a FlowSpec package, sent as `SPEC`, not in the API documentation).
@@ -117,7 +109,9 @@ pub struct DataWorksMigrationSpec {
 
 /// Where the package comes from.
 #[derive(Deserialize, Serialize, Clone, Debug, Default, PartialEq, KubeSchema)]
-#[x_kube(validation = Rule::new("(has(self.export) ? 1 : 0) + (has(self.ossUrl) ? 1 : 0) + (has(self.upload) ? 1 : 0) == 1").message("set exactly one of package.export, package.ossUrl and package.upload"))]
+#[x_kube(
+    validation = Rule::new("(has(self.export) ? 1 : 0) + (has(self.ossUrl) ? 1 : 0) + (has(self.upload) ? 1 : 0) == 1").message("set exactly one of source.export, source.ossUrl and source.upload"),
+)]
 #[serde(rename_all = "camelCase")]
 pub struct PackageSource {
     /// An export task the operator runs in a source workspace (CreateExportMigration); its
@@ -133,7 +127,7 @@ pub struct PackageSource {
         length(min = 8, max = 2048),
         regex(pattern = r"^(https?|oss)://[^\s]+$")
     )]
-    #[x_kube(validation = Rule::new("!self.contains('Signature=') && !self.contains('OSSAccessKeyId=')").message("package.ossUrl looks pre-signed (Signature=, OSSAccessKeyId=): a pre-signed URL is a credential, put it in a Secret and use package.upload.urlSecretRef"))]
+    #[x_kube(validation = Rule::new("!self.contains('Signature=') && !self.contains('OSSAccessKeyId=')").message("source.ossUrl looks pre-signed (Signature=, OSSAccessKeyId=): a pre-signed URL is a credential, put it in a Secret and use source.upload.urlSecretRef"))]
     pub oss_url: Option<String>,
     /// A package (zip, at most 30 MiB) the operator uploads itself through the SDK's Advance
     /// flow: OpenPlatform AuthorizeFileUpload, an OSS form POST, then CreateImportMigration.
@@ -144,8 +138,8 @@ pub struct PackageSource {
 /// An export of a source workspace.
 #[derive(Deserialize, Serialize, Clone, Debug, Default, PartialEq, KubeSchema)]
 #[x_kube(
-    validation = Rule::new("self.mode != 'Incremental' || has(self.incrementalSince)").message("package.export.mode Incremental needs incrementalSince"),
-    validation = Rule::new("self.mode == 'Incremental' || !has(self.incrementalSince)").message("package.export.incrementalSince only applies to mode Incremental"),
+    validation = Rule::new("self.mode != 'Incremental' || has(self.incrementalSince)").message("source.export.mode Incremental needs incrementalSince"),
+    validation = Rule::new("self.mode == 'Incremental' || !has(self.incrementalSince)").message("source.export.incrementalSince only applies to mode Incremental"),
 )]
 #[serde(rename_all = "camelCase")]
 pub struct ExportSource {
@@ -183,27 +177,27 @@ pub enum ObjectStatus {
 
 /// A package the operator uploads: exactly one of the two sources.
 #[derive(Deserialize, Serialize, Clone, Debug, Default, PartialEq, KubeSchema)]
-#[x_kube(validation = Rule::new("has(self.configMapRef) != has(self.urlSecretRef)").message("set exactly one of package.upload.configMapRef and package.upload.urlSecretRef"))]
+#[x_kube(validation = Rule::new("has(self.configMapRef) != has(self.urlSecretRef)").message("set exactly one of source.upload.configMapRef and source.upload.urlSecretRef"))]
 #[serde(rename_all = "camelCase")]
 pub struct UploadSource {
     /// A key of a ConfigMap's `binaryData` in this namespace holding the zip (a ConfigMap
     /// holds at most 1 MiB).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub config_map_ref: Option<ConfigMapKeyRef>,
+    pub config_map_ref: Option<KeyRef>,
     /// A Secret key in this namespace holding an http(s) URL (e.g. pre-signed) the operator
     /// downloads the zip from. Read at upload time, never stored or logged.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub url_secret_ref: Option<SecretKeyRef>,
+    pub url_secret_ref: Option<KeyRef>,
 }
 
-/// One key of a ConfigMap in the resource's namespace.
+/// One key of a ConfigMap or Secret in the resource's namespace.
 #[derive(Deserialize, Serialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct ConfigMapKeyRef {
-    /// ConfigMap name.
+pub struct KeyRef {
+    /// Object name.
     #[schemars(length(min = 1, max = 253))]
     pub name: String,
-    /// Key of `binaryData` (or `data`).
+    /// Key (of a ConfigMap's `binaryData` or `data`, or of a Secret's `data`).
     #[schemars(length(min = 1, max = 253))]
     pub key: String,
 }
@@ -364,11 +358,11 @@ pub struct DataWorksMigrationStatus {
     /// Short human word (see DataWorksMigrationPhase).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phase: Option<DataWorksMigrationPhase>,
-    /// When the first DataWorks task was requested; from then on the package and the target
-    /// workspace are frozen.
+    /// When the first DataWorks task (or upload) was requested; from then on the source and the
+    /// target workspace are frozen.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub started_at: Option<Time>,
-    /// The export task (package.export only).
+    /// The export task (source.export only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub export: Option<MigrationTask>,
     /// The current import task.
@@ -376,7 +370,7 @@ pub struct DataWorksMigrationStatus {
     pub import: Option<MigrationTask>,
     /// The `PackageFile` the import task was (or will be) created with: the OSS object the
     /// operator uploaded (no signature; the upload grant and the export's download URL are
-    /// never stored), or spec.package.ossUrl.
+    /// never stored), or spec.source.ossUrl.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(max = 2048))]
     pub package_file: Option<String>,

@@ -95,7 +95,13 @@ pub const CRD_INSTALL: &[&str] = &["apply", "--server-side", "-f", "crds/"];
 fn install_cluster_prerequisites(cluster: &Cluster) {
     let k = Kubectl::admin(cluster);
     k.ok_in(&repo(), CRD_INSTALL);
-    for crd in ["datasources", "mmsjobs", "dtsmigrations", "cutovers"] {
+    for crd in [
+        "datasources",
+        "mmsjobs",
+        "dtsmigrations",
+        "cutovers",
+        "dataworksmigrations",
+    ] {
         k.ok(&[
             "wait",
             "--for=condition=Established",
@@ -628,7 +634,7 @@ pub fn has_condition(obj: &Value, type_: &str, status: &str) -> bool {
 pub fn assert_no_leak(ns: &Namespace, secrets: &[&str], procs: &[&Proc]) {
     let resources = ns.kubectl.ok(&[
         "get",
-        "datasources,mmsjobs,dtsmigrations,cutovers",
+        "datasources,mmsjobs,dtsmigrations,cutovers,dataworksmigrations",
         "-o",
         "yaml",
     ]);

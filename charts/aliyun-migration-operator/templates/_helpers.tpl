@@ -63,17 +63,17 @@ The operator's rules on its own kinds, Secrets and Events. Shared by the Cluster
 namespaces) and the namespaced-mode Role so that the two cannot drift apart.
 */}}
 {{- define "amo.controllerRules" -}}
-# Reconcile the four kinds: read and watch them, add/remove the cleanup finalizer (patch/update).
+# Reconcile the five kinds: read and watch them, add/remove the cleanup finalizer (patch/update).
 - apiGroups: [migration.aliyun-operator.dev]
-  resources: [datasources, mmsjobs, dtsmigrations, cutovers]
+  resources: [datasources, mmsjobs, dtsmigrations, cutovers, dataworksmigrations]
   verbs: [get, list, watch, patch, update]
 - apiGroups: [migration.aliyun-operator.dev]
-  resources: [datasources/status, mmsjobs/status, dtsmigrations/status, cutovers/status]
+  resources: [datasources/status, mmsjobs/status, dtsmigrations/status, cutovers/status, dataworksmigrations/status]
   verbs: [get, patch, update]
 # Needed where the OwnerReferencesPermissionEnforcement admission plugin is on: the rollback
 # Secret a Cutover creates is owned by it (blockOwnerDeletion).
 - apiGroups: [migration.aliyun-operator.dev]
-  resources: [datasources/finalizers, mmsjobs/finalizers, dtsmigrations/finalizers, cutovers/finalizers]
+  resources: [datasources/finalizers, mmsjobs/finalizers, dtsmigrations/finalizers, cutovers/finalizers, dataworksmigrations/finalizers]
   verbs: [update]
 # Credential Secrets are read when a cloud call is made (get). list/watch: the operator watches
 # Secret metadata so that a rotated credential or a Secret created after its resource triggers a
@@ -82,6 +82,11 @@ namespaces) and the namespaced-mode Role so that the two cannot drift apart.
 - apiGroups: [""]
   resources: [secrets]
   verbs: [get, list, watch]
+# A DataWorksMigration may take its package from a ConfigMap key (package.upload.configMapRef),
+# read once when it is uploaded.
+- apiGroups: [""]
+  resources: [configmaps]
+  verbs: [get]
 # Progress and errors as events.k8s.io/v1 Events on the resource (kubectl describe).
 - apiGroups: [events.k8s.io]
   resources: [events]

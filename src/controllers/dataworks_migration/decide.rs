@@ -211,7 +211,12 @@ pub fn until_poll(
     } else {
         POLL_RUNNING
     };
-    Some(remaining(status.last_polled_at.as_ref(), interval, now, scale))
+    Some(remaining(
+        status.last_polled_at.as_ref(),
+        interval,
+        now,
+        scale,
+    ))
 }
 
 /// The next reconcile most likely acts (a created task to start, a package to upload): it need
@@ -262,7 +267,7 @@ fn derive(inputs: &Inputs<'_>) -> Decision {
 
 fn sequence(inputs: &Inputs<'_>, status: &mut DataWorksMigrationStatus) -> Outcome {
     let spec = inputs.spec;
-    if let Some(export) = &spec.package.export {
+    if let Some(export) = &spec.source.export {
         if let Err(why) = requests::incremental_since_ms(export) {
             return Outcome::new(
                 Phase::Invalid,
@@ -275,10 +280,10 @@ fn sequence(inputs: &Inputs<'_>, status: &mut DataWorksMigrationStatus) -> Outco
         }
     }
     if status.package_file.is_none() {
-        if let Some(url) = &spec.package.oss_url {
+        if let Some(url) = &spec.source.oss_url {
             status.package_file = Some(url.clone());
         } else {
-            let origin = match (&spec.package.upload, &status.export) {
+            let origin = match (&spec.source.upload, &status.export) {
                 (Some(u), _) => match (&u.config_map_ref, &u.url_secret_ref) {
                     (Some(c), _) => PackageOrigin::ConfigMap {
                         name: c.name.clone(),
@@ -294,7 +299,7 @@ fn sequence(inputs: &Inputs<'_>, status: &mut DataWorksMigrationStatus) -> Outco
                             Desired::false_(
                                 READY,
                                 "InvalidSpec",
-                                "package.upload needs configMapRef or urlSecretRef",
+                                "source.upload needs configMapRef or urlSecretRef",
                             ),
                         )
                         .settled();
@@ -317,7 +322,7 @@ fn sequence(inputs: &Inputs<'_>, status: &mut DataWorksMigrationStatus) -> Outco
                         Desired::false_(
                             READY,
                             "InvalidSpec",
-                            "set exactly one of package.export, package.ossUrl and package.upload",
+                            "set exactly one of source.export, source.ossUrl and source.upload",
                         ),
                     )
                     .settled();
@@ -325,7 +330,7 @@ fn sequence(inputs: &Inputs<'_>, status: &mut DataWorksMigrationStatus) -> Outco
             };
             status.started_at.get_or_insert(Time(inputs.now));
             let exported = spec
-                .package
+                .source
                 .export
                 .is_some()
                 .then(|| Desired::true_(EXPORTED, "Exported", "the export succeeded"));
@@ -562,7 +567,7 @@ fn new_task(
         ..MigrationTask::default()
     };
     let act = if export {
-        let source = spec.package.export.as_ref().expect("an export task exists");
+        let source = spec.source.export.as_ref().expect("an export task exists");
         task.workspace_id = source.source_workspace_id;
         status.package_file = None;
         status.package_bytes = None;
@@ -759,7 +764,7 @@ fn import_step(inputs: &Inputs<'_>, status: &mut DataWorksMigrationStatus) -> Ou
             "the import has not finished",
         ));
     }
-    if inputs.spec.package.export.is_some() {
+    if inputs.spec.source.export.is_some() {
         out.exported = Some(Desired::true_(
             EXPORTED,
             "Exported",

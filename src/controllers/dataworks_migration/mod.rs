@@ -43,7 +43,7 @@ fn secret_names(m: &DataWorksMigration) -> Vec<String> {
     let mut names = credentials::secret_names(m.spec.credentials.as_ref());
     if let Some(r) = m
         .spec
-        .package
+        .source
         .upload
         .as_ref()
         .and_then(|u| u.url_secret_ref.as_ref())

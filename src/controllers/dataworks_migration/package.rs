@@ -37,7 +37,7 @@ pub async fn read(
             let api: Api<ConfigMap> = Api::namespaced(ctx.client.clone(), &ns);
             let cm = api.get_opt(name).await?.ok_or_else(|| {
                 Error::InvalidSpec(format!(
-                    "ConfigMap {name} (package.upload.configMapRef) does not exist"
+                    "ConfigMap {name} (source.upload.configMapRef) does not exist"
                 ))
             })?;
             cm.binary_data
@@ -60,7 +60,7 @@ pub async fn read(
             let api: Api<Secret> = Api::namespaced(ctx.client.clone(), &ns);
             let secret = api.get_opt(name).await?.ok_or_else(|| {
                 Error::Credentials(format!(
-                    "Secret {name} (package.upload.urlSecretRef) does not exist"
+                    "Secret {name} (source.upload.urlSecretRef) does not exist"
                 ))
             })?;
             let url = secret

@@ -79,10 +79,10 @@ pub fn incremental_since_ms(export: &ExportSource) -> Result<Option<i64>, String
             .parse::<jiff::Timestamp>()
             .map(|t| Some(t.as_millisecond()))
             .map_err(|_| {
-                format!("package.export.incrementalSince {text:?} is not an RFC 3339 time")
+                format!("source.export.incrementalSince {text:?} is not an RFC 3339 time")
             }),
         (ExportMode::Incremental, None) => {
-            Err("package.export.mode Incremental needs incrementalSince".into())
+            Err("source.export.mode Incremental needs incrementalSince".into())
         }
         (ExportMode::Full, _) => Ok(None),
     }

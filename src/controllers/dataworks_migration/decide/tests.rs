@@ -22,7 +22,7 @@ fn spec() -> DataWorksMigrationSpec {
     DataWorksMigrationSpec {
         region: "cn-hangzhou".into(),
         target_workspace_id: 10002,
-        package: PackageSource {
+        source: PackageSource {
             export: Some(ExportSource {
                 source_workspace_id: 10001,
                 ..ExportSource::default()
@@ -386,7 +386,7 @@ fn a_lost_create_answer_adopts_only_a_task_carrying_the_marker() {
         ..DataWorksMigrationStatus::default()
     };
     let mut oss = spec();
-    oss.package = PackageSource {
+    oss.source = PackageSource {
         oss_url: Some("http://b.oss-cn-hangzhou.aliyuncs.com/k.zip".into()),
         ..PackageSource::default()
     };

@@ -1,0 +1,327 @@
+//! DataWorksMigration end to end: the real local API server, the simulator and the operator as
+//! processes. Export from workspace sales_dev (10001), upload, import into sales_prod (10002).
+//!
+//! With `AMO_RECORD_ARGOCD=1` the live objects are also written as the Argo CD health test data
+//! under `config/argocd/migration.aliyun-operator.dev/DataWorksMigration/testdata/`.
+
+mod support;
+
+use std::time::Duration;
+
+use support::*;
+
+const T: Duration = Duration::from_secs(120);
+const SOURCE: i64 = 10001;
+const TARGET: i64 = 10002;
+
+fn migration(ns: &Namespace, name: &str, engine_source: &str, extra: &str) {
+    ns.kubectl.apply(&format!(
+        r#"{{"apiVersion":"migration.aliyun-operator.dev/v1alpha1","kind":"DataWorksMigration","metadata":{{"name":"{name}"}},
+            "spec":{{"region":"cn-hangzhou","targetWorkspaceId":{TARGET},
+              "source":{{"export":{{"sourceWorkspaceId":{SOURCE}}}}},
+              "engineMapping":[{{"source":"{engine_source}","target":"sales_prod_odps"}}],
+              "workspaceMapping":[{{"source":"sales_dev","target":"sales_prod"}}]{extra}}}}}"#
+    ));
+}
+
+fn resource(name: &str) -> String {
+    format!("dataworksmigration/{name}")
+}
+
+fn phase_is(name: &str, phase: &'static str) -> impl Fn(&serde_json::Value) -> bool {
+    let _ = name;
+    move |o| at(o, "status.phase") == phase
+}
+
+/// Writes the live object as Argo CD test data (only with AMO_RECORD_ARGOCD).
+fn record(ns: &Namespace, name: &str, file: &str) {
+    if std::env::var_os("AMO_RECORD_ARGOCD").is_none() {
+        return;
+    }
+    let mut obj = ns
+        .kubectl
+        .get_json(&resource(name))
+        .expect("the object exists");
+    let meta = obj["metadata"].as_object_mut().unwrap();
+    for key in [
+        "managedFields",
+        "uid",
+        "resourceVersion",
+        "creationTimestamp",
+        "annotations",
+    ] {
+        meta.remove(key);
+    }
+    meta.insert("namespace".into(), "apps".into());
+    let dir =
+        repo().join("config/argocd/migration.aliyun-operator.dev/DataWorksMigration/testdata");
+    std::fs::create_dir_all(&dir).unwrap();
+    let yaml = serde_saphyr::to_string(&obj).unwrap();
+    std::fs::write(
+        dir.join(format!("{file}.yaml")),
+        format!(
+            "# Recorded from a live object by tests/e2e_dataworks.rs (AMO_RECORD_ARGOCD=1).\n{yaml}"
+        ),
+    )
+    .unwrap();
+}
+
+/// The signature of the export's pre-signed download URL, as the simulator issued it (raw and
+/// percent-encoded).
+fn download_signature(sim: &Sim) -> Vec<String> {
+    let tasks = block_on(sim.admin.dataworks_migrations()).unwrap();
+    let url = tasks
+        .iter()
+        .find_map(|t| t.download_url.clone())
+        .expect("an export with a download URL");
+    let encoded = url.split("Signature=").nth(1).unwrap().to_string();
+    let raw = percent_encoding::percent_decode_str(&encoded)
+        .decode_utf8_lossy()
+        .into_owned();
+    assert!(raw.len() >= 20, "a real signature");
+    vec![encoded, raw]
+}
+
+#[test]
+#[ignore = "needs the local kube-apiserver: run hack/test.sh"]
+fn export_then_import_succeeds_and_no_credential_leaks() {
+    let cluster = cluster();
+    let ns = Namespace::create(cluster, "dw-ok");
+    let sim = Sim::start(&[]);
+    cloud_secret(&ns);
+    let op = Operator::start(cluster, &ns.name, &sim, &[]);
+    migration(&ns, "sales-jobs", "sales_dev_odps", "");
+    let obj = wait_obj(
+        &ns.kubectl,
+        &resource("sales-jobs"),
+        "Succeeded",
+        T,
+        phase_is("sales-jobs", "Succeeded"),
+    );
+    assert!(has_condition(&obj, "Ready", "True"));
+    assert!(has_condition(&obj, "Exported", "True"));
+    assert!(has_condition(&obj, "Imported", "True"));
+    assert_eq!(at(&obj, "status.export.status"), "EXPORT_SUCCESS");
+    assert_eq!(at(&obj, "status.import.status"), "IMPORT_SUCCESS");
+    assert_eq!(at(&obj, "status.import.steps")[0]["name"], "IMPORE_PREPARE");
+    let package_file = at(&obj, "status.packageFile").as_str().unwrap();
+    assert!(
+        package_file.starts_with("http://dataworks-migration-cn-hangzhou."),
+        "{package_file}"
+    );
+    assert!(
+        !package_file.contains('?'),
+        "no signature in the package file"
+    );
+    // The import carried the spec's mappings; the target workspace holds the workflows.
+    let tasks = block_on(sim.admin.dataworks_migrations()).unwrap();
+    let import = tasks.iter().find(|t| t.project_id == TARGET).unwrap();
+    assert_eq!(
+        import.engine_map["ODPS"]["sales_dev_odps"],
+        "sales_prod_odps"
+    );
+    assert!(
+        import.description.contains("[aliyun-migration-operator "),
+        "ownership marker"
+    );
+    let state = block_on(sim.admin.state()).unwrap();
+    let ws = state["dataworks"]["workspaces"].as_array().unwrap();
+    assert!(
+        ws.iter()
+            .any(|w| w["id"] == TARGET && w["imported"].as_array().is_some_and(|i| i.len() == 2))
+    );
+    // Printer columns.
+    let table = ns.kubectl.ok(&["get", "dataworksmigrations"]);
+    assert!(
+        table.contains("Succeeded") && table.contains("IMPORT_SUCCESS") && table.contains("10002"),
+        "{table}"
+    );
+    // Succeeded is not polled again.
+    let before = block_on(sim.admin.requests_for("GetMigrationSummary"))
+        .unwrap()
+        .len();
+    std::thread::sleep(Duration::from_secs(3));
+    let after = block_on(sim.admin.requests_for("GetMigrationSummary"))
+        .unwrap()
+        .len();
+    assert_eq!(before, after, "a finished import is not polled");
+    record(&ns, "sales-jobs", "succeeded");
+
+    // The secret scan: the AccessKey pair and the export's pre-signed URL appear nowhere.
+    let mut planted: Vec<String> = download_signature(&sim);
+    planted.push(SIM_ACCESS_KEY_SECRET.into());
+    planted.push(SIM_ACCESS_KEY_ID.into());
+    let planted: Vec<&str> = planted.iter().map(String::as_str).collect();
+    assert_no_leak(&ns, &planted, &[&op.proc]);
+    let events = ns.kubectl.ok(&["get", "events", "-o", "yaml"]);
+    assert!(
+        events.contains("Uploaded") && events.contains("ImportStarted"),
+        "events for each step"
+    );
+    assert!(
+        !events.contains("Signature="),
+        "no pre-signed URL in an event"
+    );
+}
+
+#[test]
+#[ignore = "needs the local kube-apiserver: run hack/test.sh"]
+fn a_failed_import_is_reimported_on_request_and_succeeds() {
+    let cluster = cluster();
+    let ns = Namespace::create(cluster, "dw-retry");
+    let sim = Sim::start(&[]);
+    cloud_secret(&ns);
+    let _op = Operator::start(cluster, &ns.name, &sim, &[]);
+    block_on(sim.admin.fail_dataworks_import(
+        Some(TARGET),
+        Some("commit failed: node ods_orders is locked by another user"),
+        false,
+        1,
+    ))
+    .unwrap();
+    migration(&ns, "sales-jobs", "sales_dev_odps", "");
+    let failed = wait_obj(
+        &ns.kubectl,
+        &resource("sales-jobs"),
+        "Failed",
+        T,
+        phase_is("sales-jobs", "Failed"),
+    );
+    let ready = condition(&failed, "Ready").unwrap();
+    assert_eq!(ready["reason"], "ImportFailed");
+    assert!(
+        ready["message"].as_str().unwrap().contains("locked"),
+        "{ready}"
+    );
+    assert!(
+        ready["message"]
+            .as_str()
+            .unwrap()
+            .contains("retryRequestedAt")
+    );
+    assert_eq!(at(&failed, "status.import.status"), "IMPORT_ERROR");
+    record(&ns, "sales-jobs", "failed");
+    ns.kubectl.ok(&[
+        "patch",
+        &resource("sales-jobs"),
+        "--type=merge",
+        "-p",
+        r#"{"spec":{"retryRequestedAt":"2026-12-07T10:00:00Z"}}"#,
+    ]);
+    let ok = wait_obj(
+        &ns.kubectl,
+        &resource("sales-jobs"),
+        "Succeeded after the retry",
+        T,
+        phase_is("sales-jobs", "Succeeded"),
+    );
+    assert_eq!(at(&ok, "status.reimport.method"), "StartMigration");
+    assert_eq!(
+        at(&ok, "status.import.attempt"),
+        1,
+        "the same task was re-imported"
+    );
+    assert_eq!(
+        at(&ok, "status.lastRetryRequestedAt"),
+        "2026-12-07T10:00:00Z"
+    );
+    let tasks = block_on(sim.admin.dataworks_migrations()).unwrap();
+    let import = tasks.iter().find(|t| t.project_id == TARGET).unwrap();
+    assert_eq!(import.runs, 2);
+}
+
+#[test]
+#[ignore = "needs the local kube-apiserver: run hack/test.sh"]
+fn a_missing_engine_mapping_is_a_clear_terminal_condition() {
+    let cluster = cluster();
+    let ns = Namespace::create(cluster, "dw-map");
+    let sim = Sim::start(&[]);
+    cloud_secret(&ns);
+    let _op = Operator::start(cluster, &ns.name, &sim, &[]);
+    migration(&ns, "sales-jobs", "some_other_odps", "");
+    let failed = wait_obj(
+        &ns.kubectl,
+        &resource("sales-jobs"),
+        "Failed",
+        T,
+        phase_is("sales-jobs", "Failed"),
+    );
+    let ready = condition(&failed, "Ready").unwrap();
+    assert_eq!(ready["reason"], "EngineMappingMissing", "{ready}");
+    let message = ready["message"].as_str().unwrap();
+    assert!(
+        message.contains("sales_dev_odps") && message.contains("spec.engineMapping"),
+        "{message}"
+    );
+    assert_eq!(
+        condition(&failed, "Imported").unwrap()["reason"],
+        "EngineMappingMissing"
+    );
+    // Terminal: no more polling, no hot loop.
+    let before = block_on(sim.admin.requests_for("GetMigrationSummary"))
+        .unwrap()
+        .len();
+    std::thread::sleep(Duration::from_secs(3));
+    let after = block_on(sim.admin.requests_for("GetMigrationSummary"))
+        .unwrap()
+        .len();
+    assert_eq!(before, after, "a failed import is not polled");
+    record(&ns, "sales-jobs", "engine-mapping-missing");
+    // Fixing the mapping and asking for a retry imports with a new task.
+    ns.kubectl.ok(&[
+        "patch",
+        &resource("sales-jobs"),
+        "--type=merge",
+        "-p",
+        r#"{"spec":{"engineMapping":[{"source":"sales_dev_odps","target":"sales_prod_odps"}],"retryRequestedAt":"1"}}"#,
+    ]);
+    let ok = wait_obj(
+        &ns.kubectl,
+        &resource("sales-jobs"),
+        "Succeeded",
+        T,
+        phase_is("sales-jobs", "Succeeded"),
+    );
+    assert_eq!(at(&ok, "status.import.attempt"), 2);
+    assert_eq!(at(&ok, "status.reimport.method"), "NewTask");
+}
+
+#[test]
+#[ignore = "needs the local kube-apiserver: run hack/test.sh"]
+fn the_server_refuses_bad_specs_with_the_rules_messages() {
+    let cluster = cluster();
+    let ns = Namespace::create(cluster, "dw-cel");
+    let bad = |spec: &str| {
+        let out = ns.kubectl.run_with_stdin(
+            &["apply", "-f", "-"],
+            Some(&format!(
+                r#"{{"apiVersion":"migration.aliyun-operator.dev/v1alpha1","kind":"DataWorksMigration","metadata":{{"name":"bad"}},"spec":{spec}}}"#
+            )),
+        );
+        assert!(!out.status.success(), "accepted: {spec}");
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let base = r#""region":"cn-hangzhou","targetWorkspaceId":2,"engineMapping":[{"source":"a","target":"b"}]"#;
+    assert!(
+        bad(&format!(r#"{{{base},"source":{{}}}}"#)).contains("set exactly one of source.export")
+    );
+    assert!(
+        bad(&format!(
+            r#"{{{base},"source":{{"ossUrl":"https://b.oss.aliyuncs.com/k.zip?Signature=x"}}}}"#
+        ))
+        .contains("looks pre-signed")
+    );
+    assert!(
+        bad(&format!(
+            r#"{{{base},"source":{{"ossUrl":"https://b/k.zip"}},"deletionPolicy":"Delete"}}"#
+        ))
+        .contains("deletionPolicy can only be Retain")
+    );
+    assert!(bad(r#"{"region":"cn-hangzhou","targetWorkspaceId":2,"engineMapping":[],"source":{"ossUrl":"https://b/k.zip"}}"#).contains("engineMapping"));
+    assert!(
+        bad(&format!(
+            r#"{{{base},"source":{{"export":{{"sourceWorkspaceId":1,"mode":"Incremental"}}}}}}"#
+        ))
+        .contains("needs incrementalSince")
+    );
+}
