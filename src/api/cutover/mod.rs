@@ -40,7 +40,8 @@ use serde::{Deserialize, Serialize};
 #[serde(rename_all = "camelCase")]
 pub struct CutoverSpec {
     /// The migrations that must be in place: DtsMigrations are gated on lag (and stopped before
-    /// the switch), MmsJobs on verification.
+    /// the switch), MmsJobs on verification, DataWorksMigrations on their import having
+    /// succeeded.
     #[schemars(length(min = 1, max = 50))]
     pub migrations: Vec<MigrationRef>,
     /// Go/no-go criteria.
@@ -102,13 +103,18 @@ fn yes() -> bool {
 }
 
 /// A migration the cutover depends on.
-#[derive(Deserialize, Serialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
+#[derive(Deserialize, Serialize, Clone, Debug, PartialEq, Eq, KubeSchema)]
+#[x_kube(validation = Rule::new("!has(self.acceptPartialSuccess) || !self.acceptPartialSuccess || self.kind == 'DataWorksMigration'").message("acceptPartialSuccess only applies to a DataWorksMigration"))]
 #[serde(rename_all = "camelCase")]
 pub struct MigrationRef {
-    /// DtsMigration or MmsJob.
+    /// DtsMigration, MmsJob or DataWorksMigration.
     pub kind: MigrationKind,
     /// Name in the same namespace.
     pub name: String,
+    /// DataWorksMigration only: let its gate pass on PartiallySucceeded (some objects were not
+    /// imported; the console's import report says which). Default false: only Succeeded passes.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub accept_partial_success: bool,
 }
 
 /// Kinds a Cutover can depend on.
@@ -116,6 +122,7 @@ pub struct MigrationRef {
 pub enum MigrationKind {
     DtsMigration,
     MmsJob,
+    DataWorksMigration,
 }
 
 /// What to do when a step of the switch fails.

@@ -7,6 +7,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use super::decide::MAX_CLOCK_SKEW;
 use super::window::{self, WindowState};
 use crate::api::cutover::{Approval, GateStatus, Gates};
+use crate::api::dataworks_migration::DataWorksMigrationPhase;
 use crate::api::dts_migration::{DtsMigrationPhase, DtsVerificationStatus, LagSample};
 use crate::api::mms_job::MmsJobPhase;
 
@@ -38,6 +39,20 @@ pub struct MmsObs {
     pub verification_enabled: bool,
     /// The `Verified` condition: (status, reason, message), current for the job's generation.
     pub verified: Option<(String, String, String)>,
+}
+
+/// A DataWorksMigration as the Cutover sees it.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct DataWorksObs {
+    pub name: String,
+    pub exists: bool,
+    pub phase: Option<DataWorksMigrationPhase>,
+    /// Its Ready message, for the report.
+    pub message: String,
+    /// The Cutover's migration entry accepts PartiallySucceeded.
+    pub accept_partial_success: bool,
+    /// Whether its status describes its current generation.
+    pub current: bool,
 }
 
 fn secs(d: Duration) -> i64 {
@@ -289,6 +304,74 @@ pub fn mms_verification_gate(
         }
         Some((_, _, msg)) => result(false, false, format!("pending: {msg}")),
         None => result(false, false, "not verified yet".into()),
+    }
+}
+
+/// A DataWorksMigration's import: passes on Succeeded (and on PartiallySucceeded only when the
+/// migration entry says `acceptPartialSuccess`), fails on Failed, Invalid and an unaccepted
+/// PartiallySucceeded, waits otherwise.
+pub fn dataworks_import_gate(
+    dw: &DataWorksObs,
+    prev: Option<&GateStatus>,
+    now: jiff::Timestamp,
+) -> GateStatus {
+    let name = format!("import/{}", dw.name);
+    let threshold = if dw.accept_partial_success {
+        "the DataWorks import Succeeded or PartiallySucceeded (acceptPartialSuccess)"
+    } else {
+        "the DataWorks import Succeeded (PartiallySucceeded fails unless acceptPartialSuccess)"
+    }
+    .to_string();
+    let result = |passed: bool, failed: bool, observed: String| {
+        let mut g = gate(name.clone(), passed, observed, threshold.clone(), MEASURED);
+        g.failed = failed;
+        keep_since(g, prev, now)
+    };
+    if !dw.exists {
+        return result(
+            false,
+            false,
+            format!("DataWorksMigration {} not found", dw.name),
+        );
+    }
+    if !dw.current {
+        return result(
+            false,
+            false,
+            "its status does not describe its current spec yet".into(),
+        );
+    }
+    let text = |what: &str| {
+        if dw.message.is_empty() {
+            what.to_string()
+        } else {
+            format!("{what}: {}", dw.message)
+        }
+    };
+    match dw.phase {
+        Some(DataWorksMigrationPhase::Succeeded) => result(true, false, text("Succeeded")),
+        Some(DataWorksMigrationPhase::PartiallySucceeded) if dw.accept_partial_success => {
+            result(true, false, text("PartiallySucceeded, accepted"))
+        }
+        Some(DataWorksMigrationPhase::PartiallySucceeded) => result(
+            false,
+            true,
+            text(
+                "PartiallySucceeded (set acceptPartialSuccess on the migration entry to accept it)",
+            ),
+        ),
+        Some(p @ (DataWorksMigrationPhase::Failed | DataWorksMigrationPhase::Invalid)) => {
+            result(false, true, text(&format!("{p:?}")))
+        }
+        p => result(
+            false,
+            false,
+            format!(
+                "phase {}, not imported yet",
+                p.map(|p| format!("{p:?}"))
+                    .unwrap_or_else(|| "unknown".into())
+            ),
+        ),
     }
 }
 

@@ -26,6 +26,7 @@ use super::managed::{
 use super::runner;
 use crate::api::common::annotations;
 use crate::api::cutover::{Approval, Cutover, CutoverStatus, MigrationKind};
+use crate::api::dataworks_migration::DataWorksMigration;
 use crate::api::dts_migration::DtsMigration;
 use crate::api::mms_job::MmsJob;
 use decide::{Inputs, Requests};
@@ -38,9 +39,11 @@ pub async fn run(
     let controller = runner::controller::<Cutover>(&ctx);
     let by_dts = controller.store();
     let by_mms = controller.store();
+    let by_dw = controller.store();
     // Gates are re-evaluated as soon as a migration's status (lag, verification) changes.
     let dts: Api<DtsMigration> = ctx.api();
     let mms: Api<MmsJob> = ctx.api();
+    let dw: Api<DataWorksMigration> = ctx.api();
     let controller = controller
         .watches(dts, watcher::Config::default().any_semantic(), move |m| {
             referencing(
@@ -54,6 +57,14 @@ pub async fn run(
             referencing(
                 &by_mms.state(),
                 MigrationKind::MmsJob,
+                m.namespace(),
+                &m.name_any(),
+            )
+        })
+        .watches(dw, watcher::Config::default().any_semantic(), move |m| {
+            referencing(
+                &by_dw.state(),
+                MigrationKind::DataWorksMigration,
                 m.namespace(),
                 &m.name_any(),
             )

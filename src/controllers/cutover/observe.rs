@@ -6,10 +6,11 @@ use kube::Resource;
 use kube::api::Api;
 
 use super::decide::{self, MigrationObs, TargetObs};
-use super::gates::{DtsObs, MmsObs};
+use super::gates::{DataWorksObs, DtsObs, MmsObs};
 use super::targets::{self, RollbackSecret};
 use crate::api::conditions::{self, READY};
 use crate::api::cutover::{CutoverPlan, MigrationKind};
+use crate::api::dataworks_migration::DataWorksMigration;
 use crate::api::dts_migration::DtsMigration;
 use crate::api::mms_job::MmsJob;
 use crate::controllers::context::Context;
@@ -62,6 +63,7 @@ async fn observe_migrations(
 ) -> Result<Vec<MigrationObs>> {
     let dts_api: Api<DtsMigration> = Api::namespaced(ctx.client.clone(), ns);
     let mms_api: Api<MmsJob> = Api::namespaced(ctx.client.clone(), ns);
+    let dw_api: Api<DataWorksMigration> = Api::namespaced(ctx.client.clone(), ns);
     let mut out = Vec::new();
     for m in &plan.migrations {
         match m.kind {
@@ -86,6 +88,25 @@ async fn observe_migrations(
                             .is_some_and(|c| c.full || c.incremental)
                     }),
                     verification: status.verification.clone(),
+                }));
+            }
+            MigrationKind::DataWorksMigration => {
+                let found = dw_api.get_opt(&m.name).await?;
+                let generation = found.as_ref().and_then(|w| w.meta().generation);
+                let status = found
+                    .as_ref()
+                    .and_then(|w| w.status.clone())
+                    .unwrap_or_default();
+                out.push(MigrationObs::DataWorks(DataWorksObs {
+                    name: m.name.clone(),
+                    exists: found.is_some(),
+                    phase: status.phase,
+                    message: conditions::find(&status.conditions, READY)
+                        .map(|c| c.message.clone())
+                        .unwrap_or_default(),
+                    accept_partial_success: m.accept_partial_success,
+                    current: status.observed_generation.is_some()
+                        && status.observed_generation >= generation,
                 }));
             }
             MigrationKind::MmsJob => {

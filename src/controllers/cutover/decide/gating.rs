@@ -39,9 +39,19 @@ pub fn evaluate_gates(
             ));
         }
     }
+    for m in migrations.iter() {
+        if let MigrationObs::DataWorks(dw) = m {
+            out.push(gates::dataworks_import_gate(
+                dw,
+                find(&format!("import/{}", dw.name)),
+                *now,
+            ));
+        }
+    }
     if plan.gates.require_verification {
         for m in migrations.iter() {
             out.push(match m {
+                MigrationObs::DataWorks(_) => continue,
                 MigrationObs::Mms(mms) => gates::mms_verification_gate(
                     mms,
                     find(&format!("verification/{}", mms.name)),

@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
-use super::gates::{DtsObs, MmsObs};
+use super::gates::{DataWorksObs, DtsObs, MmsObs};
 use crate::api::conditions::{self, Desired, READY};
 use crate::api::cutover::{
     Approval, CutoverPhase as Phase, CutoverPlan, CutoverSpec, CutoverStatus, StepStatus,
@@ -70,6 +70,7 @@ pub const POLL_SETTLED: Duration = Duration::from_secs(600);
 pub enum MigrationObs {
     Dts(DtsObs),
     Mms(MmsObs),
+    DataWorks(DataWorksObs),
 }
 
 /// What reading a value gave. "Could not read" is never "absent".
@@ -316,7 +317,7 @@ fn display_lag(
         .iter()
         .filter_map(|m| match m {
             MigrationObs::Dts(d) => d.lag_samples.iter().max_by_key(|s| s.at.0),
-            MigrationObs::Mms(_) => None,
+            MigrationObs::Mms(_) | MigrationObs::DataWorks(_) => None,
         })
         .collect();
     if newest.iter().any(|s| elapsed(s.at.0, now) > max_age) {

@@ -171,7 +171,7 @@ impl Machine<'_, '_> {
                         ),
                     );
                 }
-                MigrationObs::Mms(_) => {}
+                MigrationObs::Mms(_) | MigrationObs::DataWorks(_) => {}
             }
         }
         if !waiting.is_empty() {
@@ -696,6 +696,9 @@ impl Machine<'_, '_> {
                 }
                 MigrationObs::Mms(j) if !j.exists || j.phase == Some(MmsJobPhase::Failed) => {
                     problems.push(format!("MmsJob {} is {:?}", j.name, j.phase))
+                }
+                MigrationObs::DataWorks(w) if !w.exists => {
+                    problems.push(format!("DataWorksMigration {} is gone", w.name))
                 }
                 _ => {}
             }

@@ -38,10 +38,12 @@ pub fn spec() -> CutoverSpec {
             MigrationRef {
                 kind: MigrationKind::DtsMigration,
                 name: "orders".into(),
+                accept_partial_success: false,
             },
             MigrationRef {
                 kind: MigrationKind::MmsJob,
                 name: "history".into(),
+                accept_partial_success: false,
             },
         ],
         gates: Gates {

@@ -328,3 +328,42 @@ fn since_only_moves_when_the_result_flips() {
     let b = approval_gate(true, None, Some(&a), at(50));
     assert_eq!(b.since, Some(Time(at(0))));
 }
+
+#[test]
+fn a_dataworks_import_gate_passes_on_success_and_on_accepted_partial_success_only() {
+    use crate::api::dataworks_migration::DataWorksMigrationPhase as P;
+    let now = jiff::Timestamp::from_second(1_700_000_000).unwrap();
+    let obs = |phase: Option<P>, accept: bool| DataWorksObs {
+        name: "jobs".into(),
+        exists: true,
+        phase,
+        message: "m".into(),
+        accept_partial_success: accept,
+        current: true,
+    };
+    let g = dataworks_import_gate(&obs(Some(P::Succeeded), false), None, now);
+    assert!(g.passed && !g.failed);
+    assert_eq!(g.name, "import/jobs");
+    let g = dataworks_import_gate(&obs(Some(P::PartiallySucceeded), false), None, now);
+    assert!(
+        !g.passed && g.failed,
+        "partial success fails unless accepted"
+    );
+    assert!(g.observed.contains("acceptPartialSuccess"));
+    let g = dataworks_import_gate(&obs(Some(P::PartiallySucceeded), true), None, now);
+    assert!(g.passed && !g.failed);
+    let g = dataworks_import_gate(&obs(Some(P::Importing), false), None, now);
+    assert!(!g.passed && !g.failed, "still importing: wait");
+    let g = dataworks_import_gate(&obs(Some(P::Failed), false), None, now);
+    assert!(g.failed);
+    let mut stale = obs(Some(P::Succeeded), false);
+    stale.current = false;
+    assert!(
+        !dataworks_import_gate(&stale, None, now).passed,
+        "an old status does not pass"
+    );
+    let mut gone = obs(None, false);
+    gone.exists = false;
+    let g = dataworks_import_gate(&gone, None, now);
+    assert!(!g.passed && !g.failed);
+}
