@@ -28,22 +28,24 @@ fn crds_install_accept_samples_and_reject_invalid_objects() {
         "01-datasource.yaml",
         "02-mmsjob.yaml",
         "03-dtsmigration.yaml",
-        "04-cutover.yaml",
+        "04-dataworksmigration.yaml",
+        "05-cutover.yaml",
     ] {
         let path = repo().join("config/samples").join(sample);
         k.ok(&["apply", "--server-side", "-f", &path_str(&path)]);
     }
 
-    // The category lists all four kinds, with the printer columns.
+    // The category lists all five kinds, with the printer columns.
     let table = wait_for("kubectl get migration", Duration::from_secs(20), || {
         let out = k.ok(&["get", "migration"]);
-        (out.lines().count() >= 5).then_some(out)
+        (out.lines().count() >= 6).then_some(out)
     });
     for name in [
         "datasource.migration.aliyun-operator.dev/hive-prod",
         "mmsjob.migration.aliyun-operator.dev/sales-history",
         "dtsmigration.migration.aliyun-operator.dev/orders-to-maxcompute",
         "cutover.migration.aliyun-operator.dev/orders-cutover",
+        "dataworksmigration.migration.aliyun-operator.dev/sales-workflows",
     ] {
         assert!(table.contains(name), "{name} missing from:\n{table}");
     }
@@ -61,6 +63,7 @@ fn crds_install_accept_samples_and_reject_invalid_objects() {
         ("mmsjobs", "mmsj"),
         ("dtsmigrations", "dtsm"),
         ("cutovers", "cuto"),
+        ("dataworksmigrations", "dwm"),
     ] {
         let by_short = k.ok(&["get", short, "-o", "name"]);
         let by_plural = k.ok(&["get", kind, "-o", "name"]);
@@ -164,7 +167,7 @@ fn the_server_enforces_every_transition_rule_with_a_clear_message() {
         "01-datasource.yaml",
         "02-mmsjob.yaml",
         "03-dtsmigration.yaml",
-        "04-cutover.yaml",
+        "05-cutover.yaml",
     ] {
         let path = repo().join("config/samples").join(sample);
         k.ok(&["apply", "--server-side", "-f", &path_str(&path)]);

@@ -26,7 +26,7 @@ use crate::sim::{SimConfig, Simulator};
 pub const NAMESPACE: &str = "sandbox";
 
 /// The samples shipped in `config/samples/`, applied in order.
-const SAMPLES: [(&str, &str); 4] = [
+const SAMPLES: [(&str, &str); 5] = [
     (
         "01-datasource.yaml",
         include_str!("../../config/samples/01-datasource.yaml"),
@@ -40,8 +40,12 @@ const SAMPLES: [(&str, &str); 4] = [
         include_str!("../../config/samples/03-dtsmigration.yaml"),
     ),
     (
-        "04-cutover.yaml",
-        include_str!("../../config/samples/04-cutover.yaml"),
+        "04-dataworksmigration.yaml",
+        include_str!("../../config/samples/04-dataworksmigration.yaml"),
+    ),
+    (
+        "05-cutover.yaml",
+        include_str!("../../config/samples/05-cutover.yaml"),
     ),
 ];
 

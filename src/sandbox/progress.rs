@@ -7,7 +7,7 @@ use kube::api::{Api, ListParams};
 use kube::{Client, ResourceExt};
 
 use crate::api::conditions::{READY, find};
-use crate::api::{Cutover, DataSource, DtsMigration, MmsJob};
+use crate::api::{Cutover, DataSource, DataWorksMigration, DtsMigration, MmsJob};
 
 /// Redraws in place on a terminal; prints only changes otherwise (logs, CI).
 pub struct Screen {
@@ -109,6 +109,36 @@ pub async fn snapshot(client: &Client, ns: &str) -> anyhow::Result<String> {
         lines.push(row(
             "DtsMigration",
             &m.name_any(),
+            ready(&s.conditions),
+            s.phase.map(|p| format!("{p:?}")),
+            detail,
+        ));
+    }
+    for w in Api::<DataWorksMigration>::namespaced(client.clone(), ns)
+        .list(&lp)
+        .await?
+    {
+        let s = w.status.clone().unwrap_or_default();
+        let task = s.import.as_ref().or(s.export.as_ref());
+        let detail = match task {
+            Some(t) => format!(
+                "{} task {} {}",
+                if s.import.is_some() {
+                    "import"
+                } else {
+                    "export"
+                },
+                t.id.map(|i| i.to_string()).unwrap_or_else(|| "-".into()),
+                t.status
+                    .and_then(|st| serde_json::to_value(st).ok())
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_else(|| "creating".into())
+            ),
+            None => reason(&s.conditions),
+        };
+        lines.push(row(
+            "DataWorks",
+            &w.name_any(),
             ready(&s.conditions),
             s.phase.map(|p| format!("{p:?}")),
             detail,

@@ -82,7 +82,7 @@ namespaces) and the namespaced-mode Role so that the two cannot drift apart.
 - apiGroups: [""]
   resources: [secrets]
   verbs: [get, list, watch]
-# A DataWorksMigration may take its package from a ConfigMap key (package.upload.configMapRef),
+# A DataWorksMigration may take its package from a ConfigMap key (spec.source.upload.configMapRef),
 # read once when it is uploaded.
 - apiGroups: [""]
   resources: [configmaps]
