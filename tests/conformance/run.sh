@@ -3,7 +3,7 @@
 #
 # Installs the pinned SDKs from PyPI into a cached virtualenv (once), starts
 # `aliyun-migration-operator sim --listen 127.0.0.1:0` (building it if missing), runs the MMS,
-# DTS and STS flows against it, stops it, and exits non-zero on any failure. Bounded in time.
+# DTS, STS and DataWorks flows against it, stops it, and exits non-zero on any failure. Bounded in time.
 #
 #   AMO_CACHE_DIR   cache root (default ~/.cache/aliyun-migration-operator)
 #   AMO_SIM_BIN     simulator binary (default target/debug/aliyun-migration-operator)
@@ -12,13 +12,16 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 HERE="$ROOT/tests/conformance"
 CACHE="${AMO_CACHE_DIR:-$HOME/.cache/aliyun-migration-operator}"
-VENV="$CACHE/venv-sdk"
 PACKAGES=(
   "alibabacloud_tea_openapi==0.4.6"
   "alibabacloud_maxcompute20220104==7.2.0"
   "alibabacloud_dts20200101==5.11.7"
   "alibabacloud_sts20150401==1.2.0"
+  "alibabacloud_dataworks_public20200518==10.1.1"
 )
+# One virtualenv per package list: worktrees pinning different lists share the cache without
+# rebuilding each other's environment.
+VENV="$CACHE/venv-sdk-$(printf '%s\n' "${PACKAGES[@]}" | sha256sum | cut -c1-12)"
 BIN="${AMO_SIM_BIN:-$ROOT/target/debug/aliyun-migration-operator}"
 started=$(date +%s)
 
@@ -70,7 +73,7 @@ echo "conformance: simulator at $url"
 
 passed=0
 failed=0
-for flow in mms_flow dts_flow sts_flow; do
+for flow in mms_flow dts_flow sts_flow dataworks_flow; do
   if (cd "$HERE" && timeout 300 "$VENV/bin/python" -u "$flow.py"); then
     passed=$((passed + 1))
   else
