@@ -43,14 +43,19 @@ fn record(ns: &Namespace, name: &str, file: &str) {
         .get_json(&resource(name))
         .expect("the object exists");
     let meta = obj["metadata"].as_object_mut().unwrap();
-    for key in [
-        "managedFields",
-        "uid",
-        "resourceVersion",
-        "creationTimestamp",
-        "annotations",
-    ] {
+    for key in ["managedFields", "resourceVersion", "creationTimestamp"] {
         meta.remove(key);
+    }
+    // Only the operator's own annotations (paused) matter to the health check.
+    if let Some(a) = meta.get_mut("annotations").and_then(|a| a.as_object_mut()) {
+        a.retain(|k, _| k.starts_with("migration.aliyun-operator.dev/"));
+    }
+    if meta
+        .get("annotations")
+        .and_then(|a| a.as_object())
+        .is_some_and(|a| a.is_empty())
+    {
+        meta.remove("annotations");
     }
     meta.insert("namespace".into(), "apps".into());
     let dir =
@@ -60,10 +65,24 @@ fn record(ns: &Namespace, name: &str, file: &str) {
     std::fs::write(
         dir.join(format!("{file}.yaml")),
         format!(
-            "# Recorded from a live object by tests/e2e_dataworks.rs (AMO_RECORD_ARGOCD=1).\n{yaml}"
+            "# Recorded from a live object by tests/e2e_dataworks.rs (AMO_RECORD_ARGOCD=1).\n# yamllint disable rule:line-length\n{yaml}"
         ),
     )
     .unwrap();
+}
+
+/// In recording mode only: waits until the object shows `phase` with a task id (the states
+/// pass in about a second at the simulator's demo speed, so ordinary runs do not wait for
+/// them) and records it.
+fn record_passing(ns: &Namespace, name: &str, phase: &'static str, task: &str, file: &str) {
+    if std::env::var_os("AMO_RECORD_ARGOCD").is_none() {
+        return;
+    }
+    let task = task.to_string();
+    wait_obj(&ns.kubectl, &resource(name), phase, T, move |o| {
+        at(o, "status.phase") == phase && at(o, &format!("status.{task}.id")).is_i64()
+    });
+    record(ns, name, file);
 }
 
 /// The signature of the export's pre-signed download URL, as the simulator issued it (raw and
@@ -89,8 +108,12 @@ fn export_then_import_succeeds_and_no_credential_leaks() {
     let ns = Namespace::create(cluster, "dw-ok");
     let sim = Sim::start(&[]);
     cloud_secret(&ns);
-    let op = Operator::start(cluster, &ns.name, &sim, &[]);
+    // Applied before the operator runs: the object as Argo CD first sees it, without status.
     migration(&ns, "sales-jobs", "sales_dev_odps", "");
+    record(&ns, "sales-jobs", "no-status");
+    let op = Operator::start(cluster, &ns.name, &sim, &[]);
+    record_passing(&ns, "sales-jobs", "Exporting", "export", "exporting");
+    record_passing(&ns, "sales-jobs", "Importing", "import", "importing");
     let obj = wait_obj(
         &ns.kubectl,
         &resource("sales-jobs"),
@@ -162,6 +185,20 @@ fn export_then_import_succeeds_and_no_credential_leaks() {
         !events.contains("Signature="),
         "no pre-signed URL in an event"
     );
+
+    // A spec change the operator has not seen yet (it is stopped): observedGeneration lags.
+    drop(op);
+    ns.kubectl.ok(&[
+        "patch",
+        &resource("sales-jobs"),
+        "--type=merge",
+        "-p",
+        r#"{"spec":{"description":"sales workflows, second thoughts"}}"#,
+    ]);
+    let stale = ns.kubectl.get_json(&resource("sales-jobs")).unwrap();
+    assert_eq!(at(&stale, "metadata.generation"), 2);
+    assert_eq!(at(&stale, "status.observedGeneration"), 1);
+    record(&ns, "sales-jobs", "stale-generation");
 }
 
 #[test]
@@ -208,6 +245,7 @@ fn a_failed_import_is_reimported_on_request_and_succeeds() {
         "-p",
         r#"{"spec":{"retryRequestedAt":"2026-12-07T10:00:00Z"}}"#,
     ]);
+    record_passing(&ns, "sales-jobs", "Importing", "import", "reimporting");
     let ok = wait_obj(
         &ns.kubectl,
         &resource("sales-jobs"),
@@ -284,6 +322,21 @@ fn a_missing_engine_mapping_is_a_clear_terminal_condition() {
     );
     assert_eq!(at(&ok, "status.import.attempt"), 2);
     assert_eq!(at(&ok, "status.reimport.method"), "NewTask");
+
+    // The paused annotation: the phase says so and nothing is called.
+    ns.kubectl.ok(&[
+        "annotate",
+        &resource("sales-jobs"),
+        "migration.aliyun-operator.dev/paused=true",
+    ]);
+    wait_obj(
+        &ns.kubectl,
+        &resource("sales-jobs"),
+        "Paused",
+        T,
+        phase_is("sales-jobs", "Paused"),
+    );
+    record(&ns, "sales-jobs", "paused");
 }
 
 #[test]
