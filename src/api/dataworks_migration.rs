@@ -321,23 +321,31 @@ pub struct NameMapping {
 #[derive(Deserialize, Serialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CommitRules {
+    /// Commit imported resources (`resourceAutoCommit`).
     #[serde(default)]
     pub resource_auto_commit: bool,
+    /// Deploy imported resources to production (`resourceAutoDeploy`).
     #[serde(default)]
     pub resource_auto_deploy: bool,
+    /// Commit imported functions (`functionAutoCommit`).
     #[serde(default)]
     pub function_auto_commit: bool,
+    /// Deploy imported functions to production (`functionAutoDeploy`).
     #[serde(default)]
     pub function_auto_deploy: bool,
+    /// Commit imported tables to the development environment (`tableAutoCommitToDev`).
     #[serde(default)]
     pub table_auto_commit_to_dev: bool,
+    /// Commit imported tables to the production environment (`tableAutoCommitToProd`).
     #[serde(default)]
     pub table_auto_commit_to_prod: bool,
-    /// Update objects even when they are locked.
+    /// Update objects even when they are locked (`ignoreLock`).
     #[serde(default)]
     pub ignore_lock: bool,
+    /// Commit imported nodes (files) (`fileAutoCommit`).
     #[serde(default)]
     pub file_auto_commit: bool,
+    /// Deploy imported nodes (files) to production (`fileAutoDeploy`).
     #[serde(default)]
     pub file_auto_deploy: bool,
 }
@@ -545,4 +553,55 @@ pub enum ReimportMethod {
     StartMigration,
     /// A new import task with the current spec.
     NewTask,
+}
+
+#[cfg(test)]
+mod tests {
+    use kube::CustomResourceExt;
+    use serde_json::Value;
+
+    use super::DataWorksMigration;
+
+    /// Every property of the schema, with its path, whose description is missing or empty.
+    fn undescribed(path: &str, schema: &Value, out: &mut Vec<String>) {
+        if let Some(props) = schema.get("properties").and_then(Value::as_object) {
+            for (name, prop) in props {
+                let here = format!("{path}.{name}");
+                let text = prop.get("description").and_then(Value::as_str);
+                if text.is_none_or(|t| t.trim().is_empty()) {
+                    out.push(here.clone());
+                }
+                undescribed(&here, prop, out);
+            }
+        }
+        if let Some(items) = schema.get("items") {
+            undescribed(&format!("{path}[]"), items, out);
+        }
+    }
+
+    #[test]
+    fn kubectl_explain_documents_every_field() {
+        let crd = serde_json::to_value(DataWorksMigration::crd()).unwrap();
+        let schema = &crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"];
+        let mut missing = Vec::new();
+        for top in ["spec", "status"] {
+            let s = &schema["properties"][top];
+            assert!(s["description"].as_str().is_some_and(|d| !d.is_empty()));
+            undescribed(top, s, &mut missing);
+        }
+        assert!(
+            missing.is_empty(),
+            "fields without a description: {missing:?}"
+        );
+        let top = schema["description"].as_str().unwrap_or_default();
+        assert!(top.contains("Migration Assistant"), "{top}");
+    }
+
+    #[test]
+    fn the_crd_says_what_is_console_only() {
+        let crd = serde_json::to_string(&DataWorksMigration::crd()).unwrap();
+        for feature in ["dry-run", "Change Owner", "console-only", "import report"] {
+            assert!(crd.contains(feature), "{feature} not named in the CRD");
+        }
+    }
 }
