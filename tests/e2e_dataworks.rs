@@ -270,6 +270,55 @@ fn a_failed_import_is_reimported_on_request_and_succeeds() {
 
 #[test]
 #[ignore = "needs the local kube-apiserver: run hack/test.sh"]
+fn a_partial_import_is_partially_succeeded_not_ready_and_not_polled() {
+    let cluster = cluster();
+    let ns = Namespace::create(cluster, "dw-partial");
+    let sim = Sim::start(&[]);
+    cloud_secret(&ns);
+    let _op = Operator::start(cluster, &ns.name, &sim, &[]);
+    block_on(sim.admin.fail_dataworks_import(
+        Some(TARGET),
+        Some("1 of 3 nodes was not imported: dwd_orders exists in the target workspace"),
+        true,
+        1,
+    ))
+    .unwrap();
+    migration(&ns, "sales-jobs", "sales_dev_odps", "");
+    let partial = wait_obj(
+        &ns.kubectl,
+        &resource("sales-jobs"),
+        "PartiallySucceeded",
+        T,
+        phase_is("sales-jobs", "PartiallySucceeded"),
+    );
+    assert_eq!(at(&partial, "status.import.status"), "PARTIAL_SUCCESS");
+    let ready = condition(&partial, "Ready").unwrap();
+    assert_eq!(ready["status"], "False");
+    assert_eq!(ready["reason"], "PartiallySucceeded");
+    let message = ready["message"].as_str().unwrap();
+    assert!(
+        message.contains("dwd_orders")
+            && message.contains("/report")
+            && message.contains("acceptPartialSuccess"),
+        "{message}"
+    );
+    assert_eq!(
+        condition(&partial, "Imported").unwrap()["reason"],
+        "PartiallySucceeded"
+    );
+    let before = block_on(sim.admin.requests_for("GetMigrationSummary"))
+        .unwrap()
+        .len();
+    std::thread::sleep(Duration::from_secs(3));
+    let after = block_on(sim.admin.requests_for("GetMigrationSummary"))
+        .unwrap()
+        .len();
+    assert_eq!(before, after, "a partly imported task is not polled");
+    record(&ns, "sales-jobs", "partially-succeeded");
+}
+
+#[test]
+#[ignore = "needs the local kube-apiserver: run hack/test.sh"]
 fn a_missing_engine_mapping_is_a_clear_terminal_condition() {
     let cluster = cluster();
     let ns = Namespace::create(cluster, "dw-map");
