@@ -8,7 +8,13 @@
 # The builder's Debian release must match the runtime's (bookworm = debian12), so the binary
 # links against the same glibc it runs with.
 
-FROM rust:1.95-bookworm AS builder
+# Fully qualified names: podman and buildah refuse short names without a registries.conf alias.
+# Not yet pinned by digest (this project's build machines reach no container registry). To pin,
+# resolve the digest where a registry is reachable and append it, e.g.
+#   docker buildx imagetools inspect docker.io/library/rust:1.95-bookworm --format '{{json .Manifest.Digest}}'
+#   FROM docker.io/library/rust:1.95-bookworm@sha256:<digest> AS builder
+# and refresh it the same way when the tag moves (Renovate's dockerfile manager does this too).
+FROM docker.io/library/rust:1.95-bookworm AS builder
 WORKDIR /src
 
 # 1. Dependencies only, cached in their own layer until Cargo.toml or Cargo.lock changes:

@@ -670,6 +670,10 @@ def reject_cases():
         ("grace period shorter than shutdown grace + 5", ["--set", "terminationGracePeriodSeconds=20"], "terminationGracePeriodSeconds"),
         ("cutover target outside the watched namespace", ["--set", "watchNamespace=shop",
                                                          "--set", "cutoverTargets[0].namespace=billing"], "not watched"),
+        ("a log level RUST_LOG does not know", ["--set", "logLevel=verbose"], "logLevel"),
+        ("a directive without a level", ["--set", "logLevel=info,aliyun_migration_operator"], "logLevel"),
+        ("an empty image tag", ["--set-string", "image.tag="], "tag"),
+        ("an image tag with a space", ["--set-string", "image.tag=1.0 beta"], "tag"),
         ("ServiceMonitor without the metrics Service", ["--set", "metrics.serviceMonitor.enabled=true",
                                                        "--set", "metrics.service.enabled=false"], "metrics.service.enabled"),
     ]
@@ -812,6 +816,7 @@ KNOWN_METRICS = {  # the operator's metric contract (docs/observability.md)
     "amo_reconcile_total", "amo_reconcile_duration_seconds", "amo_reconcile_errors_total", "amo_cloud_calls_total",
     "amo_cloud_call_duration_seconds", "amo_rate_limiter_wait_seconds_total", "amo_resource_phase",
     "amo_resource_progress_ratio", "amo_dts_lag_seconds", "amo_cutover_gate_passed", "amo_leader",
+    "amo_dts_lag_observed_timestamp_seconds", "amo_dts_lag_alert_threshold_seconds",
 }
 
 
