@@ -936,6 +936,7 @@ if [[ $MODE == sync ]]; then
   cp crds/*.yaml "$CHART/crds/"
   cp crds/*.yaml config/default/crds/
   "$PY" "$WORK/checks.py" argocd-actions > config/argocd/cutover-actions.yaml
+  "$PY" hack/fixtures.py table --lua "$ARGOCD_LUA"
 fi
 
 log "checks"
@@ -966,6 +967,8 @@ check "Argo CD test objects conform to the CRD schemas (unknown fields refused)"
   "$PY" "$WORK/checks.py" testdata-schema
 check "Argo CD health and action tests in Argo CD's Lua engine (hack/argocd-lua, gopher-lua)" check_lua_harness
 check "Lua harness self-test (rejects what Argo CD rejects)" check_lua_selftest
+check "docs/argocd.md's table of recorded states is what health.lua says about the live fixtures" \
+  "$PY" hack/fixtures.py table --lua "$ARGOCD_LUA" --check
 
 log "done in $((SECONDS - START))s"
 printf '%d passed, %d failed\n' "$passed" "$failed"

@@ -192,6 +192,7 @@ where
         c.status == desired.status.as_str()
             && c.reason == desired.reason
             && c.message == desired.message
+            && c.observed_generation == obj.meta().generation
     }) {
         return;
     }
@@ -297,7 +298,9 @@ where
         "Paused",
         "reconciliation is paused by the migration.aliyun-operator.dev/paused annotation",
     );
-    report_ready(ctx, obj, ready, false, set_phase).await?;
+    // The paused object did read this generation: Argo CD and kstatus wait for
+    // observedGeneration, and a pause must not look like an operator that never came.
+    report_ready(ctx, obj, ready, true, set_phase).await?;
     Ok(Action::await_change())
 }
 
