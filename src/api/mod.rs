@@ -7,6 +7,8 @@ pub mod cutover;
 pub mod data_source;
 pub mod dts_migration;
 pub mod mms_job;
+#[cfg(test)]
+pub mod schema_check;
 pub mod validation;
 
 pub use cutover::{Cutover, CutoverSpec, CutoverStatus};

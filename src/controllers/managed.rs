@@ -237,7 +237,14 @@ pub fn sync_conditions(
         SYNCED,
         Status::False,
         e.reason(),
-        format!("{e}{}", if terminal { "" } else { " (retrying with backoff)" }),
+        format!(
+            "{e}{}",
+            if terminal {
+                ""
+            } else {
+                " (retrying with backoff)"
+            }
+        ),
     );
     let failing_since = conditions::find(previous, SYNCED)
         .filter(|c| c.status == "False")

@@ -205,7 +205,11 @@ mod pause_tests {
 
     #[test]
     fn a_pause_by_annotation_shows_paused_and_resumes_where_it_stopped() {
-        for before in [None, Some(CutoverPhase::Gating), Some(CutoverPhase::Draining)] {
+        for before in [
+            None,
+            Some(CutoverPhase::Gating),
+            Some(CutoverPhase::Draining),
+        ] {
             let mut status = CutoverStatus {
                 phase: before,
                 ..Default::default()
@@ -214,10 +218,7 @@ mod pause_tests {
             assert_eq!(status.phase, Some(CutoverPhase::Paused));
             pause_by_annotation(&mut status);
             let resumed = resume_after_annotation(status);
-            assert_eq!(
-                resumed.phase,
-                Some(before.unwrap_or(CutoverPhase::Pending))
-            );
+            assert_eq!(resumed.phase, Some(before.unwrap_or(CutoverPhase::Pending)));
             assert_eq!(resumed.paused_from, None);
         }
     }
