@@ -42,10 +42,7 @@ pub fn openmetrics_to_text(openmetrics: &str) -> String {
             continue;
         }
         let sample = line.split(" # ").next().unwrap_or(line);
-        let name = sample
-            .split(|c: char| c == '{' || c == ' ')
-            .next()
-            .unwrap_or("");
+        let name = sample.split(['{', ' ']).next().unwrap_or("");
         if let Some(base) = name.strip_suffix("_created")
             && counters.contains(&base)
         {
