@@ -8,7 +8,13 @@
 # The builder's Debian release must match the runtime's (bookworm = debian12), so the binary
 # links against the same glibc it runs with.
 
-FROM rust:1.95-bookworm AS builder
+# Fully qualified names: podman and buildah refuse short names without a registries.conf alias.
+# Not yet pinned by digest (this project's build machines reach no container registry). To pin,
+# resolve the digest where a registry is reachable and append it, e.g.
+#   docker buildx imagetools inspect docker.io/library/rust:1.95-bookworm --format '{{json .Manifest.Digest}}'
+#   FROM docker.io/library/rust:1.95-bookworm@sha256:<digest> AS builder
+# and refresh it the same way when the tag moves (Renovate's dockerfile manager does this too).
+FROM docker.io/library/rust:1.95-bookworm AS builder
 WORKDIR /src
 
 # 1. Dependencies only, cached in their own layer until Cargo.toml or Cargo.lock changes:
@@ -18,7 +24,7 @@ COPY Cargo.toml Cargo.lock ./
 RUN mkdir src \
  && echo 'fn main() {}' > src/main.rs \
  && touch src/lib.rs \
- && cargo build --locked --release --bin aliyun-migration-operator \
+ && cargo build --locked --release --no-default-features --bin aliyun-migration-operator \
  && rm -rf src target/release/.fingerprint/aliyun-migration-operator-* \
            target/release/deps/aliyun_migration_operator-* \
            target/release/deps/libaliyun_migration_operator-*
@@ -26,14 +32,10 @@ RUN mkdir src \
 # 2. The crate itself. Removing its fingerprints above makes cargo rebuild it even when the
 #    copied sources carry older timestamps than the placeholder build.
 #    Release profile (Cargo.toml): fat LTO, one codegen unit, symbols stripped.
+#    Without the default feature `sim`: the production binary carries neither the simulator
+#    (nor its demo AccessKey id, which image secret scanners flag) nor the sandbox.
 COPY src ./src
-# Files the binary embeds (include_str!): the simulator's demo scenario, the sandbox's samples
-# and its local API server script.
-COPY config/sim ./config/sim
-COPY config/samples ./config/samples
-COPY hack/kube-local.sh ./hack/kube-local.sh
-COPY hack/kube-build ./hack/kube-build
-RUN cargo build --locked --release --bin aliyun-migration-operator \
+RUN cargo build --locked --release --no-default-features --bin aliyun-migration-operator \
  && ./target/release/aliyun-migration-operator --version
 
 FROM gcr.io/distroless/cc-debian12:nonroot

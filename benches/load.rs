@@ -1,5 +1,5 @@
 //! Load benchmark: the operator against the real local kube-apiserver with N objects, measured
-//! the way `shared/reference/perf-anchors.md` measured the kube-rs reference controller
+//! the way the kube-rs reference controller was measured on the same 2-vCPU machine
 //! (controller-rs: all 2,500 with status in 11–15 s, 2.1–2.8 CPU-s, 38–40 MB peak RSS during
 //! load, 0.01–0.03 CPU-s per idle minute, restart burst 122–134 MB over 2,501 connections).
 //!

@@ -672,6 +672,10 @@ def reject_cases():
         ("grace period shorter than shutdown grace + 5", ["--set", "terminationGracePeriodSeconds=20"], "terminationGracePeriodSeconds"),
         ("cutover target outside the watched namespace", ["--set", "watchNamespace=shop",
                                                          "--set", "cutoverTargets[0].namespace=billing"], "not watched"),
+        ("a log level RUST_LOG does not know", ["--set", "logLevel=verbose"], "logLevel"),
+        ("a directive without a level", ["--set", "logLevel=info,aliyun_migration_operator"], "logLevel"),
+        ("an empty image tag", ["--set-string", "image.tag="], "tag"),
+        ("an image tag with a space", ["--set-string", "image.tag=1.0 beta"], "tag"),
         ("ServiceMonitor without the metrics Service", ["--set", "metrics.serviceMonitor.enabled=true",
                                                        "--set", "metrics.service.enabled=false"], "metrics.service.enabled"),
     ]
@@ -814,6 +818,7 @@ KNOWN_METRICS = {  # the operator's metric contract (docs/observability.md)
     "amo_reconcile_total", "amo_reconcile_duration_seconds", "amo_reconcile_errors_total", "amo_cloud_calls_total",
     "amo_cloud_call_duration_seconds", "amo_rate_limiter_wait_seconds_total", "amo_resource_phase",
     "amo_resource_progress_ratio", "amo_dts_lag_seconds", "amo_cutover_gate_passed", "amo_leader",
+    "amo_dts_lag_observed_timestamp_seconds", "amo_dts_lag_alert_threshold_seconds",
 }
 
 
@@ -844,6 +849,8 @@ def dockerfile():
     builds = re.findall(r"cargo build[^\n]*", text)
     if not builds or any("--locked" not in b or "--release" not in b for b in builds):
         fail("every cargo build must use --locked --release (the image builds what Cargo.lock pins)")
+    if any("--no-default-features" not in b for b in builds):
+        fail("every cargo build must use --no-default-features (no simulator or sandbox in the image)")
     bins = [b["name"] for b in cargo.get("bin", [])]
     if f'ENTRYPOINT ["/{bins[0]}"]' not in text or 'CMD ["run"]' not in text:
         fail("ENTRYPOINT/CMD must run the operator binary with the run subcommand")
@@ -859,6 +866,8 @@ def dockerfile():
             for i in ignore if i.startswith("!"))
         return in_copy and in_context
     for rs in glob.glob("src/**/*.rs", recursive=True):
+        if rs.startswith(("src/sim/", "src/sandbox/")):
+            continue  # behind the feature `sim`, which the image does not build
         source = open(rs).read()
         test_only = os.path.basename(rs) == "tests.rs" or "/tests/" in rs
         # An inline `#[cfg(test)] mod tests` block: embeds after it are test-only.
@@ -933,6 +942,7 @@ if [[ $MODE == sync ]]; then
   cp crds/*.yaml "$CHART/crds/"
   cp crds/*.yaml config/default/crds/
   "$PY" "$WORK/checks.py" argocd-actions > config/argocd/cutover-actions.yaml
+  "$PY" hack/fixtures.py table --lua "$ARGOCD_LUA"
 fi
 
 log "checks"
@@ -963,6 +973,8 @@ check "Argo CD test objects conform to the CRD schemas (unknown fields refused)"
   "$PY" "$WORK/checks.py" testdata-schema
 check "Argo CD health and action tests in Argo CD's Lua engine (hack/argocd-lua, gopher-lua)" check_lua_harness
 check "Lua harness self-test (rejects what Argo CD rejects)" check_lua_selftest
+check "docs/argocd.md's table of recorded states is what health.lua says about the live fixtures" \
+  "$PY" hack/fixtures.py table --lua "$ARGOCD_LUA" --check
 
 log "done in $((SECONDS - START))s"
 printf '%d passed, %d failed\n' "$passed" "$failed"

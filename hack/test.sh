@@ -7,6 +7,7 @@
 #   hack/test.sh unit       only what needs no API server
 #   hack/test.sh e2e [filter]  only the end-to-end tests (optionally filtered by name)
 #   hack/test.sh sandbox    only the README's first command, until the sample cutover completes
+#   hack/test.sh fixtures [filter]  the e2e tests with a recorder: refreshes the Argo CD live fixtures
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -48,6 +49,33 @@ run_e2e() {
   log "end-to-end tests passed in $(elapsed "$t0")"
 }
 
+# The e2e suite with a recorder watching every kind: one object per distinct state the operator
+# wrote becomes a live fixture of the Argo CD health checks (hack/fixtures.py), and the table of
+# health per state in docs/argocd.md is regenerated (hack/check-addon.sh --sync). Review the diff.
+run_fixtures() {
+  local t0=$SECONDS dir out recorder
+  use_local_kubectl
+  cargo build --quiet --bins
+  dir=$(mktemp -d -t amo-fixtures-XXXXXX)
+  out=$dir/fixtures
+  hack/kube-local.sh up "$dir" >/dev/null
+  # shellcheck disable=SC2064 # expand now: the trap must stop this very run
+  trap "hack/kube-local.sh down '$dir' >/dev/null 2>&1 || true" EXIT
+  kubectl --kubeconfig "$dir/kubeconfig" apply --server-side -f crds/ >/dev/null
+  python3 hack/fixtures.py record --kubeconfig "$dir/kubeconfig" --out "$out" &
+  recorder=$!
+  log "end-to-end tests, recording every state"
+  AMO_E2E_KUBECONFIG="$dir/kubeconfig" cargo test --quiet --tests -- --ignored ${filter:+"$filter"} \
+    --test-threads "${AMO_E2E_THREADS:-2}" || log "some end-to-end tests failed; recorded states kept"
+  kill -TERM "$recorder"
+  wait "$recorder" || true
+  python3 hack/fixtures.py install --from "$out"
+  hack/kube-local.sh down "$dir" >/dev/null 2>&1 || true
+  trap - EXIT
+  hack/check-addon.sh --sync >/dev/null || true
+  log "fixtures recorded in $(elapsed "$t0"); review git diff config/argocd docs/argocd.md"
+}
+
 run_sandbox() {
   local t0=$SECONDS
   log "README's first command: sandbox --until-complete"
@@ -76,6 +104,7 @@ case $what in
   e2e) run_e2e ;;
   sandbox) run_sandbox ;;
   all) run_unit; run_e2e; run_sandbox; run_extra ;;
-  *) echo "usage: hack/test.sh [all|unit|e2e [filter]|sandbox]" >&2; exit 2 ;;
+  fixtures) run_fixtures ;;
+  *) echo "usage: hack/test.sh [all|unit|e2e [filter]|sandbox|fixtures [filter]]" >&2; exit 2 ;;
 esac
 log "all requested tests passed"

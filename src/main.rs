@@ -2,7 +2,9 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
-use aliyun_migration_operator::{api, sim};
+use aliyun_migration_operator::api;
+#[cfg(feature = "sim")]
+use aliyun_migration_operator::sim;
 
 /// Kubernetes operator that runs data migrations into Alibaba Cloud MaxCompute.
 #[derive(Parser, Debug)]
@@ -23,8 +25,10 @@ enum Command {
         out_dir: Option<PathBuf>,
     },
     /// Run the local Alibaba Cloud simulator (MMS and DTS on one port).
+    #[cfg(feature = "sim")]
     Sim(sim::SimArgs),
     /// Local API server + simulator + controllers + sample resources, with live progress.
+    #[cfg(feature = "sim")]
     Sandbox(aliyun_migration_operator::sandbox::SandboxArgs),
 }
 
@@ -42,7 +46,9 @@ fn main() -> anyhow::Result<()> {
             runtime.block_on(async move {
                 match command {
                     Command::Run(args) => aliyun_migration_operator::controllers::run(args).await,
+                    #[cfg(feature = "sim")]
                     Command::Sim(args) => sim::run(args).await,
+                    #[cfg(feature = "sim")]
                     Command::Sandbox(args) => aliyun_migration_operator::sandbox::run(args).await,
                     Command::Crds { .. } => unreachable!("handled above"),
                 }

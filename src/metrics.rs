@@ -1,5 +1,7 @@
 //! Prometheus metrics of the operator (`/metrics`).
 
+mod exposition;
+
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;
@@ -77,8 +79,18 @@ pub struct GateLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct InstanceLabels {
-    pub instance: String,
+pub struct PodLabels {
+    /// Not `instance`: Prometheus sets that target label on every scraped series, and a
+    /// series label of the same name is renamed `exported_instance` or overwritten.
+    pub pod: String,
+}
+
+/// One lag observation as exported.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LagExport {
+    pub seconds: f64,
+    pub observed_at_unix: f64,
+    pub alert_seconds: f64,
 }
 
 /// Every metric family, registered once at start.
@@ -93,8 +105,10 @@ pub struct Metrics {
     phase: Family<PhaseLabels, Gauge>,
     progress: Family<ObjectLabels, Gauge<f64, AtomicU64>>,
     dts_lag: Family<LagLabels, Gauge<f64, AtomicU64>>,
+    dts_lag_observed: Family<LagLabels, Gauge<f64, AtomicU64>>,
+    dts_lag_threshold: Family<LagLabels, Gauge<f64, AtomicU64>>,
     gate: Family<GateLabels, Gauge>,
-    leader: Family<InstanceLabels, Gauge>,
+    leader: Family<PodLabels, Gauge>,
     /// Last phase exported per object, so a phase change removes the old series.
     last_phase: Mutex<HashMap<ObjectLabels, String>>,
     /// Gates exported per cutover, so gates that disappear are removed.
@@ -168,13 +182,25 @@ impl Metrics {
             "Latest DTS replication lag",
             dts_lag.clone(),
         );
+        let dts_lag_observed = Family::<LagLabels, Gauge<f64, AtomicU64>>::default();
+        registry.register(
+            "dts_lag_observed_timestamp_seconds",
+            "Unix time at which the newest lag sample arrived; its age is time() minus this",
+            dts_lag_observed.clone(),
+        );
+        let dts_lag_threshold = Family::<LagLabels, Gauge<f64, AtomicU64>>::default();
+        registry.register(
+            "dts_lag_alert_threshold_seconds",
+            "The migration's spec.lagAlertSeconds",
+            dts_lag_threshold.clone(),
+        );
         let gate = Family::<GateLabels, Gauge>::default();
         registry.register(
             "cutover_gate_passed",
             "1 when a cutover gate passes, 0 when it does not",
             gate.clone(),
         );
-        let leader = Family::<InstanceLabels, Gauge>::default();
+        let leader = Family::<PodLabels, Gauge>::default();
         registry.register(
             "leader",
             "1 while this replica holds the lease",
@@ -191,6 +217,8 @@ impl Metrics {
             phase,
             progress,
             dts_lag,
+            dts_lag_observed,
+            dts_lag_threshold,
             gate,
             leader,
             last_phase: Mutex::default(),
@@ -199,10 +227,16 @@ impl Metrics {
     }
 
     /// The text exposition.
+    /// OpenMetrics 1.0 text.
     pub fn render(&self) -> String {
         let mut out = String::new();
         encode(&mut out, &self.registry).expect("writing to a String cannot fail");
         out
+    }
+
+    /// The Prometheus text format 0.0.4, for scrapers that do not ask for OpenMetrics.
+    pub fn render_text(&self) -> String {
+        exposition::openmetrics_to_text(&self.render())
     }
 
     pub fn reconciled(&self, kind: &str, outcome: &str, took: Duration) {
@@ -278,13 +312,32 @@ impl Metrics {
             .set(ratio);
     }
 
-    pub fn set_lag(&self, namespace: &str, name: &str, seconds: f64) {
-        self.dts_lag
-            .get_or_create(&LagLabels {
-                namespace: namespace.into(),
-                name: name.into(),
-            })
-            .set(seconds);
+    /// Exports a replicating migration's lag, when it was sampled and its alert threshold;
+    /// `None` (not replicating, or no sample yet) removes all three, so no alert fires on a
+    /// value from an earlier phase.
+    pub fn set_lag(&self, namespace: &str, name: &str, lag: Option<LagExport>) {
+        let key = LagLabels {
+            namespace: namespace.into(),
+            name: name.into(),
+        };
+        match lag {
+            Some(lag) => {
+                self.dts_lag.get_or_create(&key).set(lag.seconds);
+                self.dts_lag_observed
+                    .get_or_create(&key)
+                    .set(lag.observed_at_unix);
+                self.dts_lag_threshold
+                    .get_or_create(&key)
+                    .set(lag.alert_seconds);
+            }
+            None => self.forget_lag(&key),
+        }
+    }
+
+    fn forget_lag(&self, key: &LagLabels) {
+        self.dts_lag.remove(key);
+        self.dts_lag_observed.remove(key);
+        self.dts_lag_threshold.remove(key);
     }
 
     /// Exports the gates of one cutover: `(gate name, passed)`.
@@ -328,7 +381,7 @@ impl Metrics {
             name: name.into(),
         };
         if kind == "DtsMigration" {
-            self.dts_lag.remove(&key);
+            self.forget_lag(&key);
         }
         if kind == "Cutover" {
             for gate in self
@@ -343,11 +396,9 @@ impl Metrics {
         }
     }
 
-    pub fn set_leader(&self, instance: &str, leader: bool) {
+    pub fn set_leader(&self, pod: &str, leader: bool) {
         self.leader
-            .get_or_create(&InstanceLabels {
-                instance: instance.into(),
-            })
+            .get_or_create(&PodLabels { pod: pod.into() })
             .set(i64::from(leader));
     }
 }
@@ -391,6 +442,21 @@ mod tests {
     }
 
     #[test]
+    fn leaving_replication_removes_the_lag_series() {
+        let m = Metrics::new();
+        let lag = LagExport {
+            seconds: 47.0,
+            observed_at_unix: 1_700_000_000.0,
+            alert_seconds: 5.0,
+        };
+        m.set_lag("ns", "orders", Some(lag));
+        assert!(m.render().contains("amo_dts_lag_seconds{"));
+        m.set_lag("ns", "orders", None);
+        let text = m.render();
+        assert!(!text.contains(r#"name="orders""#), "{text}");
+    }
+
+    #[test]
     fn counters_and_histograms_render() {
         let m = Metrics::new();
         m.reconciled("DataSource", "ok", Duration::from_millis(12));
@@ -402,7 +468,15 @@ mod tests {
             Duration::from_millis(40),
         );
         m.rate_limited("Dts", Duration::from_millis(500));
-        m.set_lag("ns", "orders", 3.5);
+        m.set_lag(
+            "ns",
+            "orders",
+            Some(LagExport {
+                seconds: 3.5,
+                observed_at_unix: 1_700_000_000.0,
+                alert_seconds: 5.0,
+            }),
+        );
         m.set_gates(
             "ns",
             "c",
@@ -418,8 +492,10 @@ mod tests {
             "amo_reconcile_duration_seconds_bucket",
             r#"amo_rate_limiter_wait_seconds_total{product="Dts"} 0.5"#,
             r#"amo_dts_lag_seconds{namespace="ns",name="orders"} 3.5"#,
+            r#"amo_dts_lag_observed_timestamp_seconds{namespace="ns",name="orders"} 1700000000.0"#,
+            r#"amo_dts_lag_alert_threshold_seconds{namespace="ns",name="orders"} 5.0"#,
             r#"amo_cutover_gate_passed{namespace="ns",name="c",gate="lag/orders"} 1"#,
-            r#"amo_leader{instance="pod-a"} 1"#,
+            r#"amo_leader{pod="pod-a"} 1"#,
         ] {
             assert!(text.contains(needle), "missing {needle} in\n{text}");
         }

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use axum::Router;
 use axum::extract::State;
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
 
@@ -63,14 +63,40 @@ pub async fn serve(
     Ok((bound, handle))
 }
 
-async fn render_metrics(State(state): State<AppState>) -> impl IntoResponse {
-    (
-        [(
-            header::CONTENT_TYPE,
-            "application/openmetrics-text; version=1.0.0; charset=utf-8",
-        )],
-        state.metrics.render(),
-    )
+async fn render_metrics(State(state): State<AppState>, headers: HeaderMap) -> impl IntoResponse {
+    let accept = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if wants_openmetrics(accept) {
+        (
+            [(header::CONTENT_TYPE, OPENMETRICS)],
+            state.metrics.render(),
+        )
+    } else {
+        (
+            [(header::CONTENT_TYPE, TEXT_004)],
+            state.metrics.render_text(),
+        )
+    }
+}
+
+const OPENMETRICS: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+const TEXT_004: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+/// OpenMetrics only for a scraper that lists it with a non-zero quality, as Prometheus does;
+/// everyone else (no header, `text/plain`, `*/*`) gets the older text format.
+fn wants_openmetrics(accept: &str) -> bool {
+    accept.split(',').any(|range| {
+        let mut params = range.split(';').map(str::trim);
+        let media = params.next().unwrap_or("");
+        media.eq_ignore_ascii_case("application/openmetrics-text")
+            && !params.any(|p| {
+                p.strip_prefix("q=")
+                    .and_then(|q| q.parse::<f32>().ok())
+                    .is_some_and(|q| q <= 0.0)
+            })
+    })
 }
 
 async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
@@ -86,5 +112,26 @@ async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
         (StatusCode::OK, "ready")
     } else {
         (StatusCode::SERVICE_UNAVAILABLE, "not ready")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::wants_openmetrics;
+
+    #[test]
+    fn negotiates_like_prometheus_expects() {
+        let prometheus = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
+        assert!(wants_openmetrics(prometheus));
+        assert!(wants_openmetrics("application/openmetrics-text"));
+        for text in [
+            "",
+            "text/plain",
+            "text/plain;version=0.0.4",
+            "*/*",
+            "application/openmetrics-text;q=0,text/plain",
+        ] {
+            assert!(!wants_openmetrics(text), "{text:?}");
+        }
     }
 }

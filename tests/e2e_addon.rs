@@ -66,12 +66,7 @@ fn two_replicas_elect_one_leader_which_hands_over_on_death_and_on_sigterm() {
         200,
         "a follower is ready too"
     );
-    assert!(
-        leader
-            .http_get("/metrics")
-            .1
-            .contains("amo_leader{instance=")
-    );
+    assert!(leader.http_get("/metrics").1.contains("amo_leader{pod="));
     assert!(lease_holder(&ns, &lease).is_some());
 
     // Only the leader reconciles.
@@ -248,6 +243,24 @@ fn metrics_and_health_are_served_during_a_run() {
         assert!(text.contains(needle), "missing {needle} in\n{text}");
     }
     assert!(!text.contains("metrics-db-pass") && !text.contains(SIM_ACCESS_KEY_SECRET));
+
+    let (_, plain_type, plain) = op.http_get_accept("/metrics", Some("text/plain"));
+    assert!(
+        plain_type.starts_with("text/plain; version=0.0.4"),
+        "{plain_type}"
+    );
+    assert!(!plain.contains("# EOF"), "{plain}");
+    assert!(
+        plain.contains("# TYPE amo_reconcile_total counter"),
+        "0.0.4 names counters by their samples:\n{plain}"
+    );
+    let prometheus = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
+    let (_, om_type, om) = op.http_get_accept("/metrics", Some(prometheus));
+    assert!(
+        om_type.starts_with("application/openmetrics-text"),
+        "{om_type}"
+    );
+    assert!(om.trim_end().ends_with("# EOF"), "{om}");
 }
 
 /// Stand-ins for the Prometheus Operator's CRDs (the real ones are not installable offline):

@@ -906,9 +906,38 @@ func orRoot(path string) string {
 	return path
 }
 
+// evalHealth prints one JSON line per object file, {path, status, message} or {path, error},
+// with the health.lua of dir: what Argo CD would show for each, with nothing to compare.
+// hack/fixtures.py builds the table of health per recorded live state from it.
+func evalHealth(out io.Writer, dir string, paths []string) int {
+	script, err := os.ReadFile(dir + "/health.lua")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	enc := json.NewEncoder(out)
+	for _, path := range paths {
+		line := map[string]string{"path": path}
+		obj, err := readObject(path)
+		if err == nil {
+			var hs *healthStatus
+			if hs, err = executeHealthLua(obj, string(script)); err == nil {
+				line["status"], line["message"] = hs.Status, hs.Message
+			}
+		}
+		if err != nil {
+			line["error"] = err.Error()
+		}
+		if err := enc.Encode(line); err != nil {
+			return 1
+		}
+	}
+	return 0
+}
+
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: argocd-lua <group>/<Kind> [<group>/<Kind> ...]")
+		fmt.Fprintln(os.Stderr, "usage: argocd-lua <group>/<Kind> [<group>/<Kind> ...]\n       argocd-lua eval <group>/<Kind> <object.yaml> [...]")
 		os.Exit(2)
 	}
 	// Results go to stdout; what a script prints (Lua's print writes to os.Stdout) goes to stderr.
@@ -916,6 +945,9 @@ func main() {
 	os.Stdout = os.Stderr
 	// gopher-lua builds package.path from LUA_PATH; Argo CD's containers do not set it.
 	os.Unsetenv("LUA_PATH")
+	if os.Args[1] == "eval" && len(os.Args) >= 3 {
+		os.Exit(evalHealth(out, strings.TrimRight(os.Args[2], "/"), os.Args[3:]))
+	}
 	r := &runner{out: out}
 	for _, dir := range os.Args[1:] {
 		dir = strings.TrimRight(dir, "/")

@@ -8,6 +8,8 @@ pub mod data_source;
 pub mod dataworks_migration;
 pub mod dts_migration;
 pub mod mms_job;
+#[cfg(test)]
+pub mod schema_check;
 pub mod validation;
 
 pub use cutover::{Cutover, CutoverSpec, CutoverStatus};

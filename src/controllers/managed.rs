@@ -26,6 +26,11 @@ use crate::api::{DtsMigration, DtsMigrationStatus, MmsJob, MmsJobStatus};
 pub const SYNC_MANAGER: &str = "aliyun-migration-operator-sync";
 /// Condition type: whether the last reconcile reached the cloud and the Kubernetes API.
 pub const SYNCED: &str = "Synced";
+/// kstatus's "cannot progress until someone acts": a terminal error, or a transient one that
+/// has lasted longer than [`STALL_AFTER`]. Argo CD's health checks show it as Degraded.
+pub const STALLED: &str = "Stalled";
+/// How long reconciles may fail for a transient reason before the object counts as stalled.
+pub const STALL_AFTER: std::time::Duration = std::time::Duration::from_secs(600);
 
 /// A kind this operator reconciles.
 pub trait Managed:
@@ -100,7 +105,7 @@ where
     // Conditions owned by the sync manager are applied separately; leave them out here.
     let mut value = serde_json::to_value(status).map_err(|e| Error::InvalidSpec(e.to_string()))?;
     if let Some(list) = value.get_mut("conditions").and_then(|c| c.as_array_mut()) {
-        list.retain(|c| c["type"] != SYNCED);
+        list.retain(|c| c["type"] != SYNCED && c["type"] != STALLED);
     }
     let patch = json!({
         "apiVersion": K::api_version(&()),
@@ -165,54 +170,44 @@ fn is_failure_phase(phase: Option<&str>) -> bool {
     )
 }
 
-/// Sets the `Synced` condition (its own field manager) when it changed.
+/// Sets the `Synced` condition, and `Stalled` while it applies (their own field manager), when
+/// they changed.
 pub async fn set_synced<K>(ctx: &Context, obj: &K, outcome: Result<(), &Error>)
 where
     K: Managed + Resource<Scope = k8s_openapi::NamespaceResourceScope>,
 {
-    let desired = match outcome {
-        Ok(()) => Desired::true_(
-            SYNCED,
-            "Synced",
-            "the last reconcile reached the cloud and the Kubernetes API",
-        ),
-        Err(e) => Desired::new(
-            SYNCED,
-            Status::False,
-            e.reason(),
-            format!(
-                "{e}{}",
-                if e.is_terminal() {
-                    ""
-                } else {
-                    " (retrying with backoff)"
-                }
-            ),
-        ),
-    };
     let previous = obj
         .status_ref()
         .map(|s| K::conditions_of(s).to_vec())
         .unwrap_or_default();
-    let current = conditions::find(&previous, SYNCED);
-    if current.is_some_and(|c| {
-        c.status == desired.status.as_str()
-            && c.reason == desired.reason
-            && c.message == desired.message
-    }) {
+    let desired = sync_conditions(&previous, outcome, jiff::Timestamp::now());
+    let generation = obj.meta().generation;
+    let unchanged = |type_: &str| {
+        let want = desired.iter().find(|d| d.type_ == type_);
+        match (conditions::find(&previous, type_), want) {
+            (None, None) => true,
+            (Some(c), Some(d)) => {
+                c.status == d.status.as_str()
+                    && c.reason == d.reason
+                    && c.message == d.message
+                    && c.observed_generation == generation
+            }
+            _ => false,
+        }
+    };
+    if unchanged(SYNCED) && unchanged(STALLED) {
         return;
     }
-    let merged = conditions::merge(
-        &previous,
-        &[desired],
-        obj.meta().generation,
-        jiff::Timestamp::now(),
-    );
-    let synced: Vec<&Condition> = merged.iter().filter(|c| c.type_ == SYNCED).collect();
+    let merged = conditions::merge(&previous, &desired, generation, jiff::Timestamp::now());
+    // Only what this manager applies now: a Stalled left out is removed by the apply.
+    let owned: Vec<&Condition> = merged
+        .iter()
+        .filter(|c| desired.iter().any(|d| d.type_ == c.type_))
+        .collect();
     let patch = json!({
         "apiVersion": K::api_version(&()),
         "kind": K::kind(&()),
-        "status": {"conditions": synced},
+        "status": {"conditions": owned},
     });
     let name = obj.name_any();
     if let Err(e) = api_for(ctx, obj)
@@ -225,6 +220,62 @@ where
     {
         tracing::warn!(kind = K::KIND, %name, error = %e, "could not record the Synced condition");
     }
+}
+
+/// `Synced` for the outcome of a reconcile, and `Stalled` when a person must act: at once for
+/// an error only a change can fix, after [`STALL_AFTER`] of failures for any other.
+pub fn sync_conditions(
+    previous: &[Condition],
+    outcome: Result<(), &Error>,
+    now: jiff::Timestamp,
+) -> Vec<Desired> {
+    let e = match outcome {
+        Ok(()) => {
+            return vec![Desired::true_(
+                SYNCED,
+                "Synced",
+                "the last reconcile reached the cloud and the Kubernetes API",
+            )];
+        }
+        Err(e) => e,
+    };
+    let terminal = e.is_terminal();
+    let synced = Desired::new(
+        SYNCED,
+        Status::False,
+        e.reason(),
+        format!(
+            "{e}{}",
+            if terminal {
+                ""
+            } else {
+                " (retrying with backoff)"
+            }
+        ),
+    );
+    let failing_since = conditions::find(previous, SYNCED)
+        .filter(|c| c.status == "False")
+        .map(|c| c.last_transition_time.0);
+    let long = failing_since.is_some_and(|since| {
+        now.duration_since(since)
+            .try_into()
+            .is_ok_and(|d: std::time::Duration| d >= STALL_AFTER)
+    });
+    let stalled = if terminal {
+        Some(Desired::true_(STALLED, e.reason(), e.to_string()))
+    } else if long {
+        Some(Desired::true_(
+            STALLED,
+            e.reason(),
+            format!(
+                "no reconcile has succeeded for more than {} minutes: {e}",
+                STALL_AFTER.as_secs() / 60
+            ),
+        ))
+    } else {
+        None
+    };
+    std::iter::once(synced).chain(stalled).collect()
 }
 
 /// Publishes an event about `obj`; failures are logged, never fatal to the reconcile.
@@ -304,7 +355,9 @@ where
         "Paused",
         "reconciliation is paused by the migration.aliyun-operator.dev/paused annotation",
     );
-    report_ready(ctx, obj, ready, false, set_phase).await?;
+    // The paused object did read this generation: Argo CD and kstatus wait for
+    // observedGeneration, and a pause must not look like an operator that never came.
+    report_ready(ctx, obj, ready, true, set_phase).await?;
     Ok(Action::await_change())
 }
 
@@ -352,4 +405,65 @@ pub fn annotation<K: Resource>(obj: &K, key: &str) -> Option<String> {
         .and_then(|a| a.get(key))
         .filter(|v| !v.is_empty())
         .cloned()
+}
+
+#[cfg(test)]
+mod sync_tests {
+    use super::*;
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+
+    fn at(seconds: i64) -> jiff::Timestamp {
+        jiff::Timestamp::from_second(1_800_000_000 + seconds).unwrap()
+    }
+
+    fn synced_false_since(seconds: i64) -> Vec<Condition> {
+        conditions::merge(
+            &[],
+            &[Desired::false_(SYNCED, "DependencyNotReady", "x")],
+            Some(1),
+            at(seconds),
+        )
+        .into_iter()
+        .map(|mut c| {
+            c.last_transition_time = Time(at(seconds));
+            c
+        })
+        .collect()
+    }
+
+    fn stalled(d: &[Desired]) -> Option<&Desired> {
+        d.iter().find(|d| d.type_ == STALLED)
+    }
+
+    #[test]
+    fn an_error_only_a_person_can_fix_stalls_at_once() {
+        let e = Error::Credentials("Secret aliyun-credentials not found".into());
+        let d = sync_conditions(&[], Err(&e), at(0));
+        let s = stalled(&d).expect("stalled");
+        assert_eq!(s.status, Status::True);
+        assert_eq!(s.reason, "CredentialsUnavailable");
+        assert!(s.message.contains("aliyun-credentials"), "{}", s.message);
+    }
+
+    #[test]
+    fn a_transient_error_stalls_only_after_the_grace_period() {
+        let e = Error::Dependency("the cloud answered 503".into());
+        assert!(stalled(&sync_conditions(&[], Err(&e), at(0))).is_none());
+        let previous = synced_false_since(0);
+        let just_before = STALL_AFTER.as_secs() as i64 - 1;
+        assert!(stalled(&sync_conditions(&previous, Err(&e), at(just_before))).is_none());
+        let d = sync_conditions(&previous, Err(&e), at(just_before + 1));
+        assert!(
+            stalled(&d).is_some_and(|s| s.message.contains("more than 10 minutes")),
+            "{d:?}"
+        );
+    }
+
+    #[test]
+    fn success_clears_stalled() {
+        let d = sync_conditions(&synced_false_since(0), Ok(()), at(10_000));
+        assert_eq!(d.len(), 1);
+        assert_eq!(d[0].type_, SYNCED);
+        assert_eq!(d[0].status, Status::True);
+    }
 }

@@ -519,21 +519,31 @@ impl Operator {
 
     /// GET on the operator's HTTP endpoint.
     pub fn http_get(&self, path: &str) -> (u16, String) {
+        let (code, _, body) = self.http_get_accept(path, None);
+        (code, body)
+    }
+
+    /// GET with an optional `Accept` header: status, `Content-Type` and body.
+    pub fn http_get_accept(&self, path: &str, accept: Option<&str>) -> (u16, String, String) {
         let url = format!("{}{path}", self.metrics);
         block_on(async {
-            let resp = reqwest::Client::builder()
-                .no_proxy()
-                .build()
-                .unwrap()
-                .get(&url)
-                .send()
-                .await;
-            match resp {
+            let client = reqwest::Client::builder().no_proxy().build().unwrap();
+            let mut request = client.get(&url);
+            if let Some(accept) = accept {
+                request = request.header("Accept", accept);
+            }
+            match request.send().await {
                 Ok(r) => {
                     let code = r.status().as_u16();
-                    (code, r.text().await.unwrap_or_default())
+                    let content_type = r
+                        .headers()
+                        .get("content-type")
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("")
+                        .to_string();
+                    (code, content_type, r.text().await.unwrap_or_default())
                 }
-                Err(_) => (0, String::new()),
+                Err(_) => (0, String::new(), String::new()),
             }
         })
     }

@@ -24,6 +24,10 @@ pub struct CutoverStatus {
     /// Where the cutover stands (see CutoverPhase).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phase: Option<CutoverPhase>,
+    /// The phase the `paused` annotation interrupted (phase is `Paused` meanwhile); the cutover
+    /// goes on from it once the annotation is removed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paused_from: Option<CutoverPhase>,
     /// The go/no-go report: one entry per criterion.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(length(max = 120))]

@@ -25,7 +25,7 @@ use super::managed::{
 };
 use super::runner;
 use crate::api::common::annotations;
-use crate::api::cutover::{Approval, Cutover, CutoverStatus, MigrationKind};
+use crate::api::cutover::{Approval, Cutover, CutoverPhase, CutoverStatus, MigrationKind};
 use crate::api::dataworks_migration::DataWorksMigration;
 use crate::api::dts_migration::DtsMigration;
 use crate::api::mms_job::MmsJob;
@@ -98,14 +98,14 @@ pub fn rollback_secret_name(cutover: &Cutover) -> String {
 }
 
 async fn reconcile(cutover: Arc<Cutover>, ctx: Arc<Context>) -> Result<Action> {
-    let prev = cutover.status.clone().unwrap_or_default();
     let generation = cutover.meta().generation;
     let now = jiff::Timestamp::now();
     let ns = cutover.namespace().unwrap_or_default();
     let name = cutover.name_any();
     if is_paused(cutover.as_ref()) {
-        return paused(&ctx, cutover.as_ref(), |_| {}).await;
+        return paused(&ctx, cutover.as_ref(), pause_by_annotation).await;
     }
+    let prev = resume_after_annotation(cutover.status.clone().unwrap_or_default());
     if let Err(e) = validate(cutover.as_ref()) {
         return rejected(&ctx, cutover.as_ref(), e, |_| {}).await;
     }
@@ -169,6 +169,23 @@ async fn reconcile(cutover: Arc<Cutover>, ctx: Arc<Context>) -> Result<Action> {
     Ok(Action::requeue(ctx.poll(decision.requeue)))
 }
 
+/// Shows `Paused` while the annotation holds the cutover and remembers the phase it stopped.
+/// A cutover already `Paused` (a failed gate or step) keeps its own reason to wait.
+fn pause_by_annotation(status: &mut CutoverStatus) {
+    if status.phase != Some(CutoverPhase::Paused) {
+        status.paused_from = Some(status.phase.unwrap_or(CutoverPhase::Pending));
+        status.phase = Some(CutoverPhase::Paused);
+    }
+}
+
+/// The status as it was before the annotation paused it.
+fn resume_after_annotation(mut status: CutoverStatus) -> CutoverStatus {
+    if let Some(phase) = status.paused_from.take() {
+        status.phase = Some(phase);
+    }
+    status
+}
+
 /// Approve, abort, roll back and resume requests from spec fields and annotations.
 fn requests(cutover: &Cutover, prev: &CutoverStatus, now: jiff::Timestamp) -> Requests {
     let approval = cutover.spec.approval.clone().or_else(|| {
@@ -190,5 +207,44 @@ fn requests(cutover: &Cutover, prev: &CutoverStatus, now: jiff::Timestamp) -> Re
         rollback: cutover.spec.rollback
             || annotation(cutover, annotations::ROLLBACK_REQUESTED_AT).is_some(),
         resume: annotation(cutover, annotations::RESUME_REQUESTED_AT),
+    }
+}
+
+#[cfg(test)]
+mod pause_tests {
+    use super::*;
+
+    #[test]
+    fn a_pause_by_annotation_shows_paused_and_resumes_where_it_stopped() {
+        for before in [
+            None,
+            Some(CutoverPhase::Gating),
+            Some(CutoverPhase::Draining),
+        ] {
+            let mut status = CutoverStatus {
+                phase: before,
+                ..Default::default()
+            };
+            pause_by_annotation(&mut status);
+            assert_eq!(status.phase, Some(CutoverPhase::Paused));
+            pause_by_annotation(&mut status);
+            let resumed = resume_after_annotation(status);
+            assert_eq!(resumed.phase, Some(before.unwrap_or(CutoverPhase::Pending)));
+            assert_eq!(resumed.paused_from, None);
+        }
+    }
+
+    #[test]
+    fn a_cutover_paused_by_a_failure_stays_paused_after_the_annotation() {
+        let mut status = CutoverStatus {
+            phase: Some(CutoverPhase::Paused),
+            ..Default::default()
+        };
+        pause_by_annotation(&mut status);
+        assert_eq!(status.paused_from, None);
+        assert_eq!(
+            resume_after_annotation(status).phase,
+            Some(CutoverPhase::Paused)
+        );
     }
 }

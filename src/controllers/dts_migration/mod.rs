@@ -31,8 +31,10 @@ use crate::aliyun::dts::{
 use crate::api::common::{DeletionPolicy, FINALIZER};
 use crate::api::conditions::{self, Desired, READY};
 use crate::api::dts_migration::{
-    ApiGeneration, DtsMigration, DtsMigrationPhase, DtsMigrationStatus, MigrationType,
+    ApiGeneration, DtsMigration, DtsMigrationPhase, DtsMigrationSpec, DtsMigrationStatus,
+    MigrationType,
 };
+use crate::metrics::LagExport;
 use decide::{Act, Observed};
 
 /// Runs the DtsMigration controller until `shutdown`.
@@ -145,16 +147,23 @@ async fn apply(m: Arc<DtsMigration>, ctx: Arc<Context>) -> Result<Action> {
         }
     }
     report(&ctx, m.as_ref(), &status).await?;
-    if let Some(lag) = status
-        .lag_seconds
-        .filter(|_| status.phase == Some(DtsMigrationPhase::Replicating))
-    {
-        ctx.metrics.set_lag(&ns, &name, lag);
-    }
+    ctx.metrics
+        .set_lag(&ns, &name, lag_export(&m.spec, &status));
     if let Some(p) = progress_ratio(&status) {
         ctx.metrics.set_progress("DtsMigration", &ns, &name, p);
     }
     Ok(Action::requeue(ctx.poll(decision.requeue)))
+}
+
+fn lag_export(spec: &DtsMigrationSpec, status: &DtsMigrationStatus) -> Option<LagExport> {
+    if status.phase != Some(DtsMigrationPhase::Replicating) {
+        return None;
+    }
+    Some(LagExport {
+        seconds: status.lag_seconds?,
+        observed_at_unix: status.lag_observed_at.as_ref()?.0.as_second() as f64,
+        alert_seconds: spec.lag_alert_seconds as f64,
+    })
 }
 
 fn progress_ratio(status: &DtsMigrationStatus) -> Option<f64> {

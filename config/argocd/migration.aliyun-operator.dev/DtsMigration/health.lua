@@ -12,7 +12,9 @@ local READY_GATED = { Replicating = true }
 local HEALTHY = { Completed = true, Stopped = true }
 -- Retrying: DTS retries after an error for up to 7 days and may then overwrite the destination;
 -- it needs attention now, not in a week.
+-- (Retrying is Degraded only after RETRY_GRACE_SECONDS of retries, see below.)
 local DEGRADED = { PrecheckFailed = true, Failed = true, Invalid = true, Retrying = true }
+local RETRY_GRACE_SECONDS = 600
 -- spec.suspend (SuspendDtsJob) or the paused annotation.
 local SUSPENDED = { Suspended = true, Paused = true }
 local PROGRESSING = {
@@ -63,6 +65,24 @@ if observed == nil or (generation ~= nil and observed < generation) then
   return hs
 end
 
+-- One rule on every kind: Stalled=True means the operator cannot go on until a person acts (a
+-- spec or Secret to fix, or the cloud failing for longer than the operator's grace period); the
+-- operator sets it, with the reason, so this script needs no clock.
+local stalled = condition("Stalled")
+if stalled ~= nil and stalled.status == "True" and obj.status.phase ~= "Paused" then
+  hs.status = "Degraded"
+  hs.message = first(stalled.message, stalled.reason, "Stalled")
+  return hs
+end
+-- Synced=False: the last reconcile did not reach the cloud, so live values (lag, a resolved
+-- source) may be old. Such a phase is never Healthy on old values.
+local synced = condition("Synced")
+local syncFailure = nil
+if synced ~= nil and synced.status == "False" then
+  syncFailure = "Not in sync with the cloud (" .. first(synced.reason, "Synced=False") .. "): "
+    .. first(synced.message, "the last reconcile failed")
+end
+
 local status = obj.status
 local phase = status.phase
 local ready = condition("Ready")
@@ -76,7 +96,15 @@ if status.lag ~= nil then
 end
 
 if READY_GATED[phase] then
-  if ready ~= nil and ready.status == "True" then
+  local lagOk = condition("LagWithinThreshold")
+  if syncFailure ~= nil then
+    hs.status = "Progressing"
+    hs.message = syncFailure
+  elseif lagOk ~= nil and lagOk.status ~= "True" then
+    -- Above spec.lagAlertSeconds, or no fresh sample: catching up, not healthy.
+    hs.status = "Progressing"
+    hs.message = first(lagOk.message, readyMessage, "Replicating, lag not within threshold" .. lag)
+  elseif ready ~= nil and ready.status == "True" then
     hs.status = "Healthy"
     hs.message = first(readyMessage, "Replicating" .. lag)
   else
@@ -95,12 +123,21 @@ end
 if phase == "Retrying" then
   local retryError = nil
   local attempts = ""
+  local elapsed = nil
   if status.retry ~= nil then
     retryError = status.retry.error
+    elapsed = status.retry.elapsedSeconds
     if status.retry.count ~= nil and status.retry.maxSeconds ~= nil and status.retry.elapsedSeconds ~= nil then
       attempts = " (attempt " .. tostring(status.retry.count) .. ", retrying for "
         .. tostring(status.retry.elapsedSeconds) .. "s of at most " .. tostring(status.retry.maxSeconds) .. "s)"
     end
+  end
+  -- DTS often recovers from a network blip or a restarted source within minutes; a multi-wave
+  -- sync should not fail on that. After RETRY_GRACE_SECONDS it needs a person.
+  if elapsed ~= nil and elapsed < RETRY_GRACE_SECONDS then
+    hs.status = "Progressing"
+    hs.message = "DTS is retrying after an error" .. attempts .. ": " .. first(retryError, status.errorMessage, readyMessage, "no error reported")
+    return hs
   end
   hs.status = "Degraded"
   hs.message = "DTS is retrying after an error" .. attempts .. ": " .. first(retryError, status.errorMessage, readyMessage, "no error reported")

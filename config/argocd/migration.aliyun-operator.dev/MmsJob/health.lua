@@ -53,6 +53,24 @@ if observed == nil or (generation ~= nil and observed < generation) then
   return hs
 end
 
+-- One rule on every kind: Stalled=True means the operator cannot go on until a person acts (a
+-- spec or Secret to fix, or the cloud failing for longer than the operator's grace period); the
+-- operator sets it, with the reason, so this script needs no clock.
+local stalled = condition("Stalled")
+if stalled ~= nil and stalled.status == "True" and obj.status.phase ~= "Paused" then
+  hs.status = "Degraded"
+  hs.message = first(stalled.message, stalled.reason, "Stalled")
+  return hs
+end
+-- Synced=False: the last reconcile did not reach the cloud, so live values (lag, a resolved
+-- source) may be old. Such a phase is never Healthy on old values.
+local synced = condition("Synced")
+local syncFailure = nil
+if synced ~= nil and synced.status == "False" then
+  syncFailure = "Not in sync with the cloud (" .. first(synced.reason, "Synced=False") .. "): "
+    .. first(synced.message, "the last reconcile failed")
+end
+
 local phase = obj.status.phase
 local ready = condition("Ready")
 local readyMessage = nil
