@@ -1,0 +1,136 @@
+//! Status that tells the truth (issue: status for Argo CD, kubectl and Prometheus): a paused
+//! object observes its generation and says Paused; a Secret only a person can restore stalls
+//! every kind alike; Synced follows the generation it describes.
+
+mod support;
+
+use std::time::Duration;
+
+use serde_json::json;
+use support::cutover::{apply_cutover, phase, wait_phase};
+use support::*;
+
+const T: Duration = Duration::from_secs(120);
+
+fn condition_is(o: &serde_json::Value, type_: &str, status: &str, reason: &str) -> bool {
+    condition(o, type_).is_some_and(|c| c["status"] == status && c["reason"] == reason)
+}
+
+#[test]
+#[ignore = "needs the local kube-apiserver: run hack/test.sh"]
+fn a_missing_credentials_secret_stalls_every_kind_with_the_reason() {
+    let cluster = cluster();
+    let ns = Namespace::create(cluster, "status-secret");
+    let sim = Sim::start(&[]);
+    // No Secret at all: the DataSource's cloud credentials and the DtsMigration's are missing.
+    let _op = Operator::start(cluster, &ns.name, &sim, &[]);
+    ns.kubectl.apply(
+        &json!({"apiVersion": "migration.aliyun-operator.dev/v1alpha1", "kind": "DataSource",
+                "metadata": {"name": "hive"},
+                "spec": {"region": "cn-hangzhou", "expectedType": "Hive", "name": "hive-prod"}})
+        .to_string(),
+    );
+    apply_dts_migration(&ns, "orders", r#","objects":[{"name":"shop"}]"#);
+    for resource in ["datasource/hive", "dtsmigration/orders"] {
+        let o = wait_obj(&ns.kubectl, resource, "Stalled=True", T, |o| {
+            condition_is(o, "Stalled", "True", "CredentialsUnavailable")
+        });
+        let stalled = condition(&o, "Stalled").unwrap();
+        assert!(
+            stalled["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("alibaba-cloud-credentials") || m.contains("Secret")),
+            "{resource}: the message names what to restore: {stalled}"
+        );
+        assert_eq!(
+            at(&o, "status.observedGeneration"),
+            at(&o, "metadata.generation"),
+            "{resource}"
+        );
+    }
+    // Restoring the Secret clears Stalled (the operator retries credentials by itself).
+    cloud_secret(&ns);
+    wait_obj(
+        &ns.kubectl,
+        "datasource/hive",
+        "Stalled gone and Ready",
+        Duration::from_secs(420),
+        |o| condition(o, "Stalled").is_none() && has_condition(o, "Ready", "True"),
+    );
+}
+
+#[test]
+#[ignore = "needs the local kube-apiserver: run hack/test.sh"]
+fn paused_objects_observe_their_generation_and_a_cutover_resumes_where_it_stopped() {
+    let cluster = cluster();
+    let ns = Namespace::create(cluster, "status-paused");
+    let sim = Sim::start(&[]);
+    cloud_secret(&ns);
+    let _op = Operator::start(cluster, &ns.name, &sim, &[]);
+
+    // Created paused: observed, phase Paused, Ready Unknown (Paused).
+    ns.kubectl.apply(
+        &json!({"apiVersion": "migration.aliyun-operator.dev/v1alpha1", "kind": "MmsJob",
+                "metadata": {"name": "history",
+                             "annotations": {"migration.aliyun-operator.dev/paused": "true"}},
+                "spec": {"dataSourceRef": {"name": "hive"}, "srcDbName": "sales"}})
+        .to_string(),
+    );
+    let job = wait_obj(
+        &ns.kubectl,
+        "mmsjob/history",
+        "observed while paused",
+        T,
+        |o| at(o, "status.observedGeneration") == at(o, "metadata.generation"),
+    );
+    assert_eq!(at(&job, "status.phase"), "Paused");
+    assert!(condition_is(&job, "Ready", "Unknown", "Paused"), "{job}");
+
+    // A Cutover gating on a migration that does not exist yet, then paused by annotation.
+    let switch = json!([{"configMapKey": {"name": "app-db", "key": "DSN", "value": "maxcompute://sales_dw"}}]);
+    apply_cutover(&ns, "c", json!({"switch": switch}));
+    let gating = wait_phase(&ns, "c", "Gating", T);
+    assert_eq!(phase(&gating), "Gating");
+    ns.kubectl.ok(&[
+        "annotate",
+        "cutover/c",
+        "migration.aliyun-operator.dev/paused=true",
+    ]);
+    let paused = wait_phase(&ns, "c", "Paused", T);
+    assert_eq!(at(&paused, "status.pausedFrom"), "Gating");
+    assert!(
+        condition_is(&paused, "Ready", "Unknown", "Paused"),
+        "{paused}"
+    );
+    // An edit while paused is observed all the same.
+    apply_cutover(
+        &ns,
+        "c",
+        json!({"switch": switch, "progressDeadlineSeconds": 7200}),
+    );
+    wait_obj(
+        &ns.kubectl,
+        "cutover/c",
+        "new generation observed",
+        T,
+        |o| {
+            at(o, "metadata.generation").as_i64() == Some(2)
+                && at(o, "status.observedGeneration").as_i64() == Some(2)
+        },
+    );
+    ns.kubectl.ok(&[
+        "annotate",
+        "cutover/c",
+        "migration.aliyun-operator.dev/paused-",
+    ]);
+    let resumed = wait_phase(&ns, "c", "Gating", T);
+    assert!(
+        at(&resumed, "status.pausedFrom").is_null(),
+        "pausedFrom cleared: {resumed}"
+    );
+    // Synced describes the generation it was written for.
+    let synced = wait_obj(&ns.kubectl, "cutover/c", "Synced at generation 2", T, |o| {
+        condition(o, "Synced").is_some_and(|c| c["observedGeneration"].as_i64() == Some(2))
+    });
+    assert!(has_condition(&synced, "Synced", "True"), "{synced}");
+}
