@@ -106,17 +106,21 @@ ensure_deps() {
 # ---------------------------------------------------------------------------
 # build (Go modules through the Go module proxy)
 # ---------------------------------------------------------------------------
-binary_reports() { # BIN EXPECTED-SUBSTRING
+binary_reports() { # BIN EXPECTED-SUBSTRING [VERSION-ARGS...] (default --version)
   [[ -x $1 ]] || return 1
   local v
-  v=$(timeout 30 "$1" --version 2>/dev/null) || return 1
+  # Captured, not piped into `grep -q`: with pipefail, grep exiting at the first match can
+  # kill the writer with SIGPIPE and fail the check (seen under load), which means a rebuild.
+  local -a args=("${@:3}")
+  ((${#args[@]})) || args=(--version)
+  v=$(timeout 30 "$1" "${args[@]}" 2>/dev/null) || return 1
   [[ $v == *"$2"* ]]
 }
 
 binaries_ok() {
   binary_reports "$APISERVER_BIN" "Kubernetes $K8S_VERSION" &&
     binary_reports "$ETCD_BIN" "etcd Version: ${ETCD_VERSION#v}" &&
-    [[ -x $KUBECTL_BIN ]] && timeout 30 "$KUBECTL_BIN" version --client 2>/dev/null | grep -q "$K8S_VERSION"
+    binary_reports "$KUBECTL_BIN" "$K8S_VERSION" version --client
 }
 
 cmd_build() {

@@ -23,6 +23,7 @@ pub mod auth;
 pub mod clock;
 pub mod config;
 pub mod dts;
+pub mod echo;
 pub mod faults;
 pub mod ids;
 pub mod mms;

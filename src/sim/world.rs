@@ -24,6 +24,8 @@ pub struct World {
     pub log: RequestLog,
     pub mms: Mms,
     pub dts: Dts,
+    /// Secrets each account sent, in memory for the `echoSecrets` fault only.
+    pub seen_secrets: super::echo::SeenSecrets,
 }
 
 impl World {
@@ -44,6 +46,7 @@ impl World {
             log: RequestLog::new(config.request_log_capacity),
             mms: Mms::new(&scenario.mms, &scenario.region, start)?,
             dts: Dts::new(scenario.dts.clone(), config.seed),
+            seen_secrets: Default::default(),
             config: config.clone(),
         })
     }
