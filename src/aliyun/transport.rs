@@ -14,6 +14,7 @@ use super::endpoint::{Endpoint, Product};
 use super::error::{ApiErrorParts, Error};
 use super::lenient::{value_bool, value_i64, value_string};
 use super::mask::mask;
+use super::scrub::Scrubber;
 use super::signer::{
     CanonicalInput, EMPTY_SHA256, canonical_query, percent_encode, sha256_hex, sign_v3,
 };
@@ -367,8 +368,13 @@ fn business_failure(product: Product, body: &Value) -> bool {
     }
 }
 
-/// Reads a raw response: masks it, then returns it or the error it describes.
-pub(crate) fn interpret(product: Product, raw: RawResponse) -> Result<ApiResponse, Error> {
+/// Reads a raw response: scrubs what the request sent out of it and masks it, then returns it
+/// or the error it describes.
+pub(crate) fn interpret(
+    product: Product,
+    raw: RawResponse,
+    sent: &Scrubber,
+) -> Result<ApiResponse, Error> {
     let header_request_id = raw
         .headers
         .get("x-acs-request-id")
@@ -381,7 +387,10 @@ pub(crate) fn interpret(product: Product, raw: RawResponse) -> Result<ApiRespons
         serde_json::from_slice::<Value>(&raw.body)
             .ok()
             .or_else(|| xml_error_fields(&String::from_utf8_lossy(&raw.body)))
-            .map(mask)
+            .map(|mut body| {
+                sent.value(&mut body);
+                mask(body)
+            })
     };
     // Redirects are not followed, so anything outside 2xx is an error.
     if !(200..300).contains(&raw.status) {
