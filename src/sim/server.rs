@@ -458,41 +458,34 @@ async fn cloud(
         let World { faults, ids, .. } = &mut *world;
         let fault = faults.decide(&classified.action, ak.as_deref(), ids);
         let (mut delay, mut lose_response) = (None, false);
-        match fault {
+        if let Some(injected) = &fault {
+            record.fault = Some(injected.label());
+        }
+        // Faults answered instead of the call.
+        let refusal = match &fault {
             Some(Injected::EchoSecrets(Echo::FreeText)) => {
-                record.fault = Some("echo-secrets".into());
                 echo = Some(echo::echo_text(&secrets));
+                None
             }
             Some(Injected::EchoSecrets(how)) => {
-                record.fault = Some("echo-secrets".into());
-                let outcome = echo_error(classified.product, &how, &secrets, &rid);
-                return finish(
-                    &mut world,
-                    record,
-                    classified.product,
-                    outcome,
-                    &rid,
-                    started,
-                );
+                Some(echo_error(classified.product, how, &secrets, &rid))
             }
-            Some(Injected::DelayAnswer(ms)) => {
-                record.fault = Some(Injected::DelayAnswer(ms).label());
-                answer_delay = Some(ms);
-            }
-            Some(Injected::Fail(e)) => {
-                record.fault = Some(Injected::Fail(e.clone()).label());
-                let outcome = error_outcome(classified.product, &e, &rid);
-                return finish(
-                    &mut world,
-                    record,
-                    classified.product,
-                    outcome,
-                    &rid,
-                    started,
-                );
-            }
+            Some(Injected::Fail(e)) => Some(error_outcome(classified.product, e, &rid)),
+            _ => None,
+        };
+        if let Some(outcome) = refusal {
+            return finish(
+                &mut world,
+                record,
+                classified.product,
+                outcome,
+                &rid,
+                started,
+            );
+        }
+        match fault {
+            Some(Injected::DelayAnswer(ms)) => answer_delay = Some(ms),
             Some(Injected::Drop) => {
-                record.fault = Some("drop".into());
                 record.duration_ms = started.elapsed().as_millis() as u64;
                 record.request_id = Some(rid);
                 world.log.push(record);
@@ -500,15 +493,9 @@ async fn cloud(
                 resp.extensions_mut().insert(DropConnection);
                 return resp;
             }
-            Some(Injected::Delay(ms)) => {
-                record.fault = Some(Injected::Delay(ms).label());
-                delay = Some(ms);
-            }
-            Some(Injected::LoseResponse) => {
-                record.fault = Some(Injected::LoseResponse.label());
-                lose_response = true;
-            }
-            None => {}
+            Some(Injected::Delay(ms)) => delay = Some(ms),
+            Some(Injected::LoseResponse) => lose_response = true,
+            _ => {}
         }
         (classified, principal, rid, delay, lose_response)
     };
