@@ -50,6 +50,12 @@ fn recorded_names(ns: &Namespace, kind: &str, field: &str) -> Vec<String> {
 fn assert_one_task_and_one_purchase_each(ns: &Namespace, sim: &Sim, migrations: usize) {
     let (by_name, purchases) = dts_census(sim);
     let duplicated: Vec<_> = by_name.iter().filter(|(_, t)| t.len() > 1).collect();
+    let tasks: usize = by_name.values().map(Vec::len).sum();
+    eprintln!(
+        "figures: {migrations} DtsMigrations: {tasks} DTS tasks under {} names, {} names duplicated, {purchases} purchases",
+        by_name.len(),
+        duplicated.len()
+    );
     assert!(
         duplicated.is_empty(),
         "duplicate DTS tasks: {duplicated:#?}"
@@ -97,11 +103,49 @@ fn two_operators_without_leader_election_make_one_task_and_one_purchase_each() {
     }
     assert_one_task_and_one_purchase_each(&ns, &sim, 8);
     let jobs = mms_census(&sim);
+    eprintln!(
+        "figures: two operators: 4 MmsJobs: {} MMS jobs under {} names",
+        jobs.values().sum::<usize>(),
+        jobs.len()
+    );
     assert!(
         jobs.values().all(|n| *n == 1),
         "duplicate MMS jobs: {jobs:#?}"
     );
     assert_eq!(jobs.len(), 4, "{jobs:#?}");
+}
+
+#[test]
+#[ignore = "needs the local kube-apiserver: run hack/test.sh"]
+fn a_purchase_whose_answer_is_lost_is_repeated_with_its_client_token() {
+    let cluster = cluster();
+    let ns = Namespace::create(cluster, "token");
+    let sim = Sim::start(&[]);
+    dts_secrets(&ns, "Client-Token-Passw0rd");
+    let _op = Operator::start(cluster, &ns.name, &sim, &[]);
+    ready_hive_source(&ns);
+    // The purchase takes effect, then the connection closes without an answer. Only a
+    // ClientToken lets the client repeat it at once: the service answers the first instance.
+    block_on(sim.admin.lose_response_next("CreateDtsInstance", 1)).unwrap();
+    apply_dts_migration(&ns, "orders", r#","objects":[{"name":"shop"}]"#);
+    ns.kubectl
+        .wait_condition("dtsmigration/orders", "Replicating", 240);
+    let calls = block_on(sim.admin.requests_for("CreateDtsInstance")).unwrap();
+    let lost = calls.iter().filter(|r| r.fault.is_some()).count();
+    let replays = calls
+        .iter()
+        .filter(|r| r.note.as_deref().is_some_and(|n| n.contains("ClientToken")))
+        .count();
+    eprintln!(
+        "figures: lost purchase: {} CreateDtsInstance calls, {lost} lost, {replays} answered by ClientToken",
+        calls.len()
+    );
+    assert_eq!(lost, 1, "{calls:#?}");
+    assert!(
+        replays >= 1,
+        "the repeat carried no ClientToken: {calls:#?}"
+    );
+    assert_one_task_and_one_purchase_each(&ns, &sim, 1);
 }
 
 /// The creating call of object `i`: DTS objects alternate between the configure and the
@@ -158,7 +202,7 @@ fn kills_inside_committed_creating_calls_never_duplicate_anything() {
         block_on(sim.admin.clear_faults()).unwrap();
         op = Operator::start(cluster, &ns.name, &sim, &[]);
     }
-    eprintln!("{kills} kills, {inside} inside a committed creating call");
+    eprintln!("figures: {kills} kills, {inside} inside a committed creating call");
     assert!(
         inside >= 10,
         "{inside} of {kills} kills hit a committed call"

@@ -322,7 +322,7 @@ fn every_bad_input_is_explained_and_none_loops() {
     let cloud_calls = block_on(sim.admin.requests(0)).unwrap().len() - calls_before;
     let cpu = cpu_seconds(op.proc.pid()) - cpu_before;
     eprintln!(
-        "hostile set: {} accepted, {refused_count} refused by the API server; per minute: {reconciles} reconciles, {cloud_calls} cloud calls, {cpu:.2} CPU-s",
+        "figures: hostile set: {} accepted, {refused_count} refused by the API server; per minute: {reconciles} reconciles, {cloud_calls} cloud calls, {cpu:.2} CPU-s",
         accepted.len()
     );
     for obj in &accepted {

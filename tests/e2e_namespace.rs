@@ -63,7 +63,7 @@ fn deleting_a_namespace_honours_each_deletion_policy_and_finishes() {
         .then_some(())
     });
     let took = started.elapsed();
-    eprintln!("namespace {} deleted in {took:?}", ns.name);
+    eprintln!("figures: namespace {} deleted in {took:?}", ns.name);
 
     let mms: Vec<i64> = block_on(sim.admin.mms_jobs())
         .unwrap()

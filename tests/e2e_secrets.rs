@@ -107,6 +107,10 @@ fn secrets_echoed_by_the_cloud_reach_no_log_status_or_event() {
         .count();
     assert!(echoes >= 20, "only {echoes} echoes were served");
     let found = leaks(&ns, &[DB_PASSWORD, SIM_ACCESS_KEY_SECRET], &[&op.proc]);
+    eprintln!(
+        "figures: {echoes} answers echoed the secrets; {} occurrences in logs, status or events",
+        found.len()
+    );
     assert!(
         found.is_empty(),
         "{echoes} echoes; secrets reached:\n{}",

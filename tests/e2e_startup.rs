@@ -58,7 +58,7 @@ fn a_new_object_is_picked_up_seconds_after_an_api_server_outage() {
         at(o, "status.phase").is_string()
     });
     let took = created.elapsed();
-    eprintln!("picked up {took:?} after the API server came back");
+    eprintln!("figures: a new object picked up {took:?} after the API server came back");
     // Seconds, not the 70–114 s it took before; the margin is for a loaded test machine.
     assert!(
         took < Duration::from_secs(20),
