@@ -249,3 +249,269 @@ fn metrics_and_health_are_served_during_a_run() {
     }
     assert!(!text.contains("metrics-db-pass") && !text.contains(SIM_ACCESS_KEY_SECRET));
 }
+
+/// Stand-ins for the Prometheus Operator's CRDs (the real ones are not installable offline):
+/// enough for the API server to serve and store ServiceMonitors and PrometheusRules.
+const MONITORING_CRDS: &str = r#"
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: servicemonitors.monitoring.coreos.com}
+spec:
+  group: monitoring.coreos.com
+  scope: Namespaced
+  names: {plural: servicemonitors, singular: servicemonitor, kind: ServiceMonitor, listKind: ServiceMonitorList}
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}
+---
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: prometheusrules.monitoring.coreos.com}
+spec:
+  group: monitoring.coreos.com
+  scope: Namespaced
+  names: {plural: prometheusrules, singular: prometheusrule, kind: PrometheusRule, listKind: PrometheusRuleList}
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}
+"#;
+
+const CHART: &str = "charts/aliyun-migration-operator";
+
+fn helm() -> String {
+    let out = std::process::Command::new(repo().join("hack/tools.sh"))
+        .arg("helm")
+        .output()
+        .expect("hack/tools.sh helm");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// `helm template RELEASE charts/... -n NS ARGS...`, with helm's state in a temp dir.
+fn helm_template(release: &str, ns: &str, args: &[&str]) -> String {
+    let home = tempfile::tempdir().expect("temp dir");
+    let out = std::process::Command::new(helm())
+        .current_dir(repo())
+        .env("HELM_CACHE_HOME", home.path().join("cache"))
+        .env("HELM_CONFIG_HOME", home.path().join("config"))
+        .env("HELM_DATA_HOME", home.path().join("data"))
+        .args(["template", release, CHART, "-n", ns])
+        .args(args)
+        .output()
+        .expect("helm template");
+    assert!(
+        out.status.success(),
+        "helm template {release} {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn kinds(manifest: &str) -> Vec<String> {
+    manifest
+        .lines()
+        .filter_map(|l| l.strip_prefix("kind: "))
+        .map(str::to_string)
+        .collect()
+}
+
+/// A kubeconfig for `cluster`'s server that authenticates with `token` only.
+fn kubeconfig_with_token(cluster: &Cluster, token: &str, path: &std::path::Path) {
+    let admin = Kubectl::admin(cluster);
+    let mut config: serde_json::Value =
+        serde_json::from_str(&admin.ok(&["config", "view", "--raw", "--minify", "-o", "json"]))
+            .expect("kubeconfig JSON");
+    config["users"][0]["user"] = serde_json::json!({ "token": token });
+    std::fs::write(path, config.to_string()).expect("write kubeconfig");
+}
+
+#[test]
+#[ignore = "needs the local kube-apiserver: run hack/test.sh"]
+fn the_chart_applies_server_side_and_its_rbac_alone_runs_an_mms_job() {
+    let cluster = cluster();
+    let admin = Kubectl::admin(cluster);
+    admin.run_with_stdin(
+        &["apply", "--server-side", "-f", "-"],
+        Some(MONITORING_CRDS),
+    );
+    for crd in ["servicemonitors", "prometheusrules"] {
+        admin.ok(&[
+            "wait",
+            "--for=condition=Established",
+            "--timeout=60s",
+            &format!("crd/{crd}.monitoring.coreos.com"),
+        ]);
+    }
+    // The namespaces the ci values name (watched namespace, Cutover targets).
+    for name in ["shop", "billing"] {
+        let ns = admin.ok(&[
+            "create",
+            "namespace",
+            name,
+            "--dry-run=client",
+            "-o",
+            "json",
+        ]);
+        admin.run_with_stdin(&["apply", "--server-side", "-f", "-"], Some(&ns));
+    }
+    let monitoring = [
+        "--api-versions",
+        "monitoring.coreos.com/v1/ServiceMonitor",
+        "--api-versions",
+        "monitoring.coreos.com/v1/PrometheusRule",
+    ];
+
+    // Every values file the chart ships, applied for real, each as its own release.
+    let mut files: Vec<_> = std::fs::read_dir(repo().join(CHART).join("ci"))
+        .expect("ci values")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    files.sort();
+    let mut seen = std::collections::BTreeSet::new();
+    for file in std::iter::once(None).chain(files.iter().map(Some)) {
+        let label = file
+            .and_then(|f| f.file_name())
+            .map(|n| {
+                n.to_string_lossy()
+                    .trim_end_matches("-values.yaml")
+                    .to_string()
+            })
+            .unwrap_or_else(|| "default".into());
+        let ns = Namespace::create(cluster, &format!("chart-{label}"));
+        let path = file.map(|f| path_str(f));
+        let mut args: Vec<&str> = monitoring.to_vec();
+        if let Some(p) = &path {
+            args.extend(["-f", p]);
+        }
+        let manifest = helm_template(&ns.name, &ns.name, &args);
+        // Every object names its namespace (the release's, or a watched or target one).
+        let out = admin.run_with_stdin(&["apply", "--server-side", "-f", "-"], Some(&manifest));
+        assert!(
+            out.status.success(),
+            "{label}: the server refused the chart: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        seen.extend(kinds(&manifest));
+    }
+    for kind in [
+        "PodDisruptionBudget",
+        "ServiceMonitor",
+        "PrometheusRule",
+        "NetworkPolicy",
+        "Deployment",
+        "ClusterRole",
+        "Role",
+    ] {
+        assert!(
+            seen.contains(kind),
+            "no values file rendered a {kind}: {seen:?}"
+        );
+    }
+    // Without the Prometheus Operator's API the chart leaves those objects out (and says so).
+    let bare = helm_template(
+        "bare",
+        "bare",
+        &["-f", &format!("{CHART}/ci/monitoring-values.yaml")],
+    );
+    assert!(
+        !kinds(&bare)
+            .iter()
+            .any(|k| k == "ServiceMonitor" || k == "PrometheusRule"),
+        "rendered Prometheus Operator objects for a cluster without them"
+    );
+
+    // The operator as the chart's ServiceAccount, with the chart's RBAC and nothing more
+    // (namespaced mode, so it reconciles only this test's namespace), through one MmsJob.
+    let ns = Namespace::create(cluster, "chart-run");
+    let values = tempfile::NamedTempFile::new().expect("values file");
+    std::fs::write(
+        values.path(),
+        format!(
+            "watchNamespace: {0}\ncutoverTargets:\n  - namespace: {0}\n    configMaps: [orders-app-db]\n",
+            ns.name
+        ),
+    )
+    .expect("write values");
+    let manifest = helm_template("amo", &ns.name, &["-f", &path_str(values.path())]);
+    let out = admin.run_with_stdin(&["apply", "--server-side", "-f", "-"], Some(&manifest));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let deployment: serde_json::Value = manifest
+        .split("\n---")
+        .filter_map(|doc| serde_saphyr::from_str::<serde_json::Value>(doc).ok())
+        .find(|d| d["kind"] == "Deployment")
+        .expect("a Deployment");
+    let container = &deployment["spec"]["template"]["spec"]["containers"][0];
+    let service_account = deployment["spec"]["template"]["spec"]["serviceAccountName"]
+        .as_str()
+        .expect("serviceAccountName");
+    let token = ns
+        .kubectl
+        .ok(&["create", "token", service_account, "--duration=1h"]);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let kubeconfig = dir.path().join("kubeconfig");
+    kubeconfig_with_token(cluster, token.trim(), &kubeconfig);
+    // The Deployment's own arguments, but for the address and the simulator.
+    let sim = Sim::start(&[]);
+    let args: Vec<String> = container["args"]
+        .as_array()
+        .expect("args")
+        .iter()
+        .filter_map(|a| a.as_str())
+        .filter(|a| !a.starts_with("--metrics-addr") && !a.starts_with("--log-format"))
+        .map(str::to_string)
+        .collect();
+    let mut cmd = std::process::Command::new(BIN);
+    cmd.env("KUBECONFIG", &kubeconfig)
+        .env("POD_NAME", "amo-e2e-0")
+        .env("POD_NAMESPACE", &ns.name)
+        .env("RUST_LOG", "info")
+        .args(&args)
+        .args([
+            "--metrics-addr",
+            "127.0.0.1:0",
+            "--cloud-endpoint",
+            &sim.url,
+            "--poll-scale",
+            "0.1",
+        ]);
+    let op = Proc::spawn("chart-operator", cmd);
+    op.wait_for_log("became leader", Duration::from_secs(60));
+    cloud_secret(&ns);
+    ns.kubectl.apply(
+        r#"{"apiVersion":"migration.aliyun-operator.dev/v1alpha1","kind":"DataSource","metadata":{"name":"hive"},
+            "spec":{"region":"cn-hangzhou","name":"hive-prod","expectedType":"Hive","scan":{"onCreate":true}}}"#,
+    );
+    ns.kubectl.apply(
+        r#"{"apiVersion":"migration.aliyun-operator.dev/v1alpha1","kind":"MmsJob","metadata":{"name":"history"},
+            "spec":{"dataSourceRef":{"name":"hive"},"srcDbName":"sales","tables":["orders"]}}"#,
+    );
+    let job = wait_obj(
+        &ns.kubectl,
+        "mmsjob/history",
+        "Succeeded and Verified",
+        Duration::from_secs(240),
+        |o| at(o, "status.phase") == "Succeeded" && has_condition(o, "Verified", "True"),
+    );
+    assert!(has_condition(&job, "Ready", "True"), "{}", job["status"]);
+    let log = op.log_text();
+    assert!(
+        !log.to_lowercase().contains("forbidden"),
+        "the chart's RBAC was not enough:\n{}",
+        tail(&log, 40)
+    );
+    // Events were recorded under the chart's permissions too.
+    let events = ns.kubectl.ok(&["get", "events", "-o", "name"]);
+    assert!(!events.trim().is_empty(), "no events recorded");
+}

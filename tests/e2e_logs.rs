@@ -29,6 +29,8 @@ fn calls_that_then_succeed_leave_no_error_text_in_the_log() {
             message: Some(message.into()),
             delay_ms: None,
             access_key_id: None,
+            duration_ms: None,
+            until_millis: None,
         };
         block_on(sim.admin.arm_fault(&fault)).unwrap();
         // Three failed attempts of four: the fourth succeeds.

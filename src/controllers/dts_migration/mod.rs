@@ -4,6 +4,7 @@
 pub mod decide;
 mod endpoints;
 mod leftover;
+mod observe;
 
 use std::sync::Arc;
 
@@ -27,15 +28,14 @@ use crate::aliyun::DtsClient;
 use crate::aliyun::dts::{
     ConfigureDtsJobRequest, ConfigureMigrationJobRequest, CreateDtsInstanceRequest,
     CreateMigrationJobRequest, DescribeDtsJobsRequest, DescribePreCheckStatusRequest, DtsJobRef,
-    DtsJobStatus, DtsJobType, JobMonitorRule, MonitorRuleType, StageState, StageStatus,
+    DtsJobType, JobMonitorRule, MonitorRuleType,
 };
 use crate::api::common::{DeletionPolicy, FINALIZER};
 use crate::api::conditions;
 use crate::api::dts_migration::{
     ApiGeneration, DtsMigration, DtsMigrationPhase, DtsMigrationStatus, MigrationType,
-    PrecheckItem, PrecheckStatus, RetryStatus,
 };
-use decide::{Act, Observed, StageView, TaskView};
+use decide::{Act, Observed};
 
 /// Runs the DtsMigration controller until `shutdown`.
 pub async fn run(
@@ -157,7 +157,16 @@ async fn apply(m: Arc<DtsMigration>, ctx: Arc<Context>) -> Result<Action> {
     };
     let observed = match adoptable(&ctx, &dts, &m, &prev).await? {
         Some(id) => Observed::Adoptable(id),
-        None => fetch(&dts, &m.spec.api_generation, &prev).await?,
+        None => match fetch(&dts, &m.spec, &prev).await {
+            Ok(observed) => observed,
+            Err(e) => {
+                // DTS could not be read: the last lag sample ages all the same.
+                if let Some(stale) = decide::stale(&m.spec, &prev, now) {
+                    report(&ctx, m.as_ref(), &stale).await?;
+                }
+                return Err(e);
+            }
+        },
     };
     let decision = decide::decide(&m.spec, &prev, generation, &observed, now);
     let mut status = decision.status;
@@ -563,13 +572,13 @@ async fn delete_unbought(ctx: &Context, dts: &DtsClient, m: &DtsMigration, ids: 
 /// Reads what DTS shows for the task.
 async fn fetch(
     dts: &DtsClient,
-    generation: &ApiGeneration,
+    spec: &crate::api::dts_migration::DtsMigrationSpec,
     prev: &DtsMigrationStatus,
 ) -> Result<Observed> {
     if prev.dts_job_id.is_none() && prev.dts_instance_id.is_none() {
         return Ok(Observed::NoTask);
     }
-    let status = if *generation == ApiGeneration::MigrationJob {
+    let status = if spec.api_generation == ApiGeneration::MigrationJob {
         let id = prev
             .dts_instance_id
             .clone()
@@ -632,78 +641,11 @@ async fn fetch(
         }
         status
     };
-    Ok(Observed::Task(Box::new(task_view(&status))))
-}
-
-fn stage(s: &Option<StageStatus>) -> Option<StageView> {
-    s.as_ref().map(|s| StageView {
-        status: s
-            .state
-            .as_ref()
-            .map(|x| x.as_str().to_string())
-            .unwrap_or_else(|| "NotStarted".into()),
-        percent: s.percent.map(|p| p.round() as i64),
-        progress: s.progress.map(|p| p.to_string()),
-        error: s.error_message.clone(),
-    })
-}
-
-fn task_view(s: &DtsJobStatus) -> TaskView {
-    let precheck = s.precheck.as_ref().map(|p| PrecheckStatus {
-        status: p
-            .state
-            .as_ref()
-            .map(|x| x.as_str().to_string())
-            .unwrap_or_default(),
-        percent: p.percent.map(|x| x.round() as i64),
-        total_items: p.items.len() as i64,
-        items: p
-            .items
-            .iter()
-            .map(|i| PrecheckItem {
-                name: i.name.clone(),
-                result: i
-                    .state
-                    .as_ref()
-                    .map(|x| x.as_str().to_string())
-                    .unwrap_or_default(),
-                reason: i
-                    .message
-                    .clone()
-                    .or(i.description.clone())
-                    .unwrap_or_default(),
-                repair: i.repair_method.clone().unwrap_or_default(),
-            })
-            .collect(),
-    });
-    TaskView {
-        status: s
-            .state
-            .as_ref()
-            .map(|x| x.as_str().to_string())
-            .unwrap_or_else(|| "NotConfigured".into()),
-        instance_id: s.dts_instance_id.clone().filter(|i| !i.is_empty()),
-        precheck,
-        schema: stage(&s.structure_initialization),
-        full: stage(&s.data_initialization),
-        incremental: stage(&s.data_synchronization),
-        lag_seconds: s.lag_seconds(),
-        checkpoint: s.checkpoint,
-        retry: s.retry.as_ref().map(|r| RetryStatus {
-            retrying: r.retrying,
-            count: r.retry_count.unwrap_or(0),
-            elapsed_seconds: r.retry_time_secs.unwrap_or(0),
-            max_seconds: r.max_retry_time_secs.unwrap_or(0),
-            target: r.target.clone(),
-            error: r.error_message.clone(),
-        }),
-        error: s.any_error_message().map(str::to_string),
-        data_check: s.full_data_check.as_ref().map(|c| {
-            let state = c.state.clone().unwrap_or(StageState::NotStarted);
-            let failed = matches!(state, StageState::Inconsistency | StageState::Failed);
-            (state.as_str().to_string(), i64::from(failed))
-        }),
-    }
+    // Lag samples carry the time the answer arrived, not when the reconcile began.
+    let answered = jiff::Timestamp::now();
+    let mut task = observe::task_view(&status, answered);
+    observe::data_check_tables(dts, spec, prev, &status, &mut task).await;
+    Ok(Observed::Task(Box::new(task)))
 }
 
 /// Deletion: `Delete` releases the instance, `Retain` leaves it; the finalizer goes only after.
