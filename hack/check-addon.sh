@@ -376,6 +376,8 @@ CONTROLLER_RULES = [
 SELF_REVIEW = {"apiGroups": ["authorization.k8s.io"], "resources": ["selfsubjectaccessreviews"], "verbs": ["create"]}
 LEASE_RULES = [{"apiGroups": ["coordination.k8s.io"], "resources": ["leases"],
                 "verbs": ["get", "list", "watch", "create", "update", "patch"]}]
+# Credentials kept for deletionPolicy Delete, in the operator's own namespace only.
+CLEANUP_RULES = [{"apiGroups": [""], "resources": ["secrets"], "verbs": ["get", "create", "patch", "delete"]}]
 
 
 def container(objs):
@@ -443,6 +445,10 @@ def common_invariants(name, objs):
             fail(f"{name}: the lease Role must be in the operator's namespace")
     elif lease_roles:
         fail(f"{name}: lease Role without leader election")
+    cleanup = [o for o in objs if o["kind"] == "Role" and o["metadata"]["name"].endswith("-cleanup-credentials")]
+    if (len(cleanup) != 1 or cleanup[0]["rules"] != CLEANUP_RULES
+            or cleanup[0]["metadata"]["namespace"] != dep["metadata"]["namespace"]):
+        fail(f"{name}: exactly one cleanup-credentials Role granting {CLEANUP_RULES} in the operator's namespace")
     pdbs = [o for o in objs if o["kind"] == "PodDisruptionBudget"]
     if replicas > 1 and (len(pdbs) != 1 or pdbs[0]["spec"].get("minAvailable") != 1):
         fail(f"{name}: {replicas} replicas need a PodDisruptionBudget with minAvailable 1")
@@ -630,8 +636,8 @@ def equivalence(render, kustomize):
     if len(sa_binding) != 1 or sa_binding[0]["subjects"] != [want]:
         fail(f"config/rbac: the ClusterRole must be bound to {want}")
     le = [o for o in rbac if o["kind"] in ("Role", "RoleBinding")]
-    if len(le) != 2 or any(o["metadata"]["namespace"] != "amo-system" for o in le):
-        fail("config/rbac: the leader-election Role/RoleBinding must live in amo-system")
+    if len(le) != 4 or any(o["metadata"]["namespace"] != "amo-system" for o in le):
+        fail("config/rbac: the leader-election and cleanup-credentials Roles/RoleBindings must live in amo-system")
     if not any(o["kind"] == "Namespace" and o["metadata"]["name"] == "amo-system" for o in rbac):
         fail("config/rbac: Namespace amo-system missing (needed to apply it on its own)")
 

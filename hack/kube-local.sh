@@ -13,6 +13,9 @@
 # DIR defaults to a new temp dir for `up`, and to the last `up` DIR for down/env.
 # AMO_KUBE_VERSION=1.36.3 (any k8s.io/kubernetes release the Go module proxy serves) builds
 # and runs that version instead of the pinned default. See hack/README-kube-local.md.
+# AMO_KUBE_CONTROLLERS=namespace (a kube-controller-manager --controllers list) also runs
+# kube-controller-manager of the same release with those controllers only, e.g. so that a
+# deleted namespace is emptied and removed as on a real cluster; built on first use, cached.
 set -euo pipefail
 
 # The pins (hack/kube-build/*/go.mod say the same; a test checks it).
@@ -32,6 +35,10 @@ CACHE_DIR=${AMO_CACHE_DIR:-${HOME:?HOME is not set}/.cache/aliyun-migration-oper
 BIN_DIR=$CACHE_DIR/kubernetes-$K8S_VERSION
 APISERVER_BIN=$BIN_DIR/kube-apiserver
 KUBECTL_BIN=$BIN_DIR/kubectl
+KCM_BIN=$BIN_DIR/kube-controller-manager
+CONTROLLERS=${AMO_KUBE_CONTROLLERS:-}
+[[ -z $CONTROLLERS || $CONTROLLERS =~ ^[a-z,*-]+$ ]] ||
+  { echo "AMO_KUBE_CONTROLLERS must be a kube-controller-manager --controllers list (got '$CONTROLLERS')" >&2; exit 1; }
 ETCD_BIN=$CACHE_DIR/etcd-$ETCD_VERSION/etcd
 LAST_RUN_FILE=$CACHE_DIR/last-run
 READY_TIMEOUT=${AMO_KUBE_READY_TIMEOUT:-60}   # seconds for /readyz after start
@@ -106,17 +113,29 @@ ensure_deps() {
 # ---------------------------------------------------------------------------
 # build (Go modules through the Go module proxy)
 # ---------------------------------------------------------------------------
-binary_reports() { # BIN EXPECTED-SUBSTRING
+binary_reports() { # BIN EXPECTED-SUBSTRING [VERSION-ARGS...] (default --version)
   [[ -x $1 ]] || return 1
   local v
-  v=$(timeout 30 "$1" --version 2>/dev/null) || return 1
+  # Captured, not piped into `grep -q`: with pipefail, grep exiting at the first match can
+  # kill the writer with SIGPIPE and fail the check (seen under load), which means a rebuild.
+  local -a args=("${@:3}")
+  ((${#args[@]})) || args=(--version)
+  v=$(timeout 30 "$1" "${args[@]}" 2>/dev/null) || return 1
   [[ $v == *"$2"* ]]
 }
 
-binaries_ok() {
+core_binaries_ok() {
   binary_reports "$APISERVER_BIN" "Kubernetes $K8S_VERSION" &&
     binary_reports "$ETCD_BIN" "etcd Version: ${ETCD_VERSION#v}" &&
-    [[ -x $KUBECTL_BIN ]] && timeout 30 "$KUBECTL_BIN" version --client 2>/dev/null | grep -q "$K8S_VERSION"
+    binary_reports "$KUBECTL_BIN" "$K8S_VERSION" version --client
+}
+
+controller_manager_ok() {
+  [[ -z $CONTROLLERS ]] || binary_reports "$KCM_BIN" "Kubernetes $K8S_VERSION"
+}
+
+binaries_ok() {
+  core_binaries_ok && controller_manager_ok
 }
 
 cmd_build() {
@@ -174,7 +193,7 @@ k8s_module_dir() {
     die "the Go module proxy does not serve k8s.io/kubernetes $K8S_VERSION"
   {
     printf 'module aliyun-migration-operator/hack/kube-build/kubernetes\n\ngo %s\n\n' "$(awk '/^go /{print $2; exit}' "$dir/upstream.mod")"
-    printf 'tool (\n\tk8s.io/kubernetes/cmd/kube-apiserver\n\tk8s.io/kubernetes/cmd/kubectl\n)\n\n'
+    printf 'tool (\n\tk8s.io/kubernetes/cmd/kube-apiserver\n\tk8s.io/kubernetes/cmd/kube-controller-manager\n\tk8s.io/kubernetes/cmd/kubectl\n)\n\n'
     printf 'require k8s.io/kubernetes %s\n\nreplace (\n' "$K8S_VERSION"
     sed -n 's#^[[:space:]]*\(k8s.io/[a-z0-9-]*\) => ./staging/.*#\t\1 => \1 '"$staging"'#p' "$dir/upstream.mod"
     printf ')\n'
@@ -212,27 +231,39 @@ build_locked() {
   for p in $vpkg $cpkg; do
     ldflags+=" -X $p.gitVersion=$K8S_VERSION -X $p.gitMajor=1 -X $p.gitMinor=$K8S_MINOR -X $p.gitTreeState=clean"
   done
-  log "building kube-apiserver and kubectl $K8S_VERSION from the Go module k8s.io/kubernetes (~5 min cold; log: $buildlog)"
   mkdir -p "$work/bin"
+  local core=1
+  core_binaries_ok && core=0
+  local -a cmds=()
+  ((core)) && cmds+=(k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kubectl)
+  controller_manager_ok || cmds+=(k8s.io/kubernetes/cmd/kube-controller-manager)
+  log "building ${cmds[*]##*/} $K8S_VERSION from the Go module k8s.io/kubernetes (~5 min cold each; log: $buildlog)"
   if ! (cd "$mod" && go_env timeout "$BUILD_TIMEOUT" go build -trimpath -ldflags "$ldflags" -o "$work/bin/" \
-    k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kubectl) >>"$buildlog" 2>&1; then
+    "${cmds[@]}") >>"$buildlog" 2>&1; then
     tail -n 40 "$buildlog" >&2
-    die "go build of kube-apiserver/kubectl $K8S_VERSION failed (full log: $buildlog)"
+    die "go build of ${cmds[*]##*/} $K8S_VERSION failed (full log: $buildlog)"
   fi
-  log "building etcd $ETCD_VERSION from the Go module go.etcd.io/etcd/server/v3"
-  if ! (cd "$HERE/kube-build/etcd" && go_env timeout "$BUILD_TIMEOUT" go build -trimpath -ldflags "-s -w" \
-    -o "$work/bin/etcd" go.etcd.io/etcd/server/v3) >>"$buildlog" 2>&1; then
-    tail -n 40 "$buildlog" >&2
-    die "go build of etcd $ETCD_VERSION failed (full log: $buildlog)"
-  fi
-  binary_reports "$work/bin/kube-apiserver" "Kubernetes $K8S_VERSION" ||
-    die "the built kube-apiserver does not report $K8S_VERSION"
-  binary_reports "$work/bin/etcd" "etcd Version: ${ETCD_VERSION#v}" ||
-    die "the built etcd does not report $ETCD_VERSION"
   mkdir -p "$BIN_DIR" "${ETCD_BIN%/*}"
-  mv -f "$work/bin/kube-apiserver" "$APISERVER_BIN"
-  mv -f "$work/bin/kubectl" "$KUBECTL_BIN"
-  mv -f "$work/bin/etcd" "$ETCD_BIN"
+  if [[ -x $work/bin/kube-controller-manager ]]; then
+    binary_reports "$work/bin/kube-controller-manager" "Kubernetes $K8S_VERSION" ||
+      die "the built kube-controller-manager does not report $K8S_VERSION"
+    mv -f "$work/bin/kube-controller-manager" "$KCM_BIN"
+  fi
+  if ((core)); then
+    log "building etcd $ETCD_VERSION from the Go module go.etcd.io/etcd/server/v3"
+    if ! (cd "$HERE/kube-build/etcd" && go_env timeout "$BUILD_TIMEOUT" go build -trimpath -ldflags "-s -w" \
+      -o "$work/bin/etcd" go.etcd.io/etcd/server/v3) >>"$buildlog" 2>&1; then
+      tail -n 40 "$buildlog" >&2
+      die "go build of etcd $ETCD_VERSION failed (full log: $buildlog)"
+    fi
+    binary_reports "$work/bin/kube-apiserver" "Kubernetes $K8S_VERSION" ||
+      die "the built kube-apiserver does not report $K8S_VERSION"
+    binary_reports "$work/bin/etcd" "etcd Version: ${ETCD_VERSION#v}" ||
+      die "the built etcd does not report $ETCD_VERSION"
+    mv -f "$work/bin/kube-apiserver" "$APISERVER_BIN"
+    mv -f "$work/bin/kubectl" "$KUBECTL_BIN"
+    mv -f "$work/bin/etcd" "$ETCD_BIN"
+  fi
   rm -rf "$work"
   trap - EXIT
   log "built $(du -sh "$BIN_DIR" | cut -f1) of Kubernetes $K8S_VERSION binaries and etcd $ETCD_VERSION in $((SECONDS - start)) s; Go build cache removed"
@@ -311,6 +342,7 @@ stop_pidfile() {
 
 stop_all() {
   local dir=$1
+  stop_pidfile "$dir" controller-manager
   stop_pidfile "$dir" apiserver
   stop_pidfile "$dir" etcd
 }
@@ -360,7 +392,7 @@ EOF
 
 tail_logs() {
   local dir=$1 f
-  for f in etcd.log apiserver.log; do
+  for f in etcd.log apiserver.log controller-manager.log; do
     [[ -s $dir/$f ]] || continue
     printf '%s\n' "----- last 50 lines of $dir/$f -----" >&2
     tail -n 50 "$dir/$f" >&2
@@ -545,6 +577,21 @@ start_apiserver() {
   up_fail "kube-apiserver could not get a free port after 3 attempts"
 }
 
+# start_controller_manager DIR: kube-controller-manager with the AMO_KUBE_CONTROLLERS only,
+# as the admin identity, without leader election or a serving port.
+start_controller_manager() {
+  local dir=$1 i
+  start_bg "$dir" controller-manager "$dir/controller-manager.log" "$KCM_BIN" \
+    --kubeconfig="$dir/kubeconfig" --controllers="$CONTROLLERS" \
+    --leader-elect=false --secure-port=0 --use-service-account-credentials=false
+  for ((i = 0; i < 300; i++)); do # 30 s
+    grep -q 'Caches are synced' "$dir/controller-manager.log" 2>/dev/null && return 0
+    pid_is_ours "$dir" "$START_PID" || { reap "$START_PID"; up_fail "kube-controller-manager exited during startup"; }
+    sleep 0.1
+  done
+  up_fail "kube-controller-manager did not sync its caches within 30 s"
+}
+
 cmd_up() {
   local start=$SECONDS dir
   cmd_build
@@ -591,6 +638,7 @@ cmd_up() {
   write_kubeconfig "$dir/kubeconfig" "$server" "$dir/certs/ca.crt" admin admin-token
   write_kubeconfig "$dir/kubeconfig-operator" "$server" "$dir/certs/ca.crt" \
     aliyun-migration-operator operator-token
+  [[ -z $CONTROLLERS ]] || start_controller_manager "$dir"
   cat >"$dir/kube-local.env" <<EOF
 AMO_KUBE_DIR=$dir
 AMO_KUBE_SERVER=$server
@@ -604,6 +652,7 @@ AMO_KUBE_KUBECONFIG=$dir/kubeconfig
 AMO_KUBE_KUBECONFIG_OPERATOR=$dir/kubeconfig-operator
 AMO_KUBE_VERSION=$K8S_VERSION
 AMO_KUBE_BIN_DIR=$BIN_DIR
+AMO_KUBE_CONTROLLERS=$CONTROLLERS
 EOF
   UP_DONE=1
   trap - EXIT INT TERM

@@ -38,8 +38,10 @@ run_e2e() {
   use_local_kubectl
   cargo build --quiet --bins
   dir=$(mktemp -d -t amo-e2e-XXXXXX)
-  log "starting the local API server in $dir"
-  hack/kube-local.sh up "$dir" >/dev/null
+  log "starting the local API server (and the namespace controller) in $dir"
+  # The namespace controller empties and removes deleted namespaces as on a real cluster
+  # (the namespace-deletion test needs it; no other controller runs).
+  AMO_KUBE_CONTROLLERS=namespace hack/kube-local.sh up "$dir" >/dev/null
   # shellcheck disable=SC2064 # expand now: the trap must stop this very run
   trap "hack/kube-local.sh down '$dir' >/dev/null 2>&1 || true" EXIT
   log "end-to-end tests"

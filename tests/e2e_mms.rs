@@ -10,25 +10,9 @@ use support::*;
 
 const T: Duration = Duration::from_secs(120);
 
-fn data_source(ns: &Namespace, name: &str, spec_extra: &str) {
-    ns.kubectl.apply(&format!(
-        r#"{{"apiVersion":"migration.aliyun-operator.dev/v1alpha1","kind":"DataSource",
-            "metadata":{{"name":"{name}"}},
-            "spec":{{"region":"cn-hangzhou","expectedType":"Hive","scan":{{"onCreate":true}}{spec_extra}}}}}"#
-    ));
-}
-
-fn mms_job(ns: &Namespace, name: &str, spec_extra: &str) {
-    ns.kubectl.apply(&format!(
-        r#"{{"apiVersion":"migration.aliyun-operator.dev/v1alpha1","kind":"MmsJob",
-            "metadata":{{"name":"{name}"}},
-            "spec":{{"dataSourceRef":{{"name":"hive"}},"srcDbName":"sales"{spec_extra}}}}}"#
-    ));
-}
-
-fn ready_source(ns: &Namespace) {
-    data_source(ns, "hive", r#","name":"hive-prod""#);
-    ns.kubectl.wait_condition("datasource/hive", "Ready", 120);
+/// The MMS job name a resource uses (derived from namespace, name and UID).
+fn cloud_job_name(ns: &Namespace, name: &str) -> String {
+    status_str(ns, &format!("mmsjob/{name}"), "jobName", T)
 }
 
 fn sim_jobs_named(sim: &Sim, name: &str) -> Vec<serde_json::Value> {
@@ -48,8 +32,8 @@ fn data_source_and_table_job_become_ready_and_verified() {
     cloud_secret(&ns);
     let op = Operator::start(cluster, &ns.name, &sim, &[]);
 
-    data_source(&ns, "hive", r#","name":"hive-prod""#);
-    mms_job(&ns, "history", r#","tables":["orders","customers"]"#);
+    apply_data_source(&ns, "hive", r#","name":"hive-prod""#);
+    apply_mms_job(&ns, "history", r#","tables":["orders","customers"]"#);
     // The job waits for its DataSource, then runs; `kubectl wait` is how users follow it.
     ns.kubectl.wait_condition("datasource/hive", "Ready", 120);
     let ds = ns.kubectl.get_json("datasource/hive").unwrap();
@@ -71,7 +55,7 @@ fn data_source_and_table_job_become_ready_and_verified() {
         at(&job, "status.taskNum")
     );
     assert_eq!(at(&job, "status.verification.state"), "Passed");
-    let sim_job = sim_jobs_named(&sim, &format!("{}-history", ns.name));
+    let sim_job = sim_jobs_named(&sim, &cloud_job_name(&ns, "history"));
     assert_eq!(sim_job.len(), 1);
     // A table list makes a table-level job: tasks for exactly those tables.
     let mut tables: Vec<String> = sim_job[0]["tasks"]
@@ -182,8 +166,8 @@ fn a_failing_table_is_shown_and_recovers_after_a_retry_request() {
             .fail_mms_table("hive-prod", "sales", "customers", MmsPhase::Data, Some(1)),
     )
     .unwrap();
-    ready_source(&ns);
-    mms_job(&ns, "history", r#","tables":["orders","customers"]"#);
+    ready_hive_source(&ns);
+    apply_mms_job(&ns, "history", r#","tables":["orders","customers"]"#);
 
     let job = wait_obj(
         &ns.kubectl,
@@ -236,9 +220,9 @@ fn suspend_stops_and_resume_starts_the_job() {
     let sim = Sim::start(&[]);
     cloud_secret(&ns);
     let _op = Operator::start(cluster, &ns.name, &sim, &[]);
-    ready_source(&ns);
+    ready_hive_source(&ns);
     // A whole-database job runs long enough to be suspended.
-    mms_job(&ns, "whole", "");
+    apply_mms_job(&ns, "whole", "");
     wait_obj(&ns.kubectl, "mmsjob/whole", "running", T, |o| {
         at(o, "status.phase") == "Running"
     });
@@ -253,7 +237,7 @@ fn suspend_stops_and_resume_starts_the_job() {
         at(o, "status.phase") == "Suspended" && at(o, "status.stopped") == true
     });
     assert_eq!(at(&job, "status.stoppedByOperator"), true);
-    let name = format!("{}-whole", ns.name);
+    let name = cloud_job_name(&ns, "whole");
     assert_eq!(sim_jobs_named(&sim, &name)[0]["stopped"], true);
 
     ns.kubectl.ok(&[
@@ -276,17 +260,8 @@ fn deletion_policies_delete_or_retain_the_mms_job() {
     let sim = Sim::start(&[]);
     cloud_secret(&ns);
     let _op = Operator::start(cluster, &ns.name, &sim, &[]);
-    ready_source(&ns);
-    mms_job(
-        &ns,
-        "gone",
-        r#","tables":["orders"],"deletionPolicy":"Delete""#,
-    );
-    mms_job(
-        &ns,
-        "kept",
-        r#","tables":["customers"],"deletionPolicy":"Retain""#,
-    );
+    ready_hive_source(&ns);
+    apply_gone_and_kept_mms_jobs(&ns);
     for name in ["gone", "kept"] {
         wait_obj(&ns.kubectl, &format!("mmsjob/{name}"), "job id", T, |o| {
             at(o, "status.jobId").is_i64()
@@ -297,17 +272,14 @@ fn deletion_policies_delete_or_retain_the_mms_job() {
                 .any(|x| x == "migration.aliyun-operator.dev/cleanup")
         }));
     }
+    let (gone, kept) = (cloud_job_name(&ns, "gone"), cloud_job_name(&ns, "kept"));
     ns.kubectl
         .ok(&["delete", "mmsjob/gone", "mmsjob/kept", "--timeout=60s"]);
     assert!(
-        sim_jobs_named(&sim, &format!("{}-gone", ns.name)).is_empty(),
+        sim_jobs_named(&sim, &gone).is_empty(),
         "Delete removes the MMS job"
     );
-    assert_eq!(
-        sim_jobs_named(&sim, &format!("{}-kept", ns.name)).len(),
-        1,
-        "Retain leaves it"
-    );
+    assert_eq!(sim_jobs_named(&sim, &kept).len(), 1, "Retain leaves it");
     assert_eq!(block_on(sim.admin.succeeded("DeleteMmsJob")).unwrap(), 1);
 }
 
@@ -319,15 +291,15 @@ fn a_kill_right_after_create_never_makes_a_second_job() {
     let sim = Sim::start(&[]);
     cloud_secret(&ns);
     let mut op = Operator::start(cluster, &ns.name, &sim, &[]);
-    ready_source(&ns);
+    ready_hive_source(&ns);
     // Slow the answer so the operator is killed while its create is in flight.
     block_on(sim.admin.slow_next("CreateMmsJob", 1, 2000)).unwrap();
-    mms_job(&ns, "history", r#","tables":["orders"]"#);
+    apply_mms_job(&ns, "history", r#","tables":["orders"]"#);
     kill_while_in_flight(&mut op, &sim, "CreateMmsJob");
     let _op = Operator::start(cluster, &ns.name, &sim, &[]);
     ns.kubectl.wait_condition("mmsjob/history", "Ready", 180);
     assert_eq!(
-        sim_jobs_named(&sim, &format!("{}-history", ns.name)).len(),
+        sim_jobs_named(&sim, &cloud_job_name(&ns, "history")).len(),
         1,
         "exactly one MMS job"
     );
@@ -341,13 +313,13 @@ fn a_lost_create_answer_never_makes_a_second_job() {
     let sim = Sim::start(&[]);
     cloud_secret(&ns);
     let _op = Operator::start(cluster, &ns.name, &sim, &[]);
-    ready_source(&ns);
+    ready_hive_source(&ns);
     // CreateMmsJob takes no idempotency token: MMS commits, the answer never arrives.
     block_on(sim.admin.lose_response_next("CreateMmsJob", 1)).unwrap();
-    mms_job(&ns, "history", r#","tables":["orders"]"#);
+    apply_mms_job(&ns, "history", r#","tables":["orders"]"#);
     ns.kubectl.wait_condition("mmsjob/history", "Ready", 180);
     assert_eq!(
-        sim_jobs_named(&sim, &format!("{}-history", ns.name)).len(),
+        sim_jobs_named(&sim, &cloud_job_name(&ns, "history")).len(),
         1,
         "exactly one MMS job"
     );

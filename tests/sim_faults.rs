@@ -94,6 +94,102 @@ async fn a_lost_response_still_takes_effect() {
 }
 
 #[tokio::test]
+async fn a_delayed_answer_is_committed_before_it_is_sent() {
+    let sim = frozen().await;
+    let c = Client::new(&sim);
+    let admin = sim.admin();
+    admin
+        .delay_answer_next("CreateDtsInstance", 1, 1500)
+        .await
+        .unwrap();
+    let params = MIGRATION_PURCHASE;
+    let (answer, ()) = tokio::join!(c.dts("CreateDtsInstance", &params), async {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let bought = admin.dts_jobs().await.unwrap();
+        assert_eq!(bought.len(), 1, "bought before the answer: {bought:#?}");
+        let log = admin.requests_for("CreateDtsInstance").await.unwrap();
+        assert_eq!(log[0].fault.as_deref(), Some("delay-answer:1500ms"));
+    });
+    assert_eq!(answer.status, 200);
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn echo_faults_repeat_the_request_secrets_in_every_field_kind() {
+    let sim = frozen().await;
+    let c = Client::new(&sim);
+    let admin = sim.admin();
+    let password = "Pl4nted/DB+Pass\"w0rd=";
+    let configure = [
+        ("DtsJobName", "echo"),
+        ("JobType", "MIGRATION"),
+        ("StructureInitialization", "true"),
+        ("DataInitialization", "true"),
+        ("DataSynchronization", "false"),
+        ("SourceEndpointInstanceType", "RDS"),
+        ("SourceEndpointInstanceID", "rm-echo"),
+        ("SourceEndpointEngineName", "MySQL"),
+        ("SourceEndpointUserName", "u"),
+        ("SourceEndpointPassword", password),
+        ("DestinationEndpointInstanceType", "RDS"),
+        ("DestinationEndpointInstanceID", "rm-echo2"),
+        ("DestinationEndpointEngineName", "MySQL"),
+        ("DbList", r#"{"shop":{"name":"shop","all":true}}"#),
+    ];
+    admin
+        .echo_secrets_next("ConfigureDtsJob", 1, Some(500), None)
+        .await
+        .unwrap();
+    let error = c.dts("ConfigureDtsJob", &configure).await;
+    assert_eq!(error.status, 500);
+    let message = error.body["Message"].as_str().unwrap();
+    assert!(message.contains(password), "{message}");
+    assert!(
+        message.contains(aliyun_migration_operator::sim::scenario::DEFAULT_ACCESS_KEY_SECRET),
+        "{message}"
+    );
+    assert!(
+        message.contains("Pl4nted%2FDB%2BPass%22w0rd%3D"),
+        "{message}"
+    );
+
+    admin
+        .echo_secrets_next("DescribeDtsJobs", 1, Some(200), None)
+        .await
+        .unwrap();
+    let business = c.dts("DescribeDtsJobs", &[]).await;
+    assert_eq!(business.body["Success"], false);
+    assert!(
+        business.body["DynamicMessage"]
+            .as_str()
+            .unwrap()
+            .contains(password),
+        "an earlier password of the account is echoed: {:?}",
+        business.body
+    );
+
+    assert_eq!(c.dts("ConfigureDtsJob", &configure).await.status, 200);
+    admin
+        .echo_secrets_next("DescribeDtsJobs", 1, None, None)
+        .await
+        .unwrap();
+    let text = c.dts("DescribeDtsJobs", &[]).await;
+    assert_eq!(text.status, 200);
+    assert!(
+        text.body.to_string().contains("Pl4nted/DB+Pass"),
+        "free text carries it: {}",
+        text.body
+    );
+    assert!(
+        text.body["DtsJobList"][0]["DtsJobId"]
+            .as_str()
+            .is_some_and(|id| !id.contains("echo")),
+        "ids are left alone"
+    );
+    sim.shutdown().await;
+}
+
+#[tokio::test]
 async fn rate_limits_answer_with_throttling_and_retry_after() {
     let mut config = SimConfig::demo().with_time_scale(0.0);
     config

@@ -13,6 +13,7 @@ use super::error::Error;
 use super::mms::MmsClient;
 use super::ratelimit::RateLimiter;
 use super::retry::CallMeta;
+use super::scrub::SentSecrets;
 use super::transport::{
     ApiRequest, ApiResponse, interpret_revealing, nonce, send, sign_v3_request, to_reqwest, utc_now,
 };
@@ -31,6 +32,8 @@ pub(crate) struct CloudInner {
     pub http: reqwest::Client,
     pub limiter: RateLimiter,
     pub cache: CredentialCache,
+    /// Every secret sent so far: scrubbed out of every answer.
+    pub sent: SentSecrets,
 }
 
 impl std::fmt::Debug for Cloud {
@@ -69,6 +72,7 @@ impl Cloud {
             inner: Arc::new(CloudInner {
                 limiter: RateLimiter::new(&config.rate_limits),
                 cache: CredentialCache::default(),
+                sent: SentSecrets::default(),
                 http,
                 config,
             }),
@@ -132,12 +136,21 @@ impl CloudInner {
         req: &ApiRequest,
     ) -> Result<ApiResponse, Error> {
         // Failing to get credentials means nothing was sent: safe to retry even a create.
-        let key = self.resolve(credentials).await.map_err(Error::unsent)?;
+        let key = self
+            .resolve(credentials)
+            .await
+            .map_err(|e| e.unsent().credentials_failure())?;
         match self.send_signed(endpoint, req, &key).await {
             Err(err) if err.is_invalid_security_token() && credentials.is_refreshable() => {
-                tracing::debug!(error = %err, "security token rejected; refreshing credentials once");
+                tracing::debug!(
+                    code = err.code().unwrap_or("-"),
+                    "security token rejected; refreshing credentials once"
+                );
                 self.cache.reject(credentials.fingerprint(), &key.id).await;
-                let fresh = self.resolve(credentials).await.map_err(Error::unsent)?;
+                let fresh = self
+                    .resolve(credentials)
+                    .await
+                    .map_err(|e| e.unsent().credentials_failure())?;
                 self.pace(meta).await;
                 self.send_signed(endpoint, req, &fresh).await
             }
@@ -155,7 +168,8 @@ impl CloudInner {
         let signed = sign_v3_request(req, endpoint, key, &utc_now(), &nonce())?;
         let request = to_reqwest(&self.http, signed, &self.config.user_agent)?;
         let raw = send(&self.http, request, self.config.attempt_timeout).await?;
-        let result = interpret_revealing(req.product, raw, req.reveal);
+        let sent = self.sent.remember_request(req, key);
+        let result = interpret_revealing(req.product, raw, &sent, req.reveal);
         let request_id = match &result {
             Ok(resp) => resp.request_id.clone(),
             Err(err) => err.request_id().map(str::to_string),

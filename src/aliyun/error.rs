@@ -33,8 +33,10 @@
 //! Network failures, timeouts, dropped connections and unreadable responses are `Transient`.
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 use std::time::Duration;
+
+use regex::Regex;
 
 use super::mask::mask_text;
 
@@ -211,6 +213,16 @@ impl Error {
         self
     }
 
+    /// Marks an error of the credential exchange (STS) that stopped a call: unless it is worth
+    /// retrying, it is terminal — an unknown role is a wrong configuration, not a missing
+    /// target object of the call.
+    pub(crate) fn credentials_failure(mut self) -> Self {
+        if !self.is_retryable() {
+            self.0.transient_override = Some(false);
+        }
+        self
+    }
+
     pub(crate) fn with_attempts(mut self, attempts: u32) -> Self {
         self.0.attempts = attempts;
         self
@@ -330,6 +342,46 @@ impl Error {
         } else {
             self.class().as_str()
         }
+    }
+}
+
+/// What a service puts into messages that changes with every request: the string to sign of a
+/// signature mismatch (it carries the date and nonce), request ids, hashes.
+static VOLATILE_TAIL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?is)(server\s+)?string[\s_-]*to[\s_-]*sign.*$").expect("static regex")
+});
+static VOLATILE_IDS: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}|[0-9a-fA-F]{32,}")
+        .expect("static regex")
+});
+
+/// `message` without the parts that differ from one request to the next.
+pub fn stable_message(message: &str) -> String {
+    let cut = VOLATILE_TAIL.replace(message, "(string to sign omitted)");
+    VOLATILE_IDS.replace_all(&cut, "…").trim().to_string()
+}
+
+impl Error {
+    /// The error in words that stay the same while nothing changes: the action, the code and the
+    /// message, without the request id, the attempts, and per-request details (see
+    /// [`stable_message`]). For conditions and events, where a changing text would be a new
+    /// status write (and a new watch event) every time; logs use `Display`.
+    pub fn summary(&self) -> String {
+        let mut out = String::new();
+        if let Some(action) = &self.0.action {
+            out.push_str(action);
+            if let Some(product) = self.0.product {
+                out.push_str(&format!(" ({product})"));
+            }
+            out.push_str(": ");
+        }
+        let message = stable_message(&self.0.message);
+        match (self.0.kind, &self.0.code) {
+            (ErrorKind::Api, Some(code)) => out.push_str(&format!("{code}: {message}")),
+            (ErrorKind::Api, None) => out.push_str(&message),
+            (kind, _) => out.push_str(&format!("{}: {message}", kind_label(kind))),
+        }
+        out
     }
 }
 
@@ -565,6 +617,41 @@ mod tests {
         });
         assert!(e.is_throttling() && e.is_retryable());
         assert_eq!(e.outcome_label(), "throttled");
+    }
+
+    #[test]
+    fn the_summary_stays_the_same_from_one_request_to_the_next() {
+        let mismatch = |rid: &str, date: &str| {
+            Error::api(ApiErrorParts {
+                code: Some("SignatureDoesNotMatch".into()),
+                message: Some(format!(
+                    "Specified signature is not matched with our calculation. server string to sign is:ACS3-HMAC-SHA256\n{date}{rid}"
+                )),
+                request_id: Some(rid.into()),
+                http_status: 400,
+                retry_after: None,
+            })
+            .with_call("mms", "ListMmsDataSources")
+            .with_attempts(2)
+        };
+        let one = mismatch(
+            "2D8F4E1A-57C9-4F3B-9A61-0C1E7D2B9F00",
+            "2026-12-06T10:00:00Z",
+        );
+        let two = mismatch(
+            "9A0B1C2D-3E4F-4A5B-8C6D-7E8F9A0B1C2D",
+            "2026-12-06T10:00:07Z",
+        );
+        assert_ne!(one.to_string(), two.to_string(), "logs keep the request id");
+        assert_eq!(one.summary(), two.summary());
+        assert_eq!(
+            one.summary(),
+            "ListMmsDataSources (mms): SignatureDoesNotMatch: Specified signature is not matched with our calculation. (string to sign omitted)"
+        );
+        assert_eq!(
+            stable_message("job 5e0f5c1d9a7b4c3e8f2a1b0c9d8e7f6a failed"),
+            "job … failed"
+        );
     }
 
     #[test]

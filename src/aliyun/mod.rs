@@ -47,6 +47,7 @@ mod page;
 mod ratelimit;
 mod response;
 mod retry;
+mod scrub;
 mod secret;
 pub mod signer;
 mod transport;

@@ -94,10 +94,14 @@ impl CloudInner {
                 if Instant::now() + delay >= deadline {
                     break Err(err);
                 }
+                // The text of a failure that a retry may still cure goes to trace only: at
+                // debug, a call that then succeeds would read like an error (a throttled
+                // attempt can be an HTTP 403 with an alarming message).
+                tracing::trace!(attempt = attempts, error = %err, "attempt failed");
                 tracing::debug!(
                     attempt = attempts,
                     delay_ms = delay.as_millis() as u64,
-                    error = %err,
+                    outcome = err.outcome_label(),
                     "attempt failed; retrying"
                 );
                 if let Some(observer) = &self.config.observer {
@@ -113,14 +117,36 @@ impl CloudInner {
             let span = Span::current();
             span.record("latency_ms", latency.as_millis() as u64);
             span.record("outcome", outcome);
+            let latency_ms = latency.as_millis() as u64;
             match &result {
-                Ok(_) => tracing::debug!(outcome, latency_ms = latency.as_millis() as u64, "call finished"),
-                Err(e) => tracing::debug!(outcome, latency_ms = latency.as_millis() as u64, error = %e, "call failed"),
+                Ok(_) if attempts > 1 => {
+                    tracing::debug!(
+                        outcome,
+                        latency_ms,
+                        attempts,
+                        "call succeeded after retries"
+                    )
+                }
+                Ok(_) => tracing::debug!(outcome, latency_ms, "call finished"),
+                // An answer the caller expects and handles (the object is gone, or not in a
+                // state for this operation): no error text, the caller decides what it means.
+                Err(e) if e.is_not_found() || e.is_invalid_state() => {
+                    tracing::debug!(
+                        outcome,
+                        latency_ms,
+                        code = e.code().unwrap_or("-"),
+                        "call answered"
+                    )
+                }
+                Err(e) => tracing::debug!(outcome, latency_ms, error = %e, "call failed"),
             }
             if let Some(observer) = &self.config.observer {
                 observer.call_finished(meta.product.as_str(), meta.action, outcome, latency);
             }
-            result.map_err(|e| e.with_call(meta.product.as_str(), meta.action).with_attempts(attempts))
+            result.map_err(|e| {
+                e.with_call(meta.product.as_str(), meta.action)
+                    .with_attempts(attempts)
+            })
         }
         .instrument(span)
         .await

@@ -15,6 +15,7 @@ use super::error::{ApiErrorParts, Error};
 use super::lenient::{value_bool, value_i64, value_string};
 use super::mask::mask;
 use super::secret::SecretString;
+use super::scrub::Scrubber;
 use super::signer::{
     CanonicalInput, EMPTY_SHA256, canonical_query, percent_encode, sha256_hex, sign_v3,
 };
@@ -392,15 +393,22 @@ fn business_failure(product: Product, body: &Value) -> bool {
     }
 }
 
-/// Reads a raw response: masks it, then returns it or the error it describes.
-pub(crate) fn interpret(product: Product, raw: RawResponse) -> Result<ApiResponse, Error> {
-    interpret_revealing(product, raw, &[])
+/// Reads a raw response: scrubs what the request sent out of it and masks it, then returns it
+/// or the error it describes.
+pub(crate) fn interpret(
+    product: Product,
+    raw: RawResponse,
+    sent: &Scrubber,
+) -> Result<ApiResponse, Error> {
+    interpret_revealing(product, raw, sent, &[])
 }
 
-/// [`interpret`], taking the fields at `reveal` (JSON pointers) out unmasked first.
+/// [`interpret`], taking the fields at `reveal` (JSON pointers) out unmasked first (after the
+/// scrub: a revealed value never carries a secret the request sent).
 pub(crate) fn interpret_revealing(
     product: Product,
     raw: RawResponse,
+    sent: &Scrubber,
     reveal: &[&'static str],
 ) -> Result<ApiResponse, Error> {
     let header_request_id = raw
@@ -415,6 +423,10 @@ pub(crate) fn interpret_revealing(
         serde_json::from_slice::<Value>(&raw.body)
             .ok()
             .or_else(|| xml_error_fields(&String::from_utf8_lossy(&raw.body)))
+            .map(|mut body| {
+                sent.value(&mut body);
+                body
+            })
     };
     let revealed: Vec<(&'static str, SecretString)> =
         match (&parsed, (200..300).contains(&raw.status)) {

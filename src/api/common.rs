@@ -63,7 +63,7 @@ pub struct CloudCredentials {
     /// Optional RAM role ARN to assume (STS `AssumeRole`) with the base credentials, e.g.
     /// `acs:ram::1234567890:role/mms-operator`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(regex(pattern = r"^acs:ram::[0-9]+:role/.+$"))]
+    #[schemars(regex(pattern = r"^acs:ram::[0-9]+:role/.+$"), length(max = 128))]
     pub role_arn: Option<String>,
 }
 
@@ -72,16 +72,20 @@ pub struct CloudCredentials {
 #[serde(rename_all = "camelCase")]
 pub struct AccessKeySecretRef {
     /// Name of the Secret (same namespace as the resource).
+    #[schemars(length(min = 1, max = 253))]
     pub name: String,
     /// Key holding the AccessKey ID. Default `accessKeyId`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 253))]
     pub access_key_id_key: Option<String>,
     /// Key holding the AccessKey secret. Default `accessKeySecret`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 253))]
     pub access_key_secret_key: Option<String>,
     /// Key holding an STS security token, if the pair is temporary. Default `securityToken`
     /// (read only when present in the Secret).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 253))]
     pub security_token_key: Option<String>,
 }
 
@@ -106,8 +110,10 @@ impl AccessKeySecretRef {
 #[serde(rename_all = "camelCase")]
 pub struct SecretKeyRef {
     /// Name of the Secret (same namespace as the resource).
+    #[schemars(length(min = 1, max = 253))]
     pub name: String,
     /// Key inside the Secret's data.
+    #[schemars(length(min = 1, max = 253))]
     pub key: String,
 }
 
@@ -127,6 +133,7 @@ pub enum DeletionPolicy {
 #[serde(rename_all = "camelCase")]
 pub struct LocalObjectRef {
     /// Name of the referenced resource (same namespace).
+    #[schemars(length(min = 1, max = 253))]
     pub name: String,
 }
 

@@ -35,7 +35,7 @@ use super::common::CloudCredentials;
 #[serde(rename_all = "camelCase")]
 pub struct DataSourceSpec {
     /// Alibaba Cloud region of the MaxCompute project and MMS service, e.g. `cn-hangzhou`.
-    #[schemars(regex(pattern = r"^[a-z]{2,}(-[a-z0-9]+)+$"))]
+    #[schemars(regex(pattern = r"^[a-z]{2,}(-[a-z0-9]+)+$"), length(max = 64))]
     pub region: String,
     /// Credentials for the MaxCompute API. Defaults to the Secret `alibaba-cloud-credentials`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -103,13 +103,15 @@ pub struct ScanSpec {
     /// Any new value (e.g. a timestamp) requests a scan now; the handled value is echoed in
     /// `status.lastScan.requestedAt`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 128))]
     pub requested_at: Option<String>,
     /// Restrict scans to one source database.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 256))]
     pub db_name: Option<String>,
-    /// Restrict scans to these tables (needs `dbName`).
+    /// Restrict scans to these tables (needs `dbName`; at most 1000).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    #[x_kube(validation = Rule::new("size(self) <= 1000").message("at most 1000 tables per scan"))]
+    #[schemars(length(max = 1000), inner(length(min = 1, max = 256)))]
     pub table_names: Vec<String>,
 }
 

@@ -60,7 +60,7 @@ fn immutable_rule() -> kube::core::Rule {
 #[serde(rename_all = "camelCase")]
 pub struct DtsMigrationSpec {
     /// Region of the DTS instance (the destination's region), e.g. `cn-hangzhou`.
-    #[schemars(regex(pattern = r"^[a-z]{2,}(-[a-z0-9]+)+$"))]
+    #[schemars(regex(pattern = r"^[a-z]{2,}(-[a-z0-9]+)+$"), length(max = 64))]
     pub region: String,
     /// Credentials for the DTS API. Defaults to the Secret `alibaba-cloud-credentials`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -95,7 +95,8 @@ pub struct DtsMigrationSpec {
     /// Extra DTS options passed through as the `Reserve` JSON (string values, as DTS requires),
     /// e.g. `targetTableMode: "2"`, `maxRetryTime: "720"`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    #[schemars(extend("maxProperties" = 64), inner(length(max = 2048)))]
+    #[schemars(extend("maxProperties" = 64, "additionalProperties" = {"type": "string", "maxLength": 2048}))]
+    #[x_kube(validation = Rule::new("self.all(k, size(k) <= 128)").message("reserve option names are at most 128 characters"))]
     pub reserve: BTreeMap<String, String>,
     /// Unix time (seconds, the source database's clock, as DTS checkpoints are) where
     /// incremental migration starts; default: when full load starts.
@@ -113,6 +114,7 @@ pub struct DtsMigrationSpec {
     pub stop: bool,
     /// Any new value re-runs the precheck (after fixing a failed precheck item).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 128))]
     pub precheck_requested_at: Option<String>,
     /// Lag in seconds above which `LagWithinThreshold` turns False. Default 5 (seed 002).
     #[serde(default = "default_lag_alert")]
@@ -242,7 +244,7 @@ pub struct DtsEndpoint {
     pub engine: Option<Engine>,
     /// Region of the endpoint; default: spec.region.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(regex(pattern = r"^[a-z]{2,}(-[a-z0-9]+)+$"))]
+    #[schemars(regex(pattern = r"^[a-z]{2,}(-[a-z0-9]+)+$"), length(max = 64))]
     pub region: Option<String>,
     /// Cloud instance id, e.g. `pc-bp1...` (PolarDB) or `rm-bp1...` (RDS).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -262,6 +264,7 @@ pub struct DtsEndpoint {
     pub database: Option<String>,
     /// Oracle SID (Oracle endpoints only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 64))]
     pub oracle_sid: Option<String>,
     /// Secret with the database account (keys `username`, `password`) or, for MaxCompute, the
     /// AccessKey pair DTS writes with (keys `accessKeyId`, `accessKeySecret`). Read at call time,
@@ -275,12 +278,15 @@ pub struct DtsEndpoint {
 #[serde(rename_all = "camelCase")]
 pub struct EndpointSecretRef {
     /// Secret name (same namespace).
+    #[schemars(length(min = 1, max = 253))]
     pub name: String,
     /// Key of the user name (default `username`; `accessKeyId` for MaxCompute).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 253))]
     pub username_key: Option<String>,
     /// Key of the password (default `password`; `accessKeySecret` for MaxCompute).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 253))]
     pub password_key: Option<String>,
 }
 
@@ -291,8 +297,9 @@ pub struct DtsDatabaseObject {
     /// Source database name.
     #[schemars(length(min = 1, max = 256))]
     pub name: String,
-    /// Name in the destination (default: same).
+    /// Name in the destination (default: same; at most 128 characters, the MaxCompute limit).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 128))]
     pub target_name: Option<String>,
     /// Tables to migrate; empty means the whole database. Tables need a PRIMARY KEY or UNIQUE
     /// constraint (DTS precheck reports the ones that do not).
@@ -308,8 +315,10 @@ pub struct DtsTableObject {
     /// Source table name.
     #[schemars(length(min = 1, max = 256))]
     pub name: String,
-    /// Name in the destination (for MaxCompute the base name; DTS adds `_base`/`_log`).
+    /// Name in the destination (for MaxCompute the base name; DTS adds `_base`/`_log`, so at
+    /// most 123 characters within MaxCompute's 128).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 123))]
     pub target_name: Option<String>,
     /// Row filter (SQL WHERE condition without `WHERE`), e.g. `id > 10`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -342,6 +351,7 @@ pub struct LagMonitorRule {
     pub delay_seconds: i64,
     /// SMS numbers (China mainland site only).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 10), inner(length(min = 1, max = 32)))]
     pub phones: Vec<String>,
 }
 
@@ -365,6 +375,18 @@ pub struct DtsMigrationStatus {
     /// The DTS task id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dts_job_id: Option<String>,
+    /// The DTS task name in use (`spec.jobName`, or derived from namespace, name and UID).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dts_job_name: Option<String>,
+    /// When a `ConfigureDtsJob` for a new task (or the legacy `CreateMigrationJob`) was last
+    /// sent. Recorded, with optimistic concurrency, before the call: until a task id is known,
+    /// a restart or a second operator looks for the task (by name and ownership marker) instead
+    /// of configuring another one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub create_requested_at: Option<Time>,
+    /// When `CreateDtsInstance` (the purchase) was last sent; recorded the same way.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub purchase_requested_at: Option<Time>,
     /// The generation whose spec the task was last configured with.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub configured_generation: Option<i64>,

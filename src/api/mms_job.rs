@@ -104,7 +104,8 @@ pub struct MmsJobSpec {
     /// Partition-level job: per-table partition filter, e.g.
     /// `{"sales": "dt >= '2024-01-01' and region in ('cn','sg')"}`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    #[schemars(extend("maxProperties" = 1000), inner(length(max = 4096)))]
+    #[schemars(extend("maxProperties" = 1000, "additionalProperties" = {"type": "string", "maxLength": 4096}))]
+    #[x_kube(validation = Rule::new("self.all(k, size(k) <= 256)").message("table names in partitionFilters are at most 256 characters"))]
     pub partition_filters: BTreeMap<String, String>,
     /// Partition-level job by MMS partition ids.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -112,11 +113,13 @@ pub struct MmsJobSpec {
     pub partitions: Vec<i64>,
     /// Rename tables in the target: source name → target name.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    #[schemars(extend("maxProperties" = 1000), inner(length(max = 256)))]
+    #[schemars(extend("maxProperties" = 1000, "additionalProperties" = {"type": "string", "maxLength": 256}))]
+    #[x_kube(validation = Rule::new("self.all(k, size(k) <= 256)").message("table names in tableMapping are at most 256 characters"))]
     pub table_mapping: BTreeMap<String, String>,
     /// Rename columns in the target: source name → target name.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    #[schemars(extend("maxProperties" = 1000), inner(length(max = 256)))]
+    #[schemars(extend("maxProperties" = 1000, "additionalProperties" = {"type": "string", "maxLength": 256}))]
+    #[x_kube(validation = Rule::new("self.all(k, size(k) <= 256)").message("column names in columnMapping are at most 256 characters"))]
     pub column_mapping: BTreeMap<String, String>,
     /// Create or alter target tables. Default true.
     #[serde(default = "yes")]
@@ -137,6 +140,7 @@ pub struct MmsJobSpec {
     pub suspend: bool,
     /// Any new value (e.g. a timestamp) retries the failed tasks of the job (`RetryMmsJob`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 128))]
     pub retry_requested_at: Option<String>,
     /// What happens to the MMS job when this resource is deleted. Default `Retain`.
     #[serde(default)]

@@ -29,6 +29,9 @@ pub struct Settings {
     pub namespace: Option<String>,
     /// Reconciles running at once per kind.
     pub concurrency: u16,
+    /// The operator's own namespace: where it keeps the credentials for deleting cloud objects
+    /// (see `cleanup_credentials`).
+    pub operator_namespace: String,
 }
 
 impl Default for Settings {
@@ -37,6 +40,7 @@ impl Default for Settings {
             poll_scale: 1.0,
             namespace: None,
             concurrency: 32,
+            operator_namespace: "amo-system".to_string(),
         }
     }
 }
@@ -49,6 +53,8 @@ pub struct Context {
     pub metrics: Arc<Metrics>,
     pub settings: Settings,
     failures: Mutex<HashMap<String, u32>>,
+    /// Per resource UID: which credentials were last kept for deleting its cloud object.
+    captured: Mutex<HashMap<String, u64>>,
 }
 
 impl Context {
@@ -70,6 +76,7 @@ impl Context {
             metrics,
             settings,
             failures: Mutex::default(),
+            captured: Mutex::default(),
         }
     }
 
@@ -128,6 +135,24 @@ impl Context {
         let n = map.entry(key.to_string()).or_insert(0);
         *n = n.saturating_add(1);
         *n
+    }
+
+    /// Which credentials were last kept for `uid` (a fingerprint), if any.
+    pub fn captured(&self, uid: &str) -> Option<u64> {
+        self.captured
+            .lock()
+            .expect("captured map lock")
+            .get(uid)
+            .copied()
+    }
+
+    /// Records (or, with None, forgets) which credentials are kept for `uid`.
+    pub fn set_captured(&self, uid: &str, version: Option<u64>) {
+        let mut map = self.captured.lock().expect("captured map lock");
+        match version {
+            Some(v) => map.insert(uid.to_string(), v),
+            None => map.remove(uid),
+        };
     }
 
     /// Forgets the failures of `key` after a successful reconcile.

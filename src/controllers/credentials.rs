@@ -10,21 +10,89 @@ use crate::api::common::{
     AccessKeySecretRef, CloudCredentials, CredentialSource, DEFAULT_CREDENTIALS_SECRET,
 };
 
+/// What [`resolve`] used, enough to build the same credentials again without the Secret (see
+/// `cleanup_credentials`): the AccessKey read from the Secret, or which operator identity.
+#[derive(Clone)]
+pub struct Captured {
+    pub source: CredentialSource,
+    /// For `source: Secret`: AccessKey id, secret and optional STS token.
+    pub key: Option<(String, SecretString, Option<SecretString>)>,
+    pub role_arn: Option<String>,
+}
+
+impl Captured {
+    /// The credentials this capture stands for.
+    pub fn credentials(&self) -> Result<Credentials> {
+        let base = match (&self.source, &self.key) {
+            (CredentialSource::Secret, Some((id, secret, token))) => {
+                Credentials::static_key(id.clone(), secret.clone(), token.clone())
+            }
+            (source, _) => {
+                let spec = CloudCredentials {
+                    source: source.clone(),
+                    ..CloudCredentials::default()
+                };
+                operator_identity(&spec)?
+            }
+        };
+        Ok(match &self.role_arn {
+            Some(arn) => base.assume_role(arn.clone()),
+            None => base,
+        })
+    }
+}
+
 /// Credentials for a resource in `namespace`.
 pub async fn resolve(
     client: &kube::Client,
     namespace: &str,
     spec: Option<&CloudCredentials>,
 ) -> Result<Credentials> {
+    Ok(resolve_captured(client, namespace, spec).await?.0)
+}
+
+/// [`resolve`], also returning what it used.
+pub async fn resolve_captured(
+    client: &kube::Client,
+    namespace: &str,
+    spec: Option<&CloudCredentials>,
+) -> Result<(Credentials, Captured)> {
     let default = CloudCredentials::default();
     let spec = spec.unwrap_or(&default);
+    let mut captured = Captured {
+        source: spec.source.clone(),
+        key: None,
+        role_arn: spec.role_arn.clone(),
+    };
     let base = match spec.source {
         CredentialSource::Secret => {
-            let reference = spec.secret_ref.clone().unwrap_or_else(|| AccessKeySecretRef {
-                name: DEFAULT_CREDENTIALS_SECRET.to_string(),
-                ..AccessKeySecretRef::default()
-            });
-            from_secret(client, namespace, &reference).await?
+            let reference = spec
+                .secret_ref
+                .clone()
+                .unwrap_or_else(|| AccessKeySecretRef {
+                    name: DEFAULT_CREDENTIALS_SECRET.to_string(),
+                    ..AccessKeySecretRef::default()
+                });
+            let (id, secret, token) = from_secret(client, namespace, &reference).await?;
+            captured.key = Some((id.clone(), secret.clone(), token.clone()));
+            Credentials::static_key(id, secret, token)
+        }
+        _ => operator_identity(spec)?,
+    };
+    let credentials = match &spec.role_arn {
+        Some(arn) => base.assume_role(arn.clone()),
+        None => base,
+    };
+    Ok((credentials, captured))
+}
+
+/// RRSA or environment credentials of the operator itself.
+fn operator_identity(spec: &CloudCredentials) -> Result<Credentials> {
+    Ok(match spec.source {
+        CredentialSource::Secret => {
+            return Err(Error::Credentials(
+                "internal: Secret credentials are not an operator identity".into(),
+            ));
         }
         CredentialSource::Rrsa => Credentials::rrsa_from_env().map_err(|e| {
             Error::Credentials(format!(
@@ -38,23 +106,20 @@ pub async fn resolve(
                 e.message()
             ))
         })?,
-    };
-    Ok(match &spec.role_arn {
-        Some(arn) => base.assume_role(arn.clone()),
-        None => base,
     })
 }
 
+/// The AccessKey id, secret and optional token a Secret holds.
 async fn from_secret(
     client: &kube::Client,
     namespace: &str,
     reference: &AccessKeySecretRef,
-) -> Result<Credentials> {
+) -> Result<(String, SecretString, Option<SecretString>)> {
     let secret = read_secret(client, namespace, &reference.name).await?;
     let id = key(&secret, namespace, &reference.name, reference.id_key())?;
     let value = key(&secret, namespace, &reference.name, reference.secret_key())?;
     let token = optional_key(&secret, reference.token_key());
-    Ok(Credentials::static_key(
+    Ok((
         id.expose_secret().trim().to_string(),
         SecretString::new(value.expose_secret().trim()),
         token,

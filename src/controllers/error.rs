@@ -6,8 +6,10 @@ pub enum Error {
     /// The Kubernetes API failed (transient unless it says otherwise).
     #[error("Kubernetes API: {}", kube_message(.0))]
     Kube(#[from] kube::Error),
-    /// The cloud API failed; the error knows whether retrying helps.
-    #[error("{0}")]
+    /// The cloud API failed; the error knows whether retrying helps. Shown without request
+    /// ids and other per-request details, so that a condition or event does not change while
+    /// nothing a user cares about changed (logs add the request id).
+    #[error("{}", cloud_message(.0))]
     Cloud(#[from] crate::aliyun::Error),
     /// The spec cannot be acted on; the message says what to change.
     #[error("{0}")]
@@ -35,6 +37,26 @@ impl Error {
         }
     }
 
+    /// Whether polling stops until the spec or a referenced Secret changes: the spec, the
+    /// credentials or the cloud's refusal says a change is needed (Kubernetes API errors are
+    /// retried slowly instead: RBAC may be fixed without touching the object).
+    pub fn awaits_change(&self) -> bool {
+        match self {
+            Error::InvalidSpec(_) | Error::Credentials(_) => true,
+            // An STS token that expired or was rotated clears up with the next one.
+            Error::Cloud(e) => e.is_terminal() && !e.is_invalid_security_token(),
+            Error::Kube(_) | Error::Dependency(_) => false,
+        }
+    }
+
+    /// The cloud request id, for logs and support tickets.
+    pub fn request_id(&self) -> Option<&str> {
+        match self {
+            Error::Cloud(e) => e.request_id(),
+            _ => None,
+        }
+    }
+
     /// Whether the cloud asked us to slow down.
     pub fn is_throttling(&self) -> bool {
         matches!(self, Error::Cloud(e) if e.is_throttling())
@@ -47,12 +69,42 @@ impl Error {
             Error::Kube(kube::Error::Api(status)) if status.code == 409 => "KubeConflict",
             Error::Kube(_) => "KubeError",
             Error::Cloud(e) if e.is_throttling() => "CloudThrottled",
+            Error::Cloud(e) if credentials_refused(e) => "CredentialsRejected",
             Error::Cloud(e) if e.is_terminal() => "CloudRejected",
             Error::Cloud(_) => "CloudUnavailable",
             Error::InvalidSpec(_) => "InvalidSpec",
             Error::Credentials(_) => "CredentialsUnavailable",
             Error::Dependency(_) => "DependencyNotReady",
         }
+    }
+}
+
+/// Whether the cloud refused the credentials themselves (not a permission on one action), or
+/// the role exchange (STS) failed for good.
+fn credentials_refused(e: &crate::aliyun::Error) -> bool {
+    if e.product() == Some("sts") && e.is_terminal() {
+        return true;
+    }
+    let code = e.code().unwrap_or_default();
+    [
+        "InvalidAccessKeyId",
+        "SignatureDoesNotMatch",
+        "IncompleteSignature",
+    ]
+    .iter()
+    .any(|c| code.starts_with(c))
+}
+
+/// A cloud error for conditions and events: stable ([`crate::aliyun::Error::summary`]), and
+/// saying what to fix when the credentials were refused.
+fn cloud_message(e: &crate::aliyun::Error) -> String {
+    if credentials_refused(e) {
+        format!(
+            "{}: the cloud refused the credentials; check the AccessKey pair (or token) in the credentials Secret, or the role in spec.credentials",
+            e.summary()
+        )
+    } else {
+        e.summary()
     }
 }
 

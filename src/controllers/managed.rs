@@ -34,7 +34,15 @@ pub const STALL_AFTER: std::time::Duration = std::time::Duration::from_secs(600)
 
 /// A kind this operator reconciles.
 pub trait Managed:
-    Resource<DynamicType = ()> + Clone + DeserializeOwned + Serialize + Debug + Send + Sync + 'static
+    Resource<DynamicType = ()>
+    + kube::CustomResourceExt
+    + Clone
+    + DeserializeOwned
+    + Serialize
+    + Debug
+    + Send
+    + Sync
+    + 'static
 {
     type Status: Serialize + PartialEq + Clone + Default + Debug + Send + Sync;
     const KIND: &'static str;
@@ -93,13 +101,52 @@ pub async fn report<K>(ctx: &Context, obj: &K, status: &K::Status) -> Result<boo
 where
     K: Managed + Resource<Scope = k8s_openapi::NamespaceResourceScope>,
 {
+    write_status(ctx, obj, status, None).await
+}
+
+/// Whether an intent was recorded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Intent {
+    Recorded,
+    /// Someone (another operator, or this one on a stale copy) changed the object since it was
+    /// read: the creating call must not be sent; read the object again.
+    Conflict,
+}
+
+/// Records `status` — which says that a creating call is about to be sent — only if the object
+/// is still the version this reconcile read (optimistic concurrency on `resourceVersion`).
+/// Two operators without leader election, or a reconcile working on a stale cache, then
+/// cannot both send the call: the second one's write conflicts, and it re-reads instead.
+pub async fn report_intent<K>(ctx: &Context, obj: &K, status: &K::Status) -> Result<Intent>
+where
+    K: Managed + Resource<Scope = k8s_openapi::NamespaceResourceScope>,
+{
+    match write_status(ctx, obj, status, obj.resource_version()).await {
+        Ok(_) => Ok(Intent::Recorded),
+        Err(Error::Kube(kube::Error::Api(s))) if s.code == 409 => {
+            tracing::debug!(kind = K::KIND, name = %obj.name_any(), "changed since read; not sending the creating call");
+            Ok(Intent::Conflict)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+async fn write_status<K>(
+    ctx: &Context,
+    obj: &K,
+    status: &K::Status,
+    expected_version: Option<String>,
+) -> Result<bool>
+where
+    K: Managed + Resource<Scope = k8s_openapi::NamespaceResourceScope>,
+{
     let ns = obj.namespace().unwrap_or_default();
     let name = obj.name_any();
     if let Some(phase) = K::phase_of(status) {
         ctx.metrics.set_phase(K::KIND, &ns, &name, &phase);
     }
     let previous = obj.status_ref();
-    if previous.is_some_and(|p| p == status) {
+    if expected_version.is_none() && previous.is_some_and(|p| p == status) {
         return Ok(false);
     }
     // Conditions owned by the sync manager are applied separately; leave them out here.
@@ -107,11 +154,15 @@ where
     if let Some(list) = value.get_mut("conditions").and_then(|c| c.as_array_mut()) {
         list.retain(|c| c["type"] != SYNCED && c["type"] != STALLED);
     }
-    let patch = json!({
+    let mut patch = json!({
         "apiVersion": K::api_version(&()),
         "kind": K::kind(&()),
         "status": value,
     });
+    if let Some(version) = expected_version {
+        // Server-side apply checks a resourceVersion it is given (409 when it moved on).
+        patch["metadata"] = json!({"name": name, "resourceVersion": version});
+    }
     api_for(ctx, obj)
         .patch_status(
             &name,
@@ -168,6 +219,117 @@ fn is_failure_phase(phase: Option<&str>) -> bool {
                 | "PartiallySucceeded"
         )
     )
+}
+
+/// Field manager of the `Ready` condition the error policy writes (see [`set_not_ready`]).
+pub const ERROR_MANAGER: &str = "aliyun-migration-operator-errors";
+
+/// The `Ready` condition for an error that stops polling: its reason, what it says, and what
+/// brings the object back.
+pub fn not_ready(error: &Error) -> Desired {
+    Desired::false_(
+        conditions::READY,
+        error.reason(),
+        format!(
+            "{error}. Nothing is retried until the spec or a Secret it names changes (or the migration.aliyun-operator.dev/reconcile-requested-at annotation is set)"
+        ),
+    )
+}
+
+/// Sets `Ready=False` for an error that stops polling, unless the object says so already. Its
+/// own field manager owns the condition only until the next full status write, so it never
+/// overwrites what a reconcile recorded before failing (an intent, a cloud id).
+pub async fn set_not_ready<K>(ctx: &Context, obj: &K, error: &Error)
+where
+    K: Managed + Resource<Scope = k8s_openapi::NamespaceResourceScope>,
+{
+    apply_condition(ctx, obj, ERROR_MANAGER, not_ready(error)).await;
+}
+
+/// Condition type: spec fields the API server dropped because the schema does not know them.
+pub const SPEC_WARNINGS: &str = "SpecWarnings";
+/// Field manager of [`SPEC_WARNINGS`].
+pub const SPEC_MANAGER: &str = "aliyun-migration-operator-spec";
+
+/// Reports fields the user wrote that the schema does not know (see
+/// [`super::unknown_fields`]): `SpecWarnings=True` and a warning event while there are any,
+/// `False` once they are gone.
+pub async fn report_dropped_fields<K>(ctx: &Context, obj: &K)
+where
+    K: Managed + Resource<Scope = k8s_openapi::NamespaceResourceScope>,
+{
+    let had = obj
+        .status_ref()
+        .and_then(|s| conditions::find(K::conditions_of(s), SPEC_WARNINGS))
+        .is_some_and(|c| c.status == "True");
+    let desired = match annotation(obj, super::unknown_fields::DROPPED) {
+        Some(paths) => Desired::true_(
+            SPEC_WARNINGS,
+            "UnknownFields",
+            format!(
+                "the API server dropped {paths}: the schema has no such field, so it has no effect; fix the spelling (kubectl explain {}.spec)",
+                K::KIND.to_lowercase()
+            ),
+        ),
+        None if had => Desired::false_(
+            SPEC_WARNINGS,
+            "NoUnknownFields",
+            "every spec field is known",
+        ),
+        None => return,
+    };
+    let warn = desired.status == Status::True;
+    let note = desired.message.clone();
+    if apply_condition(ctx, obj, SPEC_MANAGER, desired).await && warn {
+        publish(ctx, obj, EventType::Warning, "UnknownFields", &note).await;
+    }
+}
+
+/// Applies one condition with `manager` when the object's copy differs; returns whether it
+/// wrote.
+async fn apply_condition<K>(ctx: &Context, obj: &K, manager: &str, desired: Desired) -> bool
+where
+    K: Managed + Resource<Scope = k8s_openapi::NamespaceResourceScope>,
+{
+    let previous = obj
+        .status_ref()
+        .map(|s| K::conditions_of(s).to_vec())
+        .unwrap_or_default();
+    let current = conditions::find(&previous, desired.type_);
+    if current.is_some_and(|c| {
+        c.status == desired.status.as_str()
+            && c.reason == desired.reason
+            && c.message == conditions::truncate(&desired.message, conditions::MAX_MESSAGE)
+            && c.observed_generation == obj.meta().generation
+    }) {
+        return false;
+    }
+    let type_ = desired.type_;
+    let merged = conditions::merge(
+        &previous,
+        &[desired],
+        obj.meta().generation,
+        jiff::Timestamp::now(),
+    );
+    let only: Vec<&Condition> = merged.iter().filter(|c| c.type_ == type_).collect();
+    let patch = json!({
+        "apiVersion": K::api_version(&()),
+        "kind": K::kind(&()),
+        "status": {"conditions": only},
+    });
+    let name = obj.name_any();
+    if let Err(e) = api_for(ctx, obj)
+        .patch_status(
+            &name,
+            &PatchParams::apply(manager).force(),
+            &Patch::Apply(patch),
+        )
+        .await
+    {
+        tracing::warn!(kind = K::KIND, %name, condition = type_, error = %e, "could not record a condition");
+        return false;
+    }
+    true
 }
 
 /// Sets the `Synced` condition, and `Stalled` while it applies (their own field manager), when
@@ -308,8 +470,15 @@ pub async fn publish_action<K: Managed>(
         action: conditions::truncate(action, 128),
         secondary: None,
     };
-    if let Err(e) = ctx.recorder.publish(&event, &obj.object_ref(&())).await {
-        tracing::warn!(kind = K::KIND, name = %obj.name_any(), error = %e, "could not publish event");
+    match ctx.recorder.publish(&event, &obj.object_ref(&())).await {
+        Ok(()) => {}
+        // A namespace being deleted refuses new events (403): expected, nothing to act on.
+        Err(kube::Error::Api(s)) if s.code == 403 && s.message.contains("being terminated") => {
+            tracing::debug!(kind = K::KIND, name = %obj.name_any(), "no event: the namespace is being deleted");
+        }
+        Err(e) => {
+            tracing::warn!(kind = K::KIND, name = %obj.name_any(), error = %Error::Kube(e), "could not publish event");
+        }
     }
 }
 
@@ -362,7 +531,7 @@ where
 }
 
 /// Reports an error the spec or a Secret must fix as `Ready=False` and returns it (the error
-/// policy then retries slowly).
+/// policy then waits for a change).
 pub async fn rejected<K>(
     ctx: &Context,
     obj: &K,
@@ -372,8 +541,7 @@ pub async fn rejected<K>(
 where
     K: Managed + Resource<Scope = k8s_openapi::NamespaceResourceScope>,
 {
-    let ready = Desired::false_(conditions::READY, error.reason(), error.to_string());
-    report_ready(ctx, obj, ready, true, set_phase).await?;
+    report_ready(ctx, obj, not_ready(&error), true, set_phase).await?;
     Err(error)
 }
 

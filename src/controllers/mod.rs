@@ -1,6 +1,7 @@
 //! The five reconcilers and the process that runs them: leader election, the metrics and health
 //! endpoint, and graceful shutdown.
 
+pub mod cleanup_credentials;
 pub mod context;
 pub mod credentials;
 pub mod cutover;
@@ -11,8 +12,10 @@ pub mod error;
 pub mod leader;
 pub mod managed;
 pub mod mms_job;
+pub mod ownership;
 pub mod poll;
 pub mod runner;
+pub mod unknown_fields;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -72,14 +75,24 @@ pub struct RunArgs {
     /// Multiplies every poll interval (e.g. 0.1 against a time-scaled simulator).
     #[arg(long, env = "AMO_POLL_SCALE", default_value_t = 1.0)]
     pub poll_scale: f64,
+    /// The operator's namespace, where it keeps the credentials for deleting cloud objects of
+    /// resources with `deletionPolicy: Delete` (default: the pod's namespace, else
+    /// `amo-system`).
+    #[arg(long, env = "AMO_OPERATOR_NAMESPACE")]
+    pub operator_namespace: Option<String>,
 }
 
 /// Runs the controllers until SIGTERM/SIGINT.
 pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     crate::telemetry::init(args.log_format);
-    let client = Client::try_default()
+    let mut config = kube::Config::infer()
         .await
         .context("connecting to the Kubernetes API (in-cluster, KUBECONFIG or ~/.kube/config)")?;
+    // kube retries 429/503/504 itself, doubling up to 1,000 s: after an API server outage the
+    // watches then came back minutes late. Watches have their own short backoff
+    // (`runner::watch_backoff`) and a failed write fails its reconcile, which backs off.
+    config.default_retry = false;
+    let client = Client::try_from(config).context("building the Kubernetes client")?;
     preflight(&client, args.namespace.as_deref()).await?;
 
     let identity = std::env::var("POD_NAME")
@@ -104,6 +117,12 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         poll_scale: args.poll_scale,
         namespace: args.namespace.clone(),
         concurrency: args.concurrency.max(1),
+        operator_namespace: args
+            .operator_namespace
+            .clone()
+            .or_else(|| std::env::var("POD_NAMESPACE").ok())
+            .filter(|ns| !ns.is_empty())
+            .unwrap_or_else(|| "amo-system".to_string()),
     };
     let ctx = context(
         client.clone(),

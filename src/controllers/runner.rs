@@ -12,13 +12,15 @@ use kube::core::PartialObjectMeta;
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::events::EventType;
 use kube::runtime::reflector::{self, ObjectRef};
-use kube::runtime::{WatchStreamExt, watcher};
+use kube::runtime::utils::{Backoff, ResetTimerBackoff};
+use kube::runtime::{PredicateConfig, WatchStreamExt, watcher};
 use kube::{Resource, ResourceExt};
 use tracing::Instrument;
 
 use super::context::Context;
 use super::error::{Error, Result};
-use super::managed::{Managed, publish, set_synced};
+use super::managed::{Managed, publish, report_dropped_fields, set_not_ready, set_synced};
+use super::unknown_fields;
 
 fn key<K: Resource>(obj: &K) -> String {
     obj.meta()
@@ -42,6 +44,9 @@ where
         name = %obj.name_any()
     );
     let result = inner(obj.clone(), ctx.clone()).instrument(span).await;
+    if obj.meta().deletion_timestamp.is_none() {
+        report_dropped_fields(&ctx, obj.as_ref()).await;
+    }
     let took = started.elapsed();
     match &result {
         Ok(action) => {
@@ -55,9 +60,19 @@ where
         Err(error) => {
             ctx.metrics.reconciled(K::KIND, "error", took);
             ctx.metrics.reconcile_failed(K::KIND, error.reason());
-            tracing::warn!(kind = K::KIND, name = %obj.name_any(), reason = error.reason(), %error, "reconcile failed");
+            tracing::warn!(
+                kind = K::KIND,
+                name = %obj.name_any(),
+                reason = error.reason(),
+                request_id = error.request_id().unwrap_or("-"),
+                %error,
+                "reconcile failed"
+            );
             if obj.meta().deletion_timestamp.is_none() {
                 set_synced(&ctx, obj.as_ref(), Err(error)).await;
+                if error.awaits_change() {
+                    set_not_ready(&ctx, obj.as_ref(), error).await;
+                }
             }
             publish(
                 &ctx,
@@ -72,14 +87,56 @@ where
     result
 }
 
-/// The controller of kind `K`, with a lean cache (see [`cached`]).
+/// The controller of kind `K`, with a lean cache (see [`cached`]). Only changes a reconcile
+/// must act on trigger one ([`relevant`]): the operator's own status writes do not.
 pub fn controller<K>(ctx: &Context) -> Controller<K>
 where
     K: Managed + Resource<Scope = k8s_openapi::NamespaceResourceScope>,
 {
     let (reader, writer) = reflector::store();
-    Controller::for_stream(cached(ctx, writer).applied_objects(), reader)
+    let changes = cached(ctx, writer)
+        .applied_objects()
+        .predicate_filter(relevant::<K>, PredicateConfig::default());
+    Controller::for_stream(changes, reader)
         .with_config(ctx.controller_config())
+        .trigger_backoff(watch_backoff())
+}
+
+/// What a reconcile acts on, hashed: the spec (its generation), the deletion mark, the
+/// finalizers (adding ours is what lets a new object's first real reconcile start), and the
+/// operator's annotations (pause, reconcile requests, adoption, dropped fields). Status and
+/// every other metadata change leave it alone, so a status write never triggers a reconcile.
+pub fn relevant<K: Resource>(obj: &K) -> Option<u64> {
+    use std::hash::{Hash, Hasher};
+    let meta = obj.meta();
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    meta.generation.hash(&mut h);
+    meta.deletion_timestamp.is_some().hash(&mut h);
+    meta.finalizers.hash(&mut h);
+    if let Some(annotations) = &meta.annotations {
+        annotations
+            .iter()
+            .filter(|(k, _)| k.starts_with(crate::api::common::GROUP))
+            .for_each(|kv| kv.hash(&mut h));
+    }
+    Some(h.finish())
+}
+
+/// Backoff of watches after an error: quick (0.25 s doubling to 2 s, plus up to as much
+/// jitter) so that objects created just after an API server outage are seen within seconds;
+/// the client-go default that kube uses (up to 30 s) is meant for fleets of clients, not one
+/// operator with a handful of watches.
+pub fn watch_backoff() -> impl Backoff + 'static {
+    let exponential = backon::ExponentialBuilder::default()
+        .with_min_delay(Duration::from_millis(250))
+        .with_max_delay(Duration::from_secs(2))
+        .with_factor(2.0)
+        .with_jitter()
+        .without_max_times();
+    ResetTimerBackoff::new(
+        watcher::ExponentialBackoff::from(exponential),
+        Duration::from_secs(60),
+    )
 }
 
 /// Watch events of kind `K` written into `writer`'s cache. The cache keeps objects without
@@ -97,11 +154,17 @@ where
         ctx.api::<K>(),
         watcher::Config::default().any_semantic().page_size(100),
     )
-    .default_backoff()
+    .backoff(watch_backoff())
     .modify(|obj: &mut K| {
         obj.managed_fields_mut().clear();
-        obj.annotations_mut()
-            .remove("kubectl.kubernetes.io/last-applied-configuration");
+        let annotations = obj.annotations_mut();
+        // What the user applied is kept only as the list of fields the server dropped.
+        if let Some(applied) = annotations.remove(unknown_fields::LAST_APPLIED) {
+            let dropped = unknown_fields::dropped_in_last_applied::<K>(&applied);
+            if !dropped.is_empty() {
+                annotations.insert(unknown_fields::DROPPED.to_string(), dropped.join(", "));
+            }
+        }
     })
     .reflect(writer)
 }
@@ -161,10 +224,14 @@ where
     )
 }
 
-/// Requeue after an error: exponential backoff with jitter per object; slow and steady for
-/// errors only a change can fix, so a bad spec never hot-loops.
+/// Requeue after an error: exponential backoff with jitter per object. An error only a change
+/// can fix waits for that change (the spec, a Secret it names, or a reconcile request): a bad
+/// spec never polls, let alone hot-loops.
 pub fn error_policy<K: Managed>(obj: Arc<K>, error: &Error, ctx: Arc<Context>) -> Action {
     let failures = ctx.failed(&key(obj.as_ref()));
+    if error.awaits_change() && obj.meta().deletion_timestamp.is_none() {
+        return Action::await_change();
+    }
     let jitter = rand::random_range(0.8..1.2);
     Action::requeue(backoff_delay(
         failures,

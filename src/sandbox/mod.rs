@@ -111,6 +111,7 @@ async fn run_in(
         poll_scale: 0.1,
         namespace: Some(NAMESPACE.to_string()),
         concurrency: 4,
+        operator_namespace: NAMESPACE.to_string(),
     };
     let ctx = crate::controllers::context(
         client.clone(),

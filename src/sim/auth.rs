@@ -82,6 +82,14 @@ impl Credentials {
         }
     }
 
+    /// The secret that signs for `access_key_id` (permanent or STS), for the echo fault only.
+    pub fn signing_secret(&self, access_key_id: &str) -> Option<String> {
+        self.accounts
+            .get(access_key_id)
+            .map(|a| a.access_key_secret.clone())
+            .or_else(|| self.temporary.get(access_key_id).map(|t| t.secret.clone()))
+    }
+
     /// The AccessKey ids of the permanent accounts (never the secrets).
     pub fn account_summaries(&self) -> Vec<(String, String, bool)> {
         let mut v: Vec<_> = self

@@ -58,6 +58,21 @@ pub enum Injected {
     Drop,
     /// Handle the call, then close the connection without answering.
     LoseResponse,
+    /// Handle the call, then wait this long (real milliseconds) before answering.
+    DelayAnswer(u64),
+    /// Repeat the request's secrets in the answer (see [`FaultKind::EchoSecrets`]).
+    EchoSecrets(Echo),
+}
+
+/// Where an [`Injected::EchoSecrets`] fault puts the secrets.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Echo {
+    /// An error answer with this HTTP status, code and the secrets in its message.
+    Error { status: u16, code: String },
+    /// HTTP 200 with a business failure (`Success: false`) whose message carries them.
+    Business { code: String },
+    /// The normal answer, with the secrets appended to its free-text fields.
+    FreeText,
 }
 
 impl Injected {
@@ -68,6 +83,8 @@ impl Injected {
             Injected::Delay(ms) => format!("slow:{ms}ms"),
             Injected::Drop => "drop".into(),
             Injected::LoseResponse => "lose-response".into(),
+            Injected::DelayAnswer(ms) => format!("delay-answer:{ms}ms"),
+            Injected::EchoSecrets(_) => "echo-secrets".into(),
         }
     }
 }
@@ -158,6 +175,24 @@ fn build(
         FaultKind::Drop => Injected::Drop,
         FaultKind::LoseResponse => Injected::LoseResponse,
         FaultKind::Slow => Injected::Delay(delay_ms.unwrap_or(2_000)),
+        FaultKind::DelayAnswer => Injected::DelayAnswer(delay_ms.unwrap_or(2_000)),
+        FaultKind::EchoSecrets => Injected::EchoSecrets(match status {
+            Some(200) => Echo::Business {
+                code: code.unwrap_or_else(|| "InternalError".into()),
+            },
+            Some(status) => Echo::Error {
+                status,
+                code: code.unwrap_or_else(|| {
+                    if status >= 500 {
+                        "InternalError"
+                    } else {
+                        "InvalidParameter"
+                    }
+                    .into()
+                }),
+            },
+            None => Echo::FreeText,
+        }),
         FaultKind::Throttle => {
             let mut e = ApiError::throttled(delay_ms.unwrap_or(1_000));
             if let Some(c) = code {

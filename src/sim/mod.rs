@@ -24,6 +24,7 @@ pub mod clock;
 pub mod config;
 pub mod dataworks;
 pub mod dts;
+pub mod echo;
 pub mod faults;
 pub mod ids;
 pub mod mms;

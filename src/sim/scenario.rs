@@ -159,6 +159,15 @@ pub enum FaultKind {
     /// The call takes effect, then the connection is closed without a response: the
     /// ambiguous failure (a timeout after commit) that creating calls must survive.
     LoseResponse,
+    /// The call takes effect, then its answer is held back for `delay`: a client killed
+    /// meanwhile never learns the outcome of a committed call.
+    DelayAnswer,
+    /// The answer repeats the secrets the request carried (the AccessKey secret that signed
+    /// it, its security token, password parameters, and passwords this account sent before),
+    /// raw, URL-encoded, base64 and JSON-escaped: in the error message (`httpStatus` ≥ 400), in
+    /// a business error (`httpStatus` 200: `Success: false` / `errorCode`), or appended to the
+    /// free text of the normal answer (no `httpStatus`).
+    EchoSecrets,
 }
 
 /// A fault injected at random: each matching call fails with probability `rate`.

@@ -23,7 +23,8 @@ use super::clock::{fmt_iso, wall_millis};
 use super::config::SimConfig;
 use super::dataworks;
 use super::dts::{self, actions, legacy};
-use super::faults::Injected;
+use super::echo;
+use super::faults::{Echo, Injected};
 use super::mms::routes as mms_routes;
 use super::reqlog::RequestRecord;
 use super::sts;
@@ -403,6 +404,7 @@ async fn cloud(
     }
 
     // Phase 1: classify, authenticate, limit, decide faults.
+    let (mut echo, mut answer_delay) = (None::<String>, None::<u64>);
     let (classified, principal, request_id, delay, lose_response) = {
         let mut world = shared.lock();
         let rid = world.ids.request_id();
@@ -476,24 +478,38 @@ async fn cloud(
             );
         }
         let ak = principal.as_ref().map(|p| p.access_key_id.clone());
+        let secrets = request_secrets(&mut world, &classified, principal.as_ref(), &headers, &body);
         let World { faults, ids, .. } = &mut *world;
         let fault = faults.decide(&classified.action, ak.as_deref(), ids);
         let (mut delay, mut lose_response) = (None, false);
-        match fault {
-            Some(Injected::Fail(e)) => {
-                record.fault = Some(Injected::Fail(e.clone()).label());
-                let outcome = error_outcome(classified.product, &e, &rid);
-                return finish(
-                    &mut world,
-                    record,
-                    classified.product,
-                    outcome,
-                    &rid,
-                    started,
-                );
+        if let Some(injected) = &fault {
+            record.fault = Some(injected.label());
+        }
+        // Faults answered instead of the call.
+        let refusal = match &fault {
+            Some(Injected::EchoSecrets(Echo::FreeText)) => {
+                echo = Some(echo::echo_text(&secrets));
+                None
             }
+            Some(Injected::EchoSecrets(how)) => {
+                Some(echo_error(classified.product, how, &secrets, &rid))
+            }
+            Some(Injected::Fail(e)) => Some(error_outcome(classified.product, e, &rid)),
+            _ => None,
+        };
+        if let Some(outcome) = refusal {
+            return finish(
+                &mut world,
+                record,
+                classified.product,
+                outcome,
+                &rid,
+                started,
+            );
+        }
+        match fault {
+            Some(Injected::DelayAnswer(ms)) => answer_delay = Some(ms),
             Some(Injected::Drop) => {
-                record.fault = Some("drop".into());
                 record.duration_ms = started.elapsed().as_millis() as u64;
                 record.request_id = Some(rid);
                 world.log.push(record);
@@ -501,15 +517,9 @@ async fn cloud(
                 resp.extensions_mut().insert(DropConnection);
                 return resp;
             }
-            Some(Injected::Delay(ms)) => {
-                record.fault = Some(Injected::Delay(ms).label());
-                delay = Some(ms);
-            }
-            Some(Injected::LoseResponse) => {
-                record.fault = Some(Injected::LoseResponse.label());
-                lose_response = true;
-            }
-            None => {}
+            Some(Injected::Delay(ms)) => delay = Some(ms),
+            Some(Injected::LoseResponse) => lose_response = true,
+            _ => {}
         }
         (classified, principal, rid, delay, lose_response)
     };
@@ -518,6 +528,51 @@ async fn cloud(
     }
 
     // Phase 2: act on the world at the current simulated time.
+    let resp = answer(
+        &shared,
+        Accepted {
+            record,
+            classified,
+            principal,
+            request_id,
+            echo,
+            started,
+        },
+        &body,
+    );
+    if lose_response {
+        let mut resp = resp;
+        resp.extensions_mut().insert(DropConnection);
+        return resp;
+    }
+    if let Some(ms) = answer_delay {
+        // Committed and logged; the client hears about it only later (or never).
+        tokio::time::sleep(Duration::from_millis(ms)).await;
+    }
+    resp
+}
+
+/// A request that passed authentication, rate limits and faults.
+struct Accepted {
+    record: RequestRecord,
+    classified: Classified,
+    principal: Option<Principal>,
+    request_id: String,
+    /// Text an `echoSecrets` fault appends to the answer's free text.
+    echo: Option<String>,
+    started: Instant,
+}
+
+/// Acts on the world and builds the answer (and its request-log record).
+fn answer(shared: &Shared, accepted: Accepted, body: &[u8]) -> Response<Body> {
+    let Accepted {
+        mut record,
+        classified,
+        principal,
+        request_id,
+        echo,
+        started,
+    } = accepted;
     let mut world = shared.lock();
     let now = world.advance();
     record.sim_time = fmt_iso(now);
@@ -532,7 +587,7 @@ async fn cloud(
         &classified,
         principal.as_ref(),
         &account,
-        &body,
+        body,
         now,
     );
     if result.is_ok()
@@ -582,11 +637,67 @@ async fn cloud(
             outcome
         }
     };
-    let mut resp = finish(&mut world, record, product, outcome, &request_id, started);
-    if lose_response {
-        resp.extensions_mut().insert(DropConnection);
+    let mut outcome = outcome;
+    if let Some(text) = &echo
+        && outcome.status == 200
+    {
+        echo::append_to_free_text(&mut outcome.body, text);
     }
-    resp
+    finish(&mut world, record, product, outcome, &request_id, started)
+}
+
+/// The secrets `classified` carries (see [`echo`]); remembers its password parameters for
+/// later echoes to the same account.
+fn request_secrets(
+    world: &mut World,
+    classified: &Classified,
+    principal: Option<&Principal>,
+    headers: &[(String, String)],
+    body: &[u8],
+) -> Vec<String> {
+    let mut sent: Vec<String> = match &classified.rpc_params {
+        Some(p) => echo::secret_params(p.pairs().iter().map(|(k, v)| (k.as_str(), v.as_str()))),
+        None => echo::secret_fields(body),
+    };
+    sent.extend(
+        headers
+            .iter()
+            .filter(|(k, v)| k == "x-acs-security-token" && !v.is_empty())
+            .map(|(_, v)| v.clone()),
+    );
+    let Some(p) = principal else {
+        return sent;
+    };
+    world.seen_secrets.remember(&p.account_id, &sent);
+    let mut all: Vec<String> = world.seen_secrets.of(&p.account_id).to_vec();
+    all.extend(world.creds.signing_secret(&p.access_key_id));
+    all
+}
+
+/// The error answer of an `echoSecrets` fault with a status.
+fn echo_error(product: Product, how: &Echo, secrets: &[String], request_id: &str) -> Outcome {
+    let text = echo::echo_text(secrets);
+    match how {
+        Echo::Business { code } if product == Product::Mms => Outcome {
+            status: 200,
+            body: json!({"requestId": request_id, "success": false, "httpCode": 400,
+                "errorCode": code, "errorMsg": format!("the job could not be read: {text}"),
+                "data": null}),
+            retry_after_ms: None,
+            code: Some(code.clone()),
+        },
+        Echo::Business { code } => error_outcome(
+            product,
+            &ApiError::business(code, "The operation failed: %s", &text, 400),
+            request_id,
+        ),
+        Echo::Error { status, code } => error_outcome(
+            product,
+            &ApiError::new(*status, code, format!("cannot connect with {text}")),
+            request_id,
+        ),
+        Echo::FreeText => unreachable!("free-text echoes are added to the normal answer"),
+    }
 }
 
 /// An OSS request of a DataWorks package (upload form POST or pre-signed GET): OSS checks its

@@ -26,6 +26,8 @@ pub struct World {
     pub mms: Mms,
     pub dts: Dts,
     pub dataworks: DataWorks,
+    /// Secrets each account sent, in memory for the `echoSecrets` fault only.
+    pub seen_secrets: super::echo::SeenSecrets,
 }
 
 impl World {
@@ -47,6 +49,7 @@ impl World {
             mms: Mms::new(&scenario.mms, &scenario.region, start)?,
             dts: Dts::new(scenario.dts.clone(), config.seed),
             dataworks: DataWorks::new(&scenario.dataworks, &scenario.region, config.seed),
+            seen_secrets: Default::default(),
             config: config.clone(),
         })
     }

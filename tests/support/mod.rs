@@ -55,20 +55,120 @@ pub fn cluster() -> &'static Cluster {
     })
 }
 
-fn start_own_cluster() -> PathBuf {
+/// A cluster of one test's own (for tests that stop the API server): started on creation,
+/// stopped on drop.
+pub struct PrivateCluster {
+    pub cluster: Cluster,
+    pub dir: PathBuf,
+    /// API servers this test started again (reaped on drop, after `kube-local.sh down`).
+    restarted: std::sync::Mutex<Vec<Child>>,
+}
+
+impl PrivateCluster {
+    pub fn start() -> Self {
+        let dir = kube_local_up("amo-e2e-own-");
+        let cluster = Cluster {
+            kubeconfig: dir.join("kubeconfig"),
+            operator_kubeconfig: dir.join("kubeconfig-operator"),
+        };
+        install_cluster_prerequisites(&cluster);
+        Self {
+            cluster,
+            dir,
+            restarted: std::sync::Mutex::default(),
+        }
+    }
+
+    /// Kills the API server (etcd keeps the data), waits `outage`, starts it again with the
+    /// same flags and port, and returns once it answers `/readyz`.
+    pub fn restart_apiserver(&self, outage: Duration) {
+        let pid_file = self.dir.join("apiserver.pid");
+        let pid: i32 = std::fs::read_to_string(&pid_file)
+            .expect("apiserver.pid")
+            .trim()
+            .parse()
+            .expect("a pid");
+        let args: Vec<String> = std::fs::read(format!("/proc/{pid}/cmdline"))
+            .expect("the API server runs")
+            .split(|b| *b == 0)
+            .filter(|a| !a.is_empty())
+            .map(|a| String::from_utf8_lossy(a).into_owned())
+            .collect();
+        // A crash, not a drain: connections are reset, as in an outage.
+        // SAFETY: signalling a process this test's cluster started.
+        unsafe {
+            libc::kill(pid, libc::SIGKILL);
+        }
+        wait_for("the API server to stop", Duration::from_secs(30), || {
+            (!Path::new(&format!("/proc/{pid}")).exists()
+                || std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                    .is_ok_and(|s| s.contains(") Z ")))
+            .then_some(())
+        });
+        std::thread::sleep(outage);
+        let log = std::fs::OpenOptions::new()
+            .append(true)
+            .open(self.dir.join("apiserver.log"))
+            .expect("apiserver.log");
+        let child = Command::new("setsid")
+            .args(&args)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("dup log"))
+            .stderr(log)
+            .spawn()
+            .expect("restart the API server");
+        std::fs::write(&pid_file, format!("{}\n", child.id())).expect("write apiserver.pid");
+        self.restarted.lock().unwrap().push(child);
+        let k = Kubectl::admin(&self.cluster);
+        wait_for(
+            "the API server to be ready",
+            Duration::from_secs(60),
+            || {
+                k.run(&["get", "--raw", "/readyz"])
+                    .status
+                    .success()
+                    .then_some(())
+            },
+        );
+    }
+}
+
+impl Drop for PrivateCluster {
+    fn drop(&mut self) {
+        let _ = Command::new(repo().join("hack/kube-local.sh"))
+            .arg("down")
+            .arg(&self.dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+        for mut child in self.restarted.lock().unwrap().drain(..) {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// `hack/kube-local.sh up` in a new temp dir named `prefix…`; returns the dir.
+fn kube_local_up(prefix: &str) -> PathBuf {
     let dir = tempfile::Builder::new()
-        .prefix("amo-e2e-")
+        .prefix(prefix)
         .tempdir()
         .expect("temp dir")
         .keep();
-    let script = repo().join("hack/kube-local.sh");
-    let out = Command::new(&script)
+    let out = Command::new(repo().join("hack/kube-local.sh"))
         .arg("up")
         .arg(&dir)
         .stderr(Stdio::inherit())
         .output()
         .expect("run hack/kube-local.sh");
     assert!(out.status.success(), "hack/kube-local.sh up failed");
+    dir
+}
+
+fn start_own_cluster() -> PathBuf {
+    let dir = kube_local_up("amo-e2e-");
+    let script = repo().join("hack/kube-local.sh");
     // Stop the servers when this test process goes away, however it ends.
     let watchdog = format!(
         "while kill -0 {pid} 2>/dev/null; do sleep 1; done; exec {script} down {dir}",
@@ -248,7 +348,24 @@ impl Namespace {
     }
 }
 
-fn unique_suffix() -> String {
+impl Namespace {
+    /// A namespace with exactly this name (tests that need names related to each other).
+    pub fn create_named(cluster: &Cluster, name: &str) -> Self {
+        let admin = Kubectl::admin(cluster);
+        admin.ok(&["create", "namespace", name]);
+        Self {
+            kubectl: admin.in_namespace(name),
+            name: name.to_string(),
+        }
+    }
+
+    /// A fresh name for [`Namespace::create_named`].
+    pub fn fresh_name(prefix: &str) -> String {
+        format!("{prefix}-{}", unique_suffix())
+    }
+}
+
+pub fn unique_suffix() -> String {
     use std::sync::atomic::{AtomicU32, Ordering};
     static N: AtomicU32 = AtomicU32::new(0);
     format!(
@@ -365,6 +482,20 @@ pub fn wait_for<T>(what: &str, timeout: Duration, mut f: impl FnMut() -> Option<
             "timed out after {timeout:?} waiting for {what}"
         );
         std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// Polls `f` until it holds or `timeout` passes; returns whether it held.
+pub fn wait_until(timeout: Duration, mut f: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if f() {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(300));
     }
 }
 
@@ -493,10 +624,12 @@ impl Operator {
         }
         let proc = Proc::spawn("operator", cmd);
         let line = proc.wait_for_log("serving /metrics", Duration::from_secs(30));
+        // Text (`addr=127.0.0.1:P`) or JSON (`"addr":"127.0.0.1:P"`) log lines.
         let addr = line
             .split("addr=")
             .nth(1)
             .and_then(|s| s.split_whitespace().next())
+            .or_else(|| line.split(r#""addr":""#).nth(1)?.split('"').next())
             .expect("metrics address in the start-up line")
             .to_string();
         Self {
@@ -669,4 +802,123 @@ pub fn assert_no_leak(ns: &Namespace, secrets: &[&str], procs: &[&Proc]) {
             );
         }
     }
+}
+
+/// Applies a DataSource adopting the simulator's Hive source `hive-prod` (plus `spec_extra`, JSON
+/// members each starting with a comma).
+pub fn apply_data_source(ns: &Namespace, name: &str, spec_extra: &str) {
+    ns.kubectl.apply(&format!(
+        r#"{{"apiVersion":"migration.aliyun-operator.dev/v1alpha1","kind":"DataSource",
+            "metadata":{{"name":"{name}"}},
+            "spec":{{"region":"cn-hangzhou","expectedType":"Hive","scan":{{"onCreate":true}}{spec_extra}}}}}"#
+    ));
+}
+
+/// Applies an MmsJob of the `sales` database from the DataSource `hive` (plus `spec_extra`).
+pub fn apply_mms_job(ns: &Namespace, name: &str, spec_extra: &str) {
+    ns.kubectl.apply(&format!(
+        r#"{{"apiVersion":"migration.aliyun-operator.dev/v1alpha1","kind":"MmsJob",
+            "metadata":{{"name":"{name}"}},
+            "spec":{{"dataSourceRef":{{"name":"hive"}},"srcDbName":"sales"{spec_extra}}}}}"#
+    ));
+}
+
+/// The DataSource `hive` (MMS source `hive-prod`), Ready.
+pub fn ready_hive_source(ns: &Namespace) {
+    apply_data_source(ns, "hive", r#","name":"hive-prod""#);
+    ns.kubectl.wait_condition("datasource/hive", "Ready", 120);
+}
+
+/// An integer field of an object's status, once set.
+pub fn status_i64(ns: &Namespace, resource: &str, field: &str, timeout: Duration) -> i64 {
+    let obj = wait_obj(&ns.kubectl, resource, field, timeout, |o| {
+        at(o, &format!("status.{field}")).is_i64()
+    });
+    at(&obj, &format!("status.{field}")).as_i64().unwrap()
+}
+
+/// A string field of an object's status, once set.
+pub fn status_str(ns: &Namespace, resource: &str, field: &str, timeout: Duration) -> String {
+    let obj = wait_obj(&ns.kubectl, resource, field, timeout, |o| {
+        at(o, &format!("status.{field}")).is_string()
+    });
+    at(&obj, &format!("status.{field}"))
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+/// A secret as it may appear once encoded: raw, URL-encoded (RFC 3986 and form style),
+/// base64 (standard and URL-safe) and JSON-escaped.
+pub fn secret_forms(secret: &str) -> Vec<String> {
+    use base64::Engine as _;
+    let json = serde_json::to_string(secret).unwrap();
+    let mut forms = vec![
+        secret.to_string(),
+        aliyun_migration_operator::aliyun::signer::percent_encode(secret),
+        form_urlencoded::byte_serialize(secret.as_bytes()).collect(),
+        base64::engine::general_purpose::STANDARD.encode(secret),
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(secret),
+        json.trim_matches('"').to_string(),
+    ];
+    forms.sort();
+    forms.dedup();
+    forms
+}
+
+/// Where any form of `secrets` occurs: the namespace's custom resources, its events, and the
+/// given process logs; one `place: count × form` line per finding.
+pub fn leaks(ns: &Namespace, secrets: &[&str], procs: &[&Proc]) -> Vec<String> {
+    let mut places = vec![
+        (
+            "resources".to_string(),
+            ns.kubectl.ok(&[
+                "get",
+                "datasources,mmsjobs,dtsmigrations,cutovers",
+                "-o",
+                "json",
+            ]),
+        ),
+        (
+            "events".to_string(),
+            ns.kubectl
+                .ok(&["get", "events.events.k8s.io", "-o", "json"]),
+        ),
+        (
+            "core events".to_string(),
+            ns.kubectl.ok(&["get", "events", "-o", "json"]),
+        ),
+    ];
+    places.extend(
+        procs
+            .iter()
+            .map(|p| (format!("{} log", p.name), p.log_text())),
+    );
+    let mut found = Vec::new();
+    for secret in secrets {
+        for form in secret_forms(secret) {
+            for (place, text) in &places {
+                let n = text.matches(form.as_str()).count();
+                if n > 0 {
+                    found.push(format!("{place}: {n} × a form of a planted secret"));
+                }
+            }
+        }
+    }
+    found
+}
+
+/// MmsJobs `gone` (`deletionPolicy: Delete`, table orders) and `kept` (`Retain`, table
+/// customers) of the DataSource `hive`.
+pub fn apply_gone_and_kept_mms_jobs(ns: &Namespace) {
+    apply_mms_job(
+        ns,
+        "gone",
+        r#","tables":["orders"],"deletionPolicy":"Delete""#,
+    );
+    apply_mms_job(
+        ns,
+        "kept",
+        r#","tables":["customers"],"deletionPolicy":"Retain""#,
+    );
 }

@@ -10,6 +10,7 @@ use super::super::cloud::CloudInner;
 use super::super::endpoint::{Endpoint, Product, sts_endpoint};
 use super::super::error::Error;
 use super::super::retry::CallMeta;
+use super::super::scrub::secret_pairs;
 use super::super::signer::canonical_query;
 use super::super::transport::{
     CONTENT_TYPE_FORM, Idempotency, encode_form, interpret, nonce, send, utc_now,
@@ -225,7 +226,10 @@ impl CloudInner {
                 .map_err(Error::from_reqwest)?;
             let raw = send(&self.http, request, self.config.attempt_timeout).await?;
             if !(200..300).contains(&raw.status) {
-                let err = match interpret(Product::Sts, raw) {
+                let mut secrets = secret_pairs(&query);
+                secrets.extend(secret_pairs(&form));
+                let sent = self.sent.remember(secrets);
+                let err = match interpret(Product::Sts, raw, &sent) {
                     Err(err) => err,
                     Ok(_) => Error::decode("STS error without an error status"),
                 };

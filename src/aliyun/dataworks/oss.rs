@@ -11,6 +11,7 @@ use super::{DataWorksClient, UploadGrant};
 use crate::aliyun::endpoint::Product;
 use crate::aliyun::error::Error;
 use crate::aliyun::retry::CallMeta;
+use crate::aliyun::scrub::Scrubber;
 use crate::aliyun::secret::SecretString;
 use crate::aliyun::transport::{Idempotency, RawResponse, interpret, send};
 
@@ -85,7 +86,14 @@ impl DataWorksClient {
                 if (200..300).contains(&raw.status) {
                     Ok(())
                 } else {
-                    Err(refusal(raw, "PostObject"))
+                    let sent = inner.sent.remember(
+                        [&grant.access_key_id, &grant.signature, &grant.encoded_policy]
+                            .into_iter()
+                            .chain(grant.security_token.as_ref())
+                            .map(|s| s.expose_secret().to_string())
+                            .collect(),
+                    );
+                    Err(refusal(raw, "PostObject", &sent))
                 }
             })
             .await?;
@@ -127,16 +135,21 @@ impl DataWorksClient {
                 if raw.status == 200 {
                     Ok(raw.body)
                 } else {
-                    Err(refusal(raw, "GetObject"))
+                    // The pre-signed URL's query values are what this request sent.
+                    let sent = inner.sent.remember(
+                        url.query_pairs().map(|(_, v)| v.into_owned()).collect(),
+                    );
+                    Err(refusal(raw, "GetObject", &sent))
                 }
             })
             .await
     }
 }
 
-/// The error an OSS refusal (XML `<Error><Code>…`) describes, masked like every answer.
-fn refusal(raw: RawResponse, action: &str) -> Error {
-    match interpret(Product::Oss, raw) {
+/// The error an OSS refusal (XML `<Error><Code>…`) describes, scrubbed and masked like every
+/// answer.
+fn refusal(raw: RawResponse, action: &str, sent: &Scrubber) -> Error {
+    match interpret(Product::Oss, raw, sent) {
         Err(e) => e.with_call("oss", action),
         Ok(_) => Error::decode(format!("OSS {action} failed without an error status")),
     }

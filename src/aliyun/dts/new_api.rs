@@ -62,6 +62,10 @@ pub struct CreateDtsInstanceRequest {
     pub sync_architecture: Option<String>,
     pub database_count: Option<u32>,
     pub resource_group_id: Option<String>,
+    /// Idempotency token (≤ 64 ASCII): a repeated purchase with the same token returns the
+    /// instance bought the first time. `dts-api.md` documents it for the legacy purchase
+    /// (CreateMigrationJob); the simulator honours it here too.
+    pub client_token: Option<String>,
 }
 
 impl Default for CreateDtsInstanceRequest {
@@ -82,6 +86,7 @@ impl Default for CreateDtsInstanceRequest {
             sync_architecture: None,
             database_count: None,
             resource_group_id: None,
+            client_token: None,
         }
     }
 }
@@ -321,10 +326,15 @@ impl DtsClient {
             .opt("SyncArchitecture", &req.sync_architecture)
             .opt("DatabaseCount", &req.database_count)
             .opt("ResourceGroupId", &req.resource_group_id)
+            .opt("ClientToken", &req.client_token)
             .put("Quantity", 1);
-        let resp = self
-            .call("CreateDtsInstance", p, Idempotency::NotIdempotent)
-            .await?;
+        // With a token an ambiguous failure may be retried: the service deduplicates.
+        let idempotency = if req.client_token.is_some() {
+            Idempotency::ClientToken
+        } else {
+            Idempotency::NotIdempotent
+        };
+        let resp = self.call("CreateDtsInstance", p, idempotency).await?;
         let f = Fields(&resp.body);
         Ok(CreateDtsInstanceResponse {
             instance_id: f

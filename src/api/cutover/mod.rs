@@ -110,6 +110,7 @@ pub struct MigrationRef {
     /// DtsMigration, MmsJob or DataWorksMigration.
     pub kind: MigrationKind,
     /// Name in the same namespace.
+    #[schemars(length(max = 253))]
     pub name: String,
     /// DataWorksMigration only: let its gate pass on PartiallySucceeded (some objects were not
     /// imported; the console's import report says which). Default false: only Succeeded passes.
@@ -282,14 +283,14 @@ fn default_max_sample_age() -> i64 {
 #[serde(rename_all = "camelCase")]
 pub struct BackupAttestation {
     /// Who verified the backup.
-    #[schemars(length(min = 1))]
+    #[schemars(length(min = 1, max = 253))]
     pub verified_by: String,
     /// When (RFC 3339), e.g. `2026-11-20T10:00:00Z`. Compared with the operator's clock: a time
     /// more than 300 s ahead of it is refused.
     #[schemars(length(max = 64))]
     pub verified_at: String,
     /// What proves it, e.g. `snapshot rds-snap-123 restored to staging, row counts match`.
-    #[schemars(length(min = 1))]
+    #[schemars(length(min = 1, max = 2048))]
     pub evidence: String,
     /// The attestation fails when older than this many seconds (operator clock). Default
     /// 86400 (24 h).
@@ -318,13 +319,15 @@ impl Default for BackupAttestation {
 #[serde(rename_all = "camelCase")]
 pub struct Approval {
     /// Who approves.
-    #[schemars(length(min = 1))]
+    #[schemars(length(min = 1, max = 253))]
     pub approved_by: String,
     /// When (free text, e.g. RFC 3339).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 64))]
     pub approved_at: Option<String>,
     /// Why, ticket number, etc.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 2048))]
     pub comment: Option<String>,
 }
 
@@ -333,16 +336,18 @@ pub struct Approval {
 #[serde(rename_all = "camelCase")]
 pub struct MaintenanceWindow {
     /// Start time of day, `HH:MM` (24 h), in `timeZone`.
-    #[schemars(regex(pattern = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"))]
+    #[schemars(regex(pattern = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"), length(max = 5))]
     pub start: String,
     /// Length of the window in minutes.
     #[schemars(range(min = 1, max = 10080))]
     pub duration_minutes: i64,
     /// Days on which the window opens; empty means every day.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 7))]
     pub days: Vec<Weekday>,
     /// IANA time zone, e.g. `Asia/Shanghai`. Default `UTC`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 64))]
     pub time_zone: Option<String>,
 }
 

@@ -56,10 +56,13 @@ pub enum WorkloadKind {
 #[serde(rename_all = "camelCase")]
 pub struct ConfigMapKeySwitch {
     /// ConfigMap name (same namespace).
+    #[schemars(length(max = 253))]
     pub name: String,
     /// Key to set.
+    #[schemars(length(max = 253))]
     pub key: String,
-    /// New value.
+    /// New value (at most 16384 characters).
+    #[schemars(length(max = 16384))]
     pub value: String,
 }
 
@@ -68,8 +71,10 @@ pub struct ConfigMapKeySwitch {
 #[serde(rename_all = "camelCase")]
 pub struct SecretKeySwitch {
     /// Secret to change (same namespace).
+    #[schemars(length(max = 253))]
     pub name: String,
     /// Key to set.
+    #[schemars(length(max = 253))]
     pub key: String,
     /// Where the new value comes from.
     pub value_from: crate::api::common::SecretKeyRef,
@@ -80,6 +85,7 @@ pub struct SecretKeySwitch {
 #[serde(rename_all = "camelCase")]
 pub struct ServiceSwitch {
     /// Service name (same namespace, type ExternalName).
+    #[schemars(length(max = 253))]
     pub name: String,
     /// New `spec.externalName`.
     #[schemars(length(min = 1, max = 253))]
@@ -92,10 +98,13 @@ pub struct ServiceSwitch {
 #[serde(rename_all = "camelCase")]
 pub struct MergePatchSwitch {
     /// e.g. `apps/v1`.
+    #[schemars(length(max = 317))]
     pub api_version: String,
     /// e.g. `Deployment`.
+    #[schemars(length(max = 63))]
     pub kind: String,
     /// Object name (same namespace).
+    #[schemars(length(max = 253))]
     pub name: String,
     /// The JSON merge patch to apply, as JSON or YAML text, e.g.
     /// `{"spec":{"template":{"metadata":{"annotations":{"db":"maxcompute"}}}}}`. Kept as text so

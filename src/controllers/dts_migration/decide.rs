@@ -35,6 +35,10 @@ pub const POLL_INITIAL_LOAD: Duration = Duration::from_secs(15);
 pub const POLL_REPLICATING: Duration = Duration::from_secs(10);
 pub const POLL_WAITING_FOR_USER: Duration = Duration::from_secs(60);
 pub const POLL_SETTLED: Duration = Duration::from_secs(600);
+/// How long after a `ConfigureDtsJob` for a new task whose outcome is unknown the operator
+/// keeps looking for that task before configuring again: twice the client's attempt timeout
+/// (a creating call is never retried by the client, so it is in flight at most that long).
+pub const CREATE_GRACE: Duration = Duration::from_secs(60);
 
 /// One stage as DTS reports it.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -208,6 +212,9 @@ fn derive(
         observed_generation: generation,
         dts_instance_id: prev.dts_instance_id.clone(),
         dts_job_id: prev.dts_job_id.clone(),
+        dts_job_name: prev.dts_job_name.clone(),
+        create_requested_at: prev.create_requested_at.clone(),
+        purchase_requested_at: prev.purchase_requested_at.clone(),
         configured_generation: prev.configured_generation,
         started_at: prev.started_at.clone(),
         suspended_at: prev.suspended_at.clone(),
@@ -224,6 +231,19 @@ fn derive(
     };
     let mut out = Outcome::default();
     match observed {
+        Observed::NoTask
+            if spec.api_generation == ApiGeneration::DtsJob && create_in_flight(prev, now) =>
+        {
+            // A configure was sent (intent recorded) and its task is not found yet: it may
+            // still be on its way. Configuring again now could make a second task. (The legacy
+            // generation buys first, with a ClientToken: repeating that is safe.)
+            out.phase = Phase::Configuring;
+            out.ready = Desired::false_(
+                READY,
+                "Configuring",
+                "a configure request may still be in flight; looking for its task (by name and ownership marker) before configuring again",
+            );
+        }
         Observed::NoTask if spec.api_generation == ApiGeneration::DtsJob => {
             out.phase = Phase::Configuring;
             out.ready = Desired::false_(
@@ -234,8 +254,10 @@ fn derive(
             out.act = Some(Act::Configure);
             status.configured_generation = generation;
             status.precheck_generation = generation;
+            status.create_requested_at = Some(Time(now));
         }
         Observed::NoTask => {
+            status.create_requested_at = Some(Time(now));
             out.phase = Phase::Creating;
             out.ready = Desired::false_(
                 READY,
@@ -330,6 +352,17 @@ fn derive(
     }
 }
 
+/// Whether a creating call sent shortly before `now` may still be in flight: its intent is
+/// recorded, no id came back, and the grace period has not passed.
+pub fn create_in_flight(prev: &DtsMigrationStatus, now: jiff::Timestamp) -> bool {
+    prev.dts_job_id.is_none()
+        && prev.dts_instance_id.is_none()
+        && prev
+            .create_requested_at
+            .as_ref()
+            .is_some_and(|t| elapsed(t.0, now) < CREATE_GRACE)
+}
+
 fn status_of(s: &str) -> conditions::Status {
     match s {
         "True" => conditions::Status::True,
@@ -396,6 +429,7 @@ fn decide_task(
             ),
         );
         out.act = Some(Act::CreateInstance);
+        status.purchase_requested_at = Some(Time(now));
         if status.configured_generation.is_none() {
             status.configured_generation = generation;
         }

@@ -15,6 +15,7 @@ use crate::api::dts_migration::{
 };
 use crate::controllers::credentials::{key, read_secret};
 use crate::controllers::error::{Error, Result};
+use crate::controllers::ownership;
 
 /// The engine when the spec names none.
 pub fn engine(e: &DtsEndpoint) -> Engine {
@@ -215,12 +216,13 @@ pub fn migration_object(objects: &[DtsDatabaseObject]) -> Vec<MigrationObject> {
         .collect()
 }
 
-/// `Reserve` / `MigrationReserved` from the pass-through map (values stay strings).
-pub fn reserve(map: &BTreeMap<String, String>) -> Option<Reserve> {
-    (!map.is_empty()).then(|| {
-        map.iter()
-            .fold(Reserve::new(), |r, (k, v)| r.set(k.clone(), v.clone()))
-    })
+/// `Reserve` / `MigrationReserved` from the pass-through map (values stay strings), with the
+/// ownership marker of the resource `uid` (see [`ownership`]).
+pub fn reserve(map: &BTreeMap<String, String>, uid: &str) -> Option<Reserve> {
+    let user = map
+        .iter()
+        .fold(Reserve::new(), |r, (k, v)| r.set(k.clone(), v.clone()));
+    Some(user.set(ownership::OWNER_KEY, uid))
 }
 
 /// `DataCheckConfigure`.
@@ -237,14 +239,23 @@ pub fn data_check(check: Option<&DataCheck>) -> Option<serde_json::Value> {
 }
 
 /// DTS task names are at most 32 characters.
+pub const MAX_JOB_NAME: usize = 32;
+
+/// The DTS task name: `spec.jobName`, else the name this resource already uses (status), else
+/// one derived from namespace, name and UID that no other resource can get.
 pub fn job_name(m: &DtsMigration) -> String {
     m.spec
         .job_name
         .clone()
-        .unwrap_or_else(|| format!("{}-{}", m.namespace().unwrap_or_default(), m.name_any()))
-        .chars()
-        .take(32)
-        .collect()
+        .or_else(|| m.status.as_ref().and_then(|s| s.dts_job_name.clone()))
+        .unwrap_or_else(|| {
+            ownership::cloud_name(
+                &m.namespace().unwrap_or_default(),
+                &m.name_any(),
+                &m.uid().unwrap_or_default(),
+                MAX_JOB_NAME,
+            )
+        })
 }
 
 #[cfg(test)]
@@ -309,11 +320,17 @@ mod tests {
     }
 
     #[test]
-    fn reserve_values_stay_strings() {
+    fn reserve_values_stay_strings_and_carry_the_owner() {
         let map: BTreeMap<String, String> = [("maxRetryTime".into(), "720".into())].into();
         let json: serde_json::Value =
-            serde_json::from_str(&reserve(&map).unwrap().to_json()).unwrap();
+            serde_json::from_str(&reserve(&map, "uid-1").unwrap().to_json()).unwrap();
         assert_eq!(json["maxRetryTime"], "720");
-        assert!(reserve(&BTreeMap::new()).is_none());
+        assert_eq!(json[ownership::OWNER_KEY], "uid-1");
+        let only_owner: serde_json::Value =
+            serde_json::from_str(&reserve(&BTreeMap::new(), "uid-1").unwrap().to_json()).unwrap();
+        assert_eq!(
+            only_owner,
+            serde_json::json!({ownership::OWNER_KEY: "uid-1"})
+        );
     }
 }

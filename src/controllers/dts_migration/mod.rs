@@ -15,11 +15,13 @@ use kube::runtime::events::EventType;
 use kube::runtime::finalizer::{Event as Finalizer, finalizer};
 use kube::{Resource, ResourceExt};
 
+use super::cleanup_credentials;
 use super::context::Context;
-use super::credentials;
+use super::credentials::{self, Captured};
 use super::error::{Error, Result};
 use super::managed::{
-    is_paused, paused, publish, reconcile_requested_at, rejected, report, validate,
+    self, Intent, is_paused, paused, publish, reconcile_requested_at, rejected, report,
+    report_intent, validate,
 };
 use super::runner;
 use crate::aliyun::DtsClient;
@@ -29,7 +31,7 @@ use crate::aliyun::dts::{
     DtsJobType, JobMonitorRule, MonitorRuleType,
 };
 use crate::api::common::{DeletionPolicy, FINALIZER};
-use crate::api::conditions::{self, Desired, READY};
+use crate::api::conditions;
 use crate::api::dts_migration::{
     ApiGeneration, DtsMigration, DtsMigrationPhase, DtsMigrationSpec, DtsMigrationStatus,
     MigrationType,
@@ -73,9 +75,52 @@ async fn reconcile(m: Arc<DtsMigration>, ctx: Arc<Context>) -> Result<Action> {
 
 /// The DTS client for a DtsMigration's region and credentials.
 async fn client(ctx: &Context, m: &DtsMigration) -> Result<DtsClient> {
+    Ok(client_and_capture(ctx, m).await?.0)
+}
+
+/// [`client`], and what it used (kept for deleting the task later).
+async fn client_and_capture(
+    ctx: &Context,
+    m: &DtsMigration,
+) -> Result<(DtsClient, Captured, u128)> {
     let ns = m.namespace().unwrap_or_default();
-    let creds = credentials::resolve(&ctx.client, &ns, m.spec.credentials.as_ref()).await?;
-    Ok(ctx.cloud.dts(m.spec.region.clone(), creds))
+    let (creds, captured) =
+        credentials::resolve_captured(&ctx.client, &ns, m.spec.credentials.as_ref()).await?;
+    let fingerprint = creds.fingerprint();
+    Ok((
+        ctx.cloud.dts(m.spec.region.clone(), creds),
+        captured,
+        fingerprint,
+    ))
+}
+
+/// Whether DTS may hold a task or instance of this resource.
+fn may_exist(status: &DtsMigrationStatus) -> bool {
+    status.dts_job_id.is_some()
+        || status.dts_instance_id.is_some()
+        || status.create_requested_at.is_some()
+}
+
+/// Keeps (or drops) the credentials for releasing the task, by the policy.
+async fn keep_for_deletion(
+    ctx: &Context,
+    m: &DtsMigration,
+    status: &DtsMigrationStatus,
+    captured: &Captured,
+    fingerprint: u128,
+) {
+    let uid = uid(m);
+    if m.spec.deletion_policy == DeletionPolicy::Delete && may_exist(status) {
+        let owner = cleanup_credentials::Owner {
+            kind: "DtsMigration",
+            namespace: &m.namespace().unwrap_or_default(),
+            name: &m.name_any(),
+            uid: &uid,
+        };
+        cleanup_credentials::remember(ctx, &owner, &m.spec.region, captured, fingerprint).await;
+    } else if ctx.captured(&uid).is_some() {
+        cleanup_credentials::forget(ctx, &uid).await;
+    }
 }
 
 async fn apply(m: Arc<DtsMigration>, ctx: Arc<Context>) -> Result<Action> {
@@ -102,7 +147,7 @@ async fn apply(m: Arc<DtsMigration>, ctx: Arc<Context>) -> Result<Action> {
     if !forced && !wait.is_zero() {
         return Ok(ctx.requeue_after(wait));
     }
-    let dts = match client(&ctx, &m).await {
+    let (dts, captured, fingerprint) = match client_and_capture(&ctx, &m).await {
         Ok(c) => c,
         Err(e @ Error::Credentials(_)) => {
             return rejected(&ctx, m.as_ref(), e, |s| {
@@ -128,19 +173,38 @@ async fn apply(m: Arc<DtsMigration>, ctx: Arc<Context>) -> Result<Action> {
     let decision = decide::decide(&m.spec, &prev, generation, &observed, now);
     let mut status = decision.status;
     status.last_handled_reconcile_at = requested.or(prev.last_handled_reconcile_at.clone());
+    status.dts_job_name = Some(endpoints::job_name(&m));
+    // At intent time at the latest: the credentials for releasing what is about to be created.
+    keep_for_deletion(&ctx, &m, &status, &captured, fingerprint).await;
 
     if let Some(act) = &decision.act {
-        // Record the intent first (configured generation, ids) so a restart knows what was sent.
-        report(&ctx, m.as_ref(), &status).await?;
+        // Record the intent first (configured generation, ids) so a restart knows what was
+        // sent; a call that creates something (a task, an instance) is sent only if that record
+        // lands on the version of the object this decision was made on.
+        if creates(act, &prev) {
+            if report_intent(&ctx, m.as_ref(), &status).await? == Intent::Conflict {
+                return Ok(Action::requeue(INTENT_CONFLICT_RETRY));
+            }
+        } else {
+            report(&ctx, m.as_ref(), &status).await?;
+        }
         if let Err(e) = act_on(&ctx, &dts, &m, &mut status, act, now).await {
-            if matches!(e, Error::Credentials(_) | Error::InvalidSpec(_)) {
+            let unsent = matches!(&e, Error::Cloud(c) if c.request_not_sent());
+            if unsent {
+                // Nothing reached the cloud: no task or purchase can be in flight.
+                status.create_requested_at = prev.create_requested_at.clone();
+                status.purchase_requested_at = prev.purchase_requested_at.clone();
+            }
+            if unsent || e.awaits_change() {
                 // Keep the recorded intent; say what must change.
-                status.conditions = conditions::merge(
-                    &status.conditions,
-                    &[Desired::false_(READY, e.reason(), e.to_string())],
-                    generation,
-                    now,
-                );
+                if e.awaits_change() {
+                    status.conditions = conditions::merge(
+                        &status.conditions,
+                        &[managed::not_ready(&e)],
+                        generation,
+                        now,
+                    );
+                }
                 report(&ctx, m.as_ref(), &status).await?;
             }
             return Err(e);
@@ -164,6 +228,19 @@ fn lag_export(spec: &DtsMigrationSpec, status: &DtsMigrationStatus) -> Option<La
         observed_at_unix: status.lag_observed_at.as_ref()?.0.as_second() as f64,
         alert_seconds: spec.lag_alert_seconds as f64,
     })
+}
+
+/// How soon a reconcile whose intent write conflicted reads the object again.
+const INTENT_CONFLICT_RETRY: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Whether `act` creates something in the cloud: a new task (configure without a task id),
+/// a purchase, or the legacy instance.
+fn creates(act: &Act, prev: &DtsMigrationStatus) -> bool {
+    match act {
+        Act::CreateInstance => true,
+        Act::Configure => prev.dts_job_id.is_none() && prev.dts_instance_id.is_none(),
+        _ => false,
+    }
 }
 
 fn progress_ratio(status: &DtsMigrationStatus) -> Option<f64> {
@@ -217,6 +294,8 @@ async fn act_on(
         }
         Act::CreateInstance => {
             let request = CreateDtsInstanceRequest {
+                // Two operators, a retry after a lost answer: one purchase per resource.
+                client_token: Some(client_token(m)),
                 job_id: status.dts_job_id.clone(),
                 auto_start: Some(true),
                 instance_class: Some(m.spec.instance_class.as_str().to_string()),
@@ -242,8 +321,16 @@ async fn act_on(
             };
             let bought = dts.create_dts_instance(&request).await?;
             status.dts_instance_id = Some(bought.instance_id.clone());
-            if status.dts_job_id.is_none() {
-                status.dts_job_id = bought.job_id.clone();
+            match (&status.dts_job_id, &bought.job_id) {
+                (None, Some(job)) => status.dts_job_id = Some(job.clone()),
+                (Some(ours), Some(job)) if ours != job => {
+                    // The token answered with the instance bought earlier for this resource
+                    // (its task was configured twice): follow that task, drop the unbought one.
+                    let leftover = ours.clone();
+                    status.dts_job_id = Some(job.clone());
+                    delete_unbought(ctx, dts, m, &[leftover]).await;
+                }
+                _ => {}
             }
             publish(
                 ctx,
@@ -282,7 +369,7 @@ async fn act_on(
                     source,
                     destination,
                     migration_object: endpoints::migration_object(&m.spec.objects),
-                    migration_reserved: endpoints::reserve(&m.spec.reserve),
+                    migration_reserved: endpoints::reserve(&m.spec.reserve, &uid(m)),
                     checkpoint: m.spec.checkpoint,
                 })
                 .await?;
@@ -299,7 +386,7 @@ async fn act_on(
                         source,
                         destination,
                         db_list: endpoints::db_list(&m.spec.objects),
-                        reserve: endpoints::reserve(&m.spec.reserve),
+                        reserve: endpoints::reserve(&m.spec.reserve, &uid(m)),
                         checkpoint: m.spec.checkpoint,
                         data_check_configure: endpoints::data_check(m.spec.data_check.as_ref()),
                         ..ConfigureDtsJobRequest::default()
@@ -418,7 +505,13 @@ fn client_token(m: &DtsMigration) -> String {
         .collect()
 }
 
-/// The task a lost ConfigureDtsJob answer left behind, if any (see `leftover`).
+fn uid(m: &DtsMigration) -> String {
+    m.uid().unwrap_or_default()
+}
+
+/// The task a lost ConfigureDtsJob answer left behind, if any (see `leftover`). Other
+/// unbought tasks of ours are deleted; bought ones are reported (they cost money, but only the
+/// user may decide to stop one).
 async fn adoptable(
     ctx: &Context,
     dts: &DtsClient,
@@ -429,26 +522,60 @@ async fn adoptable(
         return Ok(None);
     }
     let name = endpoints::job_name(m);
-    let Some(found) = leftover::search(dts, &name).await? else {
+    let Some(found) = leftover::search(dts, &name, &uid(m)).await? else {
         return Ok(None);
     };
-    let mut message = format!(
-        "adopted DTS task {} named {name:?}, configured before its answer was lost",
-        found.dts_job_id
-    );
-    if !found.others.is_empty() {
-        message.push_str(&format!(
-            "; other unbought tasks of that name, safe to delete in the DTS console: {}",
-            found.others.join(", ")
-        ));
+    publish(
+        ctx,
+        m,
+        EventType::Normal,
+        "Adopted",
+        &format!(
+            "adopted DTS task {} named {name:?}, configured for this resource before its answer was recorded",
+            found.dts_job_id
+        ),
+    )
+    .await;
+    delete_unbought(ctx, dts, m, &found.unbought).await;
+    if !found.bought.is_empty() {
+        publish(
+            ctx,
+            m,
+            EventType::Warning,
+            "DuplicateTask",
+            &format!(
+                "other bought DTS tasks carry this resource's marker: {}; release them in the DTS console if they are not needed",
+                found.bought.join(", ")
+            ),
+        )
+        .await;
     }
-    let kind = if found.others.is_empty() {
-        EventType::Normal
-    } else {
-        EventType::Warning
-    };
-    publish(ctx, m, kind, "Adopted", &message).await;
     Ok(Some(found.dts_job_id))
+}
+
+/// Deletes tasks of ours that were configured but never bought (configured twice); a failure
+/// is reported, never fatal.
+async fn delete_unbought(ctx: &Context, dts: &DtsClient, m: &DtsMigration, ids: &[String]) {
+    for id in ids {
+        let outcome = dts.delete_dts_job(&DtsJobRef::job(id.clone())).await;
+        let (kind, reason, note) = match outcome {
+            Ok(_) => (
+                EventType::Normal,
+                "LeftoverDeleted",
+                format!("deleted DTS task {id}: configured for this resource again, never bought"),
+            ),
+            Err(e) if e.is_not_found() => continue,
+            Err(e) => (
+                EventType::Warning,
+                "LeftoverNotDeleted",
+                format!(
+                    "DTS task {id} was configured for this resource again and never bought; delete it in the DTS console ({})",
+                    e.summary()
+                ),
+            ),
+        };
+        publish(ctx, m, kind, reason, &note).await;
+    }
 }
 
 /// Reads what DTS shows for the task.
@@ -532,26 +659,57 @@ async fn fetch(
 
 /// Deletion: `Delete` releases the instance, `Retain` leaves it; the finalizer goes only after.
 async fn cleanup(m: Arc<DtsMigration>, ctx: Arc<Context>) -> Result<Action> {
-    let status = m.status.clone().unwrap_or_default();
+    let mut status = m.status.clone().unwrap_or_default();
+    let uid = uid(&m);
     ctx.metrics.forget(
         "DtsMigration",
         &m.namespace().unwrap_or_default(),
         &m.name_any(),
     );
-    if m.spec.deletion_policy == DeletionPolicy::Retain
-        || (status.dts_instance_id.is_none() && status.dts_job_id.is_none())
-    {
-        publish(
-            &ctx,
-            m.as_ref(),
-            EventType::Normal,
-            "Retained",
-            "deletionPolicy Retain: the DTS instance is left in place",
-        )
-        .await;
+    if m.spec.deletion_policy == DeletionPolicy::Retain || !may_exist(&status) {
+        cleanup_credentials::forget(&ctx, &uid).await;
+        if may_exist(&status) {
+            publish(
+                &ctx,
+                m.as_ref(),
+                EventType::Normal,
+                "Retained",
+                "deletionPolicy Retain: the DTS instance is left in place",
+            )
+            .await;
+        }
         return Ok(Action::await_change());
     }
-    let dts = client(&ctx, &m).await?;
+    // The Secret may be gone already (a namespace being deleted): then the credentials kept
+    // when the task was created are used.
+    let dts = match client(&ctx, &m).await {
+        Ok(dts) => Some(dts),
+        Err(Error::Credentials(_)) => cleanup_credentials::recall(&ctx, &uid)
+            .await?
+            .map(|(region, creds)| ctx.cloud.dts(region, creds)),
+        Err(e) => return Err(e),
+    };
+    let Some(dts) = dts else {
+        let what = format!(
+            "DTS task {:?}: neither the credentials Secret nor kept credentials are available",
+            status.dts_job_id
+        );
+        return cleanup_credentials::let_go_or_wait(&ctx, m.as_ref(), &what).await;
+    };
+    if status.dts_job_id.is_none() && status.dts_instance_id.is_none() {
+        // A configure was sent but its answer never recorded: release the task it made.
+        let name = endpoints::job_name(&m);
+        match leftover::search(&dts, &name, &uid).await? {
+            Some(found) => {
+                delete_unbought(&ctx, &dts, &m, &found.unbought).await;
+                status.dts_job_id = Some(found.dts_job_id);
+            }
+            None => {
+                cleanup_credentials::forget(&ctx, &uid).await;
+                return Ok(Action::await_change());
+            }
+        }
+    }
     match task_op(&dts, m.spec.api_generation, &status, TaskOp::Release).await {
         Ok(_) => {}
         Err(e) if e.is_not_found() => {}
@@ -565,5 +723,6 @@ async fn cleanup(m: Arc<DtsMigration>, ctx: Arc<Context>) -> Result<Action> {
         "deletionPolicy Delete: the DTS instance was released",
     )
     .await;
+    cleanup_credentials::forget(&ctx, &uid).await;
     Ok(Action::await_change())
 }

@@ -8,6 +8,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
 use crate::api::conditions::{self, Desired, READY};
 use crate::api::mms_job::{FailedTask, MmsJobPhase, MmsJobSpec, MmsJobStatus, VerificationStatus};
+use crate::controllers::ownership;
 use crate::controllers::poll::{elapsed, keep_stamp_unless_changed, remaining};
 
 pub const VERIFIED: &str = "Verified";
@@ -120,11 +121,24 @@ pub fn job_request(spec: &MmsJobSpec, job_name: &str) -> JobRequest {
     request
 }
 
-/// The default MMS job name: `<namespace>-<name>`.
-pub fn job_name(spec: &MmsJobSpec, namespace: &str, name: &str) -> String {
+/// Longest MMS job name the operator derives (MMS documents no limit; `spec.jobName` allows
+/// 128).
+pub const MAX_DERIVED_NAME: usize = 64;
+
+/// The MMS job name: `spec.jobName`, else the name this resource already uses (status), else
+/// one derived from namespace, name and UID that no other resource can get (see
+/// [`ownership::cloud_name`]).
+pub fn job_name(
+    spec: &MmsJobSpec,
+    status: &MmsJobStatus,
+    namespace: &str,
+    name: &str,
+    uid: &str,
+) -> String {
     spec.job_name
         .clone()
-        .unwrap_or_else(|| format!("{namespace}-{name}"))
+        .or_else(|| status.job_name.clone())
+        .unwrap_or_else(|| ownership::cloud_name(namespace, name, uid, MAX_DERIVED_NAME))
 }
 
 /// What the DataSource says.
@@ -182,8 +196,15 @@ pub enum Observed {
     NoJob,
     /// The create call's async task.
     Creating(AsyncTaskView),
-    /// A job named like ours exists although status holds no id (a lost create answer).
+    /// A job with our name and our ownership marker exists although status holds no id (a
+    /// lost create answer, or another operator instance created it).
     Adoptable(i64),
+    /// A job with our name exists but was not created for this resource: `owner` is the UID
+    /// its marker names (None: unmarked, e.g. made in the console).
+    NameTaken {
+        id: i64,
+        owner: Option<String>,
+    },
     Job(JobView),
     /// The recorded job id does not exist any more.
     Gone(i64),
@@ -375,6 +396,24 @@ fn derive(
                 Duration::ZERO,
             )
         }
+        Observed::NameTaken { id, owner } => finish(
+            status,
+            MmsJobPhase::Failed,
+            Desired::false_(
+                READY,
+                "JobNameTaken",
+                format!(
+                    "an MMS job named {job_name:?} (id {id}) already exists and was not created for this MmsJob ({}): it is neither adopted nor deleted. Set spec.jobName to a name of its own, or remove that job in the MaxCompute console",
+                    match owner {
+                        Some(uid) => format!("it belongs to the resource with UID {uid}"),
+                        None => "it carries no ownership marker".to_string(),
+                    }
+                ),
+            ),
+            verified_pending("no job of this MmsJob exists"),
+            None,
+            POLL_SETTLED,
+        ),
         Observed::Creating(task) if task.done() && task.object_id.is_some() => {
             status.job_id = task.object_id;
             // Read the new job right away.

@@ -6,6 +6,7 @@ pub mod decide;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use futures::StreamExt;
 use kube::api::Api;
 use kube::runtime::WatchStreamExt;
 use kube::runtime::controller::Action;
@@ -14,12 +15,15 @@ use kube::runtime::finalizer::{Event as Finalizer, finalizer};
 use kube::runtime::reflector::{self, ObjectRef, Store};
 use kube::{Resource, ResourceExt};
 
+use super::cleanup_credentials;
 use super::context::Context;
-use super::credentials;
+use super::credentials::{self, Captured};
 use super::error::{Error, Result};
 use super::managed::{
-    is_paused, paused, publish, reconcile_requested_at, rejected, report, validate,
+    Intent, is_paused, paused, publish, reconcile_requested_at, rejected, report, report_intent,
+    validate,
 };
+use super::ownership::{self, Owner};
 use super::runner;
 use crate::aliyun::MmsClient;
 use crate::aliyun::mms::{CreateMmsJobRequest, ListJobsRequest, ListTasksRequest, TaskStatus};
@@ -37,13 +41,37 @@ pub async fn run(
     ctx: Arc<Context>,
     shutdown: impl std::future::Future<Output = ()> + Send + Sync + 'static,
 ) {
+    // DataSources come from a cache, not a read per reconcile; a DataSource turning Ready (or
+    // changing) wakes the jobs that use it. The cache is filled by its own task and waited for
+    // once, here, before any job is reconciled: until its first list every DataSource would
+    // look missing, and kube's readiness wait wakes only the last of many waiters (one start
+    // left 3 of 4 jobs, and after a restart 24 of 25, hanging until the next restart).
+    let (sources, writer) = reflector::store::<DataSource>();
+    let (changed_tx, changed) = futures::channel::mpsc::unbounded();
+    let feeder = AbortOnDrop(tokio::spawn(
+        runner::cached(&ctx, writer)
+            .touched_objects()
+            .for_each(move |event| {
+                if let Ok(source) = event {
+                    let _ = changed_tx.unbounded_send(source);
+                }
+                futures::future::ready(())
+            }),
+    ));
+    let mut shutdown = Box::pin(shutdown);
+    tokio::select! {
+        ready = sources.wait_until_ready() => {
+            if ready.is_err() {
+                tracing::error!("the DataSource cache stopped before it was filled");
+                return;
+            }
+        }
+        _ = &mut shutdown => return,
+    }
     let controller = runner::controller::<MmsJob>(&ctx);
     let jobs = controller.store();
-    // DataSources come from a cache, not a read per reconcile; a DataSource turning Ready (or
-    // changing) wakes the jobs that use it.
-    let (sources, writer) = reflector::store::<DataSource>();
     let controller = controller.watches_stream(
-        runner::cached(&ctx, writer).touched_objects(),
+        changed.map(Ok::<_, kube::runtime::watcher::Error>),
         move |source| {
             jobs.state()
                 .into_iter()
@@ -59,6 +87,16 @@ pub async fn run(
         reconcile(job, ctx, sources.clone())
     })
     .await;
+    drop(feeder);
+}
+
+/// Aborts the task when dropped (the DataSource cache lives as long as the controller).
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 async fn reconcile(
@@ -66,11 +104,6 @@ async fn reconcile(
     ctx: Arc<Context>,
     sources: Store<DataSource>,
 ) -> Result<Action> {
-    // Until the first list has arrived, every DataSource would look missing.
-    sources
-        .wait_until_ready()
-        .await
-        .map_err(|_| Error::Dependency("the DataSource cache has stopped".into()))?;
     let api: Api<MmsJob> =
         Api::namespaced(ctx.client.clone(), &job.namespace().unwrap_or_default());
     finalizer(&api, FINALIZER, job, |event| async {
@@ -83,12 +116,20 @@ async fn reconcile(
     .map_err(super::finalizer_error)
 }
 
-/// Where the job's DataSource stands, and a client for its region and credentials.
+/// What deleting the job needs if the DataSource or its Secret is gone by then.
+struct Keep {
+    region: String,
+    captured: Captured,
+    fingerprint: u128,
+}
+
+/// Where the job's DataSource stands, a client for its region and credentials, and what to
+/// keep for deleting the job later.
 async fn source(
     ctx: &Context,
     job: &MmsJob,
     sources: &Store<DataSource>,
-) -> Result<(SourceState, Option<MmsClient>)> {
+) -> Result<(SourceState, Option<MmsClient>, Option<Keep>)> {
     let ns = job.namespace().unwrap_or_default();
     let name = &job.spec.data_source_ref.name;
     let Some(ds) = sources.get(&ObjectRef::new(name).within(&ns)) else {
@@ -98,6 +139,7 @@ async fn source(
                 source_id: None,
                 message: format!("DataSource {ns}/{name} does not exist"),
             },
+            None,
             None,
         ));
     };
@@ -115,9 +157,16 @@ async fn source(
                 message,
             },
             None,
+            None,
         ));
     }
-    let creds = credentials::resolve(&ctx.client, &ns, ds.spec.credentials.as_ref()).await?;
+    let (creds, captured) =
+        credentials::resolve_captured(&ctx.client, &ns, ds.spec.credentials.as_ref()).await?;
+    let keep = Keep {
+        region: ds.spec.region.clone(),
+        captured,
+        fingerprint: creds.fingerprint(),
+    };
     Ok((
         SourceState {
             ready,
@@ -125,7 +174,36 @@ async fn source(
             message,
         },
         Some(ctx.cloud.mms(ds.spec.region.clone(), creds)),
+        Some(keep),
     ))
+}
+
+/// Keeps (or drops) the credentials for deleting the job once it exists, by the policy.
+async fn keep_for_deletion(ctx: &Context, job: &MmsJob, status: &MmsJobStatus, keep: Option<Keep>) {
+    let uid = job.uid().unwrap_or_default();
+    let may_exist = status.job_id.is_some()
+        || status.async_task_id.is_some()
+        || status.create_requested_at.is_some();
+    if job.spec.deletion_policy == DeletionPolicy::Delete && may_exist {
+        if let Some(keep) = keep {
+            let owner = cleanup_credentials::Owner {
+                kind: "MmsJob",
+                namespace: &job.namespace().unwrap_or_default(),
+                name: &job.name_any(),
+                uid: &uid,
+            };
+            cleanup_credentials::remember(
+                ctx,
+                &owner,
+                &keep.region,
+                &keep.captured,
+                keep.fingerprint,
+            )
+            .await;
+        }
+    } else if ctx.captured(&uid).is_some() {
+        cleanup_credentials::forget(ctx, &uid).await;
+    }
 }
 
 async fn apply(job: Arc<MmsJob>, ctx: Arc<Context>, sources: &Store<DataSource>) -> Result<Action> {
@@ -134,7 +212,8 @@ async fn apply(job: Arc<MmsJob>, ctx: Arc<Context>, sources: &Store<DataSource>)
     let now = jiff::Timestamp::now();
     let ns = job.namespace().unwrap_or_default();
     let name = job.name_any();
-    let job_name = decide::job_name(&job.spec, &ns, &name);
+    let uid = job.uid().unwrap_or_default();
+    let job_name = decide::job_name(&job.spec, &prev, &ns, &name, &uid);
     if is_paused(job.as_ref()) {
         return paused(&ctx, job.as_ref(), |s| s.phase = Some(MmsJobPhase::Paused)).await;
     }
@@ -148,7 +227,7 @@ async fn apply(job: Arc<MmsJob>, ctx: Arc<Context>, sources: &Store<DataSource>)
     let forced = requested.is_some() && requested != prev.last_handled_reconcile_at;
     // The DataSource is read from the API server (cheap) before deciding whether MMS must be
     // polled: a source that became ready (or stopped being) is worth acting on at once.
-    let (source, client) = source(&ctx, &job, sources).await?;
+    let (source, client, keep) = source(&ctx, &job, sources).await?;
     let waiting = prev.phase == Some(MmsJobPhase::WaitingForDataSource);
     let source_changed = waiting == source.ready;
     let wait = decide::until_poll(&job.spec, &prev, generation, now, ctx.poll_scale());
@@ -157,7 +236,7 @@ async fn apply(job: Arc<MmsJob>, ctx: Arc<Context>, sources: &Store<DataSource>)
     }
 
     let observed = match (&client, source.ready, source.source_id) {
-        (Some(mms), true, Some(source_id)) => fetch(mms, source_id, &prev, &job_name).await?,
+        (Some(mms), true, Some(source_id)) => fetch(mms, source_id, &prev, &job_name, &uid).await?,
         _ => Observed::SourceNotReady,
     };
     let decision = decide::decide(
@@ -165,14 +244,39 @@ async fn apply(job: Arc<MmsJob>, ctx: Arc<Context>, sources: &Store<DataSource>)
     );
     let mut status = decision.status;
     status.last_handled_reconcile_at = requested.or(prev.last_handled_reconcile_at.clone());
+    // At intent time at the latest: the credentials for deleting what is about to be created.
+    keep_for_deletion(&ctx, &job, &status, keep).await;
 
     if let (Some(act), Some(mms), Some(source_id)) = (&decision.act, &client, source.source_id) {
         match act {
             Act::Create { request, .. } => {
-                // Record the attempt before sending it: a restart then looks for the job by name
-                // instead of creating a second one.
-                report(&ctx, job.as_ref(), &status).await?;
-                let async_task = mms.create_job(source_id, &create_request(request)).await?;
+                // Record the attempt before sending it, and only on the version of the object
+                // this decision was made on: a restart, or another operator, then looks for the
+                // job by name instead of creating a second one.
+                if report_intent(&ctx, job.as_ref(), &status).await? == Intent::Conflict {
+                    return Ok(Action::requeue(INTENT_CONFLICT_RETRY));
+                }
+                let async_task = match mms
+                    .create_job(source_id, &create_request(request, &uid))
+                    .await
+                {
+                    Ok(id) => id,
+                    // Created meanwhile under this name (another operator, or our own earlier
+                    // attempt still in MMS's queue): the next reconcile finds it by name and
+                    // adopts it only if it carries our marker.
+                    Err(e) if is_duplicate_name(&e) => {
+                        tracing::debug!(job = %job_name, error = %e, "the job name exists already");
+                        return Ok(Action::requeue(ctx.poll(decide::POLL_CREATING)));
+                    }
+                    Err(e) if e.request_not_sent() => {
+                        // Nothing reached MMS: no job can be on its way, so no need to wait
+                        // for one before the next attempt.
+                        status.create_requested_at = prev.create_requested_at.clone();
+                        report(&ctx, job.as_ref(), &status).await?;
+                        return Err(e.into());
+                    }
+                    Err(e) => return Err(e.into()),
+                };
                 status.async_task_id = Some(async_task);
                 publish(
                     &ctx,
@@ -236,7 +340,17 @@ fn ignore_gone<T>(result: Result<T, crate::aliyun::Error>) -> Result<()> {
     }
 }
 
-fn create_request(r: &decide::JobRequest) -> CreateMmsJobRequest {
+/// How soon a reconcile whose intent write conflicted reads the object again.
+const INTENT_CONFLICT_RETRY: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// MMS refuses a second job of the same name in a data source (the code is not documented:
+/// anything that says duplicate or already exists).
+fn is_duplicate_name(e: &crate::aliyun::Error) -> bool {
+    let code = e.code().unwrap_or_default().to_ascii_lowercase();
+    code.contains("duplicate") || code.contains("alreadyexist")
+}
+
+fn create_request(r: &decide::JobRequest, uid: &str) -> CreateMmsJobRequest {
     CreateMmsJobRequest {
         name: r.name.clone(),
         src_db_name: r.src_db_name.clone(),
@@ -254,6 +368,8 @@ fn create_request(r: &decide::JobRequest) -> CreateMmsJobRequest {
         enable_data_migration: Some(r.enable_data_migration),
         enable_verification: Some(r.enable_verification),
         increment: Some(r.increment),
+        // The ownership marker: what lets a later search by name tell our job from another's.
+        others: Some(serde_json::json!({ ownership::OWNER_KEY: uid })),
         ..CreateMmsJobRequest::default()
     }
 }
@@ -264,6 +380,7 @@ async fn fetch(
     source_id: i64,
     prev: &MmsJobStatus,
     job_name: &str,
+    uid: &str,
 ) -> Result<Observed> {
     let Some(job_id) = prev.job_id else {
         if let Some(task_id) = prev.async_task_id {
@@ -285,8 +402,13 @@ async fn fetch(
                 Err(e) => return Err(e.into()),
             }
         }
-        return Ok(match find_by_name(mms, source_id, job_name).await? {
-            Some(id) => Observed::Adoptable(id),
+        return Ok(match find_by_name(mms, source_id, job_name, uid).await? {
+            Some((id, Owner::Us)) => Observed::Adoptable(id),
+            Some((id, Owner::Other(owner))) => Observed::NameTaken {
+                id,
+                owner: Some(owner),
+            },
+            Some((id, Owner::Unmarked)) => Observed::NameTaken { id, owner: None },
             None => Observed::NoJob,
         });
     };
@@ -380,18 +502,29 @@ async fn fetch(
     }))
 }
 
-/// A job with exactly our name (the name filter matches substrings).
-async fn find_by_name(mms: &MmsClient, source_id: i64, job_name: &str) -> Result<Option<i64>> {
+/// The job with exactly our name (the name filter matches substrings; MMS keeps names unique
+/// per data source) and whose it is, by its ownership marker.
+async fn find_by_name(
+    mms: &MmsClient,
+    source_id: i64,
+    job_name: &str,
+    uid: &str,
+) -> Result<Option<(i64, Owner)>> {
     let filter = ListJobsRequest {
         name: Some(job_name.to_string()),
         ..ListJobsRequest::default()
     };
     let listed = mms.list_all_jobs(source_id, &filter, 200).await?;
-    Ok(listed
-        .items
-        .iter()
-        .find(|j| j.name == job_name)
-        .map(|j| j.id))
+    let Some(found) = listed.items.into_iter().find(|j| j.name == job_name) else {
+        return Ok(None);
+    };
+    // List items may come without their configuration: read the job for its marker.
+    let config = match found.config {
+        Some(config) => Some(config),
+        None => mms.get_job(source_id, found.id).await?.config,
+    };
+    let owner = ownership::owner(config.as_ref().and_then(|c| c.others.as_ref()), uid);
+    Ok(Some((found.id, owner)))
 }
 
 /// Deletion: `Delete` removes the MMS job, `Retain` leaves it; the finalizer goes only after.
@@ -405,6 +538,7 @@ async fn cleanup(
     let name = job.name_any();
     ctx.metrics.forget("MmsJob", &ns, &name);
     if job.spec.deletion_policy == DeletionPolicy::Retain {
+        cleanup_credentials::forget(&ctx, &job.uid().unwrap_or_default()).await;
         publish(
             &ctx,
             job.as_ref(),
@@ -418,17 +552,44 @@ async fn cleanup(
         .await;
         return Ok(Action::await_change());
     }
-    let (source, client) = source(&ctx, &job, sources).await?;
-    let (Some(mms), Some(source_id)) = (client, source.source_id.or(status.source_id)) else {
-        return Err(Error::Dependency(format!(
-            "cannot delete the MMS job: DataSource {} is gone or unresolved; set deletionPolicy Retain (or remove the finalizer) to let go",
-            job.spec.data_source_ref.name
-        )));
+    let uid = job.uid().unwrap_or_default();
+    if status.job_id.is_none()
+        && status.async_task_id.is_none()
+        && status.create_requested_at.is_none()
+    {
+        // No create was ever sent: there is nothing in MMS to delete.
+        return Ok(Action::await_change());
+    }
+    // The DataSource or its Secret may be gone already (a namespace being deleted): then the
+    // credentials kept when the job was created are used.
+    let client = match source(&ctx, &job, sources).await {
+        Ok((_, Some(client), _)) => Some(client),
+        Ok(_) | Err(Error::Credentials(_)) => cleanup_credentials::recall(&ctx, &uid)
+            .await?
+            .map(|(region, creds)| ctx.cloud.mms(region, creds)),
+        Err(e) => return Err(e),
+    };
+    let source_id = status.source_id.or_else(|| {
+        sources
+            .get(&ObjectRef::new(&job.spec.data_source_ref.name).within(&ns))
+            .and_then(|ds| ds.status.as_ref().and_then(|s| s.source_id))
+    });
+    let (Some(mms), Some(source_id)) = (client, source_id) else {
+        let what = format!(
+            "MMS job {:?}: neither DataSource {} (or its Secret) nor kept credentials are available",
+            status.job_id, job.spec.data_source_ref.name
+        );
+        return cleanup_credentials::let_go_or_wait(&ctx, job.as_ref(), &what).await;
     };
     let mut job_id = status.job_id;
     if job_id.is_none() {
-        let job_name = decide::job_name(&job.spec, &ns, &name);
-        job_id = find_by_name(&mms, source_id, &job_name).await?;
+        // Only a job that carries our marker is ours to delete.
+        let uid = job.uid().unwrap_or_default();
+        let job_name = decide::job_name(&job.spec, &status, &ns, &name, &uid);
+        job_id = match find_by_name(&mms, source_id, &job_name, &uid).await? {
+            Some((id, Owner::Us)) => Some(id),
+            _ => None,
+        };
     }
     if let Some(id) = job_id {
         ignore_gone(mms.delete_job(source_id, id).await)?;
@@ -441,5 +602,6 @@ async fn cleanup(
         )
         .await;
     }
+    cleanup_credentials::forget(&ctx, &uid).await;
     Ok(Action::await_change())
 }

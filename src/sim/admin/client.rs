@@ -203,6 +203,35 @@ impl AdminClient {
             .await
     }
 
+    /// The next `count` calls of `action` take effect, then their answers are held back for
+    /// `delay_ms` (a client killed meanwhile never learns that they did).
+    pub async fn delay_answer_next(
+        &self,
+        action: &str,
+        count: u32,
+        delay_ms: u64,
+    ) -> anyhow::Result<u64> {
+        let mut f = Self::fault(action, FaultKind::DelayAnswer, count);
+        f.delay_ms = Some(delay_ms);
+        self.arm_fault(&f).await
+    }
+
+    /// The next `count` answers to `action` repeat the request's secrets: in an error with HTTP
+    /// `status` and `code` (≥ 400), a business error (200), or the normal answer's free text
+    /// (`None`).
+    pub async fn echo_secrets_next(
+        &self,
+        action: &str,
+        count: u32,
+        status: Option<u16>,
+        code: Option<&str>,
+    ) -> anyhow::Result<u64> {
+        let mut f = Self::fault(action, FaultKind::EchoSecrets, count);
+        f.http_status = status;
+        f.code = code.map(str::to_string);
+        self.arm_fault(&f).await
+    }
+
     /// Armed one-shot faults.
     pub async fn faults(&self) -> anyhow::Result<Vec<OneShotFault>> {
         self.get("/faults").await

@@ -322,6 +322,18 @@ pub fn parse_reserve(text: Option<&str>, param: &str) -> Result<(bool, i64), Api
     };
     let v: Value = serde_json::from_str(text)
         .map_err(|_| ApiError::invalid_because(param, "expected a JSON object"))?;
+    if let Some(mode) = v.get("targetTableMode") {
+        let mode = mode
+            .as_str()
+            .map(str::to_string)
+            .unwrap_or_else(|| mode.to_string());
+        if !["0", "2"].contains(&mode.as_str()) {
+            return Err(ApiError::invalid_because(
+                param,
+                "targetTableMode must be \"0\" (fail on existing tables) or \"2\" (ignore them)",
+            ));
+        }
+    }
     let auto = v
         .get("autoStartModulesAfterConfig")
         .and_then(Value::as_str)

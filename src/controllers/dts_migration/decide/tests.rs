@@ -107,6 +107,36 @@ fn cond<'a>(
 }
 
 #[test]
+fn a_configure_that_may_be_in_flight_is_not_sent_again_until_the_grace_ends() {
+    let first = decide(
+        &spec(),
+        &DtsMigrationStatus::default(),
+        Some(1),
+        &Observed::NoTask,
+        at(0),
+    );
+    assert_eq!(first.act, Some(Act::Configure));
+    assert_eq!(first.status.create_requested_at, Some(Time(at(0))));
+    // The answer never came; the task is not found (yet): wait, looking for it.
+    let soon = decide(&spec(), &first.status, Some(1), &Observed::NoTask, at(30));
+    assert_eq!(soon.act, None);
+    assert_eq!(soon.status.phase, Some(Phase::Configuring));
+    assert_eq!(soon.status.create_requested_at, Some(Time(at(0))));
+    // After the grace, nothing can still be in flight: configure again.
+    let later = decide(&spec(), &first.status, Some(1), &Observed::NoTask, at(61));
+    assert_eq!(later.act, Some(Act::Configure));
+    assert_eq!(later.status.create_requested_at, Some(Time(at(61))));
+    // A purchase is recorded as an intent too.
+    let configured = DtsMigrationStatus {
+        dts_job_id: Some("abc".into()),
+        ..first.status.clone()
+    };
+    let buy = run(&spec(), &configured, task("NotStarted"), 70);
+    assert_eq!(buy.act, Some(Act::CreateInstance));
+    assert_eq!(buy.status.purchase_requested_at, Some(Time(at(70))));
+}
+
+#[test]
 fn the_dts_job_generation_configures_first_then_buys() {
     let d = decide(
         &spec(),

@@ -114,11 +114,28 @@ fn partition_ids_stand_alone() {
 }
 
 #[test]
-fn default_job_name_is_namespace_and_name() {
-    assert_eq!(job_name(&spec(), "team-a", "orders"), "team-a-orders");
+fn the_job_name_is_the_spec_s_then_the_recorded_one_then_a_derived_one() {
+    let none = MmsJobStatus::default();
+    let derived = job_name(&spec(), &none, "team-a", "orders", "uid-1");
+    assert!(derived.starts_with("team-a-orders-"), "{derived}");
+    assert_ne!(
+        derived,
+        job_name(&spec(), &none, "team-a", "orders", "uid-2")
+    );
+    let recorded = MmsJobStatus {
+        job_name: Some("team-a-orders".into()),
+        ..Default::default()
+    };
+    assert_eq!(
+        job_name(&spec(), &recorded, "team-a", "orders", "uid-1"),
+        "team-a-orders"
+    );
     let mut s = spec();
     s.job_name = Some("custom".into());
-    assert_eq!(job_name(&s, "team-a", "orders"), "custom");
+    assert_eq!(
+        job_name(&s, &recorded, "team-a", "orders", "uid-1"),
+        "custom"
+    );
 }
 
 // ---------- creation ----------
@@ -212,6 +229,25 @@ fn a_job_found_by_name_is_adopted() {
     let d = run(&spec(), &MmsJobStatus::default(), Observed::Adoptable(77));
     assert_eq!(d.status.job_id, Some(77));
     assert_eq!(d.act, None);
+}
+
+#[test]
+fn a_job_of_our_name_that_is_not_ours_is_refused_not_adopted() {
+    let d = run(
+        &spec(),
+        &MmsJobStatus::default(),
+        Observed::NameTaken {
+            id: 77,
+            owner: Some("other-uid".into()),
+        },
+    );
+    assert_eq!(d.status.job_id, None);
+    assert_eq!(
+        d.act, None,
+        "nothing is created under a name another job holds"
+    );
+    assert_eq!(cond(&d, READY).reason, "JobNameTaken");
+    assert!(cond(&d, READY).message.contains("spec.jobName"));
 }
 
 #[test]
