@@ -22,10 +22,12 @@ pub use models::*;
 pub use new_api::*;
 pub use payloads::*;
 
+use super::budget::Admission;
 use super::cloud::Cloud;
 use super::credentials::Credentials;
 use super::endpoint::Product;
 use super::error::Error;
+use super::pacing::{Pacer, Pacing};
 use super::transport::{ApiRequest, ApiResponse, Body, Idempotency, Pairs};
 
 /// DTS operations for one region and identity. Cheap to clone.
@@ -34,6 +36,7 @@ pub struct DtsClient {
     cloud: Cloud,
     region: String,
     credentials: Credentials,
+    pacer: Pacer,
 }
 
 /// Parameters of one RPC call: query pairs and form pairs.
@@ -77,7 +80,31 @@ impl DtsClient {
             cloud,
             region,
             credentials,
+            pacer: Pacer::default(),
         }
+    }
+
+    /// The same client with another way of waiting for the account's call budget.
+    pub fn with_pacing(mut self, pacing: Pacing) -> Self {
+        self.pacer = Pacer::new(pacing);
+        self
+    }
+
+    /// Takes a token for the next `action` call now (so an intent can be recorded before it is
+    /// sent), or says how long to wait. Always `Now` unless the pacing is `Requeue`.
+    pub fn admit(&self, action: &str) -> Admission {
+        self.pacer.admit(
+            &self.cloud.inner,
+            Product::Dts,
+            action,
+            self.credentials.short_id(),
+            &self.region,
+        )
+    }
+
+    /// The credentials this client signs with.
+    pub fn credentials(&self) -> &Credentials {
+        &self.credentials
     }
 
     /// The region this client calls (sent as `RegionId`).
@@ -100,7 +127,7 @@ impl DtsClient {
         }
         self.cloud
             .inner
-            .call(&self.region, &self.credentials, req)
+            .call(&self.region, &self.credentials, req, &self.pacer)
             .await
     }
 }

@@ -5,6 +5,7 @@
 
 mod models;
 mod ops;
+pub use ops::{JobTasks, TASK_PAGE_SIZE};
 mod requests;
 
 pub use models::*;
@@ -15,11 +16,13 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+use super::budget::Admission;
 use super::cloud::Cloud;
 use super::credentials::Credentials;
 use super::endpoint::Product;
 use super::error::Error;
 use super::lenient::{int, vec_or_wrapped};
+use super::pacing::{Pacer, Pacing};
 use super::page::Page;
 use super::response::parse;
 use super::signer::percent_encode;
@@ -31,6 +34,7 @@ pub struct MmsClient {
     cloud: Cloud,
     region: String,
     credentials: Credentials,
+    pacer: Pacer,
 }
 
 /// Builds `/api/v1/mms/<segment>/<segment>...`, percent-encoding every segment given as a
@@ -143,7 +147,31 @@ impl MmsClient {
             cloud,
             region,
             credentials,
+            pacer: Pacer::default(),
         }
+    }
+
+    /// The same client with another way of waiting for the account's call budget.
+    pub fn with_pacing(mut self, pacing: Pacing) -> Self {
+        self.pacer = Pacer::new(pacing);
+        self
+    }
+
+    /// Takes a token for the next `action` call now (so an intent can be recorded before it is
+    /// sent), or says how long to wait. Always `Now` unless the pacing is `Requeue`.
+    pub fn admit(&self, action: &str) -> Admission {
+        self.pacer.admit(
+            &self.cloud.inner,
+            Product::Mms,
+            action,
+            self.credentials.short_id(),
+            &self.region,
+        )
+    }
+
+    /// The credentials this client signs with.
+    pub fn credentials(&self) -> &Credentials {
+        &self.credentials
     }
 
     /// The region this client calls.
@@ -171,7 +199,7 @@ impl MmsClient {
         };
         self.cloud
             .inner
-            .call(&self.region, &self.credentials, req)
+            .call(&self.region, &self.credentials, req, &self.pacer)
             .await
     }
 
