@@ -15,9 +15,10 @@ use kube::runtime::reflector::ObjectRef;
 use kube::{Client, Resource};
 use serde::de::DeserializeOwned;
 
+use super::informer::mms::MmsInformer;
 use super::managed::Managed;
 
-use crate::aliyun::Cloud;
+use crate::aliyun::{Cloud, Product, RateLimits};
 use crate::metrics::Metrics;
 
 /// Operator-wide settings.
@@ -29,6 +30,8 @@ pub struct Settings {
     pub namespace: Option<String>,
     /// Reconciles running at once per kind.
     pub concurrency: u16,
+    /// Calls per second per account and region (the `--*-calls-per-second` flags).
+    pub budget: RateLimits,
 }
 
 impl Default for Settings {
@@ -37,6 +40,7 @@ impl Default for Settings {
             poll_scale: 1.0,
             namespace: None,
             concurrency: 32,
+            budget: RateLimits::default(),
         }
     }
 }
@@ -48,7 +52,11 @@ pub struct Context {
     pub recorder: Recorder,
     pub metrics: Arc<Metrics>,
     pub settings: Settings,
+    /// Batched reads of MMS jobs, per account and region.
+    pub mms_informer: MmsInformer,
     failures: Mutex<HashMap<String, u32>>,
+    /// resourceVersion of the last status this operator wrote, per object.
+    written: Mutex<HashMap<(&'static str, String, String), u64>>,
 }
 
 impl Context {
@@ -63,13 +71,25 @@ impl Context {
             controller: crate::api::common::MANAGER.to_string(),
             instance: Some(instance),
         };
+        let scaled = |d: Duration| {
+            d.mul_f64(settings.poll_scale)
+                .max(Duration::from_millis(200))
+        };
+        let mms_informer = MmsInformer::new(
+            metrics.clone(),
+            cloud.budget_rate(Product::Mms, "ListMmsJobs"),
+            // A created job normally shows up in the next list; only then is its async task read.
+            scaled(2 * super::mms_job::decide::POLL_CREATING),
+        );
         Self {
             recorder: Recorder::new(client.clone(), reporter),
             client,
             cloud,
             metrics,
             settings,
+            mms_informer,
             failures: Mutex::default(),
+            written: Mutex::default(),
         }
     }
 
@@ -90,17 +110,25 @@ impl Context {
         controller::Config::default().concurrency(self.settings.concurrency)
     }
 
+    /// Lets the background pollers run (a leadership term starts).
+    pub fn start_informers(&self) {
+        self.mms_informer.start();
+    }
+
+    /// Stops the background pollers and keeps them stopped (shutdown, lost leadership).
+    pub fn stop_informers(&self) {
+        self.mms_informer.stop();
+    }
+
     /// Drops the per-object metrics of objects the controller reports as deleted.
     pub fn forget_deleted<K: Managed, E, W>(
         &self,
         result: Result<(ObjectRef<K>, controller::Action), controller::Error<E, W>>,
     ) {
         if let Err(controller::Error::ObjectNotFound(obj)) = result {
-            self.metrics.forget(
-                K::KIND,
-                obj.namespace.as_deref().unwrap_or_default(),
-                &obj.name,
-            );
+            let ns = obj.namespace.as_deref().unwrap_or_default();
+            self.metrics.forget(K::KIND, ns, &obj.name);
+            self.forget_writes(K::KIND, ns, &obj.name);
         }
     }
 
@@ -122,6 +150,46 @@ impl Context {
             .max(Duration::from_millis(200))
     }
 
+    /// Remembers the resourceVersion our status write produced.
+    pub fn wrote<K: Managed>(&self, obj: &K) {
+        let (Some(rv), Some(name)) = (resource_version(obj), obj.meta().name.clone()) else {
+            return;
+        };
+        let ns = obj.meta().namespace.clone().unwrap_or_default();
+        self.written
+            .lock()
+            .expect("written lock")
+            .insert((K::KIND, ns, name), rv);
+    }
+
+    /// Whether the cached `obj` is older than the operator's own last status write: a reconcile
+    /// woken by something else (an informer, a watched DataSource) before the watch delivered
+    /// that write would decide on a status that is no longer there, and could act twice. The
+    /// write's own watch event wakes the object again.
+    ///
+    /// resourceVersions are etcd revisions, which only grow; anything unparsable counts as
+    /// current.
+    pub fn behind_own_write<K: Managed>(&self, obj: &K) -> bool {
+        let Some(name) = obj.meta().name.clone() else {
+            return false;
+        };
+        let ns = obj.meta().namespace.clone().unwrap_or_default();
+        let written = self.written.lock().expect("written lock");
+        match (written.get(&(K::KIND, ns, name)), resource_version(obj)) {
+            (Some(ours), Some(cached)) => cached < *ours,
+            _ => false,
+        }
+    }
+
+    /// Forgets the writes of a deleted object.
+    pub fn forget_writes(&self, kind: &'static str, namespace: &str, name: &str) {
+        self.written.lock().expect("written lock").remove(&(
+            kind,
+            namespace.to_string(),
+            name.to_string(),
+        ));
+    }
+
     /// Counts a failed reconcile of `key`; returns the consecutive failures so far.
     pub fn failed(&self, key: &str) -> u32 {
         let mut map = self.failures.lock().expect("failure map lock");
@@ -134,4 +202,8 @@ impl Context {
     pub fn succeeded(&self, key: &str) {
         self.failures.lock().expect("failure map lock").remove(key);
     }
+}
+
+fn resource_version<K: Resource>(obj: &K) -> Option<u64> {
+    obj.meta().resource_version.as_deref()?.parse().ok()
 }

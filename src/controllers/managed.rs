@@ -102,13 +102,14 @@ where
         "kind": K::kind(&()),
         "status": value,
     });
-    api_for(ctx, obj)
+    let written = api_for(ctx, obj)
         .patch_status(
             &name,
             &PatchParams::apply(MANAGER).force(),
             &Patch::Apply(patch),
         )
         .await?;
+    ctx.wrote(&written);
     let old_phase = previous.and_then(K::phase_of);
     let new_phase = K::phase_of(status);
     if new_phase.is_some() && old_phase != new_phase {
@@ -222,7 +223,7 @@ where
         "status": {"conditions": synced},
     });
     let name = obj.name_any();
-    if let Err(e) = api_for(ctx, obj)
+    match api_for(ctx, obj)
         .patch_status(
             &name,
             &PatchParams::apply(SYNC_MANAGER).force(),
@@ -230,7 +231,10 @@ where
         )
         .await
     {
-        tracing::warn!(kind = K::KIND, %name, error = %e, "could not record the Synced condition");
+        Ok(written) => ctx.wrote(&written),
+        Err(e) => {
+            tracing::warn!(kind = K::KIND, %name, error = %e, "could not record the Synced condition")
+        }
     }
 }
 

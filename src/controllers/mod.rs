@@ -1,12 +1,14 @@
 //! The four reconcilers and the process that runs them: leader election, the metrics and health
 //! endpoint, and graceful shutdown.
 
+pub mod budget_args;
 pub mod context;
 pub mod credentials;
 pub mod cutover;
 pub mod data_source;
 pub mod dts_migration;
 pub mod error;
+pub mod informer;
 pub mod leader;
 pub mod managed;
 pub mod mms_job;
@@ -71,6 +73,8 @@ pub struct RunArgs {
     /// Multiplies every poll interval (e.g. 0.1 against a time-scaled simulator).
     #[arg(long, env = "AMO_POLL_SCALE", default_value_t = 1.0)]
     pub poll_scale: f64,
+    #[command(flatten)]
+    pub budget: budget_args::BudgetArgs,
 }
 
 /// Runs the controllers until SIGTERM/SIGINT.
@@ -103,6 +107,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         poll_scale: args.poll_scale,
         namespace: args.namespace.clone(),
         concurrency: args.concurrency.max(1),
+        budget: args.budget.rate_limits(),
     };
     let ctx = context(
         client.clone(),
@@ -146,10 +151,20 @@ pub fn context(
 ) -> anyhow::Result<Arc<Context>> {
     let cloud = Cloud::new(CloudConfig {
         endpoint_override: cloud_endpoint,
+        rate_limits: settings.budget.clone(),
         observer: Some(Arc::new(MetricsObserver(metrics.clone()))),
         ..CloudConfig::default()
     })
     .context("building the cloud client")?;
+    let budget = cloud.clone();
+    metrics.add_collector(Box::new(move |m| {
+        let waiting = budget.budget_waiting();
+        m.set_budget_waiting(
+            waiting
+                .iter()
+                .map(|((product, priority), n)| (*product, priority.as_str(), *n)),
+        );
+    }));
     Ok(Arc::new(Context::new(
         client, cloud, metrics, settings, identity,
     )))
@@ -193,6 +208,9 @@ async fn run_controllers(ctx: Arc<Context>, stop: watch::Receiver<bool>, grace: 
     // A JoinSet aborts what it still holds when dropped: aborting this task (lost leadership)
     // or giving up after `grace` ends every controller, not only this one.
     let mut tasks = JoinSet::new();
+    ctx.start_informers();
+    // However this ends (stop, lost leadership aborting this task), the pollers end with it.
+    let _informers = InformersGuard(ctx.clone());
     tasks.spawn(data_source::run(ctx.clone(), stopped(stop.clone())));
     tasks.spawn(mms_job::run(ctx.clone(), stopped(stop.clone())));
     tasks.spawn(dts_migration::run(ctx.clone(), stopped(stop.clone())));
@@ -203,6 +221,8 @@ async fn run_controllers(ctx: Arc<Context>, stop: watch::Receiver<bool>, grace: 
         _ = &mut all => return,
         _ = stopped(stop.clone()) => {}
     }
+    // Background reads are not worth waiting for: what they would learn is read again at start.
+    ctx.stop_informers();
     tracing::info!(
         ?grace,
         "shutting down: no new reconciles, waiting for in-flight ones"
@@ -212,6 +232,15 @@ async fn run_controllers(ctx: Arc<Context>, stop: watch::Receiver<bool>, grace: 
             ?grace,
             "in-flight reconciles did not finish in time; abandoning them"
         );
+    }
+}
+
+/// Stops the background pollers when dropped.
+struct InformersGuard(Arc<Context>);
+
+impl Drop for InformersGuard {
+    fn drop(&mut self) {
+        self.0.stop_informers();
     }
 }
 
@@ -260,6 +289,10 @@ impl crate::aliyun::CallObserver for MetricsObserver {
 
     fn rate_limited(&self, product: &str, waited: Duration) {
         self.0.rate_limited(product, waited);
+    }
+
+    fn queued(&self, product: &str, priority: &str, _wait: Duration) {
+        self.0.call_queued(product, priority);
     }
 }
 

@@ -34,6 +34,11 @@ where
     F: FnOnce(Arc<K>, Arc<Context>) -> Fut,
     Fut: Future<Output = Result<Action>>,
 {
+    if ctx.behind_own_write(obj.as_ref()) {
+        // The watch has not delivered our last status write yet; its event wakes us again.
+        tracing::debug!(kind = K::KIND, name = %obj.name_any(), "cache behind our own write; waiting for it");
+        return Ok(Action::requeue(Duration::from_secs(1)));
+    }
     let started = Instant::now();
     let span = tracing::info_span!(
         "reconcile",
@@ -43,6 +48,15 @@ where
     );
     let result = inner(obj.clone(), ctx.clone()).instrument(span).await;
     let took = started.elapsed();
+    if let Err(Error::Cloud(e)) = &result
+        && let Some(wait) = e.queued_wait()
+    {
+        // A call waits its turn in the account's budget: come back for it, without counting a
+        // failure (nothing was sent).
+        ctx.metrics.reconciled(K::KIND, "queued", took);
+        tracing::debug!(kind = K::KIND, name = %obj.name_any(), %e, "call queued; requeueing");
+        return Ok(ctx.requeue_after(wait));
+    }
     match &result {
         Ok(action) => {
             ctx.metrics.reconciled(K::KIND, "ok", took);

@@ -107,6 +107,7 @@ async fn run_in(
         poll_scale: 0.1,
         namespace: Some(NAMESPACE.to_string()),
         concurrency: 4,
+        ..Settings::default()
     };
     let ctx = crate::controllers::context(
         client.clone(),

@@ -180,7 +180,10 @@ fn a_sustained_queue_never_exceeds_rate_plus_burst_in_any_second() {
         })
         .max()
         .unwrap();
-    assert!(busiest < 8 + 2, "{busiest} calls in one second (rate 8, burst 2)");
+    assert!(
+        busiest < 8 + 2,
+        "{busiest} calls in one second (rate 8, burst 2)"
+    );
     // And the queue drained at close to the full rate (50 calls at 8/s ≈ 6 s).
     let took = *sent.last().unwrap() - t0;
     assert!(took < Duration::from_secs(7), "{took:?}");

@@ -3,7 +3,6 @@
 
 pub mod decide;
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use kube::api::Api;
@@ -17,20 +16,19 @@ use kube::{Resource, ResourceExt};
 use super::context::Context;
 use super::credentials;
 use super::error::{Error, Result};
+use super::informer::ObjKey;
+use super::informer::mms::{Target, Track};
 use super::managed::{
     is_paused, paused, publish, reconcile_requested_at, rejected, report, validate,
 };
 use super::runner;
-use crate::aliyun::MmsClient;
-use crate::aliyun::mms::{CreateMmsJobRequest, ListJobsRequest, ListTasksRequest, TaskStatus};
+use crate::aliyun::mms::{CreateMmsJobRequest, ListJobsRequest};
+use crate::aliyun::{Admission, MmsClient, Pacing, Priority};
 use crate::api::common::{DeletionPolicy, FINALIZER};
 use crate::api::conditions::{self, READY};
 use crate::api::data_source::DataSource;
-use crate::api::mms_job::{FailedTask, MmsJob, MmsJobPhase, MmsJobStatus};
-use decide::{Act, AsyncTaskView, JobView, Observed, SourceState};
-
-/// Log lines kept per failed task.
-const LOG_LINES: usize = 3;
+use crate::api::mms_job::{MmsJob, MmsJobPhase, MmsJobStatus};
+use decide::{Act, Observed, SourceState};
 
 /// Runs the MmsJob controller until `shutdown`.
 pub async fn run(
@@ -55,6 +53,8 @@ pub async fn run(
                 .collect::<Vec<_>>()
         },
     );
+    // The informer asks for a reconcile when what it observed of a job changed.
+    let controller = controller.reconcile_on(ctx.mms_informer.subscribe());
     runner::drive(controller, ctx, shutdown, move |job, ctx| {
         reconcile(job, ctx, sources.clone())
     })
@@ -128,17 +128,44 @@ async fn source(
     ))
 }
 
+/// The budget ticket of an MmsJob: its place in the account's queue across requeues.
+fn ticket(key: &ObjKey) -> Pacing {
+    Pacing::Requeue {
+        ticket: format!("MmsJob/{}/{}", key.0, key.1).into(),
+        priority: Priority::Mutation,
+    }
+}
+
+/// What the informer must read for this job, from what status recorded.
+fn target(status: &MmsJobStatus, job_name: &str) -> Target {
+    match (status.job_id, status.async_task_id) {
+        (Some(id), _) => Target::Job(id),
+        (None, Some(async_task_id)) => Target::Creating {
+            name: job_name.to_string(),
+            async_task_id,
+            since: status
+                .create_requested_at
+                .as_ref()
+                .map_or_else(jiff::Timestamp::now, |t| t.0),
+        },
+        (None, None) => Target::Name(job_name.to_string()),
+    }
+}
+
 async fn apply(job: Arc<MmsJob>, ctx: Arc<Context>, sources: &Store<DataSource>) -> Result<Action> {
     let prev = job.status.clone().unwrap_or_default();
     let generation = job.meta().generation;
     let now = jiff::Timestamp::now();
     let ns = job.namespace().unwrap_or_default();
     let name = job.name_any();
+    let key: ObjKey = (ns.clone(), name.clone());
     let job_name = decide::job_name(&job.spec, &ns, &name);
     if is_paused(job.as_ref()) {
+        ctx.mms_informer.untrack(&key);
         return paused(&ctx, job.as_ref(), |s| s.phase = Some(MmsJobPhase::Paused)).await;
     }
     if let Err(e) = validate(job.as_ref()) {
+        ctx.mms_informer.untrack(&key);
         return rejected(&ctx, job.as_ref(), e, |s| {
             s.phase = Some(MmsJobPhase::Invalid)
         })
@@ -146,77 +173,106 @@ async fn apply(job: Arc<MmsJob>, ctx: Arc<Context>, sources: &Store<DataSource>)
     }
     let requested = reconcile_requested_at(job.as_ref());
     let forced = requested.is_some() && requested != prev.last_handled_reconcile_at;
-    // The DataSource is read from the API server (cheap) before deciding whether MMS must be
-    // polled: a source that became ready (or stopped being) is worth acting on at once.
+    let handled = requested.clone().or(prev.last_handled_reconcile_at.clone());
+    // The DataSource comes from a cache: a source that is not ready costs no cloud call.
     let (source, client) = source(&ctx, &job, sources).await?;
-    let waiting = prev.phase == Some(MmsJobPhase::WaitingForDataSource);
-    let source_changed = waiting == source.ready;
-    let wait = decide::until_poll(&job.spec, &prev, generation, now, ctx.poll_scale());
-    if !forced && !source_changed && !wait.is_zero() {
-        return Ok(ctx.requeue_after(wait));
-    }
-
-    let observed = match (&client, source.ready, source.source_id) {
-        (Some(mms), true, Some(source_id)) => fetch(mms, source_id, &prev, &job_name).await?,
-        _ => Observed::SourceNotReady,
+    let (Some(mms), Some(source_id), true) = (client, source.source_id, source.ready) else {
+        ctx.mms_informer.untrack(&key);
+        let decision = decide::decide(
+            &job.spec,
+            &prev,
+            generation,
+            &job_name,
+            &source,
+            &Observed::SourceNotReady,
+            now,
+        );
+        let mut status = decision.status;
+        status.last_handled_reconcile_at = handled;
+        report(&ctx, job.as_ref(), &status).await?;
+        return Ok(Action::requeue(ctx.poll(decision.requeue)));
     };
-    let decision = decide::decide(
-        &job.spec, &prev, generation, &job_name, &source, &observed, now,
+    if decide::settled(prev.phase)
+        && !forced
+        && !decide::request_pending(&job.spec, &prev, generation)
+    {
+        // Finished: nothing to read until the spec asks for something.
+        ctx.mms_informer.untrack(&key);
+        return Ok(Action::await_change());
+    }
+    let mms = mms.with_pacing(ticket(&key));
+    let observation = ctx.mms_informer.track(
+        &key,
+        Track {
+            client: mms.clone(),
+            source_id,
+            target: target(&prev, &job_name),
+            interval: ctx.poll(decide::interval_for(prev.phase)),
+            known: decide::JobView::from_status(&prev),
+            poll_now: forced,
+        },
+    );
+    let Some(observation) = observation else {
+        // Not observed yet: a first status at once, without a cloud call; the informer's
+        // first read triggers the next reconcile.
+        let mut status = decide::pending(
+            &prev,
+            generation,
+            &job_name,
+            &source,
+            "Pending",
+            format!("waiting for the first read of MMS job {job_name:?}"),
+            now,
+        );
+        status.last_handled_reconcile_at = prev.last_handled_reconcile_at.clone();
+        report(&ctx, job.as_ref(), &status).await?;
+        return Ok(Action::requeue(ctx.poll(decide::POLL_SETTLED)));
+    };
+    // Decide on news, or on a spec change with the latest news; never twice on the same
+    // observation (an act's effect shows in the next one).
+    let fresh = prev
+        .last_polled_at
+        .as_ref()
+        .is_none_or(|t| observation.at > t.0);
+    if !fresh && prev.observed_generation == generation {
+        return Ok(Action::requeue(ctx.poll(decide::POLL_SETTLED)));
+    }
+    let decision = decide::decide_observed(
+        &job.spec,
+        &prev,
+        generation,
+        &job_name,
+        &source,
+        &observation,
+        now,
     );
     let mut status = decision.status;
-    status.last_handled_reconcile_at = requested.or(prev.last_handled_reconcile_at.clone());
+    status.last_handled_reconcile_at = handled;
 
-    if let (Some(act), Some(mms), Some(source_id)) = (&decision.act, &client, source.source_id) {
-        match act {
-            Act::Create { request, .. } => {
-                // Record the attempt before sending it: a restart then looks for the job by name
-                // instead of creating a second one.
-                report(&ctx, job.as_ref(), &status).await?;
-                let async_task = mms.create_job(source_id, &create_request(request)).await?;
-                status.async_task_id = Some(async_task);
-                publish(
-                    &ctx,
-                    job.as_ref(),
-                    EventType::Normal,
-                    "JobCreateRequested",
-                    &format!("CreateMmsJob sent for {job_name:?} (async task {async_task})"),
-                )
-                .await;
-            }
-            Act::Stop { job_id } => {
-                ignore_gone(mms.stop_job(source_id, *job_id).await)?;
-                publish(
-                    &ctx,
-                    job.as_ref(),
-                    EventType::Normal,
-                    "JobStopped",
-                    &format!("StopMmsJob sent for job {job_id} (spec.suspend)"),
-                )
-                .await;
-            }
-            Act::Start { job_id } => {
-                ignore_gone(mms.start_job(source_id, *job_id).await)?;
-                publish(
-                    &ctx,
-                    job.as_ref(),
-                    EventType::Normal,
-                    "JobStarted",
-                    &format!("StartMmsJob sent for job {job_id}"),
-                )
-                .await;
-            }
-            Act::Retry { job_id } => {
-                ignore_gone(mms.retry_job(source_id, *job_id).await)?;
-                publish(
-                    &ctx,
-                    job.as_ref(),
-                    EventType::Normal,
-                    "JobRetried",
-                    &format!("RetryMmsJob sent for job {job_id} (spec.retryRequestedAt)"),
-                )
-                .await;
-            }
+    if let Some(act) = &decision.act {
+        if let Admission::Queued { wait, ahead } = mms.admit(act.action()) {
+            // The call waits its turn in the account's budget; say so without sending it.
+            let queued = decide::pending(
+                &prev,
+                generation,
+                &job_name,
+                &source,
+                "Queued",
+                format!(
+                    "{} is queued behind {ahead} call(s) of this account's MMS budget; sent in about {}s",
+                    act.action(),
+                    wait.as_secs_f64().ceil()
+                ),
+                now,
+            );
+            report(&ctx, job.as_ref(), &queued).await?;
+            return Ok(ctx.requeue_after(wait));
         }
+        act_on(&ctx, &job, &mms, source_id, &job_name, act, &mut status).await?;
+    }
+    if decision.act.is_some() {
+        // Never act twice on what was seen before this act; read its effect soon.
+        ctx.mms_informer.acted(&key);
     }
     report(&ctx, job.as_ref(), &status).await?;
     if let (Some(done), Some(num)) = (status.task_done, status.task_num)
@@ -225,7 +281,74 @@ async fn apply(job: Arc<MmsJob>, ctx: Arc<Context>, sources: &Store<DataSource>)
         ctx.metrics
             .set_progress("MmsJob", &ns, &name, done as f64 / num as f64);
     }
-    Ok(Action::requeue(ctx.poll(decision.requeue)))
+    if decide::settled(status.phase) {
+        ctx.mms_informer.untrack(&key);
+        return Ok(Action::await_change());
+    }
+    Ok(Action::requeue(ctx.poll(decide::POLL_SETTLED)))
+}
+
+/// Sends the decided call (its budget token is taken already).
+async fn act_on(
+    ctx: &Context,
+    job: &MmsJob,
+    mms: &MmsClient,
+    source_id: i64,
+    job_name: &str,
+    act: &Act,
+    status: &mut MmsJobStatus,
+) -> Result<()> {
+    match act {
+        Act::Create { request, .. } => {
+            // Record the attempt before sending it: a restart then looks for the job by name
+            // instead of creating a second one.
+            report(ctx, job, status).await?;
+            let async_task = mms.create_job(source_id, &create_request(request)).await?;
+            status.async_task_id = Some(async_task);
+            publish(
+                ctx,
+                job,
+                EventType::Normal,
+                "JobCreateRequested",
+                &format!("CreateMmsJob sent for {job_name:?} (async task {async_task})"),
+            )
+            .await;
+        }
+        Act::Stop { job_id } => {
+            ignore_gone(mms.stop_job(source_id, *job_id).await)?;
+            publish(
+                ctx,
+                job,
+                EventType::Normal,
+                "JobStopped",
+                &format!("StopMmsJob sent for job {job_id} (spec.suspend)"),
+            )
+            .await;
+        }
+        Act::Start { job_id } => {
+            ignore_gone(mms.start_job(source_id, *job_id).await)?;
+            publish(
+                ctx,
+                job,
+                EventType::Normal,
+                "JobStarted",
+                &format!("StartMmsJob sent for job {job_id}"),
+            )
+            .await;
+        }
+        Act::Retry { job_id } => {
+            ignore_gone(mms.retry_job(source_id, *job_id).await)?;
+            publish(
+                ctx,
+                job,
+                EventType::Normal,
+                "JobRetried",
+                &format!("RetryMmsJob sent for job {job_id} (spec.retryRequestedAt)"),
+            )
+            .await;
+        }
+    }
+    Ok(())
 }
 
 fn ignore_gone<T>(result: Result<T, crate::aliyun::Error>) -> Result<()> {
@@ -258,128 +381,6 @@ fn create_request(r: &decide::JobRequest) -> CreateMmsJobRequest {
     }
 }
 
-/// Reads what MMS shows for this job.
-async fn fetch(
-    mms: &MmsClient,
-    source_id: i64,
-    prev: &MmsJobStatus,
-    job_name: &str,
-) -> Result<Observed> {
-    let Some(job_id) = prev.job_id else {
-        if let Some(task_id) = prev.async_task_id {
-            match mms.get_async_task(source_id, task_id).await {
-                Ok(task) => {
-                    return Ok(Observed::Creating(AsyncTaskView {
-                        id: task.id,
-                        status: task
-                            .status
-                            .as_ref()
-                            .map(|s| s.as_str().to_string())
-                            .unwrap_or_default(),
-                        running: task.running,
-                        object_id: task.created_job_id(),
-                        error: task.error_msg.clone(),
-                    }));
-                }
-                Err(e) if e.is_not_found() => {}
-                Err(e) => return Err(e.into()),
-            }
-        }
-        return Ok(match find_by_name(mms, source_id, job_name).await? {
-            Some(id) => Observed::Adoptable(id),
-            None => Observed::NoJob,
-        });
-    };
-    let job = match mms.get_job(source_id, job_id).await {
-        Ok(job) => job,
-        Err(e) if e.is_not_found() => return Ok(Observed::Gone(job_id)),
-        Err(e) => return Err(e.into()),
-    };
-    let counts: BTreeMap<String, i64> = mms
-        .count_tasks_by_status(source_id, job_id)
-        .await?
-        .into_iter()
-        .map(|(s, n)| (s.as_str().to_string(), n as i64))
-        .filter(|(_, n)| *n > 0)
-        .collect();
-    let mut failed_tasks = Vec::new();
-    let mut mismatches = Vec::new();
-    for state in [
-        TaskStatus::SchemaFailed,
-        TaskStatus::DataFailed,
-        TaskStatus::VerificationFailed,
-    ] {
-        if counts.get(state.as_str()).copied().unwrap_or(0) == 0
-            || failed_tasks.len() >= decide::MAX_FAILED_TASKS
-        {
-            continue;
-        }
-        let page = mms
-            .list_tasks(
-                source_id,
-                &ListTasksRequest {
-                    job_id: Some(job_id),
-                    status: Some(state.clone()),
-                    page_num: Some(1),
-                    page_size: Some(decide::MAX_FAILED_TASKS as u32),
-                    ..ListTasksRequest::default()
-                },
-            )
-            .await?;
-        for task in page
-            .items
-            .into_iter()
-            .take(decide::MAX_FAILED_TASKS - failed_tasks.len())
-        {
-            let logs = mms
-                .list_task_logs(source_id, task.id)
-                .await
-                .unwrap_or_default();
-            let lines: Vec<String> = logs
-                .iter()
-                .filter_map(|l| {
-                    let text = [l.action.as_deref(), l.msg.as_deref()]
-                        .into_iter()
-                        .flatten()
-                        .collect::<Vec<_>>()
-                        .join(": ");
-                    (!text.is_empty()).then(|| conditions::truncate(&text, 300))
-                })
-                .collect();
-            let table = format!("{}.{}", task.src_db_name, task.src_table_name);
-            if state == TaskStatus::VerificationFailed {
-                mismatches.extend(decide::mismatches_in_log(&table, &lines));
-            }
-            failed_tasks.push(FailedTask {
-                id: task.id,
-                table,
-                status: task
-                    .status
-                    .as_ref()
-                    .map(|s| s.as_str().to_string())
-                    .unwrap_or_else(|| state.as_str().to_string()),
-                retried_times: task.retried_times,
-                last_log: lines[lines.len().saturating_sub(LOG_LINES)..].to_vec(),
-            });
-        }
-    }
-    Ok(Observed::Job(JobView {
-        id: job.id,
-        name: job.name.clone(),
-        status: job
-            .status
-            .as_ref()
-            .map(|s| s.as_str().to_string())
-            .unwrap_or_default(),
-        stopped: job.stopped,
-        task_num: job.task_num,
-        task_done: job.task_done,
-        task_counts: counts,
-        failed_tasks,
-        mismatches,
-    }))
-}
-
 /// A job with exactly our name (the name filter matches substrings).
 async fn find_by_name(mms: &MmsClient, source_id: i64, job_name: &str) -> Result<Option<i64>> {
     let filter = ListJobsRequest {
@@ -403,6 +404,8 @@ async fn cleanup(
     let status = job.status.clone().unwrap_or_default();
     let ns = job.namespace().unwrap_or_default();
     let name = job.name_any();
+    let key: ObjKey = (ns.clone(), name.clone());
+    ctx.mms_informer.untrack(&key);
     ctx.metrics.forget("MmsJob", &ns, &name);
     if job.spec.deletion_policy == DeletionPolicy::Retain {
         publish(
@@ -419,6 +422,7 @@ async fn cleanup(
         return Ok(Action::await_change());
     }
     let (source, client) = source(&ctx, &job, sources).await?;
+    let client = client.map(|c| c.with_pacing(ticket(&key)));
     let (Some(mms), Some(source_id)) = (client, source.source_id.or(status.source_id)) else {
         return Err(Error::Dependency(format!(
             "cannot delete the MMS job: DataSource {} is gone or unresolved; set deletionPolicy Retain (or remove the finalizer) to let go",
