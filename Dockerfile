@@ -25,7 +25,8 @@ RUN mkdir src \
 
 # 2. The crate itself. Removing its fingerprints above makes cargo rebuild it even when the
 #    copied sources carry older timestamps than the placeholder build.
-#    Release profile (Cargo.toml): fat LTO, one codegen unit, symbols stripped.
+#    Release profile (Cargo.toml): optimised for size, fat LTO, one codegen unit, symbols
+#    stripped, panics abort.
 COPY src ./src
 # Files the binary embeds (include_str!): the simulator's demo scenario, the sandbox's samples
 # and its local API server script.

@@ -71,6 +71,25 @@ const AWAY_GRACE: Duration = Duration::from_secs(5);
 /// reconcile is not sent to the back of the queue (which would make the reconcile start over,
 /// send its first call again, and never finish under contention).
 const CONTINUATION: Duration = Duration::from_secs(3);
+/// Most tokens one reconcile gets at once (see [`Recent::need`]).
+const MAX_TOKENS_AT_ONCE: u32 = 8;
+
+/// A ticket admitted lately.
+#[derive(Debug, Clone, Copy)]
+struct Recent {
+    /// Its place in the queue, kept while it continues.
+    seq: u64,
+    until: Instant,
+    /// Calls admitted in its current attempt.
+    calls: u32,
+    /// Tokens its next attempt takes at once, learnt when an attempt ran out of tokens half-way:
+    /// a reconcile requeued there starts over and makes its calls again. Without this, a
+    /// reconcile that needs more calls than the burst would get one token per attempt and never
+    /// finish.
+    need: u32,
+    /// Tokens taken for it at its turn and not used yet.
+    prepaid: u32,
+}
 
 #[derive(Debug)]
 struct Waiter {
@@ -89,8 +108,8 @@ struct Lane {
     tat: Instant,
     waiters: BTreeMap<(Priority, u64), Waiter>,
     places: HashMap<String, (Priority, u64)>,
-    /// Tickets admitted lately: (their place, until when they may continue).
-    recent: HashMap<String, (u64, Instant)>,
+    /// Tickets admitted lately.
+    recent: HashMap<String, Recent>,
     next_seq: u64,
 }
 
@@ -120,7 +139,7 @@ impl Lane {
                 self.places.remove(&w.ticket);
             }
         }
-        self.recent.retain(|_, (_, until)| *until >= now);
+        self.recent.retain(|_, r| r.until >= now);
     }
 
     /// The waiter's place, inserting or re-prioritising it.
@@ -135,7 +154,7 @@ impl Lane {
             return (priority, seq);
         }
         let seq = match self.recent.get(ticket) {
-            Some(&(seq, _)) => seq,
+            Some(r) => r.seq,
             None => {
                 self.next_seq += 1;
                 self.next_seq
@@ -154,26 +173,60 @@ impl Lane {
 
     fn admit(&mut self, ticket: &str, priority: Priority, away: bool, now: Instant) -> Admission {
         self.forget_lapsed(now);
-        let continuing = self.recent.contains_key(ticket);
+        if let Some(r) = self.recent.get_mut(ticket)
+            && r.prepaid > 0
+        {
+            // A token taken for this reconcile at its turn.
+            r.prepaid -= 1;
+            r.calls += 1;
+            r.until = now + CONTINUATION;
+            return Admission::Now;
+        }
+        let recent = self.recent.get(ticket).copied();
         let place = self.place(ticket, priority);
         let ahead = self.waiters.range(..place).count();
         // A continuing reconcile may run one token into debt so that its next call does not
         // requeue it behind its own first call.
-        let slack = if continuing {
+        let slack = if recent.is_some_and(|r| r.calls > 0) {
             self.tolerance + self.interval
         } else {
             self.tolerance
         };
         let ready_at = self.tat.checked_sub(slack).unwrap_or(now).max(now);
         if ahead == 0 && ready_at <= now {
-            self.tat = self.tat.max(now) + self.interval;
+            let first_call = recent.is_none_or(|r| r.calls == 0);
+            let tokens = if first_call {
+                recent.map_or(1, |r| r.need.clamp(1, MAX_TOKENS_AT_ONCE))
+            } else {
+                1
+            };
+            self.tat = self.tat.max(now) + self.interval * tokens;
             self.waiters.remove(&place);
             self.places.remove(ticket);
-            self.recent
-                .insert(ticket.to_string(), (place.1, now + CONTINUATION));
+            self.recent.insert(
+                ticket.to_string(),
+                Recent {
+                    seq: place.1,
+                    until: now + CONTINUATION,
+                    calls: recent.map_or(0, |r| r.calls) + 1,
+                    need: recent.map_or(0, |r| r.need),
+                    prepaid: tokens - 1,
+                },
+            );
             return Admission::Now;
         }
         let wait = (ready_at - now) + self.interval * ahead as u32;
+        if let Some(r) = self.recent.get_mut(ticket) {
+            if r.calls > 0 {
+                // Out of tokens half-way: this attempt ends here and will be made again in full,
+                // with at least one more call (doubled, so a long reconcile learns its size in
+                // one or two attempts rather than one call at a time).
+                r.need = (2 * (r.calls + 1)).min(MAX_TOKENS_AT_ONCE);
+                r.calls = 0;
+            }
+            // Remembered until it comes back.
+            r.until = r.until.max(now + wait + AWAY_GRACE);
+        }
         if away && let Some(w) = self.waiters.get_mut(&place) {
             w.lapses_at = Some(now + wait + AWAY_GRACE);
         }

@@ -15,7 +15,8 @@ use kube::runtime::reflector::ObjectRef;
 use kube::{Client, Resource};
 use serde::de::DeserializeOwned;
 
-use super::informer::mms::MmsInformer;
+use super::informer::dts::{Dts, DtsInformer};
+use super::informer::mms::{Mms, MmsInformer};
 use super::managed::Managed;
 
 use crate::aliyun::{Cloud, Product, RateLimits};
@@ -54,6 +55,8 @@ pub struct Context {
     pub settings: Settings,
     /// Batched reads of MMS jobs, per account and region.
     pub mms_informer: MmsInformer,
+    /// Batched reads of DTS tasks, per account and region.
+    pub dts_informer: DtsInformer,
     failures: Mutex<HashMap<String, u32>>,
     /// resourceVersion of the last status this operator wrote, per object.
     written: Mutex<HashMap<(&'static str, String, String), u64>>,
@@ -76,10 +79,18 @@ impl Context {
                 .max(Duration::from_millis(200))
         };
         let mms_informer = MmsInformer::new(
+            Mms {
+                // A created job normally shows up in the next list; only then is its async task
+                // read.
+                create_grace: scaled(2 * super::mms_job::decide::POLL_CREATING),
+            },
             metrics.clone(),
             cloud.budget_rate(Product::Mms, "ListMmsJobs"),
-            // A created job normally shows up in the next list; only then is its async task read.
-            scaled(2 * super::mms_job::decide::POLL_CREATING),
+        );
+        let dts_informer = DtsInformer::new(
+            Dts,
+            metrics.clone(),
+            cloud.budget_rate(Product::Dts, "DescribeDtsJobs"),
         );
         Self {
             recorder: Recorder::new(client.clone(), reporter),
@@ -88,6 +99,7 @@ impl Context {
             metrics,
             settings,
             mms_informer,
+            dts_informer,
             failures: Mutex::default(),
             written: Mutex::default(),
         }
@@ -113,11 +125,13 @@ impl Context {
     /// Lets the background pollers run (a leadership term starts).
     pub fn start_informers(&self) {
         self.mms_informer.start();
+        self.dts_informer.start();
     }
 
     /// Stops the background pollers and keeps them stopped (shutdown, lost leadership).
     pub fn stop_informers(&self) {
         self.mms_informer.stop();
+        self.dts_informer.stop();
     }
 
     /// Drops the per-object metrics of objects the controller reports as deleted.

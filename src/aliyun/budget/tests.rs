@@ -155,6 +155,39 @@ fn a_reconcile_keeps_its_place_for_its_next_call() {
 }
 
 #[test]
+fn a_reconcile_needing_more_calls_than_the_burst_gets_them_together_at_its_next_turn() {
+    let t0 = Instant::now();
+    let mut l = lane(1, 1, t0);
+    let mut now = t0;
+    // Each attempt makes 4 calls and starts over when one is queued.
+    let mut attempts = 0;
+    let finished = loop {
+        attempts += 1;
+        assert!(attempts < 10, "the reconcile never got its 4 calls");
+        let mut wait = None;
+        for _ in 0..4 {
+            match l.admit("multi", Priority::Mutation, true, now) {
+                Admission::Now => {}
+                Admission::Queued { wait: w, .. } => {
+                    wait = Some(w);
+                    break;
+                }
+            }
+        }
+        match wait {
+            None => break now,
+            Some(w) => now += w + ms(100),
+        }
+    };
+    assert!(attempts <= 3, "{attempts} attempts");
+    // The calls it took at once are paid for: the next caller waits for them.
+    assert!(matches!(
+        l.admit("next", Priority::Mutation, true, finished),
+        Admission::Queued { .. }
+    ));
+}
+
+#[test]
 fn a_sustained_queue_never_exceeds_rate_plus_burst_in_any_second() {
     let t0 = Instant::now();
     let mut l = lane(8, 2, t0);

@@ -63,6 +63,23 @@ pub async fn run(
     runner::drive(controller, ctx, shutdown, reconcile).await;
 }
 
+/// How long one request for fresh lag samples holds (renewed by every reconcile while gating).
+const FRESH_LAG_WINDOW: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// Phases in which the gates (lag among them) are evaluated before the switch.
+fn gates_on_lag(phase: Option<CutoverPhase>) -> bool {
+    matches!(
+        phase,
+        None | Some(
+            CutoverPhase::Pending
+                | CutoverPhase::Gating
+                | CutoverPhase::AwaitingApproval
+                | CutoverPhase::WaitingForWindow
+                | CutoverPhase::DryRun
+        )
+    )
+}
+
 fn referencing(
     cutovers: &[Arc<Cutover>],
     kind: MigrationKind,
@@ -102,6 +119,15 @@ async fn reconcile(cutover: Arc<Cutover>, ctx: Arc<Context>) -> Result<Action> {
 
     // Fetch.
     let migrations = observe_migrations(&ctx, &cutover).await?;
+    if gates_on_lag(prev.phase) {
+        // Its lag gates need fresh samples: those tasks are read first and never stretched.
+        for m in &cutover.spec.migrations {
+            if m.kind == MigrationKind::DtsMigration {
+                ctx.dts_informer
+                    .want_fresh(&(ns.clone(), m.name.clone()), ctx.poll(FRESH_LAG_WINDOW));
+            }
+        }
+    }
     let secrets: Api<Secret> = Api::namespaced(ctx.client.clone(), &ns);
     let rollback_name = rollback_secret_name(&cutover);
     let rollback = if prev.saved.iter().any(|s| s.stored_in.is_some()) {
@@ -330,7 +356,15 @@ async fn stop_replication(
         .ok_or_else(|| Error::Dependency(format!("DtsMigration {ns}/{migration} not found")))?;
     let status = m.status.clone().unwrap_or_default();
     let creds = credentials::resolve(&ctx.client, ns, m.spec.credentials.as_ref()).await?;
-    let dts = ctx.cloud.dts(m.spec.region.clone(), creds);
+    // First in the account's budget, before any poll or other mutation; never waited for in
+    // the worker (no token: the reconcile requeues for its turn).
+    let dts =
+        ctx.cloud
+            .dts(m.spec.region.clone(), creds)
+            .with_pacing(crate::aliyun::Pacing::Requeue {
+                ticket: format!("Cutover/{ns}/{}", cutover.name_any()).into(),
+                priority: crate::aliyun::Priority::Critical,
+            });
     let result = crate::controllers::dts_migration::task_op(
         &dts,
         m.spec.api_generation,

@@ -56,6 +56,8 @@ pub struct TaskView {
     pub error: Option<String>,
     /// Status and differing rows of the full data check, when configured.
     pub data_check: Option<(String, i64)>,
+    /// When DTS's answer arrived, on the operator's clock (a lag sample's time).
+    pub observed_at: Option<jiff::Timestamp>,
 }
 
 /// What DTS showed this time.
@@ -127,7 +129,9 @@ pub fn until_poll(
 
 pub fn interval_for(phase: Option<Phase>) -> Duration {
     match phase {
-        None | Some(Phase::Creating | Phase::Configuring | Phase::Prechecking) => POLL_FAST,
+        None | Some(Phase::Pending | Phase::Creating | Phase::Configuring | Phase::Prechecking) => {
+            POLL_FAST
+        }
         Some(Phase::MigratingSchema | Phase::MigratingFull) => POLL_INITIAL_LOAD,
         Some(Phase::Replicating) => POLL_REPLICATING,
         Some(Phase::Suspended | Phase::PrecheckFailed | Phase::Retrying | Phase::Failed) => {
@@ -178,7 +182,11 @@ fn derive(
         precheck_generation: prev.precheck_generation,
         lag_monitor_rule_configured: prev.lag_monitor_rule_configured,
         last_handled_reconcile_at: prev.last_handled_reconcile_at.clone(),
-        last_polled_at: Some(Time(now)),
+        // The answer's arrival, not the reconcile's start: lag samples are stamped with it.
+        last_polled_at: Some(Time(match observed {
+            Observed::Task(task) => task.observed_at.unwrap_or(now),
+            _ => now,
+        })),
         ..DtsMigrationStatus::default()
     };
     let mut out = Outcome::default();

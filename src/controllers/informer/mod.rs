@@ -7,8 +7,12 @@
 //! of what they read (first observations before periodic polls), behind the mutating calls
 //! reconciles send.
 
+pub mod dts;
 pub mod mms;
+mod poller;
 pub mod schedule;
+
+pub use poller::{Informer, Observation, Poller, Track};
 
 use std::sync::Mutex;
 

@@ -349,14 +349,7 @@ pub fn decide(
 }
 
 /// What the informer last learnt about an MmsJob.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Observation {
-    pub observed: Observed,
-    /// When the answer arrived, on the operator's clock.
-    pub at: jiff::Timestamp,
-    /// When the informer plans to read the object next.
-    pub next_poll_at: jiff::Timestamp,
-}
+pub type Observation = crate::controllers::informer::Observation<Observed>;
 
 /// [`decide`] on an informer's observation. The status stamps are the observation's (its
 /// arrival, its next poll); they change nothing by themselves (a read that learnt nothing

@@ -17,7 +17,7 @@ use super::context::Context;
 use super::credentials;
 use super::error::{Error, Result};
 use super::informer::ObjKey;
-use super::informer::mms::{Target, Track};
+use super::informer::mms::{JobMemo, MmsTarget, Target, Track};
 use super::managed::{
     is_paused, paused, publish, reconcile_requested_at, rejected, report, validate,
 };
@@ -205,10 +205,12 @@ async fn apply(job: Arc<MmsJob>, ctx: Arc<Context>, sources: &Store<DataSource>)
         &key,
         Track {
             client: mms.clone(),
-            source_id,
-            target: target(&prev, &job_name),
+            target: MmsTarget {
+                source_id,
+                job: target(&prev, &job_name),
+            },
             interval: ctx.poll(decide::interval_for(prev.phase)),
-            known: decide::JobView::from_status(&prev),
+            memo: JobMemo::known(decide::JobView::from_status(&prev)),
             poll_now: forced,
         },
     );

@@ -16,6 +16,7 @@ local DEGRADED = { PrecheckFailed = true, Failed = true, Invalid = true, Retryin
 -- spec.suspend (SuspendDtsJob) or the paused annotation.
 local SUSPENDED = { Suspended = true, Paused = true }
 local PROGRESSING = {
+  Pending = true,
   Creating = true,
   Configuring = true,
   Prechecking = true,

@@ -14,9 +14,6 @@ use super::plan::{self, JOB_PAGE_SIZE, ListPlan, Summary, Target};
 /// One tracked MmsJob of the source, with what the informer knew of it.
 #[derive(Clone, Debug)]
 pub struct Want {
-    pub key: super::super::ObjKey,
-    /// The object's act epoch when the round started.
-    pub epoch: u64,
     pub target: Target,
     pub summary: Option<Summary>,
     pub view: Option<JobView>,
@@ -39,7 +36,8 @@ pub enum Got {
 /// The outcome of a round for one source.
 #[derive(Debug, Default)]
 pub struct Round {
-    pub got: Vec<(super::super::ObjKey, Got)>,
+    /// One result per want, in order.
+    pub got: Vec<Got>,
     /// Calls made (for the cost estimate).
     pub calls: u32,
     /// Jobs in the source, when the round listed them all.
@@ -197,7 +195,7 @@ pub async fn read_source(
                             Ok(job) => Some(job),
                             Err(e) if e.is_not_found() => None,
                             Err(_) => {
-                                round.got.push((want.key.clone(), Got::Nothing));
+                                round.got.push(Got::Nothing);
                                 continue;
                             }
                         }
@@ -222,7 +220,7 @@ pub async fn read_source(
                 }
             }
         };
-        round.got.push((want.key.clone(), got));
+        round.got.push(got);
     }
     round.calls = reader.calls;
     Ok(round)

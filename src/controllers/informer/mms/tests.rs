@@ -4,9 +4,13 @@ use std::time::Duration;
 
 use futures::StreamExt;
 
+use std::sync::Arc;
+
 use super::*;
 use crate::aliyun::mms::{CreateMmsJobRequest, ListDataSourcesRequest};
 use crate::aliyun::{Cloud, CloudConfig, Credentials, RateLimits, SecretString};
+use crate::controllers::informer::{ObjKey, Observation};
+use crate::metrics::Metrics;
 use crate::sim::scenario::{DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET};
 use crate::sim::{SimConfig, SimHandle, Simulator};
 
@@ -55,15 +59,24 @@ async fn source_with_jobs(sim: &SimHandle, mms: &MmsClient) -> (i64, Vec<String>
     (source, names)
 }
 
-fn track(mms: &MmsClient, source_id: i64, target: Target) -> Track {
+fn track(mms: &MmsClient, source_id: i64, job: Target) -> Track {
     Track {
         client: mms.clone(),
-        source_id,
-        target,
+        target: MmsTarget { source_id, job },
         interval: Duration::from_millis(100),
-        known: None,
+        memo: JobMemo::default(),
         poll_now: false,
     }
+}
+
+fn informer(rate: f64) -> MmsInformer {
+    MmsInformer::new(
+        Mms {
+            create_grace: Duration::from_secs(20),
+        },
+        Arc::new(Metrics::new()),
+        rate,
+    )
 }
 
 async fn calls(sim: &SimHandle, action: &str) -> usize {
@@ -88,11 +101,7 @@ async fn one_list_serves_many_jobs_and_tasks_are_read_once_per_change() {
     let mms = client(&sim);
     let (source_id, names) = source_with_jobs(&sim, &mms).await;
     // An unlimited budget: intervals stay nominal (100 ms here).
-    let informer = MmsInformer::new(
-        Arc::new(Metrics::new()),
-        f64::INFINITY,
-        Duration::from_secs(20),
-    );
+    let informer = informer(f64::INFINITY);
     let mut rx = informer.subscribe();
     sim.admin().clear_requests().await.unwrap();
     let keys: Vec<ObjKey> = names.iter().map(|n| ("ns".into(), n.clone())).collect();
@@ -176,7 +185,7 @@ async fn a_deleted_job_is_gone_and_a_new_target_forgets_the_old_observation() {
     let id_of = |name: &str| all.iter().find(|j| j.name == name).unwrap().id;
     let (kept, deleted) = (id_of(&names[0]), id_of(&names[1]));
     mms.delete_job(source_id, deleted).await.unwrap();
-    let informer = MmsInformer::new(Arc::new(Metrics::new()), 8.0, Duration::from_secs(20));
+    let informer = informer(8.0);
     let mut rx = informer.subscribe();
     let (a, b): (ObjKey, ObjKey) = (("ns".into(), "a".into()), ("ns".into(), "b".into()));
     informer.track(&a, track(&mms, source_id, Target::Job(kept)));
