@@ -39,14 +39,18 @@ fn main() -> anyhow::Result<()> {
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()?;
-            runtime.block_on(async move {
+            let result = runtime.block_on(async move {
                 match command {
                     Command::Run(args) => aliyun_migration_operator::controllers::run(args).await,
                     Command::Sim(args) => sim::run(args).await,
                     Command::Sandbox(args) => aliyun_migration_operator::sandbox::run(args).await,
                     Command::Crds { .. } => unreachable!("handled above"),
                 }
-            })
+            });
+            // Work still parked in the runtime (a DNS lookup, an abandoned call) must not hold
+            // the exit: what mattered has finished or been given up above.
+            runtime.shutdown_timeout(std::time::Duration::from_millis(200));
+            result
         }
     }
 }

@@ -107,3 +107,37 @@ fn first_statuses_come_at_once_and_finished_jobs_cost_no_call() {
     std::thread::sleep(Duration::from_secs(10));
     assert_eq!(job_reads(&sim), before, "finished jobs were read again");
 }
+
+#[test]
+#[ignore = "needs the local kube-apiserver: run hack/test.sh"]
+fn sigterm_exits_within_two_seconds_with_nothing_in_flight() {
+    let cluster = cluster();
+    let ns = Namespace::create(cluster, "sigterm");
+    let sim = Sim::start(&[]);
+    cloud_secret(&ns);
+    // Objects that need no cloud call: jobs waiting for a DataSource that does not exist.
+    for i in 0..3 {
+        ns.kubectl.apply(&format!(
+            r#"{{"apiVersion":"migration.aliyun-operator.dev/v1alpha1","kind":"MmsJob","metadata":{{"name":"waiting-{i}"}},
+                "spec":{{"dataSourceRef":{{"name":"absent"}},"srcDbName":"sales","tables":["orders"]}}}}"#
+        ));
+    }
+    // At once after start-up (caches still listing: before, the controllers then waited out the
+    // whole grace period), a little later, and once everything has been reconciled.
+    for delay_ms in [0, 150, 3000] {
+        let mut op = Operator::start(cluster, &ns.name, &sim, &[]);
+        std::thread::sleep(Duration::from_millis(delay_ms));
+        let signalled = Instant::now();
+        op.signal(libc::SIGTERM);
+        let status = op
+            .wait_exit(Duration::from_secs(10))
+            .expect("the operator exits");
+        let took = signalled.elapsed();
+        assert!(status.success(), "{status:?}");
+        assert!(
+            took < Duration::from_secs(2),
+            "exit took {took:?} after SIGTERM {delay_ms} ms after start-up:\n{}",
+            tail(&op.proc.log_text(), 15)
+        );
+    }
+}

@@ -60,6 +60,9 @@ pub struct Context {
     failures: Mutex<HashMap<String, u32>>,
     /// resourceVersion of the last status this operator wrote, per object.
     written: Mutex<HashMap<(&'static str, String, String), u64>>,
+    /// Reconciles running now, and a wake-up for when none is.
+    in_flight: std::sync::atomic::AtomicUsize,
+    idle: tokio::sync::Notify,
 }
 
 impl Context {
@@ -102,6 +105,8 @@ impl Context {
             dts_informer,
             failures: Mutex::default(),
             written: Mutex::default(),
+            in_flight: std::sync::atomic::AtomicUsize::new(0),
+            idle: tokio::sync::Notify::new(),
         }
     }
 
@@ -164,6 +169,24 @@ impl Context {
             .max(Duration::from_millis(200))
     }
 
+    /// Counts a reconcile as running until the guard drops.
+    pub fn running(&self) -> InFlight<'_> {
+        self.in_flight
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        InFlight(self)
+    }
+
+    /// Resolves once no reconcile is running (at once when none is).
+    pub async fn drained(&self) {
+        loop {
+            let idle = self.idle.notified();
+            if self.in_flight.load(std::sync::atomic::Ordering::SeqCst) == 0 {
+                return;
+            }
+            idle.await;
+        }
+    }
+
     /// Remembers the resourceVersion our status write produced.
     pub fn wrote<K: Managed>(&self, obj: &K) {
         let (Some(rv), Some(name)) = (resource_version(obj), obj.meta().name.clone()) else {
@@ -220,4 +243,20 @@ impl Context {
 
 fn resource_version<K: Resource>(obj: &K) -> Option<u64> {
     obj.meta().resource_version.as_deref()?.parse().ok()
+}
+
+/// A running reconcile (see [`Context::running`]).
+pub struct InFlight<'a>(&'a Context);
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        if self
+            .0
+            .in_flight
+            .fetch_sub(1, std::sync::atomic::Ordering::SeqCst)
+            == 1
+        {
+            self.0.idle.notify_one();
+        }
+    }
 }

@@ -227,11 +227,20 @@ async fn run_controllers(ctx: Arc<Context>, stop: watch::Receiver<bool>, grace: 
         ?grace,
         "shutting down: no new reconciles, waiting for in-flight ones"
     );
-    if tokio::time::timeout(grace, &mut all).await.is_err() {
-        tracing::warn!(
+    // Done when the controllers end, or as soon as no reconcile runs: a controller whose cache
+    // never finished its first list waits for it forever, with nothing in flight.
+    let drained = async {
+        // The stop reaches the controllers' schedulers first: no reconcile starts after this.
+        tokio::task::yield_now().await;
+        ctx.drained().await;
+    };
+    tokio::select! {
+        _ = &mut all => {}
+        _ = drained => tracing::debug!("no reconcile in flight"),
+        _ = tokio::time::sleep(grace) => tracing::warn!(
             ?grace,
             "in-flight reconciles did not finish in time; abandoning them"
-        );
+        ),
     }
 }
 

@@ -39,6 +39,7 @@ where
         tracing::debug!(kind = K::KIND, name = %obj.name_any(), "cache behind our own write; waiting for it");
         return Ok(Action::requeue(Duration::from_secs(1)));
     }
+    let _running = ctx.running();
     let started = Instant::now();
     let span = tracing::info_span!(
         "reconcile",
