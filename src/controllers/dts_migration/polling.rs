@@ -43,7 +43,10 @@ pub fn pending(
     now: jiff::Timestamp,
 ) -> DtsMigrationStatus {
     let mut status = prev.clone();
-    if matches!(prev.phase, None | Some(Phase::Pending)) {
+    // Said once: a message that counted down each time would rewrite status on every requeue.
+    let said = conditions::find(&prev.conditions, READY).is_some_and(|c| c.reason == reason)
+        && prev.observed_generation == generation;
+    if !said && matches!(prev.phase, None | Some(Phase::Pending)) {
         status.observed_generation = generation;
         status.phase = Some(Phase::Pending);
         status.conditions = conditions::merge(

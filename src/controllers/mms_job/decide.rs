@@ -315,10 +315,15 @@ pub fn pending(
     now: jiff::Timestamp,
 ) -> MmsJobStatus {
     let mut status = prev.clone();
-    if matches!(
-        prev.phase,
-        None | Some(MmsJobPhase::WaitingForDataSource | MmsJobPhase::Pending)
-    ) {
+    // Said once: a message that counted down each time would rewrite status on every requeue.
+    let said = conditions::find(&prev.conditions, READY).is_some_and(|c| c.reason == reason)
+        && prev.observed_generation == generation;
+    if !said
+        && matches!(
+            prev.phase,
+            None | Some(MmsJobPhase::WaitingForDataSource | MmsJobPhase::Pending)
+        )
+    {
         status.observed_generation = generation;
         status.job_name = Some(job_name.to_string());
         status.source_id = source.source_id.or(prev.source_id);

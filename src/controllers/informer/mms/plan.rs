@@ -138,6 +138,28 @@ pub fn known_log(prev: Option<&JobView>, task: &MmsTask) -> Option<Vec<String>> 
         .map(|f| f.last_log.clone())
 }
 
+/// The view of a job whose tasks the list figures already tell, without reading them: by the
+/// documented roll-up (mms-api.md §5.4), a job not stopped is `INIT` with nothing done only
+/// while every task waits in `INIT`, and `DONE` with every task done only when all are `DONE`
+/// (verification, when enabled, comes before `DONE`). Anything else needs its tasks read.
+pub fn implied_view(job: &MmsJob) -> Option<JobView> {
+    let summary = Summary::of(job);
+    let state = match summary.status.as_str() {
+        "INIT" if job.task_done == 0 => TaskStatus::Init,
+        "DONE" if job.task_done == job.task_num => TaskStatus::Done,
+        _ => return None,
+    };
+    if job.stopped || job.task_num < 0 {
+        return None;
+    }
+    let tasks = JobTasks {
+        counts: [(state, job.task_num as u64)].into_iter().collect(),
+        failed: Vec::new(),
+        total: job.task_num as u64,
+    };
+    Some(job_view(job, &tasks, &HashMap::new()))
+}
+
 /// Builds the view from a job, its tasks and the full log lines of the shown failed tasks.
 pub fn job_view(job: &MmsJob, tasks: &JobTasks, logs: &HashMap<i64, Vec<String>>) -> JobView {
     let mut failed_tasks = Vec::new();

@@ -210,6 +210,8 @@ pub async fn read_source(
                             && !want.refresh_tasks
                         {
                             Got::Unchanged
+                        } else if let Some(view) = plan::implied_view(&job) {
+                            Got::Observed(Observed::Job(view), Some(summary))
                         } else {
                             match reader.view(&job, want.view.as_ref()).await {
                                 Ok(view) => Got::Observed(Observed::Job(view), Some(summary)),

@@ -120,3 +120,41 @@ fn the_summary_is_what_the_list_shows() {
     };
     assert!(!Summary::of(&stopped).running());
 }
+
+#[test]
+fn waiting_and_finished_jobs_tell_their_task_counts_without_a_read() {
+    let waiting = MmsJob {
+        status: Some(JobStatus::Init),
+        task_num: 3,
+        task_done: 0,
+        ..job()
+    };
+    let view = implied_view(&waiting).unwrap();
+    assert_eq!(view.task_counts, BTreeMap::from([("INIT".to_string(), 3)]));
+    let done = MmsJob {
+        status: Some(JobStatus::Done),
+        task_num: 3,
+        task_done: 3,
+        ..job()
+    };
+    let view = implied_view(&done).unwrap();
+    assert_eq!(view.task_counts, BTreeMap::from([("DONE".to_string(), 3)]));
+    assert!(view.failed_tasks.is_empty());
+    // Running, failed, stopped, or figures that do not add up: read the tasks.
+    assert_eq!(implied_view(&job()), None);
+    let failed = MmsJob {
+        status: Some(JobStatus::Failed),
+        ..done.clone()
+    };
+    assert_eq!(implied_view(&failed), None);
+    let stopped = MmsJob {
+        stopped: true,
+        ..waiting.clone()
+    };
+    assert_eq!(implied_view(&stopped), None);
+    let partly = MmsJob {
+        task_done: 2,
+        ..done
+    };
+    assert_eq!(implied_view(&partly), None);
+}
