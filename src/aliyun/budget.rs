@@ -101,6 +101,8 @@ struct Waiter {
 /// One token bucket and its queue.
 #[derive(Debug)]
 struct Lane {
+    /// A documented limit (an action's own rule): never run into debt for a reconcile.
+    strict: bool,
     interval: Duration,
     /// How far ahead of now the bucket's theoretical arrival time may run: `burst - 1` tokens.
     tolerance: Duration,
@@ -114,9 +116,10 @@ struct Lane {
 }
 
 impl Lane {
-    fn new(limit: RateLimit, now: Instant) -> Self {
+    fn new(limit: RateLimit, strict: bool, now: Instant) -> Self {
         let interval = Duration::from_secs(1) / limit.per_second.max(1);
         Self {
+            strict,
             interval,
             tolerance: interval * limit.burst.max(1).saturating_sub(1),
             tat: now,
@@ -173,7 +176,7 @@ impl Lane {
 
     fn admit(&mut self, ticket: &str, priority: Priority, away: bool, now: Instant) -> Admission {
         self.forget_lapsed(now);
-        if let Some(r) = self.recent.get_mut(ticket)
+        if let Some(r) = self.recent.get_mut(ticket).filter(|_| !self.strict)
             && r.prepaid > 0
         {
             // A token taken for this reconcile at its turn.
@@ -187,7 +190,7 @@ impl Lane {
         let ahead = self.waiters.range(..place).count();
         // A continuing reconcile may run one token into debt so that its next call does not
         // requeue it behind its own first call.
-        let slack = if recent.is_some_and(|r| r.calls > 0) {
+        let slack = if !self.strict && recent.is_some_and(|r| r.calls > 0) {
             self.tolerance + self.interval
         } else {
             self.tolerance
@@ -195,7 +198,7 @@ impl Lane {
         let ready_at = self.tat.checked_sub(slack).unwrap_or(now).max(now);
         if ahead == 0 && ready_at <= now {
             let first_call = recent.is_none_or(|r| r.calls == 0);
-            let tokens = if first_call {
+            let tokens = if first_call && !self.strict {
                 recent.map_or(1, |r| r.need.clamp(1, MAX_TOKENS_AT_ONCE))
             } else {
                 1
@@ -309,10 +312,11 @@ impl Budget {
     fn with_lane<T>(&self, id: &LaneId, now: Instant, f: impl FnOnce(&mut Lane) -> T) -> T {
         let rule = &self.rules[id.rule];
         let limit = rule.limit.expect("lanes exist only for limited rules");
+        let strict = rule.action.is_some();
         let mut lanes = rule.lanes.lock().expect("budget lock");
         let lane = lanes
             .entry(id.key.clone())
-            .or_insert_with(|| Lane::new(limit, now));
+            .or_insert_with(|| Lane::new(limit, strict, now));
         f(lane)
     }
 

@@ -1,7 +1,7 @@
 use super::*;
 
 fn lane(per_second: u32, burst: u32, now: Instant) -> Lane {
-    Lane::new(RateLimit { per_second, burst }, now)
+    Lane::new(RateLimit { per_second, burst }, false, now)
 }
 
 fn ms(n: u64) -> Duration {
@@ -183,6 +183,33 @@ fn a_reconcile_needing_more_calls_than_the_burst_gets_them_together_at_its_next_
     // The calls it took at once are paid for: the next caller waits for them.
     assert!(matches!(
         l.admit("next", Priority::Mutation, true, finished),
+        Admission::Queued { .. }
+    ));
+}
+
+#[test]
+fn a_documented_limit_is_never_exceeded_for_a_reconcile() {
+    let t0 = Instant::now();
+    let mut l = Lane::new(
+        RateLimit {
+            per_second: 10,
+            burst: 1,
+        },
+        true,
+        t0,
+    );
+    assert_eq!(l.admit("r", Priority::Mutation, true, t0), Admission::Now);
+    // No token of debt for its second call, and no tokens taken ahead at its next turn.
+    assert!(matches!(
+        l.admit("r", Priority::Mutation, true, t0),
+        Admission::Queued { .. }
+    ));
+    assert_eq!(
+        l.admit("r", Priority::Mutation, true, t0 + ms(100)),
+        Admission::Now
+    );
+    assert!(matches!(
+        l.admit("r", Priority::Mutation, true, t0 + ms(100)),
         Admission::Queued { .. }
     ));
 }

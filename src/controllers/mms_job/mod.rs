@@ -174,6 +174,14 @@ async fn apply(job: Arc<MmsJob>, ctx: Arc<Context>, sources: &Store<DataSource>)
     let requested = reconcile_requested_at(job.as_ref());
     let forced = requested.is_some() && requested != prev.last_handled_reconcile_at;
     let handled = requested.clone().or(prev.last_handled_reconcile_at.clone());
+    if decide::settled(prev.phase)
+        && !forced
+        && !decide::request_pending(&job.spec, &prev, generation)
+    {
+        // Finished: nothing to read (not even its Secret) until the spec asks for something.
+        ctx.mms_informer.untrack(&key);
+        return Ok(Action::await_change());
+    }
     // The DataSource comes from a cache: a source that is not ready costs no cloud call.
     let (source, client) = source(&ctx, &job, sources).await?;
     let (Some(mms), Some(source_id), true) = (client, source.source_id, source.ready) else {
@@ -192,14 +200,6 @@ async fn apply(job: Arc<MmsJob>, ctx: Arc<Context>, sources: &Store<DataSource>)
         report(&ctx, job.as_ref(), &status).await?;
         return Ok(Action::requeue(ctx.poll(decision.requeue)));
     };
-    if decide::settled(prev.phase)
-        && !forced
-        && !decide::request_pending(&job.spec, &prev, generation)
-    {
-        // Finished: nothing to read until the spec asks for something.
-        ctx.mms_informer.untrack(&key);
-        return Ok(Action::await_change());
-    }
     let mms = mms.with_pacing(ticket(&key));
     let observation = ctx.mms_informer.track(
         &key,
