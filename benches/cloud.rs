@@ -188,14 +188,14 @@ fn run(cluster: &Cluster, objects: usize, time_scale: f64) -> Value {
         "--timeout=300s",
     ]);
     let calls = CallLog::start(sim.admin.clone());
-    let (mut w1, jobs) = follow(
+    let jobs = follow(
         &cluster.kubeconfig,
         &ns.name,
         "mmsjobs",
         ".status.jobId",
         MMS_TERMINAL,
     );
-    let (mut w2, dts) = follow(
+    let dts = follow(
         &cluster.kubeconfig,
         &ns.name,
         "dtsmigrations",
@@ -291,7 +291,8 @@ fn run(cluster: &Cluster, objects: usize, time_scale: f64) -> Value {
     std::thread::sleep(Duration::from_secs(60));
     let idle1 = sample(pid2).unwrap();
     let idle_calls = calls.between(i0, now_ms()).len();
-    let _ = (w1.kill(), w2.kill());
+    jobs.stop();
+    dts.stop();
     let exit_idle = sigterm_exit(&mut op2);
     calls.stop();
 

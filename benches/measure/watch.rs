@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 use std::io::BufRead;
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -21,9 +22,19 @@ pub struct Seen {
 #[derive(Clone, Default)]
 pub struct Follow {
     pub seen: Arc<Mutex<HashMap<String, Seen>>>,
+    stop: Arc<AtomicBool>,
+    child: Arc<Mutex<Option<Child>>>,
 }
 
 impl Follow {
+    /// Ends the watch.
+    pub fn stop(&self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(child) = self.child.lock().unwrap().as_mut() {
+            let _ = child.kill();
+        }
+    }
+
     /// Objects with a first status.
     pub fn with_status(&self) -> usize {
         let seen = self.seen.lock().unwrap();
@@ -67,49 +78,66 @@ impl Follow {
     }
 }
 
-/// Starts `kubectl -n ns get <resource> --watch`; `id_path` is the status field naming the cloud
-/// object; phases in `terminal` end an object.
+/// Follows `kubectl -n ns get <resource> --watch`, started again whenever the API server ends
+/// the watch; `id_path` is the status field naming the cloud object; phases in `terminal` end an
+/// object.
 pub fn follow(
     kubeconfig: &std::path::Path,
     ns: &str,
     resource: &str,
     id_path: &str,
     terminal: &'static [&'static str],
-) -> (Child, Follow) {
-    let mut child = Command::new("kubectl")
-        .env("KUBECONFIG", kubeconfig)
-        .args(["-n", ns, "get", resource, "--watch", "-o"])
-        .arg(format!(
-            "jsonpath={{.metadata.name}}={{.status.phase}}={{{id_path}}}{{\"\\n\"}}"
-        ))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("kubectl is installed");
-    let stdout = child.stdout.take().expect("piped stdout");
+) -> Follow {
     let follow = Follow::default();
     let seen = follow.seen.clone();
+    let stop = follow.stop.clone();
+    let child = follow.child.clone();
+    let (kubeconfig, ns, resource) = (
+        kubeconfig.to_path_buf(),
+        ns.to_string(),
+        resource.to_string(),
+    );
+    let template =
+        format!("jsonpath={{.metadata.name}}={{.status.phase}}={{{id_path}}}{{\"\\n\"}}");
     std::thread::spawn(move || {
-        for line in std::io::BufReader::new(stdout)
-            .lines()
-            .map_while(Result::ok)
-        {
-            let mut parts = line.splitn(3, '=');
-            let (Some(name), Some(phase), id) = (parts.next(), parts.next(), parts.next()) else {
-                continue;
-            };
-            let now = Instant::now();
-            let mut seen = seen.lock().unwrap();
-            let s = seen.entry(name.to_string()).or_default();
-            if !phase.is_empty() {
-                s.first_status.get_or_insert(now);
-                s.phase = phase.to_string();
-                if terminal.contains(&phase) {
-                    s.terminal.get_or_insert(now);
-                }
+        while !stop.load(Ordering::Relaxed) {
+            let mut kubectl = Command::new("kubectl")
+                .env("KUBECONFIG", &kubeconfig)
+                .args(["-n", &ns, "get", &resource, "--watch", "-o", &template])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("kubectl is installed");
+            let stdout = kubectl.stdout.take().expect("piped stdout");
+            *child.lock().unwrap() = Some(kubectl);
+            for line in std::io::BufReader::new(stdout)
+                .lines()
+                .map_while(Result::ok)
+            {
+                record(&seen, &line, terminal);
             }
-            s.in_cloud |= id.is_some_and(|i| !i.is_empty());
+            if let Some(mut done) = child.lock().unwrap().take() {
+                let _ = done.wait();
+            }
         }
     });
-    (child, follow)
+    follow
+}
+
+fn record(seen: &Mutex<HashMap<String, Seen>>, line: &str, terminal: &[&str]) {
+    let mut parts = line.splitn(3, '=');
+    let (Some(name), Some(phase), id) = (parts.next(), parts.next(), parts.next()) else {
+        return;
+    };
+    let now = Instant::now();
+    let mut seen = seen.lock().unwrap();
+    let s = seen.entry(name.to_string()).or_default();
+    if !phase.is_empty() {
+        s.first_status.get_or_insert(now);
+        s.phase = phase.to_string();
+        if terminal.contains(&phase) {
+            s.terminal.get_or_insert(now);
+        }
+    }
+    s.in_cloud |= id.is_some_and(|i| !i.is_empty());
 }

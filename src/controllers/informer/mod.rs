@@ -8,11 +8,14 @@
 //! reconciles send.
 
 pub mod dts;
+mod follow;
 pub mod mms;
 mod poller;
+mod rounds;
 pub mod schedule;
 
-pub use poller::{Informer, Observation, Poller, Track};
+pub use follow::Informer;
+pub use poller::{Observation, Poller, Track};
 
 use std::sync::Mutex;
 

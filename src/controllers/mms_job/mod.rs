@@ -217,7 +217,7 @@ async fn apply(job: Arc<MmsJob>, ctx: Arc<Context>, sources: &Store<DataSource>)
     let Some(observation) = observation else {
         // Not observed yet: a first status at once, without a cloud call; the informer's
         // first read triggers the next reconcile.
-        let mut status = decide::pending(
+        let status = decide::pending(
             &prev,
             generation,
             &job_name,
@@ -226,7 +226,6 @@ async fn apply(job: Arc<MmsJob>, ctx: Arc<Context>, sources: &Store<DataSource>)
             format!("waiting for the first read of MMS job {job_name:?}"),
             now,
         );
-        status.last_handled_reconcile_at = prev.last_handled_reconcile_at.clone();
         report(&ctx, job.as_ref(), &status).await?;
         return Ok(Action::requeue(ctx.poll(decide::POLL_SETTLED)));
     };
@@ -271,8 +270,6 @@ async fn apply(job: Arc<MmsJob>, ctx: Arc<Context>, sources: &Store<DataSource>)
             return Ok(ctx.requeue_after(wait));
         }
         act_on(&ctx, &job, &mms, source_id, &job_name, act, &mut status).await?;
-    }
-    if decision.act.is_some() {
         // Never act twice on what was seen before this act; read its effect soon.
         ctx.mms_informer.acted(&key);
     }

@@ -52,7 +52,7 @@ pub struct TaskMemo {
 /// The DTS [`Poller`].
 pub struct Dts;
 
-pub type DtsInformer = poller::Informer<Dts>;
+pub type DtsInformer = super::Informer<Dts>;
 pub type Track = poller::Track<Dts>;
 
 impl Poller for Dts {

@@ -54,7 +54,7 @@ pub struct Mms {
     pub create_grace: Duration,
 }
 
-pub type MmsInformer = poller::Informer<Mms>;
+pub type MmsInformer = super::Informer<Mms>;
 pub type Track = poller::Track<Mms>;
 
 impl Poller for Mms {
