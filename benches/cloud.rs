@@ -58,15 +58,6 @@ fn scenario(time_scale: f64, tables: usize) -> String {
     yaml
 }
 
-fn reconciles(op: &Operator) -> u64 {
-    op.http_get("/metrics")
-        .1
-        .lines()
-        .filter(|l| l.starts_with("amo_reconcile_total{"))
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-        .sum::<f64>() as u64
-}
-
 fn wait_until(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
     let start = Instant::now();
     while !done() {
@@ -97,23 +88,7 @@ fn create(ns: &Namespace, mms_jobs: usize, migrations: usize) {
                         "migrationTypes": ["Schema", "Full"],
                         "objects": [{"name": "shop", "tables": [{"name": "orders"}]}]}})
     }));
-    let appliers: Vec<_> = (0..16)
-        .map(|w| {
-            let chunk: Vec<Value> = items.iter().skip(w).step_by(16).cloned().collect();
-            let doc = json!({"apiVersion": "v1", "kind": "List", "items": chunk}).to_string();
-            let k = ns.kubectl.clone();
-            std::thread::spawn(move || k.run_with_stdin(&["create", "-f", "-"], Some(&doc)))
-        })
-        .collect();
-    for a in appliers {
-        let out = a.join().unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-    items.clear();
+    measure::create_in_parallel(&ns.kubectl, &items);
 }
 
 /// Peak RSS and CPU of a process, sampled every second until stopped.
@@ -253,7 +228,7 @@ fn run(cluster: &Cluster, objects: usize, time_scale: f64) -> Value {
     let pid2 = op2.proc.pid();
     let mut last = (0, Instant::now());
     let reconciled = loop {
-        let n = reconciles(&op2);
+        let n = measure::reconciles(&op2, None);
         if n != last.0 {
             last = (n, Instant::now());
         } else if n >= (objects + SOURCES) as u64 && last.1.elapsed() > Duration::from_secs(5) {

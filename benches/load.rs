@@ -63,12 +63,7 @@ fn watch_statuses(
 }
 
 fn reconciles(op: &Operator) -> u64 {
-    op.http_get("/metrics")
-        .1
-        .lines()
-        .filter(|l| l.starts_with("amo_reconcile_total{kind=\"MmsJob\""))
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-        .sum::<f64>() as u64
+    measure::reconciles(op, Some("MmsJob"))
 }
 
 fn main() {
@@ -138,34 +133,14 @@ fn main() {
     // Create N objects with 16 parallel kubectl appliers of 1/16 each.
     let started = Instant::now();
     let api_before = api_cpu();
-    let chunks: Vec<String> = (0..16)
-        .map(|w| {
-            let items: Vec<Value> = (0..n)
-                .filter(|i| i % 16 == w)
-                .map(|i| {
-                    json!({"apiVersion": "migration.aliyun-operator.dev/v1alpha1", "kind": "MmsJob",
-                           "metadata": {"name": format!("job-{i:05}")},
-                           "spec": {"dataSourceRef": {"name": "absent"}, "srcDbName": "sales", "tables": ["t"]}})
-                })
-                .collect();
-            json!({"apiVersion": "v1", "kind": "List", "items": items}).to_string()
+    let items: Vec<Value> = (0..n)
+        .map(|i| {
+            json!({"apiVersion": "migration.aliyun-operator.dev/v1alpha1", "kind": "MmsJob",
+                   "metadata": {"name": format!("job-{i:05}")},
+                   "spec": {"dataSourceRef": {"name": "absent"}, "srcDbName": "sales", "tables": ["t"]}})
         })
         .collect();
-    let appliers: Vec<_> = chunks
-        .into_iter()
-        .map(|doc| {
-            let k = ns.kubectl.clone();
-            std::thread::spawn(move || k.run_with_stdin(&["create", "-f", "-"], Some(&doc)))
-        })
-        .collect();
-    for a in appliers {
-        let out = a.join().unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
+    measure::create_in_parallel(&ns.kubectl, &items);
     let created = started.elapsed();
     let before_load = idle0;
     let all_done = statuses

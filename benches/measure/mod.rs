@@ -5,6 +5,45 @@
 pub mod calls;
 pub mod watch;
 
+use serde_json::{Value, json};
+
+use crate::support::{Kubectl, Operator};
+
+/// Reconciles the operator counted (of `kind`, or of all kinds).
+pub fn reconciles(op: &Operator, kind: Option<&str>) -> u64 {
+    let prefix = match kind {
+        Some(kind) => format!("amo_reconcile_total{{kind=\"{kind}\""),
+        None => "amo_reconcile_total{".to_string(),
+    };
+    op.http_get("/metrics")
+        .1
+        .lines()
+        .filter(|l| l.starts_with(&prefix))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum::<f64>() as u64
+}
+
+/// Creates `items` with 16 parallel `kubectl create` of one List each (a loader like the
+/// reference harness's 16 threads).
+pub fn create_in_parallel(kubectl: &Kubectl, items: &[Value]) {
+    let appliers: Vec<_> = (0..16)
+        .map(|w| {
+            let chunk: Vec<&Value> = items.iter().skip(w).step_by(16).collect();
+            let doc = json!({"apiVersion": "v1", "kind": "List", "items": chunk}).to_string();
+            let k = kubectl.clone();
+            std::thread::spawn(move || k.run_with_stdin(&["create", "-f", "-"], Some(&doc)))
+        })
+        .collect();
+    for a in appliers {
+        let out = a.join().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
 #[derive(Default, Clone, Copy)]
 pub struct Sample {
     pub rss_kb: u64,

@@ -76,3 +76,33 @@ impl Pacer {
         }
     }
 }
+
+/// The pacing methods of a typed client (`MmsClient`, `DtsClient`): fields `cloud`, `region`,
+/// `credentials`, `pacer`.
+macro_rules! paced_client {
+    ($product:expr) => {
+        /// The same client with another way of waiting for the account's call budget.
+        pub fn with_pacing(mut self, pacing: Pacing) -> Self {
+            self.pacer = Pacer::new(pacing);
+            self
+        }
+
+        /// Takes a token for the next `action` call now (so an intent can be recorded before it
+        /// is sent), or says how long to wait. Always `Now` unless the pacing is `Requeue`.
+        pub fn admit(&self, action: &str) -> Admission {
+            self.pacer.admit(
+                &self.cloud.inner,
+                $product,
+                action,
+                self.credentials.short_id(),
+                &self.region,
+            )
+        }
+
+        /// The credentials this client signs with.
+        pub fn credentials(&self) -> &Credentials {
+            &self.credentials
+        }
+    };
+}
+pub(crate) use paced_client;

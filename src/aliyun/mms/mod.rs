@@ -151,28 +151,7 @@ impl MmsClient {
         }
     }
 
-    /// The same client with another way of waiting for the account's call budget.
-    pub fn with_pacing(mut self, pacing: Pacing) -> Self {
-        self.pacer = Pacer::new(pacing);
-        self
-    }
-
-    /// Takes a token for the next `action` call now (so an intent can be recorded before it is
-    /// sent), or says how long to wait. Always `Now` unless the pacing is `Requeue`.
-    pub fn admit(&self, action: &str) -> Admission {
-        self.pacer.admit(
-            &self.cloud.inner,
-            Product::Mms,
-            action,
-            self.credentials.short_id(),
-            &self.region,
-        )
-    }
-
-    /// The credentials this client signs with.
-    pub fn credentials(&self) -> &Credentials {
-        &self.credentials
-    }
+    super::pacing::paced_client!(Product::Mms);
 
     /// The region this client calls.
     pub fn region(&self) -> &str {

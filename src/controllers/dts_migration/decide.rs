@@ -107,16 +107,7 @@ pub fn until_poll(
     now: jiff::Timestamp,
     scale: f64,
 ) -> Duration {
-    let suspended = status.phase == Some(Phase::Suspended);
-    let precheck_request = spec.precheck_requested_at.is_some()
-        && spec.precheck_requested_at != status.last_precheck_requested_at;
-    let stop_request =
-        spec.stop && !matches!(status.phase, Some(Phase::Stopped) | Some(Phase::Completed));
-    if status.observed_generation != generation
-        || spec.suspend != suspended
-        || precheck_request
-        || stop_request
-    {
+    if super::polling::request_pending(spec, status, generation) {
         return Duration::ZERO;
     }
     remaining(

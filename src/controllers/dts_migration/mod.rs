@@ -197,13 +197,8 @@ async fn apply(m: Arc<DtsMigration>, ctx: Arc<Context>) -> Result<Action> {
                     report(&ctx, m.as_ref(), &status).await?;
                     return Ok(Action::requeue(ctx.poll(decide::POLL_SETTLED)));
                 };
-                // Decide on news, or on a spec change with the latest news; never twice on the
-                // same observation (an act's effect shows in the next one).
-                let fresh = prev
-                    .last_polled_at
-                    .as_ref()
-                    .is_none_or(|t| observation.at > t.0);
-                if !fresh && prev.observed_generation == generation {
+                let spec_changed = prev.observed_generation != generation;
+                if !observation.worth_deciding(prev.last_polled_at.as_ref(), spec_changed) {
                     return Ok(Action::requeue(ctx.poll(decide::POLL_SETTLED)));
                 }
                 (observation.observed, Some(observation.next_poll_at))

@@ -5,6 +5,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
 use crate::api::conditions::{self, Desired, READY};
 use crate::api::dts_migration::{DtsMigrationPhase as Phase, DtsMigrationSpec, DtsMigrationStatus};
+use crate::controllers::poll::keep_stamp_unless_changed;
 
 /// Whether the spec asks for something the last observation has not answered yet: a new
 /// generation, a suspend or resume, a precheck run, a stop.
@@ -67,11 +68,7 @@ pub fn plan_next_poll(
     next_poll_at: Option<jiff::Timestamp>,
 ) {
     status.next_poll_at = next_poll_at.filter(|_| !settled(status.phase)).map(Time);
-    let mut unchanged = prev.clone();
-    unchanged.next_poll_at = status.next_poll_at.clone();
-    if unchanged == *status {
-        status.next_poll_at = prev.next_poll_at.clone();
-    }
+    keep_stamp_unless_changed(prev, status, |s| &mut s.next_poll_at);
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ use std::fmt::Debug;
 use std::future::Future;
 use std::time::Duration;
 
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::Resource;
 
 use super::{Account, ObjKey};
@@ -20,6 +21,16 @@ pub struct Observation<O> {
     pub at: jiff::Timestamp,
     /// When the informer plans to read the object next.
     pub next_poll_at: jiff::Timestamp,
+}
+
+impl<O> Observation<O> {
+    /// Whether a reconcile decides on this observation: it is news to a status that reflects
+    /// the read of `last_polled_at`, or the spec changed since that status (a request answered
+    /// with the latest news). Never twice on the same observation otherwise: an act's effect
+    /// shows in the next one.
+    pub fn worth_deciding(&self, last_polled_at: Option<&Time>, spec_changed: bool) -> bool {
+        spec_changed || last_polled_at.is_none_or(|t| self.at > t.0)
+    }
 }
 
 /// How one product is read.
@@ -110,4 +121,29 @@ pub struct Track<P: Poller> {
     pub memo: P::Memo,
     /// Read it at the next opportunity (a forced reconcile).
     pub poll_now: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_observation_is_decided_on_once_unless_the_spec_changes() {
+        let at = |s: i64| jiff::Timestamp::from_second(1_700_000_000 + s).unwrap();
+        let seen = Observation {
+            observed: (),
+            at: at(10),
+            next_poll_at: at(40),
+        };
+        assert!(seen.worth_deciding(None, false));
+        assert!(seen.worth_deciding(Some(&Time(at(5))), false));
+        assert!(
+            !seen.worth_deciding(Some(&Time(at(10))), false),
+            "decided on already"
+        );
+        assert!(
+            seen.worth_deciding(Some(&Time(at(10))), true),
+            "a new generation"
+        );
+    }
 }

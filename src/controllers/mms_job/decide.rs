@@ -8,7 +8,9 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
 use crate::api::conditions::{self, Desired, READY};
 use crate::api::mms_job::{FailedTask, MmsJobPhase, MmsJobSpec, MmsJobStatus, VerificationStatus};
-use crate::controllers::poll::{elapsed, keep_stamp_unless_changed, remaining};
+use crate::controllers::poll::{
+    elapsed, keep_stamp_unless_changed, keep_stamps_unless_changed, remaining,
+};
 
 pub const VERIFIED: &str = "Verified";
 
@@ -375,12 +377,11 @@ pub fn decide_observed(
         status.last_polled_at = Some(Time(observation.at));
     }
     status.next_poll_at = (!settled(status.phase)).then_some(Time(observation.next_poll_at));
-    let mut unchanged = prev.clone();
-    unchanged.last_polled_at = status.last_polled_at.clone();
-    unchanged.next_poll_at = status.next_poll_at.clone();
-    if unchanged == *status {
-        *status = prev.clone();
-    }
+    keep_stamps_unless_changed(
+        prev,
+        status,
+        &[|s| &mut s.last_polled_at, |s| &mut s.next_poll_at],
+    );
     decision
 }
 
@@ -496,42 +497,13 @@ fn derive(
                 Duration::ZERO,
             )
         }
-        Observed::Created(id) => {
-            status.job_id = Some(*id);
-            status.last_polled_at = None;
-            finish(
-                status,
-                MmsJobPhase::Running,
-                Desired::false_(
-                    READY,
-                    "Created",
-                    format!("MMS job {id} created; it starts by itself"),
-                ),
-                verified_pending("the job just started"),
-                None,
-                Duration::ZERO,
-            )
-        }
-        Observed::Creating(task) if task.done() && task.object_id.is_some() => {
-            status.job_id = task.object_id;
-            // Read the new job right away.
-            status.last_polled_at = None;
-            finish(
-                status,
-                MmsJobPhase::Running,
-                Desired::false_(
-                    READY,
-                    "Created",
-                    format!(
-                        "MMS job {} created; it starts by itself",
-                        task.object_id.unwrap_or_default()
-                    ),
-                ),
-                verified_pending("the job just started"),
-                None,
-                Duration::ZERO,
-            )
-        }
+        Observed::Created(id) => created(status, *id, &finish, verified_pending),
+        Observed::Creating(
+            task @ AsyncTaskView {
+                object_id: Some(id),
+                ..
+            },
+        ) if task.done() => created(status, *id, &finish, verified_pending),
         Observed::Creating(task) if task.failed() || task.done() => finish(
             status,
             MmsJobPhase::Failed,
@@ -580,6 +552,30 @@ fn derive(
         ),
         Observed::Job(job) => decide_running(spec, prev, status, job, now, &finish),
     }
+}
+
+/// The job exists (its async task finished, or a list showed it): record it and read it next.
+fn created(
+    mut status: MmsJobStatus,
+    id: i64,
+    finish: &Finisher<'_>,
+    verified_pending: impl Fn(&str) -> Desired,
+) -> Decision {
+    status.job_id = Some(id);
+    // Read the new job right away.
+    status.last_polled_at = None;
+    finish(
+        status,
+        MmsJobPhase::Running,
+        Desired::false_(
+            READY,
+            "Created",
+            format!("MMS job {id} created; it starts by itself"),
+        ),
+        verified_pending("the job just started"),
+        None,
+        Duration::ZERO,
+    )
 }
 
 type Finisher<'a> =

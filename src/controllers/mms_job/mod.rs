@@ -229,13 +229,8 @@ async fn apply(job: Arc<MmsJob>, ctx: Arc<Context>, sources: &Store<DataSource>)
         report(&ctx, job.as_ref(), &status).await?;
         return Ok(Action::requeue(ctx.poll(decide::POLL_SETTLED)));
     };
-    // Decide on news, or on a spec change with the latest news; never twice on the same
-    // observation (an act's effect shows in the next one).
-    let fresh = prev
-        .last_polled_at
-        .as_ref()
-        .is_none_or(|t| observation.at > t.0);
-    if !fresh && prev.observed_generation == generation {
+    let spec_changed = prev.observed_generation != generation;
+    if !observation.worth_deciding(prev.last_polled_at.as_ref(), spec_changed) {
         return Ok(Action::requeue(ctx.poll(decide::POLL_SETTLED)));
     }
     let decision = decide::decide_observed(
