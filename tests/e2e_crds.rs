@@ -234,7 +234,7 @@ fn the_server_enforces_every_transition_rule_with_a_clear_message() {
         "spec.stop cannot go back to false",
     );
 
-    // Cutover: the switch list and the migrations are frozen once switching started.
+    // Cutover: the switch and freeze lists and the migrations are frozen once switching started.
     accepted(
         k,
         "cutover/orders-cutover",
@@ -249,7 +249,13 @@ fn the_server_enforces_every_transition_rule_with_a_clear_message() {
         k,
         "cutover/orders-cutover",
         r#"{"spec":{"switch":[{"configMapKey":{"name":"orders-app-db","key":"DSN","value":"b"}}]}}"#,
-        "spec.switch and spec.migrations cannot change once switching has started",
+        "spec.switch, spec.freeze and spec.migrations cannot change once switching has started",
+    );
+    refused(
+        k,
+        "cutover/orders-cutover",
+        r#"{"spec":{"freeze":[{"scale":{"kind":"Deployment","name":"writer"}}]}}"#,
+        "spec.switch, spec.freeze and spec.migrations cannot change once switching has started",
     );
     // Asking for a rollback is what a user does next, and it is allowed.
     accepted(k, "cutover/orders-cutover", r#"{"spec":{"rollback":true}}"#);

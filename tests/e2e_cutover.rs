@@ -5,6 +5,7 @@ mod support;
 
 use std::time::Duration;
 
+use support::cutover::recent_backup;
 use support::*;
 
 const T: Duration = Duration::from_secs(180);
@@ -38,11 +39,12 @@ fn setup(ns: &Namespace, with_mms: bool) {
 }
 
 fn cutover(ns: &Namespace, name: &str, migrations: &str, gates: &str, extra: &str) {
+    let backup = recent_backup();
     ns.kubectl.apply(&format!(
         r#"{{"apiVersion":"migration.aliyun-operator.dev/v1alpha1","kind":"Cutover","metadata":{{"name":"{name}"}},
             "spec":{{"migrations":[{migrations}],
               "gates":{{"maxLagSeconds":5,"stableForSeconds":10,"minSamples":3,"maxSampleAgeSeconds":30,
-                        "backup":{{"verifiedBy":"dba@example.com","verifiedAt":"2026-11-21T09:30:00Z","evidence":"backup 7731 restored and checked"}}{gates}}},
+                        "backup":{backup}{gates}}},
               "switch":[{{"configMapKey":{{"name":"app-db","key":"DSN","value":"maxcompute://sales_dw"}}}},
                         {{"configMapKey":{{"name":"app-db","key":"ENGINE","value":"maxcompute"}}}}]{extra}}}}}"#
     ));
@@ -96,7 +98,7 @@ fn a_full_cutover_completes_and_rolls_back_to_the_exact_previous_values() {
         .iter()
         .map(|s| s["name"].as_str().unwrap().to_string())
         .collect();
-    assert_eq!(steps[0], "final-lag-check");
+    assert_eq!(steps[0], "final-check");
     assert_eq!(steps[1], "stop-replication/orders");
     assert!(steps[2].starts_with("switch/ConfigMap/app-db/DSN"));
     assert_eq!(steps.last().unwrap(), "complete");

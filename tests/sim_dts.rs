@@ -7,7 +7,7 @@ mod sim_support;
 use aliyun_migration_operator::sim::SimHandle;
 use aliyun_migration_operator::sim::scenario::{CheckResult, Dur, LagCurve};
 use serde_json::Value;
-use sim_support::{Client, MIGRATION_PURCHASE, Reply, frozen};
+use sim_support::{Client, MIGRATION_PURCHASE, Reply, frozen, odps_task};
 
 async fn advance(sim: &SimHandle, secs: f64) {
     sim.admin().advance(secs).await.unwrap();
@@ -27,24 +27,11 @@ async fn purchase(c: &Client, token: Option<&str>) -> (String, String) {
 }
 
 async fn configure(c: &Client, instance: &str, incremental: bool, reserve: &str) -> Reply {
-    let inc = if incremental { "true" } else { "false" };
-    let query = [
-        ("DtsInstanceId", instance),
-        ("DtsJobName", "shop"),
-        ("JobType", "MIGRATION"),
-        ("StructureInitialization", "True"),
-        ("DataInitialization", "True"),
-        ("DataSynchronization", inc),
-        ("SourceEndpointInstanceType", "PolarDB"),
-        ("SourceEndpointEngineName", "PolarDB"),
-        ("SourceEndpointInstanceID", "pc-bp1simdemo0polardb"),
-        ("SourceEndpointUserName", "reader"),
-        ("SourceEndpointPassword", "not-real"),
-        ("DestinationEndpointInstanceType", "ODPS"),
-        ("DestinationEndpointDataBaseName", "mc_shop"),
-        ("DestinationEndpointUserName", "LTAI5tDestinationKey"),
-        ("DestinationEndpointPassword", "not-real"),
-    ];
+    let mut query = odps_task(instance);
+    if !incremental {
+        query.retain(|(k, _)| *k != "DataSynchronization");
+        query.push(("DataSynchronization", "false"));
+    }
     let form = [
         ("DbList", r#"{"shop":{"name":"shop","all":true}}"#),
         ("Reserve", reserve),

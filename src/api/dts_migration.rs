@@ -97,7 +97,8 @@ pub struct DtsMigrationSpec {
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     #[schemars(extend("maxProperties" = 64), inner(length(max = 2048)))]
     pub reserve: BTreeMap<String, String>,
-    /// Unix time (seconds) where incremental migration starts; default: when full load starts.
+    /// Unix time (seconds, the source database's clock, as DTS checkpoints are) where
+    /// incremental migration starts; default: when full load starts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub checkpoint: Option<i64>,
     /// DTS data verification (DataCheckConfigure), DtsJob generation only.
@@ -117,6 +118,12 @@ pub struct DtsMigrationSpec {
     #[serde(default = "default_lag_alert")]
     #[schemars(range(min = 1))]
     pub lag_alert_seconds: i64,
+    /// Seconds (operator clock) after which the newest lag sample no longer counts: when DTS
+    /// could not be read for that long, `LagWithinThreshold` and `Ready` turn Unknown (reason
+    /// `LagStale`) and the printed lag says `stale`. Default 60.
+    #[serde(default = "default_lag_stale_after")]
+    #[schemars(range(min = 1, max = 86400))]
+    pub lag_stale_after_seconds: i64,
     /// Also create a DTS lag monitor rule (CreateJobMonitorRule type `delay`) with this threshold.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lag_monitor_rule: Option<LagMonitorRule>,
@@ -127,6 +134,10 @@ pub struct DtsMigrationSpec {
 
 fn default_lag_alert() -> i64 {
     5
+}
+
+fn default_lag_stale_after() -> i64 {
+    60
 }
 
 /// DTS API family.
@@ -373,16 +384,19 @@ pub struct DtsMigrationStatus {
     /// Latest replication lag in seconds (normalised from whatever unit DTS used).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lag_seconds: Option<f64>,
-    /// When the lag sample was taken.
+    /// When DTS's answer with that lag arrived (operator clock).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lag_observed_at: Option<Time>,
-    /// Printable lag, e.g. `3s`.
+    /// Printable lag, e.g. `3s`; `stale` once the newest sample is older than
+    /// `lagStaleAfterSeconds`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lag: Option<String>,
     /// Recent lag samples, newest last (at most 30), for gates that need a window.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 30))]
     pub lag_samples: Vec<LagSample>,
-    /// Unix time (seconds) of the last change applied to the destination.
+    /// Unix time (seconds, the source database's clock as DTS reports it) of the last change
+    /// applied to the destination.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub checkpoint: Option<i64>,
     /// DTS retry state when the task is retrying after an error.
@@ -521,10 +535,14 @@ pub struct StageStatus {
 #[derive(Deserialize, Serialize, Clone, Debug, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct LagSample {
-    /// When the sample was taken.
+    /// When DTS's answer arrived (operator clock, whole seconds).
     pub at: Time,
     /// Lag in seconds.
     pub seconds: f64,
+    /// The checkpoint in the same answer (Unix seconds, source database clock): every change
+    /// up to it is in the destination.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checkpoint: Option<i64>,
 }
 
 /// DTS retry state.
@@ -548,18 +566,91 @@ pub struct RetryStatus {
     pub error: Option<String>,
 }
 
-/// DTS verification outcome.
+/// DTS data verification outcome, from DescribeDtsJobs (`FullDataCheckStatus`,
+/// `IncDataCheckStatus`) and DescribeDataCheckTableDetails (per table). The differing rows
+/// themselves (DescribeDataCheckTableDiffDetails) are never read: they carry column values.
 #[derive(Deserialize, Serialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DtsVerificationStatus {
-    /// Pending, Passed, Failed.
+    /// Pending, Passed or Failed: Passed needs every configured check finished (full) or
+    /// running (incremental) with CanSwitch not false, no error and no differing row in any
+    /// table; any of those fails it.
     pub state: String,
-    /// Status DTS reports for the full check.
+    /// Why, in one line.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub full_check_status: Option<String>,
-    /// Rows found different.
-    #[serde(default)]
-    pub diff_count: i64,
+    pub message: Option<String>,
+    /// Differing rows over every table of every configured check, as the per-table results
+    /// count them (a table with more than 300 counts 300, see `tables[].diffRowsAtLeast`).
+    /// Absent until the per-table results were read: an unmeasured count is not shown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub diff_count: Option<i64>,
+    /// The full data check.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub full_check: Option<DataCheckResult>,
+    /// The incremental data check.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub incremental_check: Option<DataCheckResult>,
+    /// Tables with differing rows or a failed check (at most 50, most differing first).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 50))]
+    pub tables: Vec<TableCheck>,
+    /// When this outcome was first seen.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub checked_at: Option<Time>,
+}
+
+/// One data check as DTS reports it.
+#[derive(Deserialize, Serialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DataCheckResult {
+    /// DTS's status: NotStarted, Checking, Finished, Failed, Inconsistency (full); NotStarted,
+    /// Checking, Catched, Failed (incremental).
+    pub status: String,
+    /// Percent done, as DTS reports it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub percent: Option<i64>,
+    /// DTS's own verdict whether the destination may take over (full check only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub can_switch: Option<bool>,
+    /// DTS's error message, e.g. `42 inconsistent row(s)` (masked).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Tables in the per-table results; absent when they were not read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tables_checked: Option<i64>,
+    /// Rows verified over all tables (sum of the tables' FinishCount); absent when not read or
+    /// not reported (the incremental check reports none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rows_checked: Option<i64>,
+    /// Differing rows over all its tables (sum of DiffCount); absent when not read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub diff_rows: Option<i64>,
+}
+
+/// A table whose check found differing rows or failed.
+#[derive(Deserialize, Serialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TableCheck {
+    /// `Full` or `Incremental`.
+    pub check: String,
+    /// Source database.
+    #[schemars(length(max = 256))]
+    pub database: String,
+    /// Source table.
+    #[schemars(length(max = 256))]
+    pub table: String,
+    /// Rows with differences (DiffCount).
+    pub diff_rows: i64,
+    /// DTS stopped counting at 300 differing rows (ErrorCode 2): there are at least this many.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub diff_rows_at_least: bool,
+    /// Rows verified in the table (FinishCount), when reported.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checked_rows: Option<i64>,
+    /// Rows to verify in the table (TotalCount), when reported.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total_rows: Option<i64>,
+    /// Why the table's check failed (ErrorCode meaning), if it did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }

@@ -96,7 +96,6 @@ where
     if let Some(list) = value.get_mut("conditions").and_then(|c| c.as_array_mut()) {
         list.retain(|c| c["type"] != SYNCED);
     }
-    drop_empty_strings(&mut value);
     let patch = json!({
         "apiVersion": K::api_version(&()),
         "kind": K::kind(&()),
@@ -141,19 +140,6 @@ where
         .await;
     }
     Ok(true)
-}
-
-/// Removes `""` values: server-side apply on some apiservers (seen on 1.20) turns them into
-/// null, which a `type: string` field then rejects. Absent and empty read back the same.
-pub fn drop_empty_strings(value: &mut serde_json::Value) {
-    match value {
-        serde_json::Value::Object(map) => {
-            map.retain(|_, v| v.as_str() != Some(""));
-            map.values_mut().for_each(drop_empty_strings);
-        }
-        serde_json::Value::Array(items) => items.iter_mut().for_each(drop_empty_strings),
-        _ => {}
-    }
 }
 
 fn is_failure_phase(phase: Option<&str>) -> bool {
@@ -246,11 +232,26 @@ pub async fn publish<K: Managed>(
     reason: &str,
     note: &str,
 ) {
+    publish_action(ctx, obj, type_, reason, "Reconcile", note).await;
+}
+
+/// Like [`publish`], for one `action` of several of the same reason (e.g. each step of a
+/// switch): the recorder folds events by reason and action, not by note, so each action gets
+/// its own event instead of one "(x2)" line.
+pub async fn publish_action<K: Managed>(
+    ctx: &Context,
+    obj: &K,
+    type_: EventType,
+    reason: &str,
+    action: &str,
+    note: &str,
+) {
     let event = Event {
         type_,
         reason: reason.to_string(),
         note: Some(conditions::truncate(note, 1000)),
-        action: "Reconcile".to_string(),
+        // events.k8s.io caps `action` at 128 characters.
+        action: conditions::truncate(action, 128),
         secondary: None,
     };
     if let Err(e) = ctx.recorder.publish(&event, &obj.object_ref(&())).await {

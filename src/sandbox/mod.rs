@@ -235,8 +235,7 @@ async fn apply_samples(client: &Client) -> anyhow::Result<()> {
             serde_saphyr::from_multiple(text).with_context(|| format!("parsing {file}"))?;
         for mut doc in docs.into_iter().filter(|d| d.is_object()) {
             if doc["kind"] == "Cutover" {
-                // Demo pace: the production sample waits for 60 s of stable lag.
-                doc["spec"]["gates"]["stableForSeconds"] = json!(20);
+                demo_cutover(&mut doc["spec"]);
             }
             apply_document(client, doc)
                 .await
@@ -244,6 +243,19 @@ async fn apply_samples(client: &Client) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// The sample Cutover at demo pace: a shorter stable window and post-switch watch, a backup
+/// attested just now (the sample's date is a placeholder), and a drain that accepts the
+/// simulator's replication lag, which never goes below its 1.2 s floor.
+fn demo_cutover(spec: &mut Value) {
+    spec["gates"]["stableForSeconds"] = json!(20);
+    let verified = jiff::Timestamp::now()
+        .strftime("%Y-%m-%dT%H:%M:%SZ")
+        .to_string();
+    spec["gates"]["backup"]["verifiedAt"] = json!(verified);
+    spec["drain"]["maxLagSeconds"] = json!(2);
+    spec["postSwitch"]["watchSeconds"] = json!(20);
 }
 
 async fn apply_document(client: &Client, doc: Value) -> anyhow::Result<()> {

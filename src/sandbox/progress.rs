@@ -125,11 +125,27 @@ pub async fn snapshot(client: &Client, ns: &str) -> anyhow::Result<String> {
             .filter(|g| !g.passed)
             .map(|g| g.name.clone())
             .collect();
+        // Writes stopped at frozenAt; the drain proves replication caught up with them.
+        let frozen = s
+            .frozen_at
+            .as_ref()
+            .filter(|_| {
+                s.steps
+                    .iter()
+                    .any(|st| st.name.starts_with("drain/") && st.state == "Running")
+            })
+            .map(|t| format!(" (writes frozen at {})", t.0))
+            .unwrap_or_default();
+        let drained = s
+            .drained
+            .iter()
+            .map(|d| format!("; {} drained to checkpoint {}", d.migration, d.checkpoint.0))
+            .collect::<String>();
         let running = s
             .steps
             .iter()
             .find(|st| st.state == "Running")
-            .map(|st| format!("step {}", st.name));
+            .map(|st| format!("step {}{frozen}{drained}", st.name));
         let detail = running.unwrap_or_else(|| {
             format!(
                 "gates {}{}",

@@ -34,6 +34,13 @@ pub struct OneShotFault {
     /// Only calls signed with this AccessKeyId.
     #[serde(default)]
     pub access_key_id: Option<String>,
+    /// A stretch instead of a count: every matching call fails (or is slowed, dropped...) for
+    /// this many real milliseconds from arming; `remaining` is then ignored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_ms: Option<u64>,
+    /// Set by the simulator for a stretch: real time (Unix ms) the stretch ends.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub until_millis: Option<i64>,
 }
 
 fn one() -> u32 {
@@ -87,11 +94,14 @@ impl Faults {
         }
     }
 
-    /// Arms a one-shot fault; returns its id.
+    /// Arms a one-shot fault (or a stretch, see [`OneShotFault::duration_ms`]); returns its id.
     pub fn arm(&mut self, mut fault: OneShotFault) -> u64 {
         fault.id = self.next_id;
         self.next_id += 1;
         fault.remaining = fault.remaining.max(1);
+        fault.until_millis = fault
+            .duration_ms
+            .map(|d| super::clock::wall_millis() + d as i64);
         let id = fault.id;
         self.one_shots.push(fault);
         id
@@ -104,6 +114,9 @@ impl Faults {
         access_key_id: Option<&str>,
         rng: &mut IdGen,
     ) -> Option<Injected> {
+        let now = super::clock::wall_millis();
+        self.one_shots
+            .retain(|f| f.until_millis.is_none_or(|until| now < until));
         if let Some(idx) = self.one_shots.iter().position(|f| {
             matches(&f.action, action)
                 && f.access_key_id
@@ -111,9 +124,11 @@ impl Faults {
                     .is_none_or(|id| Some(id) == access_key_id)
         }) {
             let f = self.one_shots[idx].clone();
-            self.one_shots[idx].remaining -= 1;
-            if self.one_shots[idx].remaining == 0 {
-                self.one_shots.remove(idx);
+            if f.until_millis.is_none() {
+                self.one_shots[idx].remaining -= 1;
+                if self.one_shots[idx].remaining == 0 {
+                    self.one_shots.remove(idx);
+                }
             }
             return Some(build(f.kind, f.code, f.http_status, f.message, f.delay_ms));
         }
@@ -189,6 +204,8 @@ mod tests {
             message: None,
             delay_ms: None,
             access_key_id: None,
+            duration_ms: None,
+            until_millis: None,
         });
         let mut rng = IdGen::new(1);
         assert!(f.decide("DescribeDtsJobs", None, &mut rng).is_none());
@@ -198,5 +215,31 @@ mod tests {
         assert_eq!(e.code, "ServiceUnavailable");
         assert!(f.decide("DescribeDtsJobDetail", None, &mut rng).is_some());
         assert!(f.decide("DescribeDtsJobDetail", None, &mut rng).is_none());
+    }
+
+    #[test]
+    fn a_stretch_affects_every_call_until_it_ends() {
+        let mut f = Faults::new(Vec::new());
+        f.arm(OneShotFault {
+            id: 0,
+            action: "DescribeDtsJobs".into(),
+            kind: FaultKind::Error,
+            remaining: 1,
+            code: None,
+            http_status: Some(503),
+            message: None,
+            delay_ms: None,
+            access_key_id: None,
+            duration_ms: Some(60_000),
+            until_millis: None,
+        });
+        let mut rng = IdGen::new(1);
+        for _ in 0..5 {
+            assert!(f.decide("DescribeDtsJobs", None, &mut rng).is_some());
+        }
+        // Once its end has passed the stretch is gone.
+        f.one_shots[0].until_millis = Some(super::super::clock::wall_millis() - 1);
+        assert!(f.decide("DescribeDtsJobs", None, &mut rng).is_none());
+        assert!(f.one_shots.is_empty());
     }
 }

@@ -1,6 +1,7 @@
 """DTS flow through the official DTS SDK: purchase, configure PolarDB → MaxCompute, poll through
 precheck to incremental with lag < 5 s, suspend/resume, monitor rules, stop, delete; a
-precheck failure reported item by item and fixed; the legacy migration-job API; and the
+precheck failure reported item by item and fixed; data verification with inconsistent rows
+(CanSwitch, per-table results, differing rows); the legacy migration-job API; and the
 refusal of tampered signatures."""
 
 import json
@@ -20,7 +21,7 @@ def client(secret=AK_SECRET, key=AK_ID, token=None):
     return Client(cfg)
 
 
-def configure_request(instance_id, reserve=None):
+def configure_request(instance_id, reserve=None, data_check=None):
     return d.ConfigureDtsJobRequest(
         dts_instance_id=instance_id,
         dts_job_name="shop-to-maxcompute",
@@ -42,6 +43,7 @@ def configure_request(instance_id, reserve=None):
         destination_endpoint_password="not-a-real-secret",
         db_list=json.dumps({"shop": {"name": "shop", "all": True}}),
         reserve=json.dumps(reserve or {"targetTableMode": "2"}),
+        data_check_configure=json.dumps(data_check) if data_check else None,
         region_id="cn-hangzhou",
     )
 
@@ -217,6 +219,44 @@ def legacy_api(f):
     f.check("deleted legacy job → InvalidJobId", body.err_code == "InvalidJobId")
 
 
+def data_check(f):
+    dts = f.spy(client())
+    instance_id, job_id = purchase(f, dts, "CreateDtsInstance (data check)")
+    f.call("ConfigureDtsJob (full and incremental check)", dts.configure_dts_job,
+           configure_request(instance_id, data_check={"fullDataCheck": True, "incrementalDataCheck": True}))
+    admin("POST", f"/dts/jobs/{job_id}/check-diff", {"table": "orders", "diffCount": 42})
+    admin("POST", f"/dts/jobs/{job_id}/check-diff", {"table": "customer", "diffCount": 3, "checkType": 2})
+
+    def finished():
+        body = f.call("DescribeDtsJobs (poll check)", dts.describe_dts_jobs,
+                      d.DescribeDtsJobsRequest(dts_job_id=job_id, job_type="MIGRATION", region="cn-hangzhou"))
+        item = body.dts_job_list[0]
+        return item if item.full_data_check_status.status == "Finished" else None
+
+    item = wait_until("the full data check finished", finished, timeout=60, interval=0.3)
+    full = item.full_data_check_status
+    f.check("a full check with inconsistent rows says CanSwitch false",
+            full.can_switch is False and full.error_message == "42 inconsistent row(s)")
+    f.check("the incremental check reports its own inconsistencies",
+            item.migration_mode.inc_data_check is True
+            and item.inc_data_check_status.error_message == "3 inconsistent row(s)")
+    body = f.call("DescribeDataCheckTableDetails (full)", dts.describe_data_check_table_details,
+                  d.DescribeDataCheckTableDetailsRequest(dts_job_id=job_id, check_type=1, page_size=100))
+    orders = [t for t in body.table_details if t.source_tb_name == "orders"][0]
+    f.check("per-table results count differing rows",
+            orders.diff_count == 42 and orders.finish_count == orders.total_count and body.diff_table_count == 1)
+    body = f.call("DescribeDataCheckTableDetails (incremental, inconsistent only)",
+                  dts.describe_data_check_table_details,
+                  d.DescribeDataCheckTableDetailsRequest(dts_job_id=job_id, check_type=2, status="6"))
+    f.check("the incremental check lists its table", [t.source_tb_name for t in body.table_details] == ["customer"])
+    body = f.call("DescribeDataCheckTableDiffDetails", dts.describe_data_check_table_diff_details,
+                  d.DescribeDataCheckTableDiffDetailsRequest(dts_job_id=job_id, check_type=1, db_name="shop",
+                                                             tb_name="orders", page_size=10))
+    f.check("differing rows listed", body.diff_count == 42 and len(body.diff_details) == 10)
+    f.call("DeleteDtsJob (data check)", dts.delete_dts_job,
+           d.DeleteDtsJobRequest(dts_job_id=job_id, dts_instance_id=instance_id))
+
+
 def refusals(f):
     f.expect_error("wrong secret", "SignatureDoesNotMatch", client(secret="tampered").describe_dts_jobs,
                    d.DescribeDtsJobsRequest())
@@ -231,6 +271,7 @@ def refusals(f):
 def flow(f):
     new_api(f)
     precheck_failure(f)
+    data_check(f)
     legacy_api(f)
     refusals(f)
 

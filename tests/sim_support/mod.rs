@@ -20,6 +20,28 @@ pub const MIGRATION_PURCHASE: [(&str, &str); 6] = [
     ("DestinationEndpointEngineName", "odps"),
 ];
 
+/// ConfigureDtsJob query parameters of an incremental PolarDB → MaxCompute (ODPS) migration task
+/// of the `shop` database on `instance`.
+pub fn odps_task(instance: &str) -> Vec<(&str, &str)> {
+    vec![
+        ("DtsInstanceId", instance),
+        ("DtsJobName", "shop"),
+        ("JobType", "MIGRATION"),
+        ("StructureInitialization", "True"),
+        ("DataInitialization", "True"),
+        ("DataSynchronization", "true"),
+        ("SourceEndpointInstanceType", "PolarDB"),
+        ("SourceEndpointEngineName", "PolarDB"),
+        ("SourceEndpointInstanceID", "pc-bp1simdemo0polardb"),
+        ("SourceEndpointUserName", "reader"),
+        ("SourceEndpointPassword", "not-real"),
+        ("DestinationEndpointInstanceType", "ODPS"),
+        ("DestinationEndpointDataBaseName", "mc_shop"),
+        ("DestinationEndpointUserName", "LTAI5tDestinationKey"),
+        ("DestinationEndpointPassword", "not-real"),
+    ]
+}
+
 /// A simulator of the demo scenario with a frozen clock (tests move it explicitly) and rate
 /// limits high enough for tight polling loops.
 pub async fn frozen() -> SimHandle {

@@ -6,6 +6,8 @@
 
 #![allow(dead_code)]
 
+pub mod cutover;
+
 use std::io::{BufRead, BufReader};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};

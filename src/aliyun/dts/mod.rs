@@ -12,11 +12,13 @@
 //! Every request carries `RegionId` (the client's region). HTTP 200 answers with
 //! `Success: false` are errors.
 
+mod data_check;
 mod legacy;
 mod models;
 mod new_api;
 mod payloads;
 
+pub use data_check::*;
 pub use legacy::*;
 pub use models::*;
 pub use new_api::*;

@@ -166,6 +166,8 @@ pub struct StageStatus {
     /// Tables (schema) or rows (full data) done.
     pub progress: Option<i64>,
     pub error_message: Option<String>,
+    /// Data checks: DTS's verdict whether the destination may take over (`CanSwitch`).
+    pub can_switch: Option<bool>,
 }
 
 /// One precheck item, from any of the three shapes (new `Detail[]`, legacy
@@ -452,6 +454,7 @@ fn stage(v: &Value) -> StageStatus {
         percent: f.float(&["Percent"]),
         progress: f.int(&["Progress"]),
         error_message: f.string(&["ErrorMessage"]),
+        can_switch: f.boolean(&["CanSwitch"]),
     }
 }
 

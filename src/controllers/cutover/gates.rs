@@ -4,12 +4,14 @@ use std::time::Duration;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
+use super::decide::MAX_CLOCK_SKEW;
 use super::window::{self, WindowState};
 use crate::api::cutover::{Approval, GateStatus, Gates};
 use crate::api::dts_migration::{DtsMigrationPhase, DtsVerificationStatus, LagSample};
 use crate::api::mms_job::MmsJobPhase;
 
 pub const MEASURED: &str = "Measured";
+pub const STALE: &str = "Stale";
 pub const ATTESTED: &str = "Attested";
 pub const WAIVED: &str = "Waived";
 
@@ -22,7 +24,7 @@ pub struct DtsObs {
     /// Its Ready message, for the report.
     pub message: String,
     pub lag_samples: Vec<LagSample>,
-    /// Whether the DtsMigration has DTS data verification configured.
+    /// Whether the DtsMigration has DTS data verification (full or incremental) configured.
     pub data_check: bool,
     pub verification: Option<DtsVerificationStatus>,
 }
@@ -74,10 +76,11 @@ fn gate(
     }
 }
 
-/// Replication lag of one DtsMigration: the newest sample is fresh, and the current run of
-/// consecutive fresh samples below the threshold has lasted `stableForSeconds` with at least
-/// `minSamples` samples. A sample at or above the threshold, or a gap longer than
-/// `maxSampleAgeSeconds` between samples, restarts the run.
+/// Replication lag of one DtsMigration. The current run is made of consecutive fresh samples
+/// below the threshold, each within `maxSampleAgeSeconds` of the one before it: a sample at or
+/// above the threshold, or a gap, starts it again. The gate passes when the newest sample is
+/// fresh and the run spans `stableForSeconds` **between its first and newest sample** (time
+/// without samples never counts) with at least `minSamples` samples.
 pub fn lag_gate(
     dts: &DtsObs,
     prev: Option<&GateStatus>,
@@ -89,9 +92,10 @@ pub fn lag_gate(
     let stable = Duration::from_secs(gates.stable_for_seconds.max(0) as u64);
     let max_age = Duration::from_secs(gates.max_sample_age_seconds.max(1) as u64);
     let threshold = format!(
-        "< {max}s for {}s and {} fresh samples (a sample older than {}s is stale)",
-        secs(stable),
+        "< {max}s on {} consecutive samples spanning {}s, each within {}s of the one before, the newest younger than {}s",
         gates.min_samples,
+        secs(stable),
+        secs(max_age),
         secs(max_age)
     );
     let waiting = |observed: String, failed: bool| {
@@ -152,14 +156,17 @@ pub fn lag_gate(
     }
     let run_start = (count > 0).then_some(mark).flatten();
     let latest = samples.last();
-    let fresh = latest.is_some_and(|l| since(l.at.0, now) <= max_age);
-    let stable_for = run_start.map(|r| since(r, now)).unwrap_or_default();
-    let passed = fresh && run_start.is_some() && count >= gates.min_samples && stable_for >= stable;
+    let fresh = last_at.is_some_and(|l| since(l, now) <= max_age);
+    let spanned = match (run_start, last_at) {
+        (Some(r), Some(l)) => since(r, l),
+        _ => Duration::ZERO,
+    };
+    let passed = fresh && count >= gates.min_samples && spanned >= stable;
     // Texts depend on samples only (not on `now`), so status is rewritten when facts change.
     let observed = match latest {
         None => "no lag sample yet".to_string(),
         Some(l) if !fresh => format!(
-            "latest sample {}s at {} is stale (older than {}s)",
+            "newest sample {}s at {} is older than {}s: stale, lag unknown",
             l.seconds,
             l.at.0,
             secs(max_age)
@@ -168,10 +175,12 @@ pub fn lag_gate(
             format!("{}s at {}: at or above {max}s", l.seconds, l.at.0)
         }
         Some(l) => format!(
-            "{}s at {}; below {max}s since {} ({count} sample(s))",
+            "{}s at {}; below {max}s for {}s over {count} sample(s) from {} to {}",
             l.seconds,
             l.at.0,
-            run_start.map(|r| r.to_string()).unwrap_or_default()
+            secs(spanned),
+            run_start.map(|r| r.to_string()).unwrap_or_default(),
+            last_at.map(|r| r.to_string()).unwrap_or_default()
         ),
     };
     GateStatus {
@@ -179,7 +188,12 @@ pub fn lag_gate(
         passed,
         observed,
         threshold,
-        evidence: MEASURED.to_string(),
+        evidence: if latest.is_some() && !fresh {
+            STALE
+        } else {
+            MEASURED
+        }
+        .to_string(),
         // For a lag gate `since` is when the current run below the threshold began (or when the
         // last run was broken).
         since: mark
@@ -190,6 +204,62 @@ pub fn lag_gate(
         samples: Some(count),
         last_sample_at: last_at.map(Time),
     }
+}
+
+/// The final check's verdict on one DtsMigration.
+#[derive(Debug, PartialEq)]
+pub enum FinalLag {
+    /// The lag gate passes on a sample taken after the gates passed.
+    Passed(String),
+    /// No such sample yet.
+    Wait,
+    /// The lag gate fails on it, or none came within `maxSampleAgeSeconds`.
+    Failed(String),
+}
+
+/// Right before the freeze: the lag gate again, on a sample DTS answered after `after` (when
+/// the gates passed; both in whole seconds, as status keeps them).
+pub fn final_lag(
+    dts: &DtsObs,
+    prev: Option<&GateStatus>,
+    gates: &Gates,
+    after: jiff::Timestamp,
+    now: jiff::Timestamp,
+) -> FinalLag {
+    let newest = dts.lag_samples.iter().map(|s| s.at.0).max();
+    let fresh_after = newest.is_some_and(|at| at.as_second() > after.as_second());
+    let max_age = Duration::from_secs(gates.max_sample_age_seconds.max(1) as u64);
+    if !fresh_after {
+        if since(after, now) > max_age {
+            return FinalLag::Failed(format!(
+                "no lag sample of {} after the gates passed at {after} within maxSampleAgeSeconds {}s (newest: {})",
+                dts.name,
+                secs(max_age),
+                newest
+                    .map(|n| n.to_string())
+                    .unwrap_or_else(|| "none".into())
+            ));
+        }
+        return FinalLag::Wait;
+    }
+    let g = lag_gate(dts, prev, gates, now);
+    if g.passed {
+        FinalLag::Passed(g.observed)
+    } else {
+        FinalLag::Failed(format!("lag/{}: {}", dts.name, g.observed))
+    }
+}
+
+/// A Cutover without `spec.freeze`: the report says what that costs.
+pub fn no_freeze_gate(prev: Option<&GateStatus>, now: jiff::Timestamp) -> GateStatus {
+    let g = gate(
+        "freeze".into(),
+        true,
+        "no spec.freeze: the application keeps writing to the source until the switch; writes after the final lag check are not drained and may be lost".into(),
+        "writes stopped and drained before the switch (spec.freeze)".into(),
+        WAIVED,
+    );
+    keep_since(g, prev, now)
 }
 
 /// MMS verification: the MmsJob's `Verified` condition.
@@ -222,38 +292,39 @@ pub fn mms_verification_gate(
     }
 }
 
-/// DTS data verification, when the DtsMigration configures it.
+/// DTS data verification: measured when the DtsMigration configures a data check, waived (and
+/// said so) when it does not.
 pub fn dts_verification_gate(
     dts: &DtsObs,
     prev: Option<&GateStatus>,
     now: jiff::Timestamp,
-) -> Option<GateStatus> {
-    if !dts.data_check {
-        return None;
-    }
+) -> GateStatus {
     let name = format!("verification/{}", dts.name);
-    let threshold = "DTS full data check finished with no differing rows".to_string();
+    let threshold = "every configured DTS data check finished (full) or running (incremental) with CanSwitch not false, no error and no differing row in any table".to_string();
+    if !dts.data_check {
+        let g = gate(
+            name,
+            true,
+            "no DTS data check configured on the DtsMigration (spec.dataCheck): nothing was measured".into(),
+            threshold,
+            WAIVED,
+        );
+        return keep_since(g, prev, now);
+    }
+    let text = |v: &DtsVerificationStatus| v.message.clone().unwrap_or_else(|| v.state.clone());
     let (passed, failed, observed) = match &dts.verification {
-        Some(v) if v.state == "Passed" => (true, false, "full data check passed".to_string()),
-        Some(v) if v.state == "Failed" => {
-            (false, true, format!("{} differing row(s)", v.diff_count))
-        }
-        Some(v) => (
-            false,
-            false,
-            format!(
-                "pending ({})",
-                v.full_check_status.as_deref().unwrap_or("not started")
-            ),
-        ),
+        Some(v) if v.state == "Passed" => (true, false, text(v)),
+        Some(v) if v.state == "Failed" => (false, true, text(v)),
+        Some(v) => (false, false, format!("pending: {}", text(v))),
         None => (false, false, "not reported yet".to_string()),
     };
     let mut g = gate(name, passed, observed, threshold, MEASURED);
     g.failed = failed;
-    Some(keep_since(g, prev, now))
+    keep_since(g, prev, now)
 }
 
-/// A person's attestation that a verified backup exists.
+/// A person's attestation that a verified backup exists: fresh (younger than `maxAgeSeconds`,
+/// default 24 h) and not dated in the future beyond the clock skew allowed.
 pub fn backup_gate(gates: &Gates, prev: Option<&GateStatus>, now: jiff::Timestamp) -> GateStatus {
     let name = "backup".to_string();
     if !gates.require_backup {
@@ -266,62 +337,49 @@ pub fn backup_gate(gates: &Gates, prev: Option<&GateStatus>, now: jiff::Timestam
         );
         return keep_since(g, prev, now);
     }
-    let threshold = "a verified-backup attestation (who, when, evidence)".to_string();
     let Some(b) = &gates.backup else {
         let g = gate(
             name,
             false,
             "no attestation in spec.gates.backup".into(),
-            threshold,
+            "a verified-backup attestation (who, when, evidence)".into(),
             ATTESTED,
         );
         return keep_since(g, prev, now);
     };
-    let at: Result<jiff::Timestamp, _> = b.verified_at.parse();
-    let g = match at {
-        Err(_) => {
-            let mut g = gate(
-                name,
-                false,
-                format!("verifiedAt {:?} is not an RFC 3339 time", b.verified_at),
-                threshold,
-                ATTESTED,
-            );
-            g.failed = true;
-            g
-        }
-        Ok(at) if at > now => gate(
+    let max_age = b.max_age_seconds.max(1);
+    let skew = MAX_CLOCK_SKEW.as_secs();
+    let threshold = format!(
+        "a verified-backup attestation (who, when, evidence) at most {max_age}s old (maxAgeSeconds) and not more than {skew}s in the future"
+    );
+    let failed = |observed: String| {
+        let mut g = gate(name.clone(), false, observed, threshold.clone(), ATTESTED);
+        g.failed = true;
+        g
+    };
+    let g = match b.verified_at.parse::<jiff::Timestamp>() {
+        Err(_) => failed(format!(
+            "verifiedAt {:?} is not an RFC 3339 time",
+            b.verified_at
+        )),
+        Ok(at) if at > now && since(now, at) > MAX_CLOCK_SKEW => failed(format!(
+            "verifiedAt {} is in the future (more than {skew}s ahead of the operator's clock): correct the attestation",
+            b.verified_at
+        )),
+        Ok(at) if since(at, now) > Duration::from_secs(max_age as u64) => failed(format!(
+            "attested by {} at {}: expired, older than maxAgeSeconds {max_age}; verify a backup again and update the attestation",
+            b.verified_by, b.verified_at
+        )),
+        Ok(_) => gate(
             name,
-            false,
-            format!("verifiedAt {} is in the future", b.verified_at),
+            true,
+            format!(
+                "attested by {} at {}: {}",
+                b.verified_by, b.verified_at, b.evidence
+            ),
             threshold,
             ATTESTED,
         ),
-        Ok(at) => {
-            let age = since(at, now);
-            match b.max_age_seconds {
-                Some(max) if age > Duration::from_secs(max as u64) => gate(
-                    name,
-                    false,
-                    format!(
-                        "attested by {} at {}: expired after maxAgeSeconds {max}",
-                        b.verified_by, b.verified_at
-                    ),
-                    threshold,
-                    ATTESTED,
-                ),
-                _ => gate(
-                    name,
-                    true,
-                    format!(
-                        "attested by {} at {}: {}",
-                        b.verified_by, b.verified_at, b.evidence
-                    ),
-                    threshold,
-                    ATTESTED,
-                ),
-            }
-        }
     };
     keep_since(g, prev, now)
 }

@@ -6,11 +6,17 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
 use crate::api::conditions::{self, Desired, READY};
 use crate::api::dts_migration::{
-    ApiGeneration, DtsMigrationPhase as Phase, DtsMigrationSpec, DtsMigrationStatus,
-    DtsVerificationStatus, LagSample, MigrationType, PrecheckItem, PrecheckStatus, RetryStatus,
-    StageStatus, Stages,
+    ApiGeneration, DtsMigrationPhase as Phase, DtsMigrationSpec, DtsMigrationStatus, MigrationType,
+    PrecheckItem, PrecheckStatus, RetryStatus, StageStatus, Stages, TableCheck,
 };
 use crate::controllers::poll::{elapsed, keep_stamp_unless_changed, remaining};
+
+mod lag;
+mod verification;
+
+pub use lag::{STALE, format_lag, stale};
+use lag::{lag_condition, record_lag};
+use verification::verification;
 
 pub const PRECHECK_PASSED: &str = "PrecheckPassed";
 pub const REPLICATING: &str = "Replicating";
@@ -40,7 +46,7 @@ pub struct StageView {
 }
 
 /// The task as DTS reports it, normalised across both API generations.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct TaskView {
     pub status: String,
     /// The instance the task runs on; None while a configured task is not bought yet.
@@ -54,10 +60,43 @@ pub struct TaskView {
     pub checkpoint: Option<i64>,
     pub retry: Option<RetryStatus>,
     pub error: Option<String>,
-    /// Status and differing rows of the full data check, when configured.
-    pub data_check: Option<(String, i64)>,
-    /// When DTS's answer arrived, on the operator's clock (a lag sample's time).
-    pub observed_at: Option<jiff::Timestamp>,
+    /// When DTS's answer arrived (operator clock): lag samples carry this time.
+    pub observed_at: jiff::Timestamp,
+    /// The full data check (`FullDataCheckStatus`), when DTS reports one.
+    pub full_check: Option<CheckView>,
+    /// The incremental data check (`IncDataCheckStatus`), when DTS reports one.
+    pub incremental_check: Option<CheckView>,
+}
+
+impl Default for TaskView {
+    fn default() -> Self {
+        Self {
+            status: String::new(),
+            instance_id: None,
+            precheck: None,
+            schema: None,
+            full: None,
+            incremental: None,
+            lag_seconds: None,
+            checkpoint: None,
+            retry: None,
+            error: None,
+            observed_at: jiff::Timestamp::UNIX_EPOCH,
+            full_check: None,
+            incremental_check: None,
+        }
+    }
+}
+
+/// One data check as DTS reported it.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct CheckView {
+    pub status: String,
+    pub percent: Option<i64>,
+    pub can_switch: Option<bool>,
+    pub error: Option<String>,
+    /// Every table's result; None when they were not read this time.
+    pub tables: Option<Vec<TableCheck>>,
 }
 
 /// What DTS showed this time.
@@ -175,7 +214,9 @@ fn derive(
         last_handled_reconcile_at: prev.last_handled_reconcile_at.clone(),
         // The answer's arrival, not the reconcile's start: lag samples are stamped with it.
         last_polled_at: Some(Time(match observed {
-            Observed::Task(task) => task.observed_at.unwrap_or(now),
+            Observed::Task(task) if task.observed_at > jiff::Timestamp::UNIX_EPOCH => {
+                task.observed_at
+            }
             _ => now,
         })),
         ..DtsMigrationStatus::default()
@@ -240,6 +281,10 @@ fn derive(
     status.phase = Some(out.phase);
     let replicating = out.phase == Phase::Replicating;
     let lag_condition = lag_condition(spec, &status, replicating, now);
+    if lag_condition.reason == lag::LAG_STALE {
+        out.ready = lag::stale_ready(&lag_condition);
+        status.lag = Some(lag::STALE.to_string());
+    }
     let precheck = out.precheck.unwrap_or_else(|| {
         conditions::find(&prev.conditions, PRECHECK_PASSED)
             .map(|c| {
@@ -706,111 +751,6 @@ fn stages(task: &TaskView) -> Option<Stages> {
         incremental: conv(&task.incremental),
     };
     (stages != Stages::default()).then_some(stages)
-}
-
-/// Records a lag sample when DTS gave one.
-fn record_lag(status: &mut DtsMigrationStatus, task: &TaskView) {
-    let Some(lag) = task.lag_seconds else {
-        return;
-    };
-    let now = status
-        .last_polled_at
-        .clone()
-        .expect("set at the start of decide");
-    status.lag_seconds = Some(lag);
-    status.lag_observed_at = Some(now.clone());
-    status.lag = Some(format_lag(lag));
-    status.lag_samples.push(LagSample {
-        at: now,
-        seconds: lag,
-    });
-    let excess = status.lag_samples.len().saturating_sub(MAX_LAG_SAMPLES);
-    status.lag_samples.drain(..excess);
-}
-
-/// `3s`, `1m05s`, `0.4s`.
-pub fn format_lag(seconds: f64) -> String {
-    let whole = seconds.round() as i64;
-    if seconds < 10.0 && seconds.fract() != 0.0 {
-        format!("{seconds:.1}s")
-    } else if whole < 60 {
-        format!("{whole}s")
-    } else {
-        format!("{}m{:02}s", whole / 60, whole % 60)
-    }
-}
-
-fn lag_condition(
-    spec: &DtsMigrationSpec,
-    status: &DtsMigrationStatus,
-    replicating: bool,
-    now: jiff::Timestamp,
-) -> Desired {
-    let threshold = spec.lag_alert_seconds as f64;
-    match (
-        replicating,
-        status.lag_seconds,
-        status.lag_observed_at.as_ref(),
-    ) {
-        (false, _, _) => Desired::unknown(
-            LAG_WITHIN_THRESHOLD,
-            "NotReplicating",
-            "lag is measured during incremental replication",
-        ),
-        (true, None, _) | (true, _, None) => {
-            Desired::unknown(LAG_WITHIN_THRESHOLD, "NoSample", "DTS reported no lag yet")
-        }
-        (true, Some(_), Some(at)) if elapsed(at.0, now) > POLL_SETTLED => Desired::unknown(
-            LAG_WITHIN_THRESHOLD,
-            "Stale",
-            "the last lag sample is stale",
-        ),
-        (true, Some(lag), _) if lag < threshold => Desired::true_(
-            LAG_WITHIN_THRESHOLD,
-            "LagBelowThreshold",
-            format!("lag {} < {}s", format_lag(lag), spec.lag_alert_seconds),
-        ),
-        (true, Some(lag), _) => Desired::false_(
-            LAG_WITHIN_THRESHOLD,
-            "LagAboveThreshold",
-            format!(
-                "lag {} >= {}s (spec.lagAlertSeconds)",
-                format_lag(lag),
-                spec.lag_alert_seconds
-            ),
-        ),
-    }
-}
-
-fn verification(
-    spec: &DtsMigrationSpec,
-    task: &TaskView,
-    now: jiff::Timestamp,
-    prev: Option<&DtsVerificationStatus>,
-) -> Option<DtsVerificationStatus> {
-    spec.data_check.as_ref().filter(|c| c.full)?;
-    let (state, diff) = match &task.data_check {
-        Some((s, diff))
-            if *diff > 0
-                || s.eq_ignore_ascii_case("failed")
-                || s.eq_ignore_ascii_case("inconsistency") =>
-        {
-            ("Failed", *diff)
-        }
-        Some((s, diff)) if s.eq_ignore_ascii_case("finished") => ("Passed", *diff),
-        Some((_, diff)) => ("Pending", *diff),
-        None => ("Pending", 0),
-    };
-    let summary = DtsVerificationStatus {
-        state: state.to_string(),
-        full_check_status: task.data_check.as_ref().map(|(s, _)| s.clone()),
-        diff_count: diff,
-        checked_at: prev
-            .filter(|p| p.state == state && p.diff_count == diff)
-            .and_then(|p| p.checked_at.clone())
-            .or(Some(Time(now))),
-    };
-    Some(summary)
 }
 
 #[cfg(test)]

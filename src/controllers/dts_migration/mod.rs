@@ -4,6 +4,7 @@
 pub mod decide;
 mod endpoints;
 mod leftover;
+pub(crate) mod observe;
 pub mod polling;
 
 use std::sync::Arc;
@@ -26,17 +27,15 @@ use super::managed::{
 use super::runner;
 use crate::aliyun::dts::{
     ConfigureDtsJobRequest, ConfigureMigrationJobRequest, CreateDtsInstanceRequest,
-    CreateMigrationJobRequest, DtsJobRef, DtsJobStatus, DtsJobType, JobMonitorRule,
-    MonitorRuleType, StageState, StageStatus,
+    CreateMigrationJobRequest, DtsJobRef, DtsJobType, JobMonitorRule, MonitorRuleType,
 };
 use crate::aliyun::{Admission, DtsClient, Pacing, Priority};
 use crate::api::common::{DeletionPolicy, FINALIZER};
 use crate::api::conditions::{self, Desired, READY};
 use crate::api::dts_migration::{
     ApiGeneration, DtsMigration, DtsMigrationPhase, DtsMigrationStatus, MigrationType,
-    PrecheckItem, PrecheckStatus, RetryStatus,
 };
-use decide::{Act, Observed, StageView, TaskView};
+use decide::{Act, Observed};
 
 /// Runs the DtsMigration controller until `shutdown`.
 pub async fn run(
@@ -199,9 +198,19 @@ async fn apply(m: Arc<DtsMigration>, ctx: Arc<Context>) -> Result<Action> {
                 };
                 let spec_changed = prev.observed_generation != generation;
                 if !observation.worth_deciding(prev.last_polled_at.as_ref(), spec_changed) {
-                    return Ok(Action::requeue(ctx.poll(decide::POLL_SETTLED)));
+                    // No news (DTS could not be read, or showed nothing new): the last lag
+                    // sample ages all the same.
+                    if let Some(stale) = decide::stale(&m.spec, &prev, now) {
+                        report(&ctx, m.as_ref(), &stale).await?;
+                    }
+                    return Ok(Action::requeue(until_stale(&ctx, &m, &prev, now)));
                 }
-                (observation.observed, Some(observation.next_poll_at))
+                let mut observed = observation.observed;
+                if let Observed::Task(task) = &mut observed {
+                    // Per-table data check results exist only in their own call.
+                    observe::data_check_tables(&dts, &m.spec, &prev, task).await;
+                }
+                (observed, Some(observation.next_poll_at))
             }
         };
     let decision = decide::decide(&m.spec, &prev, generation, &observed, now);
@@ -551,77 +560,26 @@ async fn adoptable(
     Ok(Some(found.dts_job_id))
 }
 
-fn stage(s: &Option<StageStatus>) -> Option<StageView> {
-    s.as_ref().map(|s| StageView {
-        status: s
-            .state
-            .as_ref()
-            .map(|x| x.as_str().to_string())
-            .unwrap_or_else(|| "NotStarted".into()),
-        percent: s.percent.map(|p| p.round() as i64),
-        progress: s.progress.map(|p| p.to_string()),
-        error: s.error_message.clone(),
-    })
-}
-
-/// A task as DTS reports it (either API generation), for the decision.
-pub(crate) fn task_view(s: &DtsJobStatus) -> TaskView {
-    let precheck = s.precheck.as_ref().map(|p| PrecheckStatus {
-        status: p
-            .state
-            .as_ref()
-            .map(|x| x.as_str().to_string())
-            .unwrap_or_default(),
-        percent: p.percent.map(|x| x.round() as i64),
-        total_items: p.items.len() as i64,
-        items: p
-            .items
-            .iter()
-            .map(|i| PrecheckItem {
-                name: i.name.clone(),
-                result: i
-                    .state
-                    .as_ref()
-                    .map(|x| x.as_str().to_string())
-                    .unwrap_or_default(),
-                reason: i
-                    .message
-                    .clone()
-                    .or(i.description.clone())
-                    .unwrap_or_default(),
-                repair: i.repair_method.clone().unwrap_or_default(),
-            })
-            .collect(),
-    });
-    TaskView {
-        status: s
-            .state
-            .as_ref()
-            .map(|x| x.as_str().to_string())
-            .unwrap_or_else(|| "NotConfigured".into()),
-        instance_id: s.dts_instance_id.clone().filter(|i| !i.is_empty()),
-        precheck,
-        schema: stage(&s.structure_initialization),
-        full: stage(&s.data_initialization),
-        incremental: stage(&s.data_synchronization),
-        lag_seconds: s.lag_seconds(),
-        checkpoint: s.checkpoint,
-        retry: s.retry.as_ref().map(|r| RetryStatus {
-            retrying: r.retrying,
-            count: r.retry_count.unwrap_or(0),
-            elapsed_seconds: r.retry_time_secs.unwrap_or(0),
-            max_seconds: r.max_retry_time_secs.unwrap_or(0),
-            target: r.target.clone(),
-            error: r.error_message.clone(),
-        }),
-        error: s.any_error_message().map(str::to_string),
-        data_check: s.full_data_check.as_ref().map(|c| {
-            let state = c.state.clone().unwrap_or(StageState::NotStarted);
-            let failed = matches!(state, StageState::Inconsistency | StageState::Failed);
-            (state.as_str().to_string(), i64::from(failed))
-        }),
-        // Set by the reader, which knows when the answer arrived.
-        observed_at: None,
+/// When a reconcile without news looks again: by the time the newest lag sample turns stale
+/// (so the status says so even when DTS cannot be read), at the latest after the settled wait.
+fn until_stale(
+    ctx: &Context,
+    m: &DtsMigration,
+    prev: &DtsMigrationStatus,
+    now: jiff::Timestamp,
+) -> std::time::Duration {
+    let settled = ctx.poll(decide::POLL_SETTLED);
+    let fresh = prev.phase == Some(DtsMigrationPhase::Replicating)
+        && prev.lag.as_deref() != Some(decide::STALE);
+    match prev.lag_observed_at.as_ref().filter(|_| fresh) {
+        Some(at) => {
+            let bound =
+                std::time::Duration::from_secs(m.spec.lag_stale_after_seconds.max(1) as u64);
+            crate::controllers::poll::remaining(Some(at), bound, now, 1.0)
+                .max(std::time::Duration::from_secs(1))
+                .min(settled)
+        }
+        None => settled,
     }
 }
 

@@ -137,6 +137,8 @@ impl AdminClient {
             message: None,
             delay_ms: None,
             access_key_id: None,
+            duration_ms: None,
+            until_millis: None,
         }
     }
 
@@ -151,6 +153,21 @@ impl AdminClient {
         let mut f = Self::fault(action, FaultKind::Error, count);
         f.code = Some(code.into());
         f.http_status = Some(status);
+        self.arm_fault(&f).await
+    }
+
+    /// Every call of `action` fails with `code` and HTTP `status` for `seconds` of real time.
+    pub async fn fail_for(
+        &self,
+        action: &str,
+        seconds: f64,
+        code: &str,
+        status: u16,
+    ) -> anyhow::Result<u64> {
+        let mut f = Self::fault(action, FaultKind::Error, 1);
+        f.code = Some(code.into());
+        f.http_status = Some(status);
+        f.duration_ms = Some((seconds * 1000.0) as u64);
         self.arm_fault(&f).await
     }
 
@@ -278,11 +295,38 @@ impl AdminClient {
         table: &str,
         diff_count: i64,
     ) -> anyhow::Result<DtsJobView> {
+        self.check_diff(id, table, diff_count, 1).await
+    }
+
+    /// Inconsistent rows the incremental data check will report for `table`.
+    pub async fn set_incremental_check_diff(
+        &self,
+        id: &str,
+        table: &str,
+        diff_count: i64,
+    ) -> anyhow::Result<DtsJobView> {
+        self.check_diff(id, table, diff_count, 2).await
+    }
+
+    async fn check_diff(
+        &self,
+        id: &str,
+        table: &str,
+        diff_count: i64,
+        check_type: u8,
+    ) -> anyhow::Result<DtsJobView> {
         let req = CheckDiffRequest {
             table: table.into(),
             diff_count,
+            check_type: Some(check_type),
         };
         self.post(&format!("/dts/jobs/{id}/check-diff"), &req).await
+    }
+
+    /// The application commits `count` transactions on the source of job `id` now.
+    pub async fn commit_writes(&self, id: &str, count: usize) -> anyhow::Result<DtsJobView> {
+        self.post(&format!("/dts/jobs/{id}/writes"), &WritesRequest { count })
+            .await
     }
 
     /// Every MMS job with its tasks.

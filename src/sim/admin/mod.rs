@@ -55,6 +55,7 @@ pub fn router() -> axum::Router<Arc<Shared>> {
         .route("/dts/jobs/{id}/recover", post(dts_recover))
         .route("/dts/jobs/{id}/precheck", post(dts_precheck))
         .route("/dts/jobs/{id}/check-diff", post(dts_check_diff))
+        .route("/dts/jobs/{id}/writes", post(dts_writes))
         .route("/mms/jobs", get(mms_jobs))
         .route(
             "/mms/failures",
@@ -253,6 +254,9 @@ fn job_view(w: &World, job: &DtsJob, now: i64) -> DtsJobView {
         retry_count: job.retry_count,
         error_message: job.error_message.clone(),
         lag_overridden: job.lag_override.is_some(),
+        writes: job
+            .writes
+            .view(job.checkpoint_ms(now, ctx), job.stop_checkpoint.is_some()),
     }
 }
 
@@ -393,7 +397,27 @@ async fn dts_check_diff(
     Json(r): Json<CheckDiffRequest>,
 ) -> Result<Json<DtsJobView>, (StatusCode, Json<Value>)> {
     with_job(&s, &id, |job, _, _| {
-        job.check_diffs.insert(r.table, r.diff_count.max(0));
+        let diffs = match r.check_type.unwrap_or(1) {
+            1 => &mut job.check_diffs,
+            2 => &mut job.inc_check_diffs,
+            other => {
+                return Err(format!(
+                    "checkType {other}: expected 1 (full) or 2 (incremental)"
+                ));
+            }
+        };
+        diffs.insert(r.table, r.diff_count.max(0));
+        Ok(())
+    })
+}
+
+async fn dts_writes(
+    State(s): St,
+    Path(id): Path<String>,
+    Json(r): Json<WritesRequest>,
+) -> Result<Json<DtsJobView>, (StatusCode, Json<Value>)> {
+    with_job(&s, &id, |job, now, _| {
+        job.writes.commit(r.count, now);
         Ok(())
     })
 }

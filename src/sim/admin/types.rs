@@ -42,12 +42,24 @@ pub struct PrecheckItemRequest {
     pub repair: Option<String>,
 }
 
-/// `POST /_sim/dts/jobs/{id}/check-diff`: inconsistent rows found by the full data check.
+/// `POST /_sim/dts/jobs/{id}/check-diff`: inconsistent rows the full or incremental data check
+/// finds in a table.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct CheckDiffRequest {
     pub table: String,
     pub diff_count: i64,
+    /// 1 (default): the full data check; 2: the incremental data check.
+    #[serde(default)]
+    pub check_type: Option<u8>,
+}
+
+/// `POST /_sim/dts/jobs/{id}/writes`: the application commits `count` transactions on the
+/// job's source now.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct WritesRequest {
+    pub count: usize,
 }
 
 /// `POST /_sim/clock/advance`.
@@ -127,6 +139,9 @@ pub struct DtsJobView {
     #[serde(default)]
     pub error_message: Option<String>,
     pub lag_overridden: bool,
+    /// Source writes and how many of them the destination has.
+    #[serde(default)]
+    pub writes: crate::sim::dts::writes::WritesView,
 }
 
 /// An MMS task as the admin API shows it.

@@ -4,7 +4,7 @@
 use serde_json::{Value, json};
 
 use super::job::{DtsJob, Endpoint, JobConfig, Modes, Phase, State};
-use super::{Dts, normalize_engine, truthy};
+use super::{Dts, check, normalize_engine, truthy};
 use crate::sim::clock::{SimMillis, fmt_iso};
 use crate::sim::ids::IdGen;
 use crate::sim::wire::{ApiError, Params};
@@ -25,6 +25,7 @@ pub const ACTIONS: &[&str] = &[
     "DescribeJobMonitorRule",
     "DescribeCheckJobs",
     "DescribeDataCheckTableDetails",
+    "DescribeDataCheckTableDiffDetails",
     "SkipPreCheck",
 ];
 
@@ -78,7 +79,7 @@ pub fn handle(
             let outcome = match action {
                 "StartDtsJob" => job.start(call.now, ctx),
                 "SuspendDtsJob" => job.suspend(call.now, ctx),
-                _ => job.stop(call.now),
+                _ => job.stop(call.now, ctx),
             };
             outcome.map_err(|s| bad_status(&s))?;
             Ok(ok())
@@ -149,8 +150,9 @@ pub fn handle(
                       "HttpStatusCode": 200, "Code": "200"}),
             )
         }
-        "DescribeCheckJobs" => check_jobs(dts, call),
-        "DescribeDataCheckTableDetails" => check_table_details(dts, call),
+        "DescribeCheckJobs" => check::check_jobs(dts, call),
+        "DescribeDataCheckTableDetails" => check::table_details(dts, call),
+        "DescribeDataCheckTableDiffDetails" => check::table_diff_details(dts, call),
         "SkipPreCheck" => skip_precheck(dts, call),
         other => Err(ApiError::new(
             404,
@@ -386,14 +388,17 @@ fn configure(dts: &mut Dts, ids: &mut IdGen, call: Call<'_>) -> Result<Value, Ap
     let db_list = p.require("DbList")?.to_string();
     let tables = dts.tables_for_db_list(&source.instance_id, &db_list, odps)?;
     let (auto_start, max_retry_ms) = parse_reserve(p.get("Reserve"), "Reserve")?;
-    let data_check = match p.get("DataCheckConfigure") {
+    let (data_check, inc_data_check) = match p.get("DataCheckConfigure") {
         Some(text) => {
             let v: Value = serde_json::from_str(text).map_err(|_| {
                 ApiError::invalid_because("DataCheckConfigure", "expected a JSON object")
             })?;
-            v.get("fullDataCheck").is_some_and(truthy)
+            (
+                v.get("fullDataCheck").is_some_and(truthy),
+                v.get("incrementalDataCheck").is_some_and(truthy),
+            )
         }
-        None => false,
+        None => (false, false),
     };
     let config = JobConfig {
         name,
@@ -406,6 +411,7 @@ fn configure(dts: &mut Dts, ids: &mut IdGen, call: Call<'_>) -> Result<Value, Ap
         tables,
         checkpoint: p.int("Checkpoint")?,
         data_check,
+        inc_data_check,
         max_retry_ms,
     };
     let existing = match (p.get("DtsJobId"), p.get("DtsInstanceId")) {
@@ -593,8 +599,6 @@ pub fn list_item(dts: &Dts, job: &DtsJob, now: SimMillis, with_db_list: bool) ->
     let (s_status, s_percent, s_progress) = job.stage_status(Phase::Structure, timings);
     let (f_status, f_percent, f_progress) = job.stage_status(Phase::Full, timings);
     let sync = job.sync_status(now, ctx);
-    let check = job.data_check_progress(now, timings);
-    let diffs: i64 = job.check_diffs.values().sum();
     let running_full = job.state == State::Running && job.phase == Phase::Full;
     let checkpoint = job
         .checkpoint(now, ctx)
@@ -620,7 +624,7 @@ pub fn list_item(dts: &Dts, job: &DtsJob, now: SimMillis, with_db_list: bool) ->
             "DataInitialization": m.full,
             "DataSynchronization": m.incremental,
             "FullDataCheck": config.data_check,
-            "IncDataCheck": false,
+            "IncDataCheck": config.inc_data_check,
             "StructureDataCheck": false,
             "TimeWindowCheck": false,
         },
@@ -637,12 +641,8 @@ pub fn list_item(dts: &Dts, job: &DtsJob, now: SimMillis, with_db_list: bool) ->
         "DataSynchronizationStatus": {"Status": sync,
             "Percent": if sync == "Catched" { "100" } else if sync == "Migrating" { "95" } else { "0" },
             "Progress": "0", "ErrorMessage": if sync == "Failed" { error_message(job) } else { String::new() }, "NeedUpgrade": false},
-        "FullDataCheckStatus": match check {
-            None => json!({"Status": "NotStarted", "Percent": "0", "Progress": "0", "ErrorMessage": "", "CanSwitch": false}),
-            Some(f) if f < 1.0 => json!({"Status": "Checking", "Percent": ((f * 100.0) as i64).to_string(), "Progress": "0", "ErrorMessage": "", "CanSwitch": false}),
-            Some(_) => json!({"Status": "Finished", "Percent": "100", "Progress": "0",
-                "ErrorMessage": if diffs > 0 { format!("{diffs} inconsistent row(s)") } else { String::new() }, "CanSwitch": diffs == 0}),
-        },
+        "FullDataCheckStatus": check::full_status(job, now, timings),
+        "IncDataCheckStatus": check::incremental_status(job, now, ctx),
         "Performance": {
             "Rps": if running_full { (timings.full_rows_per_second as i64).to_string() } else if sync == "NotStarted" { "0".into() } else { "120".to_string() },
             "Flow": if running_full { "12.5" } else { "0.05" },
@@ -915,100 +915,6 @@ fn job_steps(dts: &Dts, job: &DtsJob, now: SimMillis) -> Vec<Value> {
             })
         })
         .collect()
-}
-
-fn check_jobs(dts: &Dts, call: Call<'_>) -> Result<Value, ApiError> {
-    let p = call.params;
-    let instance = p.get("InstanceId");
-    let check_type = p.int("CheckType")?;
-    let page_number = p.int("PageNumber")?.unwrap_or(1).max(1);
-    let page_size = p.int("PageSize")?.unwrap_or(30).clamp(1, 100);
-    let timings = &dts.spec.timings;
-    let items: Vec<Value> = dts
-        .jobs
-        .values()
-        .filter(|j| j.account_id == call.account)
-        .filter(|j| instance.is_none_or(|i| j.instance_id.as_deref() == Some(i)))
-        .filter(|_| check_type.is_none_or(|t| t == 1 || t == 3))
-        .filter_map(|j| {
-            let progress = j.data_check_progress(call.now, timings)?;
-            let config = j.config.as_ref()?;
-            let diff_tables = j.check_diffs.values().filter(|d| **d > 0).count();
-            Some(json!({
-                "DtsJobId": j.id, "DtsInstanceID": j.instance_id, "JobName": config.name,
-                "JobStepId": format!("{}-check", j.id), "CheckType": 1,
-                "Status": if diff_tables > 0 { 1 } else { 0 },
-                "TotalCount": config.tables.len(),
-                "FinishCount": (config.tables.len() as f64 * progress) as i64,
-                "DiffCount": diff_tables, "DiffSum": j.check_diffs.values().sum::<i64>(),
-                "CheckPoint": call.now / 1000, "ChargeType": "POSTPAY", "InstanceClass": j.class,
-                "RegionId": j.region, "GroupId": j.id, "ParentJobType": j.job_type,
-            }))
-        })
-        .collect();
-    let total = items.len();
-    let page: Vec<Value> = items
-        .into_iter()
-        .skip(((page_number - 1) * page_size) as usize)
-        .take(page_size as usize)
-        .collect();
-    Ok(
-        json!({"CheckJobs": page, "TotalRecordCount": total, "PageNumber": page_number,
-              "PageRecordCount": page.len(), "Success": true, "HttpStatusCode": 200}),
-    )
-}
-
-fn check_table_details(dts: &Dts, call: Call<'_>) -> Result<Value, ApiError> {
-    let p = call.params;
-    let job = job_by_id(dts, call)?;
-    let check_type = p.require("CheckType")?;
-    if check_type != "1" && check_type != "2" {
-        return Err(ApiError::invalid("CheckType"));
-    }
-    let only_diff = p.get("Status") == Some("6");
-    let name = p.get("TableName");
-    let page_number = p.int("PageNumber")?.unwrap_or(1).max(1);
-    let page_size = p.int("PageSize")?.unwrap_or(20).clamp(1, 100);
-    let progress = job
-        .data_check_progress(call.now, &dts.spec.timings)
-        .unwrap_or(0.0);
-    let config = job.config.clone().unwrap_or_default();
-    let n = config.tables.len().max(1);
-    let rows: Vec<Value> = config
-        .tables
-        .iter()
-        .enumerate()
-        .map(|(i, t)| {
-            let done = progress >= (i + 1) as f64 / n as f64;
-            let diff = if done { job.check_diffs.get(&t.name).copied().unwrap_or(0) } else { 0 };
-            json!({
-                "Id": i + 1, "SourceDbName": t.db, "SourceTbName": t.name, "TargetDbName": t.dst_db,
-                "TargetTbName": t.dst_name, "TotalCount": t.rows, "FinishCount": if done { t.rows } else { 0 },
-                "DiffCount": diff, "Status": if done { "0" } else if progress > 0.0 { "3" } else { "2" },
-                "ErrorCode": if diff > 300 { 2 } else { 0 }, "BootTime": fmt_iso(call.now),
-            })
-        })
-        .filter(|r| !only_diff || r["DiffCount"].as_i64().unwrap_or(0) > 0)
-        .filter(|r| name.is_none_or(|n| r["SourceTbName"] == n))
-        .collect();
-    let diff_tables = rows
-        .iter()
-        .filter(|r| r["DiffCount"].as_i64().unwrap_or(0) > 0)
-        .count();
-    let finished_rows: i64 = rows
-        .iter()
-        .map(|r| r["FinishCount"].as_i64().unwrap_or(0))
-        .sum();
-    let total = rows.len();
-    let page: Vec<Value> = rows
-        .into_iter()
-        .skip(((page_number - 1) * page_size) as usize)
-        .take(page_size as usize)
-        .collect();
-    Ok(
-        json!({"TableDetails": page, "TotalCount": total, "DiffTableCount": diff_tables, "FailedTableCount": 0,
-              "FinishedCount": finished_rows, "PageNumber": page_number, "Success": true, "HttpStatusCode": 200}),
-    )
 }
 
 fn skip_precheck(dts: &mut Dts, call: Call<'_>) -> Result<Value, ApiError> {

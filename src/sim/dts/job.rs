@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 
 use super::lag;
+use super::writes::Writes;
 use crate::sim::clock::SimMillis;
 use crate::sim::scenario::{CheckResult, DtsTimings, LagCurve, PrecheckItemSpec};
 
@@ -90,6 +91,8 @@ pub struct JobConfig {
     pub tables: Vec<DtsTable>,
     pub checkpoint: Option<i64>,
     pub data_check: bool,
+    /// `incrementalDataCheck` of DataCheckConfigure.
+    pub inc_data_check: bool,
     pub max_retry_ms: i64,
 }
 
@@ -171,7 +174,13 @@ pub struct DtsJob {
     pause_lag: Option<(i64, SimMillis)>,
     resume_residual: Option<(i64, SimMillis)>,
     pub check_diffs: BTreeMap<String, i64>,
+    /// Inconsistent rows the incremental data check reports per table (admin).
+    pub inc_check_diffs: BTreeMap<String, i64>,
     pub monitor_rules: Vec<MonitorRule>,
+    /// Transactions committed on the source (admin), replicated up to the checkpoint.
+    pub writes: Writes,
+    /// The checkpoint (ms) when StopDtsJob ended incremental migration: it never moves again.
+    pub stop_checkpoint: Option<SimMillis>,
 }
 
 impl DtsJob {
@@ -216,7 +225,10 @@ impl DtsJob {
             pause_lag: None,
             resume_residual: None,
             check_diffs: BTreeMap::new(),
+            inc_check_diffs: BTreeMap::new(),
             monitor_rules: Vec::new(),
+            writes: Writes::default(),
+            stop_checkpoint: None,
         }
     }
 
@@ -642,8 +654,9 @@ impl DtsJob {
         }
     }
 
-    /// StopDtsJob: ends a migrating, paused, retrying or failed task for good.
-    pub fn stop(&mut self, now: SimMillis) -> Result<(), String> {
+    /// StopDtsJob: ends a migrating, paused, retrying or failed task for good; the checkpoint
+    /// stays where replication stopped.
+    pub fn stop(&mut self, now: SimMillis, ctx: Ctx<'_>) -> Result<(), String> {
         let migrating = self.state == State::Running && self.phase >= Phase::Structure;
         let paused = matches!(
             self.state,
@@ -655,6 +668,7 @@ impl DtsJob {
         if migrating {
             self.phase_finished.entry(self.phase).or_insert(now);
         }
+        self.stop_checkpoint = self.checkpoint_ms(now, ctx);
         self.state = State::Finished { at: now };
         self.active_since = None;
         Ok(())
@@ -707,14 +721,21 @@ impl DtsJob {
 
     /// Checkpoint (unix seconds) of incremental migration.
     pub fn checkpoint(&self, now: SimMillis, ctx: Ctx<'_>) -> Option<i64> {
+        self.checkpoint_ms(now, ctx).map(|ms| ms / 1000)
+    }
+
+    /// Checkpoint in milliseconds: every source change up to it is in the destination.
+    pub fn checkpoint_ms(&self, now: SimMillis, ctx: Ctx<'_>) -> Option<SimMillis> {
+        if let (State::Finished { .. }, Some(stopped)) = (&self.state, self.stop_checkpoint) {
+            return Some(stopped);
+        }
         let started = self.migration_started_at?;
         let lag = self.lag_ms(now, ctx)?;
-        let at = if self.phase_started.contains_key(&Phase::Incremental) {
+        Some(if self.phase_started.contains_key(&Phase::Incremental) {
             now - lag
         } else {
             started
-        };
-        Some(at / 1000)
+        })
     }
 
     /// When the full data check (DataCheckConfigure) starts and how far it is (0–1).

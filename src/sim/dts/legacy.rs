@@ -132,7 +132,7 @@ pub fn handle(
             let outcome = match action {
                 "StartMigrationJob" => job.start(call.now, ctx),
                 "SuspendMigrationJob" => job.suspend(call.now, ctx),
-                _ => job.stop(call.now),
+                _ => job.stop(call.now, ctx),
             };
             outcome.map_err(|_| bad_status(legacy))?;
             Ok(ok())
@@ -241,6 +241,7 @@ fn configure(dts: &mut Dts, call: Call<'_>) -> Result<Value, ApiError> {
         tables,
         checkpoint: p.int("Checkpoint")?,
         data_check: false,
+        inc_data_check: false,
         max_retry_ms,
     };
     let items = dts.spec.precheck_items.clone();

@@ -2,9 +2,11 @@
 //! migration-job API over one store of instances, each owned by an account.
 
 pub mod actions;
+pub mod check;
 pub mod job;
 pub mod lag;
 pub mod legacy;
+pub mod writes;
 
 use std::collections::{BTreeMap, HashMap};
 

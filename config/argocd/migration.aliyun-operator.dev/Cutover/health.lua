@@ -1,5 +1,5 @@
 -- Argo CD health check for migration.aliyun-operator.dev/Cutover.
--- Derived from src/api/cutover.rs: status.phase (CutoverPhase), status.reason,
+-- Derived from src/api/cutover/status.rs: status.phase (CutoverPhase), status.reason,
 -- status.gatesSummary, the Ready condition and status.observedGeneration. Runs under Argo CD's
 -- restricted Lua 5.1 (no string or math library).
 -- The phase tables below must name every CutoverPhase exactly once; hack/check-addon.sh
@@ -13,7 +13,11 @@ local SUSPENDED = { AwaitingApproval = true, WaitingForWindow = true, Paused = t
 -- Terminal: a failed step, an abort before the switch, or a completed rollback. None of them
 -- leaves the application on the new database.
 local DEGRADED = { Failed = true, Aborted = true, RolledBack = true }
-local PROGRESSING = { Pending = true, Gating = true, Switching = true, Verifying = true, RollingBack = true }
+-- Freezing to Watching: the switch is under way (the application's writes may be stopped).
+local PROGRESSING = {
+  Pending = true, Gating = true, Freezing = true, Draining = true, Switching = true,
+  Verifying = true, Unfreezing = true, Watching = true, RollingBack = true,
+}
 
 local hs = {}
 

@@ -1,260 +1,219 @@
-use super::*;
-use crate::api::cutover::{
-    BackupAttestation, ConfigMapKeySwitch, Gates, MaintenanceWindow, MigrationRef, SwitchTarget,
-};
-use crate::api::dts_migration::LagSample;
-use crate::api::mms_job::MmsJobPhase;
 use proptest::prelude::*;
 
-fn at(secs: i64) -> jiff::Timestamp {
-    jiff::Timestamp::from_second(1_700_000_000 + secs).unwrap()
+use super::world::*;
+use super::*;
+use crate::api::conditions;
+use crate::api::cutover::{MaintenanceWindow, SwitchFailurePolicy};
+use crate::api::dts_migration::DtsMigrationPhase;
+
+const DSN: &str = "ConfigMap/app-db/DSN";
+const FLAG: &str = "ConfigMap/app-flags/READ_ONLY";
+
+fn completed(w: &World) -> bool {
+    w.phase() == Phase::Completed
 }
 
-fn spec() -> CutoverSpec {
-    CutoverSpec {
-        migrations: vec![
-            MigrationRef {
-                kind: MigrationKind::DtsMigration,
-                name: "orders".into(),
-            },
-            MigrationRef {
-                kind: MigrationKind::MmsJob,
-                name: "history".into(),
-            },
-        ],
-        gates: Gates {
-            max_lag_seconds: 5.0,
-            stable_for_seconds: 30,
-            min_samples: 3,
-            max_sample_age_seconds: 20,
-            backup: Some(BackupAttestation {
-                verified_by: "dba@example.com".into(),
-                verified_at: "2023-11-14T00:00:00Z".into(),
-                evidence: "restore tested".into(),
-                max_age_seconds: None,
-            }),
-            ..Gates::default()
-        },
-        switch: vec![SwitchTarget {
-            config_map_key: Some(ConfigMapKeySwitch {
-                name: "app-db".into(),
-                key: "DSN".into(),
-                value: "maxcompute://dw".into(),
-            }),
-            ..Default::default()
-        }],
-        stop_replication: true,
-        ..Default::default()
-    }
+fn names(w: &World) -> Vec<String> {
+    w.status.steps.iter().map(|s| s.name.clone()).collect()
 }
 
-/// A small world the decisions act on: the DTS migration, the MMS job and one ConfigMap key.
-#[derive(Clone)]
-struct World {
-    dts: DtsObs,
-    mms: MmsObs,
-    targets: Vec<TargetObs>,
-    status: CutoverStatus,
-    requests: Requests,
-    acts: Vec<Act>,
-    stop_calls: usize,
-}
-
-fn target(name: &str, current: &str, desired: &str) -> TargetObs {
-    TargetObs {
-        target: format!("ConfigMap/{name}/DSN"),
-        exists: true,
-        permitted: Ok(()),
-        current: Some(current.into()),
-        desired: Ok(desired.into()),
-        sensitive: false,
-        rollback_previous: None,
-    }
-}
-
-impl World {
-    fn new() -> Self {
-        Self {
-            dts: DtsObs {
-                name: "orders".into(),
-                exists: true,
-                phase: Some(DtsMigrationPhase::Replicating),
-                ..Default::default()
-            },
-            mms: MmsObs {
-                name: "history".into(),
-                exists: true,
-                phase: Some(MmsJobPhase::Succeeded),
-                verification_enabled: true,
-                verified: Some(("True".into(), "RowCountsMatch".into(), "all match".into())),
-            },
-            targets: vec![target("app-db", "mysql://old", "maxcompute://dw")],
-            status: CutoverStatus::default(),
-            requests: Requests::default(),
-            acts: Vec::new(),
-            stop_calls: 0,
-        }
-    }
-
-    fn lag(&mut self, t: i64, seconds: f64) {
-        self.dts.lag_samples.push(LagSample {
-            at: Time(at(t)),
-            seconds,
-        });
-        let excess = self.dts.lag_samples.len().saturating_sub(30);
-        self.dts.lag_samples.drain(..excess);
-    }
-
-    /// One reconcile at time `t`; applies the action like the controller would.
-    fn step(&mut self, spec: &CutoverSpec, t: i64) -> Decision {
-        let migrations = vec![
-            MigrationObs::Dts(self.dts.clone()),
-            MigrationObs::Mms(self.mms.clone()),
-        ];
-        let d = decide(&Inputs {
-            spec,
-            prev: &self.status,
-            generation: Some(1),
-            requests: &self.requests,
-            migrations: &migrations,
-            targets: &self.targets,
-            rollback_secret: "cut-rollback",
-            now: at(t),
-        });
-        self.status = d.status.clone();
-        if let Some(act) = &d.act {
-            self.acts.push(act.clone());
-            match act {
-                Act::StopReplication { .. } => {
-                    self.stop_calls += 1;
-                    self.dts.phase = Some(DtsMigrationPhase::Stopped);
-                }
-                Act::Switch { index, .. } => {
-                    let desired = self.targets[*index].desired.clone().unwrap();
-                    self.targets[*index].current = Some(desired);
-                }
-                Act::Restore { index } => {
-                    let saved = self
-                        .status
-                        .saved
-                        .iter()
-                        .find(|s| s.target == self.targets[*index].target)
-                        .unwrap();
-                    self.targets[*index].current = if saved.existed {
-                        saved
-                            .value
-                            .clone()
-                            .or_else(|| self.targets[*index].rollback_previous.clone().flatten())
-                    } else {
-                        None
-                    };
-                }
-            }
-        }
-        d
-    }
-
-    fn phase(&self) -> Phase {
-        self.status.phase.unwrap()
-    }
-}
-
-fn run_until(
-    world: &mut World,
-    spec: &CutoverSpec,
-    from: i64,
-    to: i64,
-    lag: impl Fn(i64) -> f64,
-) -> Vec<(i64, Phase)> {
-    let mut phases = Vec::new();
-    for t in (from..to).step_by(5) {
-        if world.dts.phase == Some(DtsMigrationPhase::Replicating) && t % 10 == 0 {
-            world.lag(t, lag(t));
-        }
-        world.step(spec, t);
-        phases.push((t, world.phase()));
-    }
-    phases
+fn condition<'a>(
+    w: &'a World,
+    t: &str,
+) -> Option<&'a k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition> {
+    conditions::find(&w.status.conditions, t)
 }
 
 #[test]
-fn a_full_cutover_runs_every_step_in_order() {
-    let s = spec();
+fn a_full_cutover_freezes_drains_switches_verifies_and_unfreezes_in_order() {
+    let spec = frozen_spec();
     let mut w = World::new();
-    run_until(&mut w, &s, 0, 120, |_| 1.0);
-    assert_eq!(w.phase(), Phase::Completed, "{:#?}", w.status);
-    let names: Vec<&str> = w.status.steps.iter().map(|s| s.name.as_str()).collect();
+    let phases = w.run(&spec, 0, 200, 5, completed);
+    assert_eq!(w.phase(), Phase::Completed, "{:?}", w.status);
     assert_eq!(
-        names,
+        names(&w),
         [
-            "final-lag-check",
+            "final-check",
+            "freeze/ConfigMap/app-flags/READ_ONLY",
+            "drain/orders",
             "stop-replication/orders",
             "switch/ConfigMap/app-db/DSN",
             "verify-switch",
+            "unfreeze/ConfigMap/app-flags/READ_ONLY",
             "complete"
         ]
     );
+    assert!(w.status.steps.iter().all(|s| s.state == SUCCEEDED));
+    for p in [
+        Phase::Gating,
+        Phase::Freezing,
+        Phase::Draining,
+        Phase::Switching,
+        Phase::Completed,
+    ] {
+        assert!(phases.contains(&p), "{phases:?}");
+    }
+    assert_eq!(w.value(DSN).as_deref(), Some("maxcompute://dw"));
+    assert_eq!(w.value(FLAG).as_deref(), Some("false"), "unfrozen");
+    // frozenAt: the freeze read back, plus the settle time; the drain's proof is after it.
+    let frozen = w.status.frozen_at.clone().unwrap().0;
+    let drained = &w.status.drained[0];
+    assert!(drained.checkpoint.0 >= frozen);
+    assert!(drained.sample_at.0 > frozen);
+    let stop = w
+        .acts
+        .iter()
+        .position(|a| matches!(a, Act::StopReplication { .. }))
+        .unwrap();
+    let freeze = w
+        .acts
+        .iter()
+        .position(
+            |a| matches!(a, Act::Set { purpose: Purpose::Step(s), .. } if s.starts_with("freeze/")),
+        )
+        .unwrap();
+    assert!(freeze < stop, "writes stop before replication does");
+    assert_eq!(condition(&w, READY).unwrap().status, "True");
+    assert_eq!(condition(&w, SPEC_ACCEPTED).unwrap().status, "True");
+}
+
+#[test]
+fn the_drain_waits_for_the_checkpoint_to_reach_frozen_at() {
+    let spec = frozen_spec();
+    let mut w = World::new();
+    w.run(&spec, 0, 200, 5, |w| w.status.frozen_at.is_some());
+    let frozen = w.status.frozen_at.clone().unwrap().0;
+    // DTS falls behind: samples keep coming but the checkpoint stays before frozenAt.
+    w.lag = 30.0;
+    let t0 = frozen.as_second() - 1_700_000_000;
+    for t in t0..t0 + 20 {
+        w.sample(t);
+        w.step(&spec, t);
+        assert_ne!(w.phase(), Phase::Switching, "switched before the drain");
+    }
+    assert_eq!(w.phase(), Phase::Draining);
     assert!(
-        w.status.steps.iter().all(|s| s.state == SUCCEEDED),
-        "{:#?}",
-        w.status.steps
+        !w.acts
+            .iter()
+            .any(|a| matches!(a, Act::StopReplication { .. }))
     );
-    assert_eq!(w.targets[0].current.as_deref(), Some("maxcompute://dw"));
-    // Replication stops before the first object is switched.
-    assert!(matches!(w.acts[0], Act::StopReplication { .. }));
-    assert!(matches!(
-        w.acts[1],
-        Act::Switch {
-            index: 0,
-            rollback: None
-        }
-    ));
-    assert_eq!(w.status.saved[0].value.as_deref(), Some("mysql://old"));
-    assert_eq!(w.status.saved[0].set_digest, digest("maxcompute://dw"));
-    assert!(conditions::is_true(&w.status.conditions, READY, None));
-    assert!(conditions::is_true(&w.status.conditions, SWITCHED, None));
-    assert!(w.status.gates.iter().all(|g| g.passed));
-    let backup = w.status.gates.iter().find(|g| g.name == "backup").unwrap();
-    assert_eq!(backup.evidence, "Attested");
+    // It catches up: the drain passes and the switch goes on.
+    w.lag = 0.5;
+    w.run(&spec, t0 + 20, t0 + 80, 1, completed);
+    assert_eq!(w.phase(), Phase::Completed);
+}
+
+#[test]
+fn a_drain_timeout_unfreezes_at_once_and_aborts_with_nothing_switched() {
+    let spec = frozen_spec();
+    let mut w = World::new();
+    w.run(&spec, 0, 200, 5, |w| w.phase() == Phase::Draining);
+    w.lag = 30.0;
+    let phases = w.run(&spec, 100, 400, 1, |w| {
+        matches!(w.phase(), Phase::Aborted | Phase::Completed)
+    });
+    assert_eq!(w.phase(), Phase::Aborted, "{phases:?}");
+    assert_eq!(w.value(FLAG).as_deref(), Some("false"), "unfrozen");
+    assert_eq!(
+        w.value(DSN).as_deref(),
+        Some("mysql://old"),
+        "nothing switched"
+    );
+    assert!(
+        !w.acts
+            .iter()
+            .any(|a| matches!(a, Act::StopReplication { .. }))
+    );
+    let reason = w.status.reason.clone().unwrap();
+    assert!(reason.contains("drain.timeoutSeconds 60"), "{reason}");
+    assert_eq!(w.status.rollback.as_ref().unwrap().unfrozen, [FLAG]);
+}
+
+#[test]
+fn the_final_check_waits_for_a_sample_taken_after_the_gates_passed() {
+    let spec = spec();
+    let mut w = World::new();
+    // Gates pass on samples up to 40.
+    w.run(&spec, 0, 41, 5, |w| w.status.switch_started_at.is_some());
+    w.dts_down = true;
+    assert_eq!(w.phase(), Phase::Freezing, "{:?}", w.status.phase);
+    let started = w.status.switch_started_at.clone().unwrap().0;
+    // No DTS answer for 30 s (> maxSampleAgeSeconds 20): the final check fails, nothing changed.
+    let t0 = started.as_second() - 1_700_000_000;
+    for t in t0..t0 + 25 {
+        let d = w.step(&spec, t);
+        assert!(
+            !matches!(
+                d.act,
+                Some(Act::StopReplication { .. }) | Some(Act::Set { .. })
+            ),
+            "acted without a fresh sample"
+        );
+    }
+    assert_eq!(w.phase(), Phase::Paused);
+    assert!(w.status.reason.clone().unwrap().contains("no lag sample"));
+    assert_eq!(w.status.plan, None, "the plan is no longer frozen");
+    assert!(
+        w.acts.iter().any(|a| matches!(a, Act::Sample { .. })),
+        "it asked for a sample"
+    );
+}
+
+#[test]
+fn the_final_check_passes_on_a_fresh_sample() {
+    let spec = spec();
+    let mut w = World::new();
+    w.run(&spec, 0, 200, 5, completed);
+    assert_eq!(w.phase(), Phase::Completed);
+    let step = w
+        .status
+        .steps
+        .iter()
+        .find(|s| s.name == STEP_FINAL_CHECK)
+        .unwrap();
+    assert!(step.message.contains("lag/orders"), "{}", step.message);
+}
+
+#[test]
+fn a_lag_spike_during_gating_resets_the_stable_window() {
+    let spec = spec();
+    let mut w = World::new();
+    for t in (0..25).step_by(5) {
+        w.sample(t);
+        w.step(&spec, t);
+    }
+    w.lag = 9.0;
+    w.sample(25);
+    w.step(&spec, 25);
+    w.lag = 1.0;
+    for t in (30..55).step_by(5) {
+        w.sample(t);
+        w.step(&spec, t);
+        assert_eq!(w.phase(), Phase::Gating, "at {t}");
+    }
     let lag = w
         .status
         .gates
         .iter()
         .find(|g| g.name == "lag/orders")
         .unwrap();
-    assert_eq!(lag.evidence, "Measured");
-}
-
-#[test]
-fn a_lag_spike_during_gating_resets_the_stable_window() {
-    let s = spec();
-    let mut w = World::new();
-    // Lag is fine, spikes at 30 s, fine again.
-    let phases = run_until(&mut w, &s, 0, 200, |t| if t == 30 { 9.0 } else { 1.0 });
-    let switched_at = phases
-        .iter()
-        .find(|(_, p)| *p != Phase::Gating)
-        .map(|(t, _)| *t)
-        .unwrap();
-    // The spike at 30 s must be at least stableFor (30 s) and 3 samples old before the switch.
-    assert!(switched_at >= 60, "switched at {switched_at}");
-    assert_eq!(w.phase(), Phase::Completed);
+    assert_eq!(lag.since, Some(Time(at(30))));
 }
 
 #[test]
 fn approval_is_awaited_when_required_and_recorded() {
-    let mut s = spec();
-    s.gates.require_approval = true;
+    let mut spec = spec();
+    spec.gates.require_approval = true;
     let mut w = World::new();
-    run_until(&mut w, &s, 0, 100, |_| 1.0);
+    w.run(&spec, 0, 100, 5, |w| w.phase() == Phase::AwaitingApproval);
     assert_eq!(w.phase(), Phase::AwaitingApproval);
     assert!(w.acts.is_empty(), "nothing happens before approval");
-    w.requests.approval = Some(Approval {
+    w.requests.approval = Some(crate::api::cutover::Approval {
         approved_by: "lead@example.com".into(),
         approved_at: None,
         comment: None,
     });
-    run_until(&mut w, &s, 100, 140, |_| 1.0);
+    w.run(&spec, 100, 300, 5, completed);
     assert_eq!(w.phase(), Phase::Completed);
     assert_eq!(
         w.status.approval.as_ref().unwrap().approved_by,
@@ -264,311 +223,386 @@ fn approval_is_awaited_when_required_and_recorded() {
 
 #[test]
 fn a_closed_window_waits_and_wakes_up_when_it_opens() {
-    let mut s = spec();
-    // at(0) = 2023-11-14T22:13:20Z; window opens 23:00 UTC.
-    s.gates.window = Some(MaintenanceWindow {
-        start: "23:00".into(),
+    let mut spec = spec();
+    // at(0) is 2023-11-14T22:13:20Z; the window opens at 22:20.
+    spec.gates.window = Some(MaintenanceWindow {
+        start: "22:20".into(),
         duration_minutes: 30,
         days: vec![],
-        time_zone: None,
+        time_zone: Some("UTC".into()),
     });
     let mut w = World::new();
-    run_until(&mut w, &s, 0, 100, |_| 1.0);
+    w.run(&spec, 0, 100, 5, |_| false);
+    w.sample(100);
+    let d = w.step(&spec, 100);
     assert_eq!(w.phase(), Phase::WaitingForWindow);
-    let d = w.step(&s, 100);
-    assert!(d.requeue <= Duration::from_secs(300));
-    assert!(
-        conditions::find(&w.status.conditions, READY)
-            .unwrap()
-            .message
-            .contains("opens at 2023-11-14T23:00:00Z")
-    );
-    // Inside the window (23:05 = 2980 s later).
-    run_until(&mut w, &s, 2980, 3040, |_| 1.0);
+    assert!(d.requeue <= Duration::from_secs(300) && d.requeue >= Duration::from_secs(1));
+    w.run(&spec, 400, 700, 5, completed);
     assert_eq!(w.phase(), Phase::Completed);
 }
 
 #[test]
 fn abort_before_the_switch_changes_nothing() {
-    let s = spec();
+    let spec = spec();
     let mut w = World::new();
-    run_until(&mut w, &s, 0, 20, |_| 1.0);
-    assert_eq!(w.phase(), Phase::Gating);
+    w.step(&spec, 0);
     w.requests.abort = true;
-    run_until(&mut w, &s, 20, 100, |_| 1.0);
+    w.step(&spec, 1);
     assert_eq!(w.phase(), Phase::Aborted);
     assert!(w.acts.is_empty());
-    assert_eq!(w.targets[0].current.as_deref(), Some("mysql://old"));
-    assert!(w.status.steps.iter().all(|s| s.state == SKIPPED));
+    assert!(condition(&w, ABORT_REFUSED).is_none());
 }
 
 #[test]
-fn abort_after_the_switch_is_refused_in_favour_of_rollback() {
-    let s = spec();
+fn abort_during_the_freeze_unfreezes_and_aborts() {
+    let spec = frozen_spec();
     let mut w = World::new();
-    run_until(&mut w, &s, 0, 120, |_| 1.0);
-    assert_eq!(w.phase(), Phase::Completed);
+    w.run(&spec, 0, 200, 5, |w| w.phase() == Phase::Draining);
+    assert_eq!(w.value(FLAG).as_deref(), Some("true"));
     w.requests.abort = true;
-    w.step(&s, 130);
-    assert_eq!(w.phase(), Phase::Completed);
-}
-
-#[test]
-fn rollback_restores_exact_previous_values_in_reverse_order() {
-    let mut s = spec();
-    s.switch.push(SwitchTarget {
-        config_map_key: Some(ConfigMapKeySwitch {
-            name: "reports".into(),
-            key: "DSN".into(),
-            value: "maxcompute://reports".into(),
-        }),
-        ..Default::default()
-    });
-    let mut w = World::new();
-    w.targets.push(TargetObs {
-        current: None,
-        ..target("reports", "", "maxcompute://reports")
-    });
-    run_until(&mut w, &s, 0, 150, |_| 1.0);
-    assert_eq!(w.phase(), Phase::Completed);
-    assert_eq!(
-        w.targets[1].current.as_deref(),
-        Some("maxcompute://reports")
-    );
-    w.requests.rollback = true;
-    let before = w.acts.len();
-    run_until(&mut w, &s, 150, 200, |_| 1.0);
-    assert_eq!(w.phase(), Phase::RolledBack);
-    assert_eq!(
-        &w.acts[before..],
-        [Act::Restore { index: 1 }, Act::Restore { index: 0 }]
-    );
-    assert_eq!(w.targets[0].current.as_deref(), Some("mysql://old"));
-    assert_eq!(
-        w.targets[1].current, None,
-        "a key that did not exist is removed again"
-    );
-    let report = w.status.rollback.as_ref().unwrap();
-    assert_eq!(
-        report.restored,
-        ["ConfigMap/reports/DSN", "ConfigMap/app-db/DSN"]
-    );
-    assert!(report.failed.is_empty());
-    assert!(report.notes[0].contains("cannot be restarted"));
-}
-
-#[test]
-fn rollback_reports_what_it_could_not_restore() {
-    let s = spec();
-    let mut w = World::new();
-    run_until(&mut w, &s, 0, 120, |_| 1.0);
-    w.targets[0].exists = false;
-    w.requests.rollback = true;
-    w.step(&s, 130);
-    assert_eq!(w.phase(), Phase::RolledBack);
-    let report = w.status.rollback.as_ref().unwrap();
-    assert_eq!(
-        report.failed,
-        ["ConfigMap/app-db/DSN: the object no longer exists"]
-    );
-    assert!(
-        conditions::find(&w.status.conditions, READY)
-            .unwrap()
-            .message
-            .contains("could not restore")
-    );
-}
-
-#[test]
-fn dry_run_evaluates_and_plans_but_never_acts() {
-    let mut s = spec();
-    s.dry_run = true;
-    let mut w = World::new();
-    run_until(&mut w, &s, 0, 200, |_| 1.0);
-    assert_eq!(w.phase(), Phase::DryRun);
-    assert!(w.acts.is_empty());
-    assert!(w.status.steps.iter().all(|s| s.state == PLANNED));
-    assert_eq!(w.status.steps.len(), 5);
-    assert!(
-        conditions::find(&w.status.conditions, READY)
-            .unwrap()
-            .message
-            .contains("would switch now")
-    );
-    // Turning the dry run off proceeds.
-    s.dry_run = false;
-    run_until(&mut w, &s, 200, 260, |_| 1.0);
-    assert_eq!(w.phase(), Phase::Completed);
-}
-
-#[test]
-fn a_failed_gate_pauses_and_resumes_on_request() {
-    let s = spec();
-    let mut w = World::new();
-    w.mms.verified = Some((
-        "False".into(),
-        "RowCountMismatch".into(),
-        "orders: src 10, dst 9".into(),
-    ));
-    run_until(&mut w, &s, 0, 50, |_| 1.0);
-    assert_eq!(w.phase(), Phase::Paused);
-    assert!(
-        w.status
-            .reason
-            .as_ref()
-            .unwrap()
-            .contains("verification/history")
-    );
-    // Fixing the data alone does not resume: a human decides.
-    w.mms.verified = Some(("True".into(), "RowCountsMatch".into(), "ok".into()));
-    run_until(&mut w, &s, 50, 80, |_| 1.0);
-    assert_eq!(w.phase(), Phase::Paused);
-    w.requests.resume = Some("r1".into());
-    run_until(&mut w, &s, 80, 160, |_| 1.0);
-    assert_eq!(w.phase(), Phase::Completed);
-}
-
-#[test]
-fn a_failed_gate_aborts_when_asked_to() {
-    let mut s = spec();
-    s.on_gate_failure = FailurePolicy::Abort;
-    let mut w = World::new();
-    w.dts.phase = Some(DtsMigrationPhase::Failed);
-    w.step(&s, 0);
+    w.run(&spec, 200, 260, 5, |w| w.phase() == Phase::Aborted);
     assert_eq!(w.phase(), Phase::Aborted);
-    assert!(w.acts.is_empty());
+    assert_eq!(w.value(FLAG).as_deref(), Some("false"));
+    assert_eq!(w.value(DSN).as_deref(), Some("mysql://old"));
 }
 
 #[test]
-fn the_progress_deadline_applies_the_failure_policy() {
-    let mut s = spec();
-    s.progress_deadline_seconds = Some(60);
+fn an_abort_after_completion_is_refused_in_a_condition() {
+    let spec = spec();
     let mut w = World::new();
-    run_until(&mut w, &s, 0, 100, |_| 9.0);
-    assert_eq!(w.phase(), Phase::Paused);
+    w.run(&spec, 0, 200, 5, completed);
+    w.requests.abort = true;
+    w.step(&spec, 300);
+    assert_eq!(w.phase(), Phase::Completed);
+    let refused = condition(&w, ABORT_REFUSED).unwrap();
+    assert_eq!(refused.status, "True");
+    assert!(refused.message.contains("rollback"), "{}", refused.message);
+    // Withdrawn, the condition goes.
+    w.requests.abort = false;
+    w.step(&spec, 301);
+    assert!(condition(&w, ABORT_REFUSED).is_none());
+}
+
+#[test]
+fn rollback_after_completion_freezes_restores_and_unfreezes() {
+    let spec = frozen_spec();
+    let mut w = World::new();
+    w.run(&spec, 0, 200, 5, completed);
+    let refrozen_seen = std::cell::Cell::new(false);
+    w.requests.rollback = true;
+    let mut t = 300;
+    while w.phase() != Phase::RolledBack && t < 400 {
+        w.step(&spec, t);
+        if w.value(FLAG).as_deref() == Some("true")
+            && w.value(DSN).as_deref() == Some("mysql://old")
+        {
+            refrozen_seen.set(true);
+        }
+        t += 1;
+    }
+    assert_eq!(w.phase(), Phase::RolledBack);
     assert!(
-        w.status
-            .reason
-            .as_ref()
-            .unwrap()
-            .contains("progressDeadlineSeconds 60")
+        refrozen_seen.get(),
+        "the DSN was restored while the app was frozen"
+    );
+    assert_eq!(w.value(DSN).as_deref(), Some("mysql://old"));
+    assert_eq!(w.value(FLAG).as_deref(), Some("false"));
+    let r = w.status.rollback.clone().unwrap();
+    assert_eq!(r.refrozen, [FLAG]);
+    assert_eq!(r.restored, [DSN]);
+    assert_eq!(r.unfrozen, [FLAG]);
+    assert!(r.notes.iter().any(|n| n.contains("cannot be restarted")));
+    assert!(r.notes.iter().any(|n| n.contains("not copied back")));
+    assert_eq!(w.step_state("switch/ConfigMap/app-db/DSN"), ROLLED_BACK);
+}
+
+#[test]
+fn a_rejected_set_rolls_back_what_was_done_and_fails() {
+    let mut spec = frozen_spec();
+    spec.switch.push(key("app-db", "ENGINE", "maxcompute"));
+    let mut w = World::new();
+    w.reject.insert(
+        "ConfigMap/app-db/ENGINE".into(),
+        "ConfigMap \"app-db\" is invalid (422)".into(),
+    );
+    w.run(&spec, 0, 300, 5, |w| w.phase() == Phase::Failed);
+    assert_eq!(w.phase(), Phase::Failed);
+    assert_eq!(w.step_state("switch/ConfigMap/app-db/ENGINE"), FAILED);
+    assert_eq!(w.step_state("switch/ConfigMap/app-db/DSN"), ROLLED_BACK);
+    assert_eq!(w.value(DSN).as_deref(), Some("mysql://old"));
+    assert_eq!(
+        w.value(FLAG).as_deref(),
+        Some("false"),
+        "unfrozen after the rollback"
+    );
+    let ready = condition(&w, READY).unwrap();
+    assert!(
+        ready.message.contains(DSN) && ready.message.contains("422"),
+        "{}",
+        ready.message
+    );
+    // Settled: no more actions.
+    let acts = w.acts.len();
+    w.run(&spec, 300, 320, 5, |_| false);
+    assert_eq!(w.acts.len(), acts);
+}
+
+#[test]
+fn on_switch_failure_pause_leaves_things_for_a_human() {
+    let mut spec = spec();
+    spec.on_switch_failure = SwitchFailurePolicy::Pause;
+    spec.switch.push(key("app-db", "ENGINE", "maxcompute"));
+    let mut w = World::new();
+    w.reject
+        .insert("ConfigMap/app-db/ENGINE".into(), "invalid (422)".into());
+    w.run(&spec, 0, 300, 5, |w| w.phase() == Phase::Paused);
+    assert_eq!(w.phase(), Phase::Paused);
+    assert_eq!(
+        w.value(DSN).as_deref(),
+        Some("maxcompute://dw"),
+        "left as it is"
+    );
+    // Resume retries the failed step; the server takes it this time.
+    w.reject.clear();
+    w.requests.resume = Some("now".into());
+    w.run(&spec, 300, 400, 5, completed);
+    assert_eq!(w.phase(), Phase::Completed);
+    assert_eq!(
+        w.value("ConfigMap/app-db/ENGINE").as_deref(),
+        Some("maxcompute")
     );
 }
 
 #[test]
-fn missing_permissions_keep_the_cutover_gating() {
-    let s = spec();
+fn a_value_that_cannot_be_read_is_never_saved_as_absent() {
+    let mut spec = spec();
+    spec.switch.push(key("app-flags", "ENGINE", "maxcompute"));
     let mut w = World::new();
-    w.targets[0].permitted = Err("forbidden: patch configmaps/app-db".into());
-    run_until(&mut w, &s, 0, 100, |_| 1.0);
-    assert_eq!(w.phase(), Phase::Gating);
-    let g = w.status.gates.iter().find(|g| g.name == "targets").unwrap();
-    assert!(!g.passed && g.observed.contains("forbidden"));
+    w.values
+        .insert("ConfigMap/app-flags/ENGINE".into(), Some("polardb".into()));
+    w.run(&spec, 0, 300, 5, |w| {
+        w.status.saved.iter().any(|s| s.target == DSN)
+    });
+    w.unreadable.insert("ConfigMap/app-flags/ENGINE".into());
+    w.run(&spec, 300, 500, 5, |w| w.phase() == Phase::Failed);
+    assert_eq!(w.phase(), Phase::Failed);
+    assert!(
+        !w.status
+            .saved
+            .iter()
+            .any(|s| s.target == "ConfigMap/app-flags/ENGINE")
+    );
+    assert_eq!(
+        w.value("ConfigMap/app-flags/ENGINE").as_deref(),
+        Some("polardb")
+    );
+    assert_eq!(w.value(DSN).as_deref(), Some("mysql://old"));
 }
 
 #[test]
-fn sensitive_previous_values_never_reach_status() {
-    let s = spec();
+fn a_saved_value_that_does_not_read_back_exactly_is_never_overwritten() {
+    let mut spec = spec();
+    spec.switch = vec![key("app-db", "OPTIONS", "tls=true")];
     let mut w = World::new();
-    w.targets[0].sensitive = true;
-    w.targets[0].current = Some("old-password".into());
-    run_until(&mut w, &s, 0, 120, |_| 1.0);
+    w.values
+        .insert("ConfigMap/app-db/OPTIONS".into(), Some(String::new()));
+    w.lossy_status = true;
+    w.run(&spec, 0, 300, 5, |w| {
+        matches!(w.phase(), Phase::Failed | Phase::Completed)
+    });
+    assert_eq!(w.phase(), Phase::Failed);
+    assert_eq!(w.value("ConfigMap/app-db/OPTIONS").as_deref(), Some(""));
+}
+
+#[test]
+fn sensitive_values_are_kept_in_the_secret_before_anything_is_set() {
+    let mut spec = spec();
+    spec.switch = vec![key("app-db", "DB_PASSWORD", "new-pass")];
+    let mut w = World::new();
+    w.values.insert(
+        "ConfigMap/app-db/DB_PASSWORD".into(),
+        Some("old-pass".into()),
+    );
+    w.run(&spec, 0, 300, 5, completed);
     assert_eq!(w.phase(), Phase::Completed);
     let saved = &w.status.saved[0];
     assert_eq!(saved.value, None);
     assert_eq!(
+        saved.set_digest, "",
+        "not even a hash of a credential in status"
+    );
+    assert_eq!(
         saved.stored_in.as_deref(),
         Some("Secret/cut-rollback#target-0")
     );
-    assert!(w.acts.contains(&Act::Switch {
-        index: 0,
-        rollback: Some(("target-0".into(), Some("old-password".into())))
-    }));
-    let json = serde_json::to_string(&w.status).unwrap();
-    assert!(!json.contains("old-password"));
-    // Rollback compares against what the rollback Secret holds.
-    w.targets[0].rollback_previous = Some(Some("old-password".into()));
+    let keep = w
+        .acts
+        .iter()
+        .position(|a| matches!(a, Act::Keep { .. }))
+        .unwrap();
+    let set = w
+        .acts
+        .iter()
+        .position(|a| matches!(a, Act::Set { .. }))
+        .unwrap();
+    assert!(keep < set);
+    // (The new value is inline in the spec, so the frozen plan carries it; the previous one
+    // never reaches status.)
+    let status = serde_json::to_string(&w.status).unwrap();
+    assert!(!status.contains("old-pass"));
+    assert!(
+        !format!("{:?}", w.acts).contains("pass"),
+        "acts never print values"
+    );
     w.requests.rollback = true;
-    run_until(&mut w, &s, 120, 140, |_| 1.0);
-    assert_eq!(w.phase(), Phase::RolledBack);
-    assert_eq!(w.targets[0].current.as_deref(), Some("old-password"));
+    w.run(&spec, 300, 400, 5, |w| w.phase() == Phase::RolledBack);
+    assert_eq!(
+        w.value("ConfigMap/app-db/DB_PASSWORD").as_deref(),
+        Some("old-pass")
+    );
 }
 
 #[test]
-fn a_stuck_stop_fails_before_any_object_is_switched() {
-    let s = spec();
+fn a_spec_edit_after_switching_started_is_refused_and_the_frozen_plan_runs() {
+    let spec = spec();
     let mut w = World::new();
-    // The DTS task never reports Finished.
-    for t in (0..100).step_by(5) {
-        if t % 10 == 0 {
-            w.lag(t, 1.0);
-        }
-        w.step(&s, t);
-        w.dts.phase = Some(DtsMigrationPhase::Replicating);
-    }
-    assert_eq!(w.phase(), Phase::Switching);
-    for t in (100..800).step_by(5) {
-        w.step(&s, t);
-        w.dts.phase = Some(DtsMigrationPhase::Replicating);
-    }
+    w.run(&spec, 0, 300, 5, |w| w.phase() == Phase::Switching);
+    let mut edited = spec.clone();
+    edited.stop_replication = false;
+    edited.switch[0] = key("app-db", "DSN", "something-else");
+    w.generation = 2;
+    w.run(&edited, 300, 500, 5, completed);
+    assert_eq!(w.phase(), Phase::Completed);
+    assert_eq!(w.value(DSN).as_deref(), Some("maxcompute://dw"));
+    assert_eq!(w.step_state("stop-replication/orders"), SUCCEEDED);
+    let refused = condition(&w, SPEC_ACCEPTED).unwrap();
+    assert_eq!(refused.status, "False");
+    assert!(refused.message.contains("switch") && refused.message.contains("stopReplication"));
+    assert_eq!(refused.observed_generation, Some(2));
+}
+
+#[test]
+fn a_value_changed_back_during_the_watch_rolls_back() {
+    let mut spec = frozen_spec();
+    spec.post_switch.watch_seconds = 60;
+    let mut w = World::new();
+    w.run(&spec, 0, 300, 5, |w| w.phase() == Phase::Watching);
+    assert_eq!(w.phase(), Phase::Watching);
+    // Someone (an old deploy pipeline?) writes the old DSN back.
+    w.values.insert(DSN.into(), Some("mysql://other".into()));
+    w.run(&spec, 300, 400, 5, |w| w.phase() == Phase::Failed);
     assert_eq!(w.phase(), Phase::Failed);
-    assert!(w.status.saved.is_empty());
-    assert_eq!(w.targets[0].current.as_deref(), Some("mysql://old"));
-    assert!(w.stop_calls >= 2, "the stop is re-sent while waiting");
+    assert!(
+        w.status
+            .reason
+            .clone()
+            .unwrap()
+            .contains("post-switch check failed")
+    );
+    assert_eq!(w.value(DSN).as_deref(), Some("mysql://old"));
+    assert_eq!(w.value(FLAG).as_deref(), Some("false"));
+    assert_eq!(w.status.rollback.as_ref().unwrap().refrozen, [FLAG]);
+}
+
+#[test]
+fn a_failed_migration_during_the_watch_pauses_when_asked_to() {
+    let mut spec = spec();
+    spec.post_switch.watch_seconds = 60;
+    spec.on_switch_failure = SwitchFailurePolicy::Pause;
+    spec.stop_replication = false;
+    let mut w = World::new();
+    w.run(&spec, 0, 300, 5, |w| w.phase() == Phase::Watching);
+    w.dts.phase = Some(DtsMigrationPhase::Retrying);
+    w.run(&spec, 300, 320, 5, |w| w.phase() == Phase::Paused);
+    assert_eq!(w.phase(), Phase::Paused);
+    assert_eq!(w.value(DSN).as_deref(), Some("maxcompute://dw"));
+}
+
+#[test]
+fn the_watch_completes_when_nothing_fails() {
+    let mut spec = spec();
+    spec.post_switch.watch_seconds = 30;
+    let mut w = World::new();
+    let phases = w.run(&spec, 0, 400, 5, completed);
+    assert!(phases.contains(&Phase::Watching), "{phases:?}");
+    assert_eq!(w.phase(), Phase::Completed);
+}
+
+#[test]
+fn dry_run_plans_the_freeze_and_drain_but_never_acts() {
+    let mut spec = frozen_spec();
+    spec.dry_run = true;
+    let mut w = World::new();
+    w.run(&spec, 0, 200, 5, |_| false);
+    assert_eq!(w.phase(), Phase::DryRun);
+    assert!(w.acts.is_empty());
+    let steps = names(&w);
+    assert!(steps.contains(&"freeze/ConfigMap/app-flags/READ_ONLY".to_string()));
+    assert!(steps.contains(&"drain/orders".to_string()));
+    assert!(w.status.steps.iter().all(|s| s.state == PLANNED));
+}
+
+#[test]
+fn without_a_freeze_the_report_says_writes_may_be_lost() {
+    let mut w = World::new();
+    w.step(&spec(), 0);
+    let g = w.status.gates.iter().find(|g| g.name == "freeze").unwrap();
+    assert!(g.passed && g.evidence == "Waived" && g.observed.contains("may be lost"));
+    let mut w = World::new();
+    w.step(&frozen_spec(), 0);
+    assert!(!w.status.gates.iter().any(|g| g.name == "freeze"));
+}
+
+#[test]
+fn a_failed_gate_pauses_and_resumes_on_request() {
+    let spec = spec();
+    let mut w = World::new();
+    w.mms.verified = Some(("False".into(), "Mismatch".into(), "orders differ".into()));
+    w.step(&spec, 0);
+    assert_eq!(w.phase(), Phase::Paused);
+    w.mms.verified = Some(("True".into(), "RowCountsMatch".into(), "ok".into()));
+    w.step(&spec, 10);
+    assert_eq!(w.phase(), Phase::Paused, "waits for a human");
+    w.requests.resume = Some("t1".into());
+    w.run(&spec, 20, 200, 5, completed);
+    assert_eq!(w.phase(), Phase::Completed);
 }
 
 #[test]
 fn deciding_twice_on_the_same_facts_changes_nothing() {
-    let s = spec();
+    let spec = frozen_spec();
     let mut w = World::new();
-    run_until(&mut w, &s, 0, 20, |_| 1.0);
+    w.run(&spec, 0, 33, 5, |_| false);
     let before = w.status.clone();
-    w.step(&s, 20);
-    let mut after = w.status.clone();
-    after.steps.clone_from(&before.steps);
-    assert_eq!(before.gates, w.status.gates);
+    let mut again = w.clone();
+    again.status = before.clone();
+    let a = again.clone().step(&spec, 33);
+    let b = {
+        let mut x = again.clone();
+        x.status = before.clone();
+        x.step(&spec, 33)
+    };
+    assert_eq!(a.status, b.status);
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(200))]
-
-    /// For random lag curves (with gaps), the switch never happens while any lag sample in the
-    /// stable window is at or above the threshold, or while the latest sample is stale.
+    // Every previous value, empty and odd ones included, comes back exactly after a switch and
+    // a rollback; an absent key is removed again.
     #[test]
-    fn never_switches_on_high_or_stale_lag(
-        lags in prop::collection::vec(prop_oneof![4 => 0.0f64..4.9, 1 => 5.0f64..60.0], 10..60),
-        gaps in prop::collection::vec(prop_oneof![9 => Just(10i64), 1 => 15i64..60], 60),
-        stable in 10i64..60,
-        min_samples in 1i64..5,
-    ) {
-        let mut s = spec();
-        s.gates.stable_for_seconds = stable;
-        s.gates.min_samples = min_samples;
-        s.gates.max_sample_age_seconds = 20;
+    fn previous_values_round_trip_exactly(previous in proptest::option::of(".{0,12}")) {
+        let mut spec = spec();
+        spec.switch = vec![key("app-db", "OPTIONS", "tls=true")];
         let mut w = World::new();
-        let mut t = 0;
-        for (i, lag) in lags.iter().enumerate() {
-            t += gaps[i];
-            w.lag(t, *lag);
-            for probe in [t, t + 5, t + 25] {
-                let before = w.status.clone();
-                let d = w.step(&s, probe);
-                let started_switch = matches!(d.act, Some(Act::StopReplication { .. }))
-                    && before.switch_started_at.is_none();
-                if started_switch {
-                    let now = at(probe);
-                    let window_start = now.checked_sub(jiff::SignedDuration::from_secs(stable)).unwrap();
-                    let samples: Vec<_> = w.dts.lag_samples.iter().filter(|x| x.at.0 <= now).collect();
-                    let latest = samples.iter().map(|x| x.at.0).max().unwrap();
-                    prop_assert!(now.duration_since(latest).as_secs() <= 20, "stale latest sample");
-                    for x in samples.iter().filter(|x| x.at.0 >= window_start) {
-                        prop_assert!(x.seconds < 5.0, "sample {} at {} inside the window", x.seconds, x.at.0);
-                    }
-                }
-            }
-            if w.dts.phase != Some(DtsMigrationPhase::Replicating) {
-                break;
-            }
-        }
+        w.values.insert("ConfigMap/app-db/OPTIONS".into(), previous.clone());
+        w.run(&spec, 0, 200, 5, completed);
+        prop_assert_eq!(w.phase(), Phase::Completed);
+        // The status as JSON (what the API server stores) loses nothing either.
+        let json = serde_json::to_value(&w.status).unwrap();
+        let back: CutoverStatus = serde_json::from_value(json).unwrap();
+        prop_assert_eq!(&back, &w.status);
+        w.requests.rollback = true;
+        w.run(&spec, 200, 300, 5, |w| w.phase() == Phase::RolledBack);
+        prop_assert_eq!(w.phase(), Phase::RolledBack);
+        prop_assert_eq!(w.values.get("ConfigMap/app-db/OPTIONS").cloned().flatten(), previous);
     }
 }

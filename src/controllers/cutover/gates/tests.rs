@@ -9,6 +9,7 @@ fn sample(t: i64, lag: f64) -> LagSample {
     LagSample {
         at: Time(at(t)),
         seconds: lag,
+        checkpoint: None,
     }
 }
 
@@ -57,7 +58,7 @@ fn a_spike_restarts_the_window() {
     let g = lag_gate(&dts(samples), None, &gates(), at(125));
     assert!(!g.passed, "the spike at 70s is inside the window");
     assert_eq!(g.since, Some(Time(at(80))));
-    assert!(g.observed.contains("below 5s since"), "{}", g.observed);
+    assert!(g.observed.contains("below 5s for 40s"), "{}", g.observed);
 }
 
 #[test]
@@ -152,29 +153,141 @@ fn mms_verification_follows_the_verified_condition() {
     assert!(mms_verification_gate(&m, None, at(0)).failed);
 }
 
+fn attested(verified_at: &str) -> Gates {
+    Gates {
+        backup: Some(BackupAttestation {
+            verified_by: "dba@example.com".into(),
+            verified_at: verified_at.into(),
+            evidence: "snapshot 7731 restored".into(),
+            ..BackupAttestation::default()
+        }),
+        ..gates()
+    }
+}
+
 #[test]
 fn backup_is_attested_not_measured() {
     let mut g = gates();
     let none = backup_gate(&g, None, at(0));
     assert!(!none.passed && none.evidence == ATTESTED);
-    g.backup = Some(BackupAttestation {
-        verified_by: "dba@example.com".into(),
-        verified_at: "2023-11-14T00:00:00Z".into(),
-        evidence: "snapshot 7731 restored".into(),
-        max_age_seconds: None,
-    });
+    // at(0) is 2023-11-14T22:13:20Z: an attestation from that morning.
+    g = attested("2023-11-14T08:00:00Z");
     let ok = backup_gate(&g, None, at(0));
     assert!(
         ok.passed
             && ok.observed.contains("dba@example.com")
-            && ok.observed.contains("snapshot 7731")
+            && ok.observed.contains("snapshot 7731"),
+        "{ok:?}"
     );
-    g.backup.as_mut().unwrap().max_age_seconds = Some(60);
-    assert!(!backup_gate(&g, None, at(0)).passed, "attestation too old");
     g.backup.as_mut().unwrap().verified_at = "yesterday".into();
     assert!(backup_gate(&g, None, at(0)).failed);
     g.require_backup = false;
     assert_eq!(backup_gate(&g, None, at(0)).evidence, WAIVED);
+}
+
+#[test]
+fn an_old_attestation_fails_with_its_threshold_by_default() {
+    let g = attested("2019-03-01T10:00:00Z");
+    let old = backup_gate(&g, None, at(0));
+    assert!(!old.passed && old.failed, "{old:?}");
+    assert!(old.observed.contains("expired"), "{}", old.observed);
+    assert!(old.threshold.contains("86400"), "{}", old.threshold);
+    // An explicit bound: expired after an hour.
+    let mut g = attested("2023-11-14T20:00:00Z");
+    g.backup.as_mut().unwrap().max_age_seconds = 3600;
+    let expired = backup_gate(&g, None, at(0));
+    assert!(
+        expired.failed && expired.threshold.contains("3600"),
+        "{expired:?}"
+    );
+}
+
+#[test]
+fn an_attestation_from_the_future_fails_beyond_the_clock_skew() {
+    // at(0) is 2023-11-14T22:13:20Z.
+    let ahead = backup_gate(&attested("2023-11-15T01:00:00Z"), None, at(0));
+    assert!(
+        ahead.failed && ahead.observed.contains("future"),
+        "{ahead:?}"
+    );
+    let skewed = backup_gate(&attested("2023-11-14T22:15:00Z"), None, at(0));
+    assert!(skewed.passed, "100 s ahead is clock skew: {skewed:?}");
+}
+
+#[test]
+fn time_without_samples_never_counts_as_stable() {
+    // Three samples of 2 s, then nothing for 18 s (reads failed): the run spans 2 s, not 20.
+    let mut g = gates();
+    g.stable_for_seconds = 20;
+    let samples: Vec<_> = (0..3).map(|i| sample(i, 2.0)).collect();
+    let gate = lag_gate(&dts(samples), None, &g, at(20));
+    assert!(!gate.passed, "{gate:?}");
+    assert_eq!(gate.samples, Some(3));
+    assert!(
+        gate.observed.contains("for 2s over 3 sample(s)"),
+        "{}",
+        gate.observed
+    );
+    assert_eq!(gate.evidence, MEASURED);
+}
+
+#[test]
+fn a_stale_newest_sample_is_reported_as_stale_evidence() {
+    let samples: Vec<_> = (0..=10).map(|i| sample(i * 10, 1.0)).collect();
+    let g = lag_gate(&dts(samples), None, &gates(), at(100 + 31));
+    assert_eq!(g.evidence, STALE);
+}
+
+#[test]
+fn the_final_check_needs_a_sample_after_the_gates_passed() {
+    let g = gates();
+    let samples: Vec<_> = (0..=7).map(|i| sample(i * 10, 1.0)).collect();
+    let passed_at = at(75);
+    let before = dts(samples.clone());
+    let prev = lag_gate(&before, None, &g, passed_at);
+    assert!(prev.passed);
+    assert_eq!(
+        final_lag(&before, Some(&prev), &g, passed_at, at(80)),
+        FinalLag::Wait
+    );
+    let FinalLag::Failed(why) = final_lag(&before, Some(&prev), &g, passed_at, at(75 + 31)) else {
+        panic!("no fresh sample within maxSampleAgeSeconds must fail");
+    };
+    assert!(why.contains("no lag sample"), "{why}");
+    let mut after = samples.clone();
+    after.push(sample(80, 1.5));
+    assert!(matches!(
+        final_lag(&dts(after), Some(&prev), &g, passed_at, at(81)),
+        FinalLag::Passed(_)
+    ));
+    let mut spiked = samples;
+    spiked.push(sample(80, 9.0));
+    assert!(matches!(
+        final_lag(&dts(spiked), Some(&prev), &g, passed_at, at(81)),
+        FinalLag::Failed(_)
+    ));
+}
+
+#[test]
+fn dts_verification_is_waived_without_a_data_check_and_fails_with_counts() {
+    let mut d = dts(vec![]);
+    let waived = dts_verification_gate(&d, None, at(0));
+    assert!(waived.passed && waived.evidence == WAIVED, "{waived:?}");
+    d.data_check = true;
+    d.verification = Some(DtsVerificationStatus {
+        state: "Failed".into(),
+        message: Some("full check Finished, CanSwitch false: 42 inconsistent row(s)".into()),
+        diff_count: Some(42),
+        ..Default::default()
+    });
+    let failed = dts_verification_gate(&d, None, at(0));
+    assert!(
+        failed.failed && failed.observed.contains("42"),
+        "{failed:?}"
+    );
+    d.verification = None;
+    let pending = dts_verification_gate(&d, None, at(0));
+    assert!(!pending.passed && !pending.failed);
 }
 
 #[test]

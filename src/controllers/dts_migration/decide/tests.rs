@@ -93,7 +93,9 @@ fn replicating(lag: f64) -> TaskView {
     }
 }
 
-fn run(spec: &DtsMigrationSpec, prev: &DtsMigrationStatus, t: TaskView, now: i64) -> Decision {
+/// One reconcile at `now`, DTS answering at once.
+fn run(spec: &DtsMigrationSpec, prev: &DtsMigrationStatus, mut t: TaskView, now: i64) -> Decision {
+    t.observed_at = at(now);
     decide(spec, prev, Some(1), &Observed::Task(Box::new(t)), at(now))
 }
 
@@ -502,14 +504,94 @@ fn data_check_outcome_is_reported() {
         full: true,
         ..Default::default()
     });
+    let table = |diff: i64| TableCheck {
+        check: "Full".into(),
+        database: "shop".into(),
+        table: "orders".into(),
+        diff_rows: diff,
+        checked_rows: Some(10),
+        total_rows: Some(10),
+        ..TableCheck::default()
+    };
+    let check = |can_switch: bool, diff: i64| CheckView {
+        status: "Finished".into(),
+        percent: Some(100),
+        can_switch: Some(can_switch),
+        error: (diff > 0).then(|| format!("{diff} inconsistent row(s)")),
+        tables: Some(vec![table(diff)]),
+    };
     let mut t = task("Finished");
-    t.data_check = Some(("Finished".into(), 0));
+    t.full_check = Some(check(true, 0));
     let d = run(&s, &started(), t.clone(), 0);
     assert_eq!(d.status.verification.as_ref().unwrap().state, "Passed");
-    t.data_check = Some(("Finished".into(), 4));
+    t.full_check = Some(check(false, 4));
     let d = run(&s, &started(), t, 0);
-    assert_eq!(d.status.verification.as_ref().unwrap().state, "Failed");
-    assert_eq!(d.status.verification.as_ref().unwrap().diff_count, 4);
+    let v = d.status.verification.unwrap();
+    assert_eq!(v.state, "Failed");
+    assert_eq!(v.diff_count, Some(4));
+    assert_eq!(v.tables[0].diff_rows, 4);
+}
+
+#[test]
+fn a_sample_is_stamped_when_dts_answered_not_when_the_reconcile_began() {
+    let mut t = replicating(1.0);
+    // The reconcile began at 0; DTS answered 7 s later (a slow answer, a retry).
+    t.observed_at = at(7);
+    let d = decide(
+        &spec(),
+        &started(),
+        Some(1),
+        &Observed::Task(Box::new(t)),
+        at(0),
+    );
+    let sample = d.status.lag_samples.last().unwrap();
+    assert_eq!(sample.at, Time(at(7)));
+    assert_eq!(sample.checkpoint, Some(1_700_000_000));
+    assert_eq!(d.status.lag_observed_at, Some(Time(at(7))));
+}
+
+#[test]
+fn lag_turns_stale_when_dts_cannot_be_read_for_longer_than_the_bound() {
+    let mut s = spec();
+    s.lag_stale_after_seconds = 30;
+    let live = run(&s, &started(), replicating(1.0), 0).status;
+    assert_eq!(stale(&s, &live, at(30)), None, "still fresh at the bound");
+    let st = stale(&s, &live, at(31)).expect("stale after the bound");
+    let lag = conditions::find(&st.conditions, LAG_WITHIN_THRESHOLD).unwrap();
+    assert_eq!(
+        (lag.status.as_str(), lag.reason.as_str()),
+        ("Unknown", "LagStale")
+    );
+    assert_eq!(
+        conditions::find(&st.conditions, READY).unwrap().status,
+        "Unknown"
+    );
+    assert_eq!(st.lag.as_deref(), Some("stale"));
+    assert_eq!(
+        st.lag_seconds,
+        Some(1.0),
+        "the last measured number stays, with its time"
+    );
+    // Staying stale writes nothing new.
+    assert_eq!(stale(&s, &st, at(90)).as_ref(), Some(&st));
+    // The next answer measures again.
+    let back = run(&s, &st, replicating(2.0), 100).status;
+    assert_eq!(back.lag.as_deref(), Some("2s"));
+    let lag = conditions::find(&back.conditions, LAG_WITHIN_THRESHOLD).unwrap();
+    assert_eq!(lag.status, "True");
+    assert_eq!(stale(&s, &back, at(101)), None);
+}
+
+#[test]
+fn an_answer_without_lag_does_not_keep_an_old_number_alive() {
+    let mut s = spec();
+    s.lag_stale_after_seconds = 30;
+    let live = run(&s, &started(), replicating(1.0), 0).status;
+    let mut quiet = replicating(1.0);
+    quiet.lag_seconds = None;
+    let d = run(&s, &live, quiet, 45);
+    assert_eq!(cond(&d, LAG_WITHIN_THRESHOLD).reason, "LagStale");
+    assert_eq!(d.status.lag.as_deref(), Some("stale"));
 }
 
 #[test]

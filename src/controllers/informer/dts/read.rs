@@ -8,7 +8,7 @@ use crate::aliyun::dts::{
 };
 use crate::aliyun::{DtsClient, Error};
 use crate::controllers::dts_migration::decide::Observed;
-use crate::controllers::dts_migration::task_view;
+use crate::controllers::dts_migration::observe::task_view;
 use crate::controllers::informer::poller::{Got, Item};
 
 pub struct Round {
@@ -142,8 +142,7 @@ pub async fn read_batch(dts: &DtsClient, items: &[Item<Dts>]) -> Result<Round, E
         };
         reader.precheck(&mut status, &item.target, &mut memo).await;
         memo.state = status.state.as_ref().map(|s| s.as_str().to_string());
-        let mut view = task_view(&status);
-        view.observed_at = Some(arrived);
+        let view = task_view(&status, arrived);
         got.push(Got::Observed(Observed::Task(Box::new(view)), memo));
     }
     Ok(Round {

@@ -12,7 +12,7 @@ fn task(status: &str, lag: Option<f64>, at: i64) -> Observed {
     Observed::Task(Box::new(TaskView {
         status: status.into(),
         lag_seconds: lag,
-        observed_at: Some(jiff::Timestamp::from_second(1_700_000_000 + at).unwrap()),
+        observed_at: jiff::Timestamp::from_second(1_700_000_000 + at).unwrap(),
         ..TaskView::default()
     }))
 }
