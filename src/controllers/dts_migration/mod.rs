@@ -272,7 +272,9 @@ async fn apply(m: Arc<DtsMigration>, ctx: Arc<Context>) -> Result<Action> {
         // Ids recorded by the act are followed from the next reconcile on; come back soon.
         return Ok(Action::requeue(ctx.poll(decision.requeue)));
     }
-    Ok(Action::requeue(ctx.poll(decide::POLL_SETTLED)))
+    // The informer's news wakes it; without news (DTS cannot be read) it comes back when the
+    // newest lag sample turns stale.
+    Ok(Action::requeue(until_stale(&ctx, &m, &status, now)))
 }
 
 fn progress_ratio(status: &DtsMigrationStatus) -> Option<f64> {
