@@ -31,7 +31,8 @@ RUN mkdir src \
 
 # 2. The crate itself. Removing its fingerprints above makes cargo rebuild it even when the
 #    copied sources carry older timestamps than the placeholder build.
-#    Release profile (Cargo.toml): fat LTO, one codegen unit, symbols stripped.
+#    Release profile (Cargo.toml): optimised for size, fat LTO, one codegen unit, symbols
+#    stripped, panics abort.
 #    Without the default feature `sim`: the production binary carries neither the simulator
 #    (nor its demo AccessKey id, which image secret scanners flag) nor the sandbox.
 COPY src ./src

@@ -11,75 +11,18 @@
 #[path = "../tests/support/mod.rs"]
 mod support;
 
+mod measure;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use measure::{connections, cpu_seconds, sample};
 use serde_json::{Value, json};
 use support::*;
 
 /// The chart's default log level, so logging costs what it costs in production.
 const LOG: &str = "info";
-
-#[derive(Default, Clone, Copy)]
-struct Sample {
-    rss_kb: u64,
-    hwm_kb: u64,
-    cpu_ticks: u64,
-}
-
-fn sample(pid: u32) -> Option<Sample> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let field = |name: &str| {
-        status
-            .lines()
-            .find(|l| l.starts_with(name))
-            .and_then(|l| l.split_whitespace().nth(1))
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0)
-    };
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let after = stat.rsplit(')').next()?;
-    let fields: Vec<&str> = after.split_whitespace().collect();
-    let utime: u64 = fields.get(11)?.parse().ok()?;
-    let stime: u64 = fields.get(12)?.parse().ok()?;
-    Some(Sample {
-        rss_kb: field("VmRSS:"),
-        hwm_kb: field("VmHWM:"),
-        cpu_ticks: utime + stime,
-    })
-}
-
-fn cpu_seconds(ticks: u64) -> f64 {
-    // SAFETY: sysconf has no preconditions.
-    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
-    ticks as f64 / hz
-}
-
-/// Sockets of `pid` connected to the API server's port.
-fn connections(pid: u32, port: u16) -> usize {
-    let inodes: std::collections::HashSet<String> = std::fs::read_dir(format!("/proc/{pid}/fd"))
-        .map(|d| {
-            d.filter_map(|e| std::fs::read_link(e.ok()?.path()).ok())
-                .filter_map(|l| {
-                    let l = l.to_string_lossy().to_string();
-                    l.strip_prefix("socket:[")
-                        .map(|s| s.trim_end_matches(']').to_string())
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    let port_hex = format!(":{port:04X}");
-    ["tcp", "tcp6"]
-        .iter()
-        .filter_map(|f| std::fs::read_to_string(format!("/proc/{pid}/net/{f}")).ok())
-        .flat_map(|t| t.lines().skip(1).map(str::to_string).collect::<Vec<_>>())
-        .filter(|l| {
-            let cols: Vec<&str> = l.split_whitespace().collect();
-            cols.len() > 9 && cols[2].ends_with(&port_hex) && inodes.contains(cols[9])
-        })
-        .count()
-}
 
 /// Watches MmsJobs with kubectl (one watch, like the reference harness, instead of listing all
 /// objects over and over, which would load the apiserver more than the operator does) and
@@ -120,12 +63,7 @@ fn watch_statuses(
 }
 
 fn reconciles(op: &Operator) -> u64 {
-    op.http_get("/metrics")
-        .1
-        .lines()
-        .filter(|l| l.starts_with("amo_reconcile_total{kind=\"MmsJob\""))
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-        .sum::<f64>() as u64
+    measure::reconciles(op, Some("MmsJob"))
 }
 
 fn main() {
@@ -195,34 +133,14 @@ fn main() {
     // Create N objects with 16 parallel kubectl appliers of 1/16 each.
     let started = Instant::now();
     let api_before = api_cpu();
-    let chunks: Vec<String> = (0..16)
-        .map(|w| {
-            let items: Vec<Value> = (0..n)
-                .filter(|i| i % 16 == w)
-                .map(|i| {
-                    json!({"apiVersion": "migration.aliyun-operator.dev/v1alpha1", "kind": "MmsJob",
-                           "metadata": {"name": format!("job-{i:05}")},
-                           "spec": {"dataSourceRef": {"name": "absent"}, "srcDbName": "sales", "tables": ["t"]}})
-                })
-                .collect();
-            json!({"apiVersion": "v1", "kind": "List", "items": items}).to_string()
+    let items: Vec<Value> = (0..n)
+        .map(|i| {
+            json!({"apiVersion": "migration.aliyun-operator.dev/v1alpha1", "kind": "MmsJob",
+                   "metadata": {"name": format!("job-{i:05}")},
+                   "spec": {"dataSourceRef": {"name": "absent"}, "srcDbName": "sales", "tables": ["t"]}})
         })
         .collect();
-    let appliers: Vec<_> = chunks
-        .into_iter()
-        .map(|doc| {
-            let k = ns.kubectl.clone();
-            std::thread::spawn(move || k.run_with_stdin(&["create", "-f", "-"], Some(&doc)))
-        })
-        .collect();
-    for a in appliers {
-        let out = a.join().unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
+    measure::create_in_parallel(&ns.kubectl, &items);
     let created = started.elapsed();
     let before_load = idle0;
     let all_done = statuses

@@ -825,6 +825,8 @@ KNOWN_METRICS = {  # the operator's metric contract (docs/observability.md)
     "amo_cloud_call_duration_seconds", "amo_rate_limiter_wait_seconds_total", "amo_resource_phase",
     "amo_resource_progress_ratio", "amo_dts_lag_seconds", "amo_cutover_gate_passed", "amo_leader",
     "amo_dts_lag_observed_timestamp_seconds", "amo_dts_lag_alert_threshold_seconds",
+    "amo_cloud_calls_queued_total", "amo_cloud_budget_waiting", "amo_cloud_poll_tracked_objects",
+    "amo_cloud_poll_behind_seconds", "amo_cloud_poll_stretch_ratio",
 }
 
 

@@ -43,7 +43,7 @@ fn main() -> anyhow::Result<()> {
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()?;
-            runtime.block_on(async move {
+            let result = runtime.block_on(async move {
                 match command {
                     Command::Run(args) => aliyun_migration_operator::controllers::run(args).await,
                     #[cfg(feature = "sim")]
@@ -52,7 +52,11 @@ fn main() -> anyhow::Result<()> {
                     Command::Sandbox(args) => aliyun_migration_operator::sandbox::run(args).await,
                     Command::Crds { .. } => unreachable!("handled above"),
                 }
-            })
+            });
+            // Work still parked in the runtime (a DNS lookup, an abandoned call) must not hold
+            // the exit: what mattered has finished or been given up above.
+            runtime.shutdown_timeout(std::time::Duration::from_millis(200));
+            result
         }
     }
 }

@@ -51,6 +51,20 @@ pub struct ProductLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct PriorityLabels {
+    pub product: String,
+    pub priority: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct AccountLabels {
+    pub product: String,
+    /// Half of the credential fingerprint: tells accounts apart, names none.
+    pub account: String,
+    pub region: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct PhaseLabels {
     pub kind: String,
     pub namespace: String,
@@ -93,6 +107,9 @@ pub struct LagExport {
     pub alert_seconds: f64,
 }
 
+/// Fills gauges from another part of the process when `/metrics` is read.
+pub type Collector = Box<dyn Fn(&Metrics) + Send + Sync>;
+
 /// Every metric family, registered once at start.
 pub struct Metrics {
     registry: Registry,
@@ -102,6 +119,13 @@ pub struct Metrics {
     cloud_calls: Family<CallLabels, Counter>,
     cloud_call_duration: Family<ActionLabels, Histogram>,
     rate_limiter_wait: Family<ProductLabels, Counter<f64, AtomicU64>>,
+    calls_queued: Family<PriorityLabels, Counter>,
+    budget_waiting: Family<PriorityLabels, Gauge>,
+    poll_behind: Family<AccountLabels, Gauge<f64, AtomicU64>>,
+    poll_stretch: Family<AccountLabels, Gauge<f64, AtomicU64>>,
+    poll_tracked: Family<AccountLabels, Gauge>,
+    /// Refreshes gauges that are read from elsewhere (the call budget) just before rendering.
+    collectors: Mutex<Vec<Collector>>,
     phase: Family<PhaseLabels, Gauge>,
     progress: Family<ObjectLabels, Gauge<f64, AtomicU64>>,
     dts_lag: Family<LagLabels, Gauge<f64, AtomicU64>>,
@@ -164,6 +188,36 @@ impl Metrics {
             "Time spent waiting for the client-side rate limiter",
             rate_limiter_wait.clone(),
         );
+        let calls_queued = Family::<PriorityLabels, Counter>::default();
+        registry.register(
+            "cloud_calls_queued",
+            "Calls of reconciles that got no token from the account's budget and were requeued for their turn (not sent)",
+            calls_queued.clone(),
+        );
+        let budget_waiting = Family::<PriorityLabels, Gauge>::default();
+        registry.register(
+            "cloud_budget_waiting",
+            "Callers waiting for a token of the call budget, by product and priority",
+            budget_waiting.clone(),
+        );
+        let poll_behind = Family::<AccountLabels, Gauge<f64, AtomicU64>>::default();
+        registry.register(
+            "cloud_poll_behind_seconds",
+            "How long the most overdue poll of an account and region has been due",
+            poll_behind.clone(),
+        );
+        let poll_stretch = Family::<AccountLabels, Gauge<f64, AtomicU64>>::default();
+        registry.register(
+            "cloud_poll_stretch_ratio",
+            "Factor (1 = nominal) by which poll intervals are stretched to fit the account's budget",
+            poll_stretch.clone(),
+        );
+        let poll_tracked = Family::<AccountLabels, Gauge>::default();
+        registry.register(
+            "cloud_poll_tracked_objects",
+            "Objects the cloud-side informers poll, per account and region (finished ones are not)",
+            poll_tracked.clone(),
+        );
         let phase = Family::<PhaseLabels, Gauge>::default();
         registry.register(
             "resource_phase",
@@ -214,6 +268,12 @@ impl Metrics {
             cloud_calls,
             cloud_call_duration,
             rate_limiter_wait,
+            calls_queued,
+            budget_waiting,
+            poll_behind,
+            poll_stretch,
+            poll_tracked,
+            collectors: Mutex::default(),
             phase,
             progress,
             dts_lag,
@@ -226,9 +286,20 @@ impl Metrics {
         }
     }
 
+    /// Runs `collector` before every rendering.
+    pub fn add_collector(&self, collector: Collector) {
+        self.collectors
+            .lock()
+            .expect("metrics lock")
+            .push(collector);
+    }
+
     /// The text exposition.
     /// OpenMetrics 1.0 text.
     pub fn render(&self) -> String {
+        for collect in self.collectors.lock().expect("metrics lock").iter() {
+            collect(self);
+        }
         let mut out = String::new();
         encode(&mut out, &self.registry).expect("writing to a String cannot fail");
         out
@@ -282,6 +353,53 @@ impl Metrics {
                 product: product.into(),
             })
             .inc_by(waited.as_secs_f64());
+    }
+
+    pub fn call_queued(&self, product: &str, priority: &str) {
+        self.calls_queued
+            .get_or_create(&PriorityLabels {
+                product: product.into(),
+                priority: priority.into(),
+            })
+            .inc();
+    }
+
+    /// Callers waiting for the budget, by (product, priority); absent pairs read 0.
+    pub fn set_budget_waiting<'a>(
+        &self,
+        waiting: impl IntoIterator<Item = (&'a str, &'a str, usize)>,
+    ) {
+        self.budget_waiting.clear();
+        for (product, priority, n) in waiting {
+            self.budget_waiting
+                .get_or_create(&PriorityLabels {
+                    product: product.into(),
+                    priority: priority.into(),
+                })
+                .set(n as i64);
+        }
+    }
+
+    /// The state of one account's poller: objects tracked, how far behind, how stretched.
+    pub fn set_poll_state(
+        &self,
+        product: &str,
+        account: &str,
+        region: &str,
+        tracked: usize,
+        behind: Duration,
+        stretch: f64,
+    ) {
+        let labels = AccountLabels {
+            product: product.into(),
+            account: account.into(),
+            region: region.into(),
+        };
+        self.poll_tracked.get_or_create(&labels).set(tracked as i64);
+        self.poll_behind
+            .get_or_create(&labels)
+            .set(behind.as_secs_f64());
+        self.poll_stretch.get_or_create(&labels).set(stretch);
     }
 
     /// Exports the current phase of an object (and drops the series of its previous phase).

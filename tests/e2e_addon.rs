@@ -398,7 +398,11 @@ fn the_chart_applies_server_side_and_its_rbac_alone_runs_an_mms_job() {
                     .to_string()
             })
             .unwrap_or_else(|| "default".into());
-        let ns = Namespace::create(cluster, &format!("chart-{label}"));
+        // The namespace is also the release name, which prefixes object names of at most 63
+        // characters ("<release>-aliyun-migration-operator-metrics"): a short label keeps a
+        // release with a long values file name and a 7-digit pid within that.
+        let short: String = label.chars().take(10).collect();
+        let ns = Namespace::create(cluster, &format!("chart-{short}"));
         let path = file.map(|f| path_str(f));
         let mut args: Vec<&str> = monitoring.to_vec();
         if let Some(p) = &path {

@@ -1,17 +1,18 @@
-//! [`Cloud`]: the process-wide client (HTTP pool, rate limiters, STS cache) and the one path
+//! [`Cloud`]: the process-wide client (HTTP pool, call budget, STS cache) and the one path
 //! every V3-signed API call takes.
 
 use std::sync::Arc;
 
 use tracing::Span;
 
+use super::budget::{Budget, Waiting};
 use super::config::CloudConfig;
 use super::credentials::{AccessKey, CredentialCache, Credentials};
 use super::dts::DtsClient;
 use super::endpoint::{Endpoint, product_endpoint};
 use super::error::Error;
 use super::mms::MmsClient;
-use super::ratelimit::RateLimiter;
+use super::pacing::Pacer;
 use super::retry::CallMeta;
 use super::scrub::SentSecrets;
 use super::transport::{
@@ -20,8 +21,8 @@ use super::transport::{
 
 /// The Alibaba Cloud client of the process: build it once, clone it freely (an `Arc` inside).
 ///
-/// It owns the HTTP connection pool, the client-side rate limiters and the cache of STS
-/// sessions, so those outlive any one reconcile.
+/// It owns the HTTP connection pool, the call budget (client-side rate limits and their queues)
+/// and the cache of STS sessions, so those outlive any one reconcile.
 #[derive(Clone)]
 pub struct Cloud {
     pub(crate) inner: Arc<CloudInner>,
@@ -30,7 +31,7 @@ pub struct Cloud {
 pub(crate) struct CloudInner {
     pub config: CloudConfig,
     pub http: reqwest::Client,
-    pub limiter: RateLimiter,
+    pub budget: Budget,
     pub cache: CredentialCache,
     /// Every secret sent so far: scrubbed out of every answer.
     pub sent: SentSecrets,
@@ -70,7 +71,7 @@ impl Cloud {
             .map_err(|e| Error::config(format!("cannot build the HTTP client: {e}")))?;
         Ok(Self {
             inner: Arc::new(CloudInner {
-                limiter: RateLimiter::new(&config.rate_limits),
+                budget: Budget::new(&config.rate_limits),
                 cache: CredentialCache::default(),
                 sent: SentSecrets::default(),
                 http,
@@ -94,6 +95,20 @@ impl Cloud {
         DtsClient::new(self.clone(), region.into(), credentials)
     }
 
+    /// Callers waiting for a token, per product and priority, over all accounts and regions.
+    pub fn budget_waiting(&self) -> Waiting {
+        self.inner.budget.waiting()
+    }
+
+    /// Calls per second the budget allows one account in one region for `product` (`action`'s
+    /// own rule when it has one).
+    pub fn budget_rate(&self, product: super::Product, action: &str) -> f64 {
+        self.inner
+            .budget
+            .lane(product, action, 0, "")
+            .map_or(f64::INFINITY, |lane| self.inner.budget.rate(&lane))
+    }
+
     /// Resolves the credentials now (runs the STS exchange if needed), e.g. to fail fast at
     /// startup. Returns the AccessKey id in use, masked when it is a long-term `LTAI…` id.
     pub async fn check_credentials(&self, credentials: &Credentials) -> Result<String, Error> {
@@ -109,6 +124,7 @@ impl CloudInner {
         region: &str,
         credentials: &Credentials,
         req: ApiRequest,
+        pacer: &Pacer,
     ) -> Result<ApiResponse, Error> {
         let endpoint = product_endpoint(&self.config, req.product, region)
             .map_err(|e| e.with_call(req.product.as_str(), req.action))?;
@@ -118,6 +134,7 @@ impl CloudInner {
             region,
             identity: credentials.short_id(),
             idempotency: req.idempotency,
+            pacer,
         };
         let (req, endpoint) = (&req, &endpoint);
         self.run(meta, move |_| async move {
@@ -151,7 +168,7 @@ impl CloudInner {
                     .resolve(credentials)
                     .await
                     .map_err(|e| e.unsent().credentials_failure())?;
-                self.pace(meta).await;
+                self.pace(meta, 2).await?;
                 self.send_signed(endpoint, req, &fresh).await
             }
             other => other,

@@ -17,6 +17,10 @@ pub trait CallObserver: Send + Sync {
     /// A call waited for the client-side rate limiter.
     fn rate_limited(&self, _product: &str, _waited: Duration) {}
 
+    /// A reconcile's call got no token: it was not sent, and the reconcile comes back after
+    /// `wait`.
+    fn queued(&self, _product: &str, _priority: &str, _wait: Duration) {}
+
     /// An attempt failed and the call will be retried after `delay`.
     fn retrying(&self, _product: &str, _action: &str, _attempt: u32, _delay: Duration) {}
 }

@@ -57,6 +57,9 @@ pub enum ErrorKind {
     Credentials,
     /// The client or the request is misconfigured (bad region, bad endpoint override).
     Config,
+    /// Not sent: the account's call budget has no token for this caller yet (see
+    /// [`Error::queued_wait`]).
+    Queued,
 }
 
 /// What a caller should do about an error.
@@ -199,6 +202,25 @@ impl Error {
         Error::new(ErrorKind::Config, message)
     }
 
+    /// A call a reconcile may not send yet: `ahead` callers go first, its turn comes in `wait`.
+    pub(crate) fn queued(wait: Duration, ahead: usize) -> Self {
+        let mut e = Error::new(
+            ErrorKind::Queued,
+            format!(
+                "queued behind {ahead} call(s) of this account's budget; sent in about {} ms",
+                wait.as_millis()
+            ),
+        );
+        e.0.unsent = true;
+        e.0.retry_after = Some(wait);
+        e
+    }
+
+    /// For a call that was queued instead of sent: how long until its turn.
+    pub fn queued_wait(&self) -> Option<Duration> {
+        (self.0.kind == ErrorKind::Queued).then(|| self.0.retry_after.unwrap_or_default())
+    }
+
     pub(crate) fn with_call(mut self, product: &'static str, action: &str) -> Self {
         self.0.product.get_or_insert(product);
         if self.0.action.is_none() {
@@ -283,9 +305,11 @@ impl Error {
             };
         }
         match self.0.kind {
-            ErrorKind::Connect | ErrorKind::Timeout | ErrorKind::Transport | ErrorKind::Decode => {
-                ErrorClass::Transient
-            }
+            ErrorKind::Connect
+            | ErrorKind::Timeout
+            | ErrorKind::Transport
+            | ErrorKind::Decode
+            | ErrorKind::Queued => ErrorClass::Transient,
             ErrorKind::Credentials | ErrorKind::Config => ErrorClass::Terminal,
             ErrorKind::Api => classify_api(
                 self.code().unwrap_or(""),
@@ -337,7 +361,9 @@ impl Error {
 
     /// The label reported to a [`CallObserver`](super::CallObserver): `throttled` or the class.
     pub fn outcome_label(&self) -> &'static str {
-        if self.is_throttling() {
+        if self.0.kind == ErrorKind::Queued {
+            "queued"
+        } else if self.is_throttling() {
             "throttled"
         } else {
             self.class().as_str()
@@ -451,6 +477,7 @@ fn kind_label(kind: ErrorKind) -> &'static str {
         ErrorKind::Decode => "unreadable response",
         ErrorKind::Credentials => "credentials unavailable",
         ErrorKind::Config => "invalid configuration",
+        ErrorKind::Queued => "not sent yet",
     }
 }
 

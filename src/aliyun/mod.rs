@@ -33,6 +33,7 @@
 //! # }
 //! ```
 
+mod budget;
 mod cloud;
 mod config;
 pub mod credentials;
@@ -43,8 +44,8 @@ mod error;
 mod lenient;
 pub mod mask;
 pub mod mms;
+mod pacing;
 mod page;
-mod ratelimit;
 mod response;
 mod retry;
 mod scrub;
@@ -52,6 +53,7 @@ mod secret;
 pub mod signer;
 mod transport;
 
+pub use budget::{Admission, Priority, Waiting};
 pub use cloud::Cloud;
 pub use config::{CallObserver, CloudConfig, RateLimit, RateLimits, RetryPolicy};
 pub use credentials::{AssumeRoleOptions, Credentials, OidcSettings, StsLocation};
@@ -60,6 +62,7 @@ pub use dts::DtsClient;
 pub use endpoint::Product;
 pub use error::{Error, ErrorClass, ErrorKind};
 pub use mms::MmsClient;
+pub use pacing::Pacing;
 pub use page::{Collected, FETCH_ALL_PAGE_SIZE, Page};
 pub use response::Ack;
 pub use secret::{REDACTED, SecretString};

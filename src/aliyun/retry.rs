@@ -1,4 +1,5 @@
-//! The retry loop around one logical call: rate limiting before every attempt, backoff with
+//! The retry loop around one logical call: the account's call budget before every attempt
+//! (waited for in turn, or refused at once for a reconcile to requeue), backoff with
 //! jitter between attempts (server `x-acs-retry-after`/`Retry-After` wins, capped by
 //! `max_delay`), an overall deadline, the idempotency rule of
 //! [`Idempotency`](super::transport::Idempotency), one tracing span per call, and the observer.
@@ -8,9 +9,11 @@ use std::time::{Duration, Instant};
 
 use tracing::{Instrument, Span, field};
 
+use super::budget::Admission;
 use super::cloud::CloudInner;
 use super::endpoint::Product;
 use super::error::Error;
+use super::pacing::{Pacer, Pacing};
 use super::transport::Idempotency;
 
 /// What the loop needs to know about a call.
@@ -22,19 +25,43 @@ pub(crate) struct CallMeta<'a> {
     /// Rate-limit identity (credential fingerprint).
     pub identity: u64,
     pub idempotency: Idempotency,
+    pub pacer: &'a Pacer,
 }
 
 impl CloudInner {
-    /// Waits for the rate limiter; reports waits to the observer.
-    pub(crate) async fn pace(&self, meta: &CallMeta<'_>) {
-        let waited = self
-            .limiter
-            .acquire(meta.product, meta.action, meta.identity, meta.region)
-            .await;
-        if waited >= Duration::from_millis(1) {
-            tracing::debug!(waited_ms = waited.as_millis() as u64, "rate limited");
-            if let Some(observer) = &self.config.observer {
-                observer.rate_limited(meta.product.as_str(), waited);
+    /// Takes a token from the account's budget for attempt number `attempt`: waits in turn, or
+    /// (for a reconcile) fails at once with a `Queued` error saying how long to wait.
+    pub(crate) async fn pace(&self, meta: &CallMeta<'_>, attempt: u32) -> Result<(), Error> {
+        let Some(lane) = self
+            .budget
+            .lane(meta.product, meta.action, meta.identity, meta.region)
+        else {
+            return Ok(());
+        };
+        if attempt == 1 && meta.pacer.take_permit(&lane) {
+            return Ok(());
+        }
+        match &meta.pacer.pacing {
+            Pacing::Wait(priority) => {
+                let waited = self.budget.acquire(&lane, *priority).await;
+                if waited >= Duration::from_millis(1) {
+                    tracing::debug!(waited_ms = waited.as_millis() as u64, "rate limited");
+                    if let Some(observer) = &self.config.observer {
+                        observer.rate_limited(meta.product.as_str(), waited);
+                    }
+                }
+                Ok(())
+            }
+            Pacing::Requeue { ticket, priority } => {
+                match self.budget.admit(&lane, ticket, *priority, true) {
+                    Admission::Now => Ok(()),
+                    Admission::Queued { wait, ahead } => {
+                        if let Some(observer) = &self.config.observer {
+                            observer.queued(meta.product.as_str(), priority.as_str(), wait);
+                        }
+                        Err(Error::queued(wait, ahead))
+                    }
+                }
             }
         }
     }
@@ -69,7 +96,13 @@ impl CloudInner {
             let result = loop {
                 attempts += 1;
                 Span::current().record("attempt", attempts);
-                self.pace(&meta).await;
+                if let Err(queued) = self.pace(&meta, attempts).await {
+                    if attempts == 1 {
+                        // Nothing was sent: not a call, nothing to report.
+                        return Err(queued.with_call(meta.product.as_str(), meta.action));
+                    }
+                    break Err(queued);
+                }
                 let remaining = deadline.saturating_duration_since(Instant::now());
                 if remaining.is_zero() {
                     break Err(Error::timeout("call deadline exceeded before sending"));

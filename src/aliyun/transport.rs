@@ -14,8 +14,8 @@ use super::endpoint::{Endpoint, Product};
 use super::error::{ApiErrorParts, Error};
 use super::lenient::{value_bool, value_i64, value_string};
 use super::mask::mask;
-use super::secret::SecretString;
 use super::scrub::Scrubber;
+use super::secret::SecretString;
 use super::signer::{
     CanonicalInput, EMPTY_SHA256, canonical_query, percent_encode, sha256_hex, sign_v3,
 };

@@ -448,6 +448,9 @@ pub struct DtsMigrationStatus {
     /// When a read of the cloud object last changed this status: a poll that finds nothing new leaves it (and the status) as it was, so idle objects cause no writes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_polled_at: Option<Time>,
+    /// When the next read of DTS was planned, as of the last status change (when the account's call budget is short, polls stretch evenly and this moves out; a Cutover gating on lag is read first). Absent for finished tasks, which are not read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_poll_at: Option<Time>,
     /// The last `reconcile-requested-at` annotation value handled.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_handled_reconcile_at: Option<String>,
@@ -456,6 +459,8 @@ pub struct DtsMigrationStatus {
 /// Coarse lifecycle of a DtsMigration.
 #[derive(Deserialize, Serialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
 pub enum DtsMigrationPhase {
+    /// Accepted: waiting for the first read of DTS, or for a turn in the account's call budget.
+    Pending,
     /// Buying the instance.
     Creating,
     /// Instance bought; configuring the task.

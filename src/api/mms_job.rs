@@ -215,6 +215,9 @@ pub struct MmsJobStatus {
     /// When a read of the cloud object last changed this status: a poll that finds nothing new leaves it (and the status) as it was, so idle objects cause no writes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_polled_at: Option<Time>,
+    /// When the next read of MMS was planned, as of the last status change (when the account's call budget is short, polls stretch evenly and this moves out). Absent for settled jobs, which are not read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_poll_at: Option<Time>,
     /// The last `reconcile-requested-at` annotation value handled.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_handled_reconcile_at: Option<String>,
@@ -223,6 +226,8 @@ pub struct MmsJobStatus {
 /// Coarse lifecycle of an MmsJob.
 #[derive(Deserialize, Serialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
 pub enum MmsJobPhase {
+    /// Accepted: waiting for the first read of MMS, or for a turn in the account's call budget.
+    Pending,
     /// Waiting for the DataSource to be Ready.
     WaitingForDataSource,
     /// `CreateMmsJob` sent; waiting for its async task to yield the job id.

@@ -15,9 +15,11 @@ use kube::runtime::reflector::ObjectRef;
 use kube::{Client, Resource};
 use serde::de::DeserializeOwned;
 
+use super::informer::dts::{Dts, DtsInformer};
+use super::informer::mms::{Mms, MmsInformer};
 use super::managed::Managed;
 
-use crate::aliyun::Cloud;
+use crate::aliyun::{Cloud, Product, RateLimits};
 use crate::metrics::Metrics;
 
 /// Operator-wide settings.
@@ -32,6 +34,8 @@ pub struct Settings {
     /// The operator's own namespace: where it keeps the credentials for deleting cloud objects
     /// (see `cleanup_credentials`).
     pub operator_namespace: String,
+    /// Calls per second per account and region (the `--*-calls-per-second` flags).
+    pub budget: RateLimits,
 }
 
 impl Default for Settings {
@@ -41,6 +45,7 @@ impl Default for Settings {
             namespace: None,
             concurrency: 32,
             operator_namespace: "amo-system".to_string(),
+            budget: RateLimits::default(),
         }
     }
 }
@@ -52,9 +57,18 @@ pub struct Context {
     pub recorder: Recorder,
     pub metrics: Arc<Metrics>,
     pub settings: Settings,
+    /// Batched reads of MMS jobs, per account and region.
+    pub mms_informer: MmsInformer,
+    /// Batched reads of DTS tasks, per account and region.
+    pub dts_informer: DtsInformer,
     failures: Mutex<HashMap<String, u32>>,
     /// Per resource UID: which credentials were last kept for deleting its cloud object.
     captured: Mutex<HashMap<String, u64>>,
+    /// resourceVersion of the last status this operator wrote, per object.
+    written: Mutex<HashMap<(&'static str, String, String), u64>>,
+    /// Reconciles running now, and a wake-up for when none is.
+    in_flight: std::sync::atomic::AtomicUsize,
+    idle: tokio::sync::Notify,
 }
 
 impl Context {
@@ -69,14 +83,37 @@ impl Context {
             controller: crate::api::common::MANAGER.to_string(),
             instance: Some(instance),
         };
+        let scaled = |d: Duration| {
+            d.mul_f64(settings.poll_scale)
+                .max(Duration::from_millis(200))
+        };
+        let mms_informer = MmsInformer::new(
+            Mms {
+                // A created job normally shows up in the next list; only then is its async task
+                // read.
+                create_grace: scaled(2 * super::mms_job::decide::POLL_CREATING),
+            },
+            metrics.clone(),
+            cloud.budget_rate(Product::Mms, "ListMmsJobs"),
+        );
+        let dts_informer = DtsInformer::new(
+            Dts,
+            metrics.clone(),
+            cloud.budget_rate(Product::Dts, "DescribeDtsJobs"),
+        );
         Self {
             recorder: Recorder::new(client.clone(), reporter),
             client,
             cloud,
             metrics,
             settings,
+            mms_informer,
+            dts_informer,
             failures: Mutex::default(),
             captured: Mutex::default(),
+            written: Mutex::default(),
+            in_flight: std::sync::atomic::AtomicUsize::new(0),
+            idle: tokio::sync::Notify::new(),
         }
     }
 
@@ -97,17 +134,27 @@ impl Context {
         controller::Config::default().concurrency(self.settings.concurrency)
     }
 
+    /// Lets the background pollers run (a leadership term starts).
+    pub fn start_informers(&self) {
+        self.mms_informer.start();
+        self.dts_informer.start();
+    }
+
+    /// Stops the background pollers and keeps them stopped (shutdown, lost leadership).
+    pub fn stop_informers(&self) {
+        self.mms_informer.stop();
+        self.dts_informer.stop();
+    }
+
     /// Drops the per-object metrics of objects the controller reports as deleted.
     pub fn forget_deleted<K: Managed, E, W>(
         &self,
         result: Result<(ObjectRef<K>, controller::Action), controller::Error<E, W>>,
     ) {
         if let Err(controller::Error::ObjectNotFound(obj)) = result {
-            self.metrics.forget(
-                K::KIND,
-                obj.namespace.as_deref().unwrap_or_default(),
-                &obj.name,
-            );
+            let ns = obj.namespace.as_deref().unwrap_or_default();
+            self.metrics.forget(K::KIND, ns, &obj.name);
+            self.forget_writes(K::KIND, ns, &obj.name);
         }
     }
 
@@ -127,6 +174,64 @@ impl Context {
         interval
             .mul_f64(self.settings.poll_scale)
             .max(Duration::from_millis(200))
+    }
+
+    /// Counts a reconcile as running until the guard drops.
+    pub fn running(&self) -> InFlight<'_> {
+        self.in_flight
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        InFlight(self)
+    }
+
+    /// Resolves once no reconcile is running (at once when none is).
+    pub async fn drained(&self) {
+        loop {
+            let idle = self.idle.notified();
+            if self.in_flight.load(std::sync::atomic::Ordering::SeqCst) == 0 {
+                return;
+            }
+            idle.await;
+        }
+    }
+
+    /// Remembers the resourceVersion our status write produced.
+    pub fn wrote<K: Managed>(&self, obj: &K) {
+        let (Some(rv), Some(name)) = (resource_version(obj), obj.meta().name.clone()) else {
+            return;
+        };
+        let ns = obj.meta().namespace.clone().unwrap_or_default();
+        self.written
+            .lock()
+            .expect("written lock")
+            .insert((K::KIND, ns, name), rv);
+    }
+
+    /// Whether the cached `obj` is older than the operator's own last status write: a reconcile
+    /// woken by something else (an informer, a watched DataSource) before the watch delivered
+    /// that write would decide on a status that is no longer there, and could act twice. The
+    /// write's own watch event wakes the object again.
+    ///
+    /// resourceVersions are etcd revisions, which only grow; anything unparsable counts as
+    /// current.
+    pub fn behind_own_write<K: Managed>(&self, obj: &K) -> bool {
+        let Some(name) = obj.meta().name.clone() else {
+            return false;
+        };
+        let ns = obj.meta().namespace.clone().unwrap_or_default();
+        let written = self.written.lock().expect("written lock");
+        match (written.get(&(K::KIND, ns, name)), resource_version(obj)) {
+            (Some(ours), Some(cached)) => cached < *ours,
+            _ => false,
+        }
+    }
+
+    /// Forgets the writes of a deleted object.
+    pub fn forget_writes(&self, kind: &'static str, namespace: &str, name: &str) {
+        self.written.lock().expect("written lock").remove(&(
+            kind,
+            namespace.to_string(),
+            name.to_string(),
+        ));
     }
 
     /// Counts a failed reconcile of `key`; returns the consecutive failures so far.
@@ -158,5 +263,25 @@ impl Context {
     /// Forgets the failures of `key` after a successful reconcile.
     pub fn succeeded(&self, key: &str) {
         self.failures.lock().expect("failure map lock").remove(key);
+    }
+}
+
+fn resource_version<K: Resource>(obj: &K) -> Option<u64> {
+    obj.meta().resource_version.as_deref()?.parse().ok()
+}
+
+/// A running reconcile (see [`Context::running`]).
+pub struct InFlight<'a>(&'a Context);
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        if self
+            .0
+            .in_flight
+            .fetch_sub(1, std::sync::atomic::Ordering::SeqCst)
+            == 1
+        {
+            self.0.idle.notify_one();
+        }
     }
 }

@@ -163,13 +163,14 @@ where
         // Server-side apply checks a resourceVersion it is given (409 when it moved on).
         patch["metadata"] = json!({"name": name, "resourceVersion": version});
     }
-    api_for(ctx, obj)
+    let written = api_for(ctx, obj)
         .patch_status(
             &name,
             &PatchParams::apply(MANAGER).force(),
             &Patch::Apply(patch),
         )
         .await?;
+    ctx.wrote(&written);
     let old_phase = previous.and_then(K::phase_of);
     let new_phase = K::phase_of(status);
     if new_phase.is_some() && old_phase != new_phase {
@@ -372,7 +373,7 @@ where
         "status": {"conditions": owned},
     });
     let name = obj.name_any();
-    if let Err(e) = api_for(ctx, obj)
+    match api_for(ctx, obj)
         .patch_status(
             &name,
             &PatchParams::apply(SYNC_MANAGER).force(),
@@ -380,7 +381,10 @@ where
         )
         .await
     {
-        tracing::warn!(kind = K::KIND, %name, error = %e, "could not record the Synced condition");
+        Ok(written) => ctx.wrote(&written),
+        Err(e) => {
+            tracing::warn!(kind = K::KIND, %name, error = %e, "could not record the Synced condition")
+        }
     }
 }
 

@@ -1,6 +1,7 @@
 //! The five reconcilers and the process that runs them: leader election, the metrics and health
 //! endpoint, and graceful shutdown.
 
+pub mod budget_args;
 pub mod cleanup_credentials;
 pub mod context;
 pub mod credentials;
@@ -9,6 +10,7 @@ pub mod data_source;
 pub mod dataworks_migration;
 pub mod dts_migration;
 pub mod error;
+pub mod informer;
 pub mod leader;
 pub mod managed;
 pub mod mms_job;
@@ -80,6 +82,8 @@ pub struct RunArgs {
     /// `amo-system`).
     #[arg(long, env = "AMO_OPERATOR_NAMESPACE")]
     pub operator_namespace: Option<String>,
+    #[command(flatten)]
+    pub budget: budget_args::BudgetArgs,
 }
 
 /// Runs the controllers until SIGTERM/SIGINT.
@@ -123,6 +127,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
             .or_else(|| std::env::var("POD_NAMESPACE").ok())
             .filter(|ns| !ns.is_empty())
             .unwrap_or_else(|| "amo-system".to_string()),
+        budget: args.budget.rate_limits(),
     };
     let ctx = context(
         client.clone(),
@@ -166,10 +171,20 @@ pub fn context(
 ) -> anyhow::Result<Arc<Context>> {
     let cloud = Cloud::new(CloudConfig {
         endpoint_override: cloud_endpoint,
+        rate_limits: settings.budget.clone(),
         observer: Some(Arc::new(MetricsObserver(metrics.clone()))),
         ..CloudConfig::default()
     })
     .context("building the cloud client")?;
+    let budget = cloud.clone();
+    metrics.add_collector(Box::new(move |m| {
+        let waiting = budget.budget_waiting();
+        m.set_budget_waiting(
+            waiting
+                .iter()
+                .map(|((product, priority), n)| (*product, priority.as_str(), *n)),
+        );
+    }));
     Ok(Arc::new(Context::new(
         client, cloud, metrics, settings, identity,
     )))
@@ -214,6 +229,9 @@ async fn run_controllers(ctx: Arc<Context>, stop: watch::Receiver<bool>, grace: 
     // A JoinSet aborts what it still holds when dropped: aborting this task (lost leadership)
     // or giving up after `grace` ends every controller, not only this one.
     let mut tasks = JoinSet::new();
+    ctx.start_informers();
+    // However this ends (stop, lost leadership aborting this task), the pollers end with it.
+    let _informers = InformersGuard(ctx.clone());
     tasks.spawn(data_source::run(ctx.clone(), stopped(stop.clone())));
     tasks.spawn(mms_job::run(ctx.clone(), stopped(stop.clone())));
     tasks.spawn(dts_migration::run(ctx.clone(), stopped(stop.clone())));
@@ -225,15 +243,35 @@ async fn run_controllers(ctx: Arc<Context>, stop: watch::Receiver<bool>, grace: 
         _ = &mut all => return,
         _ = stopped(stop.clone()) => {}
     }
+    // Background reads are not worth waiting for: what they would learn is read again at start.
+    ctx.stop_informers();
     tracing::info!(
         ?grace,
         "shutting down: no new reconciles, waiting for in-flight ones"
     );
-    if tokio::time::timeout(grace, &mut all).await.is_err() {
-        tracing::warn!(
+    // Done when the controllers end, or as soon as no reconcile runs: a controller whose cache
+    // never finished its first list waits for it forever, with nothing in flight.
+    let drained = async {
+        // The stop reaches the controllers' schedulers first: no reconcile starts after this.
+        tokio::task::yield_now().await;
+        ctx.drained().await;
+    };
+    tokio::select! {
+        _ = &mut all => {}
+        _ = drained => tracing::debug!("no reconcile in flight"),
+        _ = tokio::time::sleep(grace) => tracing::warn!(
             ?grace,
             "in-flight reconciles did not finish in time; abandoning them"
-        );
+        ),
+    }
+}
+
+/// Stops the background pollers when dropped.
+struct InformersGuard(Arc<Context>);
+
+impl Drop for InformersGuard {
+    fn drop(&mut self) {
+        self.0.stop_informers();
     }
 }
 
@@ -282,6 +320,10 @@ impl crate::aliyun::CallObserver for MetricsObserver {
 
     fn rate_limited(&self, product: &str, waited: Duration) {
         self.0.rate_limited(product, waited);
+    }
+
+    fn queued(&self, product: &str, priority: &str, _wait: Duration) {
+        self.0.call_queued(product, priority);
     }
 }
 

@@ -36,8 +36,20 @@ pub fn keep_stamp_unless_changed<S: Clone + PartialEq>(
     next: &mut S,
     stamp: fn(&mut S) -> &mut Option<Time>,
 ) {
+    keep_stamps_unless_changed(prev, next, &[stamp]);
+}
+
+/// [`keep_stamp_unless_changed`] for several stamps (e.g. the last poll and the next one): when
+/// nothing but them changed, `next` is `prev` again.
+pub fn keep_stamps_unless_changed<S: Clone + PartialEq>(
+    prev: &S,
+    next: &mut S,
+    stamps: &[fn(&mut S) -> &mut Option<Time>],
+) {
     let mut unchanged = prev.clone();
-    *stamp(&mut unchanged) = stamp(next).clone();
+    for stamp in stamps {
+        *stamp(&mut unchanged) = stamp(next).clone();
+    }
     if unchanged == *next {
         *next = prev.clone();
     }

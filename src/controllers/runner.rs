@@ -36,6 +36,12 @@ where
     F: FnOnce(Arc<K>, Arc<Context>) -> Fut,
     Fut: Future<Output = Result<Action>>,
 {
+    if ctx.behind_own_write(obj.as_ref()) {
+        // The watch has not delivered our last status write yet; its event wakes us again.
+        tracing::debug!(kind = K::KIND, name = %obj.name_any(), "cache behind our own write; waiting for it");
+        return Ok(Action::requeue(Duration::from_secs(1)));
+    }
+    let _running = ctx.running();
     let started = Instant::now();
     let span = tracing::info_span!(
         "reconcile",
@@ -48,6 +54,15 @@ where
         report_dropped_fields(&ctx, obj.as_ref()).await;
     }
     let took = started.elapsed();
+    if let Err(Error::Cloud(e)) = &result
+        && let Some(wait) = e.queued_wait()
+    {
+        // A call waits its turn in the account's budget: come back for it, without counting a
+        // failure (nothing was sent).
+        ctx.metrics.reconciled(K::KIND, "queued", took);
+        tracing::debug!(kind = K::KIND, name = %obj.name_any(), %e, "call queued; requeueing");
+        return Ok(ctx.requeue_after(wait));
+    }
     match &result {
         Ok(action) => {
             ctx.metrics.reconciled(K::KIND, "ok", took);

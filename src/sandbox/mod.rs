@@ -112,6 +112,7 @@ async fn run_in(
         namespace: Some(NAMESPACE.to_string()),
         concurrency: 4,
         operator_namespace: NAMESPACE.to_string(),
+        ..Settings::default()
     };
     let ctx = crate::controllers::context(
         client.clone(),

@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 use aliyun_migration_operator::aliyun::dts::{CreateDtsInstanceRequest, CreateMigrationJobRequest};
 use aliyun_migration_operator::aliyun::mms::CreateMmsJobRequest;
 use aliyun_migration_operator::aliyun::{
-    CallObserver, Cloud, CloudConfig, ErrorClass, ErrorKind, RateLimit, RateLimits, RetryPolicy,
+    Admission, CallObserver, Cloud, CloudConfig, ErrorClass, ErrorKind, Pacing, Priority,
+    RateLimit, RateLimits, RetryPolicy,
 };
 use serde_json::json;
 
@@ -314,6 +315,72 @@ async fn rate_limiter_spaces_calls_and_reports_waits() {
     assert!(elapsed < Duration::from_secs(2), "{elapsed:?}");
     assert!(observer.waits.lock().unwrap().len() >= 4);
     assert_eq!(observer.calls.lock().unwrap().len(), 6);
+}
+
+#[tokio::test]
+async fn a_reconciling_client_never_waits_for_a_token_and_keeps_its_place() {
+    let fake = Fake::start().await;
+    fake.set_default("GetMmsJob", job());
+    fake.set_default(
+        "CreateMmsJob",
+        Reply::json(json!({"requestId": "R", "data": {"asyncTaskId": 7}})),
+    );
+    let config = CloudConfig {
+        rate_limits: RateLimits {
+            mms: RateLimit {
+                per_second: 1,
+                burst: 1,
+            },
+            ..RateLimits::unlimited()
+        },
+        ..fake.config()
+    };
+    let cloud = Cloud::new(config).unwrap();
+    let reconcile = |ticket: &str, priority| {
+        cloud
+            .mms("cn-hangzhou", creds())
+            .with_pacing(Pacing::Requeue {
+                ticket: ticket.into(),
+                priority,
+            })
+    };
+    reconcile("first", Priority::Poll)
+        .get_job(1, 42)
+        .await
+        .unwrap();
+    let poller = reconcile("poller", Priority::Poll);
+    // No token left: the call fails at once, unsent, with the wait instead of sleeping.
+    let started = Instant::now();
+    let err = poller.get_job(1, 42).await.unwrap_err();
+    assert!(started.elapsed() < Duration::from_millis(200));
+    assert_eq!(err.kind(), ErrorKind::Queued);
+    let wait = err
+        .queued_wait()
+        .expect("a queued error says how long to wait");
+    assert!(
+        wait > Duration::from_millis(500) && wait <= Duration::from_secs(1),
+        "{wait:?}"
+    );
+    assert_eq!(fake.requests_for("GetMmsJob").len(), 1);
+    // A create arriving later goes before the queued poll...
+    let create = reconcile("create", Priority::Mutation);
+    assert!(matches!(
+        create.admit("CreateMmsJob"),
+        Admission::Queued { ahead: 0, .. }
+    ));
+    tokio::time::sleep(wait).await;
+    assert!(
+        poller
+            .get_job(1, 42)
+            .await
+            .unwrap_err()
+            .queued_wait()
+            .is_some()
+    );
+    // ...and the token it takes ahead is the one its call then uses.
+    assert_eq!(create.admit("CreateMmsJob"), Admission::Now);
+    assert_eq!(create.create_job(1, &create_req()).await.unwrap(), 7);
+    assert_eq!(fake.requests_for("CreateMmsJob").len(), 1);
 }
 
 #[tokio::test]

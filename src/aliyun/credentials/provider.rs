@@ -9,6 +9,7 @@ use tracing::Span;
 use super::super::cloud::CloudInner;
 use super::super::endpoint::{Endpoint, Product, sts_endpoint};
 use super::super::error::Error;
+use super::super::pacing::Pacer;
 use super::super::retry::CallMeta;
 use super::super::scrub::secret_pairs;
 use super::super::signer::canonical_query;
@@ -207,6 +208,8 @@ impl CloudInner {
             region: "sts",
             identity: credentials.short_id(),
             idempotency: Idempotency::Idempotent,
+            // Exchanges are cached and rare: waiting for their own small budget is fine.
+            pacer: &Pacer::default(),
         };
         let params = &params;
         self.run(meta, move |_| async move {

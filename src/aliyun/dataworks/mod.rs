@@ -23,6 +23,7 @@ use super::credentials::Credentials;
 use super::endpoint::Product;
 use super::error::Error;
 use super::lenient::{value_bool, value_i64, value_string};
+use super::pacing::Pacer;
 use super::secret::SecretString;
 use super::transport::{ApiRequest, ApiResponse, Body, Idempotency};
 
@@ -45,6 +46,8 @@ pub struct DataWorksClient {
     cloud: Cloud,
     region: String,
     credentials: Credentials,
+    /// DataWorks calls wait their turn in the account's budget (a handful per migration).
+    pacer: Pacer,
 }
 
 impl Cloud {
@@ -58,6 +61,7 @@ impl Cloud {
             cloud: self.clone(),
             region: region.into(),
             credentials,
+            pacer: Pacer::default(),
         }
     }
 }
@@ -80,7 +84,7 @@ impl DataWorksClient {
         req.reveal = reveal;
         self.cloud
             .inner
-            .call(&self.region, &self.credentials, req)
+            .call(&self.region, &self.credentials, req, &self.pacer)
             .await
     }
 
@@ -263,7 +267,7 @@ impl DataWorksClient {
         let resp = self
             .cloud
             .inner
-            .call(&self.region, &self.credentials, req)
+            .call(&self.region, &self.credentials, req, &self.pacer)
             .await?;
         UploadGrant::from_response(&resp)
     }

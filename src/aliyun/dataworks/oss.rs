@@ -28,6 +28,7 @@ impl DataWorksClient {
             identity: self.credentials.short_id(),
             // The same object key written twice holds the same bytes; a download is a read.
             idempotency: Idempotency::Idempotent,
+            pacer: &self.pacer,
         }
     }
 
@@ -87,11 +88,15 @@ impl DataWorksClient {
                     Ok(())
                 } else {
                     let sent = inner.sent.remember(
-                        [&grant.access_key_id, &grant.signature, &grant.encoded_policy]
-                            .into_iter()
-                            .chain(grant.security_token.as_ref())
-                            .map(|s| s.expose_secret().to_string())
-                            .collect(),
+                        [
+                            &grant.access_key_id,
+                            &grant.signature,
+                            &grant.encoded_policy,
+                        ]
+                        .into_iter()
+                        .chain(grant.security_token.as_ref())
+                        .map(|s| s.expose_secret().to_string())
+                        .collect(),
                     );
                     Err(refusal(raw, "PostObject", &sent))
                 }

@@ -24,10 +24,12 @@ pub use models::*;
 pub use new_api::*;
 pub use payloads::*;
 
+use super::budget::Admission;
 use super::cloud::Cloud;
 use super::credentials::Credentials;
 use super::endpoint::Product;
 use super::error::Error;
+use super::pacing::{Pacer, Pacing};
 use super::transport::{ApiRequest, ApiResponse, Body, Idempotency, Pairs};
 
 /// DTS operations for one region and identity. Cheap to clone.
@@ -36,6 +38,7 @@ pub struct DtsClient {
     cloud: Cloud,
     region: String,
     credentials: Credentials,
+    pacer: Pacer,
 }
 
 /// Parameters of one RPC call: query pairs and form pairs.
@@ -79,8 +82,11 @@ impl DtsClient {
             cloud,
             region,
             credentials,
+            pacer: Pacer::default(),
         }
     }
+
+    super::pacing::paced_client!(Product::Dts);
 
     /// The region this client calls (sent as `RegionId`).
     pub fn region(&self) -> &str {
@@ -102,7 +108,7 @@ impl DtsClient {
         }
         self.cloud
             .inner
-            .call(&self.region, &self.credentials, req)
+            .call(&self.region, &self.credentials, req, &self.pacer)
             .await
     }
 }

@@ -5,6 +5,7 @@
 
 mod models;
 mod ops;
+pub use ops::{JobTasks, TASK_PAGE_SIZE};
 mod requests;
 
 pub use models::*;
@@ -15,11 +16,13 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+use super::budget::Admission;
 use super::cloud::Cloud;
 use super::credentials::Credentials;
 use super::endpoint::Product;
 use super::error::Error;
 use super::lenient::{int, vec_or_wrapped};
+use super::pacing::{Pacer, Pacing};
 use super::page::Page;
 use super::response::parse;
 use super::signer::percent_encode;
@@ -31,6 +34,7 @@ pub struct MmsClient {
     cloud: Cloud,
     region: String,
     credentials: Credentials,
+    pacer: Pacer,
 }
 
 /// Builds `/api/v1/mms/<segment>/<segment>...`, percent-encoding every segment given as a
@@ -143,8 +147,11 @@ impl MmsClient {
             cloud,
             region,
             credentials,
+            pacer: Pacer::default(),
         }
     }
+
+    super::pacing::paced_client!(Product::Mms);
 
     /// The region this client calls.
     pub fn region(&self) -> &str {
@@ -172,7 +179,7 @@ impl MmsClient {
         };
         self.cloud
             .inner
-            .call(&self.region, &self.credentials, req)
+            .call(&self.region, &self.credentials, req, &self.pacer)
             .await
     }
 

@@ -19,6 +19,22 @@ use super::{
 
 use Segment::{Lit, Param};
 
+/// Tasks per ListMmsTasks page when a job's tasks are counted (the most the service serves).
+pub const TASK_PAGE_SIZE: u32 = 100;
+/// Failed tasks kept by [`MmsClient::job_tasks`].
+const MAX_FAILED_KEPT: usize = 50;
+
+/// A job's tasks, counted by status.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct JobTasks {
+    /// Tasks per status (statuses without tasks are absent).
+    pub counts: BTreeMap<TaskStatus, u64>,
+    /// Tasks in a `*_FAILED` status, in list order (at most 50).
+    pub failed: Vec<MmsTask>,
+    /// Tasks in the job, as the service counted them.
+    pub total: u64,
+}
+
 fn keep_raw(ds: &mut MmsDataSource, raw: serde_json::Value) {
     ds.raw = raw;
 }
@@ -448,6 +464,41 @@ impl MmsClient {
             counts.insert(status, self.count_tasks(source_id, &filter).await?);
         }
         Ok(counts)
+    }
+
+    /// Every task of a job, counted by status, with the failed ones: one ListMmsTasks read per
+    /// [`TASK_PAGE_SIZE`] tasks, where counting status by status takes one read per status.
+    pub async fn job_tasks(&self, source_id: i64, job_id: i64) -> Result<JobTasks, Error> {
+        let filter = ListTasksRequest {
+            job_id: Some(job_id),
+            ..ListTasksRequest::default()
+        };
+        let mut tasks = JobTasks::default();
+        let mut page_num = 1;
+        loop {
+            let req = ListTasksRequest {
+                page_num: Some(page_num),
+                page_size: Some(TASK_PAGE_SIZE),
+                ..filter.clone()
+            };
+            let page = self.list_tasks(source_id, &req).await?;
+            let got = page.items.len();
+            tasks.total = tasks.total.max(page.total);
+            for task in page.items {
+                let Some(status) = task.status.clone() else {
+                    continue;
+                };
+                *tasks.counts.entry(status.clone()).or_default() += 1;
+                if status.is_failed() && tasks.failed.len() < MAX_FAILED_KEPT {
+                    tasks.failed.push(task);
+                }
+            }
+            let seen: u64 = tasks.counts.values().sum();
+            if got < TASK_PAGE_SIZE as usize || seen >= tasks.total {
+                return Ok(tasks);
+            }
+            page_num += 1;
+        }
     }
 
     /// How many jobs match the filter.

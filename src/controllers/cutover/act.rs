@@ -49,7 +49,7 @@ pub async fn run(
             }
         }
         Act::StopReplication { migration, step } => {
-            let result = stop_replication(ctx, &ns, migration).await;
+            let result = stop_replication(ctx, &ns, migration, &cutover.name_any()).await;
             let (outcome, retry) = match result {
                 Ok(()) => (Outcome::Done, None),
                 Err(e) if e.is_terminal() => (Outcome::Failed(e.to_string()), None),
@@ -237,7 +237,12 @@ async fn nudge(ctx: &Context, ns: &str, migration: &str) -> Result<(), Error> {
 
 /// StopDtsJob for one DtsMigration, with that resource's own region and credentials; then
 /// nudges its controller to read the result at once.
-async fn stop_replication(ctx: &Context, ns: &str, migration: &str) -> Result<(), Error> {
+async fn stop_replication(
+    ctx: &Context,
+    ns: &str,
+    migration: &str,
+    cutover: &str,
+) -> Result<(), Error> {
     let api: Api<DtsMigration> = Api::namespaced(ctx.client.clone(), ns);
     let m = api
         .get_opt(migration)
@@ -245,7 +250,15 @@ async fn stop_replication(ctx: &Context, ns: &str, migration: &str) -> Result<()
         .ok_or_else(|| Error::InvalidSpec(format!("DtsMigration {ns}/{migration} not found")))?;
     let status = m.status.clone().unwrap_or_default();
     let creds = credentials::resolve(&ctx.client, ns, m.spec.credentials.as_ref()).await?;
-    let dts = ctx.cloud.dts(m.spec.region.clone(), creds);
+    // First in the account's budget, before any poll or other mutation; never waited for in
+    // the worker (no token: the reconcile requeues for its turn).
+    let dts =
+        ctx.cloud
+            .dts(m.spec.region.clone(), creds)
+            .with_pacing(crate::aliyun::Pacing::Requeue {
+                ticket: format!("Cutover/{ns}/{cutover}").into(),
+                priority: crate::aliyun::Priority::Critical,
+            });
     let result = crate::controllers::dts_migration::task_op(
         &dts,
         m.spec.api_generation,

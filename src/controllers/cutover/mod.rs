@@ -72,6 +72,26 @@ pub async fn run(
     runner::drive(controller, ctx, shutdown, reconcile).await;
 }
 
+/// How long one request for fresh lag samples holds (renewed by every reconcile that needs them).
+const FRESH_LAG_WINDOW: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// Phases that read lag: the gates before the switch, the final check before the freeze
+/// (Freezing) and the drain that waits until replication caught up (Draining).
+fn needs_fresh_lag(phase: Option<CutoverPhase>) -> bool {
+    matches!(
+        phase,
+        None | Some(
+            CutoverPhase::Pending
+                | CutoverPhase::Gating
+                | CutoverPhase::AwaitingApproval
+                | CutoverPhase::WaitingForWindow
+                | CutoverPhase::DryRun
+                | CutoverPhase::Freezing
+                | CutoverPhase::Draining
+        )
+    )
+}
+
 fn referencing(
     cutovers: &[Arc<Cutover>],
     kind: MigrationKind,
@@ -112,6 +132,16 @@ async fn reconcile(cutover: Arc<Cutover>, ctx: Arc<Context>) -> Result<Action> {
 
     // Fetch, for the plan in force (frozen in status once switching started).
     let plan = decide::plan_for(&cutover.spec, &prev);
+    if needs_fresh_lag(prev.phase) {
+        // Its lag gates (and the drain) need fresh samples: those tasks are read first and
+        // never stretched.
+        for m in &plan.migrations {
+            if m.kind == MigrationKind::DtsMigration {
+                ctx.dts_informer
+                    .want_fresh(&(ns.clone(), m.name.clone()), ctx.poll(FRESH_LAG_WINDOW));
+            }
+        }
+    }
     let rollback_name = rollback_secret_name(&cutover);
     let seen = observe::observe(&ctx, &ns, &plan, &rollback_name).await?;
     let requests = requests(&cutover, &prev, now);

@@ -17,10 +17,10 @@ use super::managed::{
     is_paused, paused, publish, reconcile_requested_at, rejected, report, validate,
 };
 use super::runner;
-use crate::aliyun::MmsClient;
 use crate::aliyun::mms::{
     FetchMetadataRequest, ListDataSourcesRequest, ListDbsRequest, MmsDataSource,
 };
+use crate::aliyun::{MmsClient, Pacing, Priority};
 use crate::api::data_source::{
     CatalogueCounts, DataSource, DataSourcePhase, DataSourceStatus, ScanStatus,
 };
@@ -65,7 +65,20 @@ async fn reconcile(ds: Arc<DataSource>, ctx: Arc<Context>) -> Result<Action> {
         Err(e @ Error::Credentials(_)) => return rejected(&ctx, ds.as_ref(), e, error_phase).await,
         Err(e) => return Err(e),
     };
-    let mms = ctx.cloud.mms(ds.spec.region.clone(), creds);
+    // A new source is a first observation; later reads are polls. Without a token the
+    // reconcile requeues for its turn instead of waiting in a worker.
+    let priority = if prev.phase.is_none() {
+        Priority::FirstObservation
+    } else {
+        Priority::Poll
+    };
+    let mms = ctx
+        .cloud
+        .mms(ds.spec.region.clone(), creds)
+        .with_pacing(Pacing::Requeue {
+            ticket: format!("DataSource/{ns}/{}", ds.name_any()).into(),
+            priority,
+        });
     let observed = fetch(&mms, &ds, &prev).await?;
     let decision = decide::decide(&ds.spec, &prev, generation, &observed, now);
     let mut status = decision.status;

@@ -14,7 +14,7 @@ use crate::controllers::poll::{elapsed, keep_stamp_unless_changed, remaining};
 mod lag;
 mod verification;
 
-pub use lag::{format_lag, stale};
+pub use lag::{STALE, format_lag, stale};
 use lag::{lag_condition, record_lag};
 use verification::verification;
 
@@ -150,16 +150,7 @@ pub fn until_poll(
     now: jiff::Timestamp,
     scale: f64,
 ) -> Duration {
-    let suspended = status.phase == Some(Phase::Suspended);
-    let precheck_request = spec.precheck_requested_at.is_some()
-        && spec.precheck_requested_at != status.last_precheck_requested_at;
-    let stop_request =
-        spec.stop && !matches!(status.phase, Some(Phase::Stopped) | Some(Phase::Completed));
-    if status.observed_generation != generation
-        || spec.suspend != suspended
-        || precheck_request
-        || stop_request
-    {
+    if super::polling::request_pending(spec, status, generation) {
         return Duration::ZERO;
     }
     remaining(
@@ -172,7 +163,9 @@ pub fn until_poll(
 
 pub fn interval_for(phase: Option<Phase>) -> Duration {
     match phase {
-        None | Some(Phase::Creating | Phase::Configuring | Phase::Prechecking) => POLL_FAST,
+        None | Some(Phase::Pending | Phase::Creating | Phase::Configuring | Phase::Prechecking) => {
+            POLL_FAST
+        }
         Some(Phase::MigratingSchema | Phase::MigratingFull) => POLL_INITIAL_LOAD,
         Some(Phase::Replicating) => POLL_REPLICATING,
         Some(Phase::Suspended | Phase::PrecheckFailed | Phase::Retrying | Phase::Failed) => {
@@ -226,7 +219,13 @@ fn derive(
         precheck_generation: prev.precheck_generation,
         lag_monitor_rule_configured: prev.lag_monitor_rule_configured,
         last_handled_reconcile_at: prev.last_handled_reconcile_at.clone(),
-        last_polled_at: Some(Time(now)),
+        // The answer's arrival, not the reconcile's start: lag samples are stamped with it.
+        last_polled_at: Some(Time(match observed {
+            Observed::Task(task) if task.observed_at > jiff::Timestamp::UNIX_EPOCH => {
+                task.observed_at
+            }
+            _ => now,
+        })),
         ..DtsMigrationStatus::default()
     };
     let mut out = Outcome::default();

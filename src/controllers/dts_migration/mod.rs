@@ -4,7 +4,8 @@
 pub mod decide;
 mod endpoints;
 mod leftover;
-mod observe;
+pub(crate) mod observe;
+pub mod polling;
 
 use std::sync::Arc;
 
@@ -19,17 +20,18 @@ use super::cleanup_credentials;
 use super::context::Context;
 use super::credentials::{self, Captured};
 use super::error::{Error, Result};
+use super::informer::ObjKey;
+use super::informer::dts::{DtsTarget, TaskMemo, Track};
 use super::managed::{
     self, Intent, is_paused, paused, publish, reconcile_requested_at, rejected, report,
     report_intent, validate,
 };
 use super::runner;
-use crate::aliyun::DtsClient;
 use crate::aliyun::dts::{
     ConfigureDtsJobRequest, ConfigureMigrationJobRequest, CreateDtsInstanceRequest,
-    CreateMigrationJobRequest, DescribeDtsJobsRequest, DescribePreCheckStatusRequest, DtsJobRef,
-    DtsJobType, JobMonitorRule, MonitorRuleType,
+    CreateMigrationJobRequest, DtsJobRef, DtsJobType, JobMonitorRule, MonitorRuleType,
 };
+use crate::aliyun::{Admission, DtsClient, Pacing, Priority};
 use crate::api::common::{DeletionPolicy, FINALIZER};
 use crate::api::conditions;
 use crate::api::dts_migration::{
@@ -46,6 +48,8 @@ pub async fn run(
 ) {
     let controller = runner::controller::<DtsMigration>(&ctx);
     let controller = runner::watch_secrets(controller, &ctx, secret_names);
+    // The informer asks for a reconcile when what it read of a task is news.
+    let controller = controller.reconcile_on(ctx.dts_informer.subscribe());
     runner::drive(controller, ctx, shutdown, reconcile).await;
 }
 
@@ -73,7 +77,9 @@ async fn reconcile(m: Arc<DtsMigration>, ctx: Arc<Context>) -> Result<Action> {
     .map_err(super::finalizer_error)
 }
 
-/// The DTS client for a DtsMigration's region and credentials.
+/// The DTS client for a DtsMigration's region and credentials. Its calls never wait for the
+/// account's budget: without a token the reconcile requeues for its turn (kept under the
+/// object's ticket).
 async fn client(ctx: &Context, m: &DtsMigration) -> Result<DtsClient> {
     Ok(client_and_capture(ctx, m).await?.0)
 }
@@ -87,11 +93,14 @@ async fn client_and_capture(
     let (creds, captured) =
         credentials::resolve_captured(&ctx.client, &ns, m.spec.credentials.as_ref()).await?;
     let fingerprint = creds.fingerprint();
-    Ok((
-        ctx.cloud.dts(m.spec.region.clone(), creds),
-        captured,
-        fingerprint,
-    ))
+    let dts = ctx
+        .cloud
+        .dts(m.spec.region.clone(), creds)
+        .with_pacing(Pacing::Requeue {
+            ticket: format!("DtsMigration/{ns}/{}", m.name_any()).into(),
+            priority: Priority::Mutation,
+        });
+    Ok((dts, captured, fingerprint))
 }
 
 /// Whether DTS may hold a task or instance of this resource.
@@ -123,19 +132,60 @@ async fn keep_for_deletion(
     }
 }
 
+/// What the informer reads for this task, from what status recorded; None before any id.
+fn target(m: &DtsMigration, status: &DtsMigrationStatus) -> Option<DtsTarget> {
+    if status.dts_job_id.is_none() && status.dts_instance_id.is_none() {
+        return None;
+    }
+    Some(if m.spec.api_generation == ApiGeneration::MigrationJob {
+        DtsTarget::Legacy(
+            status
+                .dts_instance_id
+                .clone()
+                .or(status.dts_job_id.clone())
+                .unwrap_or_default(),
+        )
+    } else {
+        DtsTarget::Job {
+            job_id: status.dts_job_id.clone(),
+            instance_id: status.dts_instance_id.clone(),
+        }
+    })
+}
+
+/// The DTS action an act sends (for its turn in the account's budget).
+fn action(act: &Act, legacy: bool) -> &'static str {
+    match (act, legacy) {
+        (Act::CreateInstance, false) => "CreateDtsInstance",
+        (Act::CreateInstance, true) => "CreateMigrationJob",
+        (Act::Configure, false) => "ConfigureDtsJob",
+        (Act::Configure, true) => "ConfigureMigrationJob",
+        (Act::Start, false) => "StartDtsJob",
+        (Act::Start, true) => "StartMigrationJob",
+        (Act::Suspend, false) => "SuspendDtsJob",
+        (Act::Suspend, true) => "SuspendMigrationJob",
+        (Act::Stop, false) => "StopDtsJob",
+        (Act::Stop, true) => "StopMigrationJob",
+        (Act::CreateMonitorRule, _) => "CreateJobMonitorRule",
+    }
+}
+
 async fn apply(m: Arc<DtsMigration>, ctx: Arc<Context>) -> Result<Action> {
     let prev = m.status.clone().unwrap_or_default();
     let generation = m.meta().generation;
     let now = jiff::Timestamp::now();
     let ns = m.namespace().unwrap_or_default();
     let name = m.name_any();
+    let key: ObjKey = (ns.clone(), name.clone());
     if is_paused(m.as_ref()) {
+        ctx.dts_informer.untrack(&key);
         return paused(&ctx, m.as_ref(), |s| {
             s.phase = Some(DtsMigrationPhase::Paused)
         })
         .await;
     }
     if let Err(e) = validate(m.as_ref()) {
+        ctx.dts_informer.untrack(&key);
         return rejected(&ctx, m.as_ref(), e, |s| {
             s.phase = Some(DtsMigrationPhase::Invalid)
         })
@@ -143,9 +193,13 @@ async fn apply(m: Arc<DtsMigration>, ctx: Arc<Context>) -> Result<Action> {
     }
     let requested = reconcile_requested_at(m.as_ref());
     let forced = requested.is_some() && requested != prev.last_handled_reconcile_at;
-    let wait = decide::until_poll(&m.spec, &prev, generation, now, ctx.poll_scale());
-    if !forced && !wait.is_zero() {
-        return Ok(ctx.requeue_after(wait));
+    if polling::settled(prev.phase)
+        && !forced
+        && !polling::request_pending(&m.spec, &prev, generation)
+    {
+        // Finished: nothing to read until the spec asks for something.
+        ctx.dts_informer.untrack(&key);
+        return Ok(Action::await_change());
     }
     let (dts, captured, fingerprint) = match client_and_capture(&ctx, &m).await {
         Ok(c) => c,
@@ -157,27 +211,78 @@ async fn apply(m: Arc<DtsMigration>, ctx: Arc<Context>) -> Result<Action> {
         }
         Err(e) => return Err(e),
     };
-    let observed = match adoptable(&ctx, &dts, &m, &prev).await? {
-        Some(id) => Observed::Adoptable(id),
-        None => match fetch(&dts, &m.spec, &prev).await {
-            Ok(observed) => observed,
-            Err(e) => {
-                // DTS could not be read: the last lag sample ages all the same.
-                if let Some(stale) = decide::stale(&m.spec, &prev, now) {
-                    report(&ctx, m.as_ref(), &stale).await?;
+    let (observed, next_poll_at) =
+        match (adoptable(&ctx, &dts, &m, &prev).await?, target(&m, &prev)) {
+            (Some(id), _) => (Observed::Adoptable(id), None),
+            // Nothing bought or configured yet: nothing to read.
+            (None, None) => (Observed::NoTask, None),
+            (None, Some(target)) => {
+                let observation = ctx.dts_informer.track(
+                    &key,
+                    Track {
+                        client: dts.clone(),
+                        target,
+                        interval: ctx.poll(decide::interval_for(prev.phase)),
+                        memo: TaskMemo::default(),
+                        poll_now: forced,
+                    },
+                );
+                let Some(observation) = observation else {
+                    // Not read yet: a first status without a cloud call; the informer's read
+                    // triggers the next reconcile.
+                    let status = polling::pending(
+                        &prev,
+                        generation,
+                        "Pending",
+                        "waiting for the first read of the DTS task".into(),
+                        now,
+                    );
+                    report(&ctx, m.as_ref(), &status).await?;
+                    return Ok(Action::requeue(ctx.poll(decide::POLL_SETTLED)));
+                };
+                let spec_changed = prev.observed_generation != generation;
+                if !observation.worth_deciding(prev.last_polled_at.as_ref(), spec_changed) {
+                    // No news (DTS could not be read, or showed nothing new): the last lag
+                    // sample ages all the same.
+                    if let Some(stale) = decide::stale(&m.spec, &prev, now) {
+                        report(&ctx, m.as_ref(), &stale).await?;
+                    }
+                    return Ok(Action::requeue(until_stale(&ctx, &m, &prev, now)));
                 }
-                return Err(e);
+                let mut observed = observation.observed;
+                if let Observed::Task(task) = &mut observed {
+                    // Per-table data check results exist only in their own call.
+                    observe::data_check_tables(&dts, &m.spec, &prev, task).await;
+                }
+                (observed, Some(observation.next_poll_at))
             }
-        },
-    };
+        };
     let decision = decide::decide(&m.spec, &prev, generation, &observed, now);
     let mut status = decision.status;
     status.last_handled_reconcile_at = requested.or(prev.last_handled_reconcile_at.clone());
+    polling::plan_next_poll(&prev, &mut status, next_poll_at);
     status.dts_job_name = Some(endpoints::job_name(&m));
     // At intent time at the latest: the credentials for releasing what is about to be created.
     keep_for_deletion(&ctx, &m, &status, &captured, fingerprint).await;
 
     if let Some(act) = &decision.act {
+        let legacy = m.spec.api_generation == ApiGeneration::MigrationJob;
+        if let Admission::Queued { wait, ahead } = dts.admit(action(act, legacy)) {
+            // The call waits its turn in the account's budget; say so without recording it.
+            let queued = polling::pending(
+                &prev,
+                generation,
+                "Queued",
+                format!(
+                    "{} is queued behind {ahead} call(s) of this account's DTS budget; sent in about {}s",
+                    action(act, legacy),
+                    wait.as_secs_f64().ceil()
+                ),
+                now,
+            );
+            report(&ctx, m.as_ref(), &queued).await?;
+            return Ok(ctx.requeue_after(wait));
+        }
         // Record the intent first (configured generation, ids) so a restart knows what was
         // sent; a call that creates something (a task, an instance) is sent only if that record
         // lands on the version of the object this decision was made on.
@@ -209,6 +314,8 @@ async fn apply(m: Arc<DtsMigration>, ctx: Arc<Context>) -> Result<Action> {
             }
             return Err(e);
         }
+        // Never act twice on what was seen before this act; read its effect soon.
+        ctx.dts_informer.acted(&key);
     }
     report(&ctx, m.as_ref(), &status).await?;
     ctx.metrics
@@ -216,7 +323,17 @@ async fn apply(m: Arc<DtsMigration>, ctx: Arc<Context>) -> Result<Action> {
     if let Some(p) = progress_ratio(&status) {
         ctx.metrics.set_progress("DtsMigration", &ns, &name, p);
     }
-    Ok(Action::requeue(ctx.poll(decision.requeue)))
+    if polling::settled(status.phase) {
+        ctx.dts_informer.untrack(&key);
+        return Ok(Action::await_change());
+    }
+    if decision.act.is_some() {
+        // Ids recorded by the act are followed from the next reconcile on; come back soon.
+        return Ok(Action::requeue(ctx.poll(decision.requeue)));
+    }
+    // The informer's news wakes it; without news (DTS cannot be read) it comes back when the
+    // newest lag sample turns stale.
+    Ok(Action::requeue(until_stale(&ctx, &m, &status, now)))
 }
 
 fn lag_export(spec: &DtsMigrationSpec, status: &DtsMigrationStatus) -> Option<LagExport> {
@@ -578,89 +695,35 @@ async fn delete_unbought(ctx: &Context, dts: &DtsClient, m: &DtsMigration, ids: 
     }
 }
 
-/// Reads what DTS shows for the task.
-async fn fetch(
-    dts: &DtsClient,
-    spec: &crate::api::dts_migration::DtsMigrationSpec,
+/// When a reconcile without news looks again: by the time the newest lag sample turns stale
+/// (so the status says so even when DTS cannot be read), at the latest after the settled wait.
+fn until_stale(
+    ctx: &Context,
+    m: &DtsMigration,
     prev: &DtsMigrationStatus,
-) -> Result<Observed> {
-    if prev.dts_job_id.is_none() && prev.dts_instance_id.is_none() {
-        return Ok(Observed::NoTask);
+    now: jiff::Timestamp,
+) -> std::time::Duration {
+    let settled = ctx.poll(decide::POLL_SETTLED);
+    let fresh = prev.phase == Some(DtsMigrationPhase::Replicating)
+        && prev.lag.as_deref() != Some(decide::STALE);
+    match prev.lag_observed_at.as_ref().filter(|_| fresh) {
+        Some(at) => {
+            let bound =
+                std::time::Duration::from_secs(m.spec.lag_stale_after_seconds.max(1) as u64);
+            crate::controllers::poll::remaining(Some(at), bound, now, 1.0)
+                .max(std::time::Duration::from_secs(1))
+                .min(settled)
+        }
+        None => settled,
     }
-    let status = if spec.api_generation == ApiGeneration::MigrationJob {
-        let id = prev
-            .dts_instance_id
-            .clone()
-            .or(prev.dts_job_id.clone())
-            .unwrap_or_default();
-        match dts.describe_migration_job_status(&id).await {
-            Ok(s) => s,
-            Err(e) if e.is_not_found() => return Ok(Observed::Gone),
-            Err(e) => return Err(e.into()),
-        }
-    } else {
-        let job_ref = DtsJobRef {
-            dts_job_id: prev.dts_job_id.clone(),
-            dts_instance_id: if prev.dts_job_id.is_none() {
-                prev.dts_instance_id.clone()
-            } else {
-                None
-            },
-            synchronization_direction: None,
-        };
-        // DescribeDtsJobs carries the per-stage statuses and precheck items; fall back to the
-        // detail call for a task the list does not show (e.g. configured, not bought).
-        let listed = dts
-            .describe_dts_jobs(&DescribeDtsJobsRequest {
-                job_type: Some(DtsJobType::Migration),
-                dts_job_id: prev.dts_job_id.clone(),
-                dts_instance_id: job_ref.dts_instance_id.clone(),
-                page_number: Some(1),
-                page_size: Some(10),
-                ..DescribeDtsJobsRequest::default()
-            })
-            .await?;
-        let found = listed.items.into_iter().find(|s| {
-            (prev.dts_job_id.is_some() && s.dts_job_id == prev.dts_job_id)
-                || (prev.dts_job_id.is_none() && s.dts_instance_id == prev.dts_instance_id)
-        });
-        let mut status = match found {
-            Some(s) => s,
-            None => match dts.describe_dts_job_detail(&job_ref).await {
-                Ok(s) => s,
-                Err(e) if e.is_not_found() => return Ok(Observed::Gone),
-                Err(e) => return Err(e.into()),
-            },
-        };
-        if status
-            .state
-            .as_ref()
-            .is_some_and(|s| s.as_str().eq_ignore_ascii_case("PrecheckFailed"))
-            && let Some(job) = &status.dts_job_id.clone().or(prev.dts_job_id.clone())
-        {
-            // Item by item, with reasons and repair hints.
-            if let Ok(report) = dts
-                .describe_pre_check_status(&DescribePreCheckStatusRequest::precheck(job.clone()))
-                .await
-                && !report.items.is_empty()
-            {
-                let precheck = status.precheck.get_or_insert_with(Default::default);
-                precheck.items = report.items;
-            }
-        }
-        status
-    };
-    // Lag samples carry the time the answer arrived, not when the reconcile began.
-    let answered = jiff::Timestamp::now();
-    let mut task = observe::task_view(&status, answered);
-    observe::data_check_tables(dts, spec, prev, &status, &mut task).await;
-    Ok(Observed::Task(Box::new(task)))
 }
 
 /// Deletion: `Delete` releases the instance, `Retain` leaves it; the finalizer goes only after.
 async fn cleanup(m: Arc<DtsMigration>, ctx: Arc<Context>) -> Result<Action> {
     let mut status = m.status.clone().unwrap_or_default();
     let uid = uid(&m);
+    ctx.dts_informer
+        .untrack(&(m.namespace().unwrap_or_default(), m.name_any()));
     ctx.metrics.forget(
         "DtsMigration",
         &m.namespace().unwrap_or_default(),
@@ -684,9 +747,21 @@ async fn cleanup(m: Arc<DtsMigration>, ctx: Arc<Context>) -> Result<Action> {
     // when the task was created are used.
     let dts = match client(&ctx, &m).await {
         Ok(dts) => Some(dts),
-        Err(Error::Credentials(_)) => cleanup_credentials::recall(&ctx, &uid)
-            .await?
-            .map(|(region, creds)| ctx.cloud.dts(region, creds)),
+        Err(Error::Credentials(_)) => {
+            cleanup_credentials::recall(&ctx, &uid)
+                .await?
+                .map(|(region, creds)| {
+                    ctx.cloud.dts(region, creds).with_pacing(Pacing::Requeue {
+                        ticket: format!(
+                            "DtsMigration/{}/{}",
+                            m.namespace().unwrap_or_default(),
+                            m.name_any()
+                        )
+                        .into(),
+                        priority: Priority::Mutation,
+                    })
+                })
+        }
         Err(e) => return Err(e),
     };
     let Some(dts) = dts else {

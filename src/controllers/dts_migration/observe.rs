@@ -102,13 +102,12 @@ pub async fn data_check_tables(
     dts: &DtsClient,
     spec: &DtsMigrationSpec,
     prev: &DtsMigrationStatus,
-    status: &DtsJobStatus,
     task: &mut TaskView,
 ) {
     let Some(configured) = &spec.data_check else {
         return;
     };
-    let Some(job) = status.dts_job_id.clone().or(prev.dts_job_id.clone()) else {
+    let Some(job) = prev.dts_job_id.clone() else {
         return;
     };
     let prev_full = prev

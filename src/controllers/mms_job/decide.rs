@@ -9,7 +9,9 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use crate::api::conditions::{self, Desired, READY};
 use crate::api::mms_job::{FailedTask, MmsJobPhase, MmsJobSpec, MmsJobStatus, VerificationStatus};
 use crate::controllers::ownership;
-use crate::controllers::poll::{elapsed, keep_stamp_unless_changed, remaining};
+use crate::controllers::poll::{
+    elapsed, keep_stamp_unless_changed, keep_stamps_unless_changed, remaining,
+};
 
 pub const VERIFIED: &str = "Verified";
 
@@ -37,7 +39,9 @@ pub const POLL_RUNNING: Duration = Duration::from_secs(30);
 pub const POLL_SUSPENDED: Duration = Duration::from_secs(120);
 /// The DataSource watch wakes a waiting job at once; this poll is only a safety net.
 pub const POLL_WAITING: Duration = Duration::from_secs(300);
-/// Terminal jobs are only re-read to notice drift (a retry from the console, a deletion).
+/// Requeue of a settled job after an error, and the safety net of an idle reconcile. Settled
+/// jobs (succeeded, failed, gone) are not read at all: they cost no calls until the spec asks
+/// for something.
 pub const POLL_SETTLED: Duration = Duration::from_secs(600);
 /// After a create whose answer was lost, look for the job by name this long before creating
 /// again (the async task needs time to make the job visible).
@@ -208,6 +212,8 @@ pub enum Observed {
     Job(JobView),
     /// The recorded job id does not exist any more.
     Gone(i64),
+    /// The created job showed up (by name) in a job list.
+    Created(i64),
 }
 
 /// The action a reconcile takes.
@@ -228,6 +234,18 @@ pub enum Act {
     },
 }
 
+impl Act {
+    /// The MMS action the act sends.
+    pub fn action(&self) -> &'static str {
+        match self {
+            Act::Create { .. } => "CreateMmsJob",
+            Act::Stop { .. } => "StopMmsJob",
+            Act::Start { .. } => "StartMmsJob",
+            Act::Retry { .. } => "RetryMmsJob",
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct Decision {
     pub status: MmsJobStatus,
@@ -235,8 +253,17 @@ pub struct Decision {
     pub requeue: Duration,
 }
 
-/// Whether MMS must be read now.
-/// How long until MMS must be read again (zero: now); `scale` is the operator's poll scale.
+/// Whether the spec asks for something the last observation has not answered yet: a new
+/// generation, a suspend or resume, a retry. The reconcile then decides at once on what it has.
+pub fn request_pending(spec: &MmsJobSpec, status: &MmsJobStatus, generation: Option<i64>) -> bool {
+    status.observed_generation != generation
+        || spec.suspend != status.stopped.unwrap_or(false)
+        || (spec.retry_requested_at.is_some()
+            && spec.retry_requested_at != status.last_retry_requested_at)
+}
+
+/// How long until MMS must be read again (zero: now; `Duration::MAX`: never, the job is
+/// settled); `scale` is the operator's poll scale.
 pub fn until_poll(
     spec: &MmsJobSpec,
     status: &MmsJobStatus,
@@ -244,12 +271,11 @@ pub fn until_poll(
     now: jiff::Timestamp,
     scale: f64,
 ) -> Duration {
-    if status.observed_generation != generation
-        || spec.suspend != status.stopped.unwrap_or(false)
-        || (spec.retry_requested_at.is_some()
-            && spec.retry_requested_at != status.last_retry_requested_at)
-    {
+    if request_pending(spec, status, generation) {
         return Duration::ZERO;
+    }
+    if settled(status.phase) {
+        return Duration::MAX;
     }
     remaining(
         status.last_polled_at.as_ref(),
@@ -259,9 +285,18 @@ pub fn until_poll(
     )
 }
 
-fn interval_for(phase: Option<MmsJobPhase>) -> Duration {
+/// Phases in which the job does not change by itself any more: nothing is polled.
+pub fn settled(phase: Option<MmsJobPhase>) -> bool {
+    matches!(
+        phase,
+        Some(MmsJobPhase::Succeeded | MmsJobPhase::Failed | MmsJobPhase::Invalid)
+    )
+}
+
+/// The nominal poll interval of a phase.
+pub fn interval_for(phase: Option<MmsJobPhase>) -> Duration {
     match phase {
-        Some(MmsJobPhase::Creating) => POLL_CREATING,
+        Some(MmsJobPhase::Creating | MmsJobPhase::Pending) | None => POLL_CREATING,
         Some(MmsJobPhase::Running) => POLL_RUNNING,
         Some(MmsJobPhase::Suspended) => POLL_SUSPENDED,
         Some(MmsJobPhase::WaitingForDataSource) => POLL_WAITING,
@@ -269,7 +304,64 @@ fn interval_for(phase: Option<MmsJobPhase>) -> Duration {
     }
 }
 
-/// Derives the next status and action.
+impl JobView {
+    /// The job as the status shows it (what the last observation said).
+    pub fn from_status(status: &MmsJobStatus) -> Option<Self> {
+        Some(Self {
+            id: status.job_id?,
+            name: status.job_name.clone().unwrap_or_default(),
+            status: status.job_status.clone()?,
+            stopped: status.stopped.unwrap_or(false),
+            task_num: status.task_num.unwrap_or(0),
+            task_done: status.task_done.unwrap_or(0),
+            task_counts: status.task_counts.clone(),
+            failed_tasks: status.failed_tasks.clone(),
+            mismatches: status
+                .verification
+                .as_ref()
+                .map(|v| v.mismatches.clone())
+                .unwrap_or_default(),
+        })
+    }
+}
+
+/// The first status of an object the operator has not observed in MMS yet (or whose call is
+/// queued): phase `Pending`, `Ready=False` with `reason` and `message`; written without a cloud
+/// call. An object that has a phase already keeps it and its other fields.
+pub fn pending(
+    prev: &MmsJobStatus,
+    generation: Option<i64>,
+    job_name: &str,
+    source: &SourceState,
+    reason: &str,
+    message: String,
+    now: jiff::Timestamp,
+) -> MmsJobStatus {
+    let mut status = prev.clone();
+    // Said once: a message that counted down each time would rewrite status on every requeue.
+    let said = conditions::find(&prev.conditions, READY).is_some_and(|c| c.reason == reason)
+        && prev.observed_generation == generation;
+    if !said
+        && matches!(
+            prev.phase,
+            None | Some(MmsJobPhase::WaitingForDataSource | MmsJobPhase::Pending)
+        )
+    {
+        status.observed_generation = generation;
+        status.job_name = Some(job_name.to_string());
+        status.source_id = source.source_id.or(prev.source_id);
+        status.phase = Some(MmsJobPhase::Pending);
+        status.conditions = conditions::merge(
+            &prev.conditions,
+            &[Desired::false_(READY, reason, message)],
+            generation,
+            now,
+        );
+    }
+    status
+}
+
+/// Derives the next status and action from what MMS showed at `now`.
 pub fn decide(
     spec: &MmsJobSpec,
     prev: &MmsJobStatus,
@@ -281,6 +373,36 @@ pub fn decide(
 ) -> Decision {
     let mut decision = derive(spec, prev, generation, job_name, source, observed, now);
     keep_stamp_unless_changed(prev, &mut decision.status, |s| &mut s.last_polled_at);
+    decision
+}
+
+/// What the informer last learnt about an MmsJob.
+pub type Observation = crate::controllers::informer::Observation<Observed>;
+
+/// [`decide`] on an informer's observation. The status stamps are the observation's (its
+/// arrival, its next poll); they change nothing by themselves (a read that learnt nothing
+/// writes nothing).
+pub fn decide_observed(
+    spec: &MmsJobSpec,
+    prev: &MmsJobStatus,
+    generation: Option<i64>,
+    job_name: &str,
+    source: &SourceState,
+    observation: &Observation,
+    now: jiff::Timestamp,
+) -> Decision {
+    let observed = &observation.observed;
+    let mut decision = derive(spec, prev, generation, job_name, source, observed, now);
+    let status = &mut decision.status;
+    if status.last_polled_at.is_some() {
+        status.last_polled_at = Some(Time(observation.at));
+    }
+    status.next_poll_at = (!settled(status.phase)).then_some(Time(observation.next_poll_at));
+    keep_stamps_unless_changed(
+        prev,
+        status,
+        &[|s| &mut s.last_polled_at, |s| &mut s.next_poll_at],
+    );
     decision
 }
 
@@ -414,26 +536,13 @@ fn derive(
             None,
             POLL_SETTLED,
         ),
-        Observed::Creating(task) if task.done() && task.object_id.is_some() => {
-            status.job_id = task.object_id;
-            // Read the new job right away.
-            status.last_polled_at = None;
-            finish(
-                status,
-                MmsJobPhase::Running,
-                Desired::false_(
-                    READY,
-                    "Created",
-                    format!(
-                        "MMS job {} created; it starts by itself",
-                        task.object_id.unwrap_or_default()
-                    ),
-                ),
-                verified_pending("the job just started"),
-                None,
-                Duration::ZERO,
-            )
-        }
+        Observed::Created(id) => created(status, *id, &finish, verified_pending),
+        Observed::Creating(
+            task @ AsyncTaskView {
+                object_id: Some(id),
+                ..
+            },
+        ) if task.done() => created(status, *id, &finish, verified_pending),
         Observed::Creating(task) if task.failed() || task.done() => finish(
             status,
             MmsJobPhase::Failed,
@@ -482,6 +591,30 @@ fn derive(
         ),
         Observed::Job(job) => decide_running(spec, prev, status, job, now, &finish),
     }
+}
+
+/// The job exists (its async task finished, or a list showed it): record it and read it next.
+fn created(
+    mut status: MmsJobStatus,
+    id: i64,
+    finish: &Finisher<'_>,
+    verified_pending: impl Fn(&str) -> Desired,
+) -> Decision {
+    status.job_id = Some(id);
+    // Read the new job right away.
+    status.last_polled_at = None;
+    finish(
+        status,
+        MmsJobPhase::Running,
+        Desired::false_(
+            READY,
+            "Created",
+            format!("MMS job {id} created; it starts by itself"),
+        ),
+        verified_pending("the job just started"),
+        None,
+        Duration::ZERO,
+    )
 }
 
 type Finisher<'a> =

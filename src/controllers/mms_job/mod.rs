@@ -3,7 +3,6 @@
 
 pub mod decide;
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use futures::StreamExt;
@@ -19,22 +18,21 @@ use super::cleanup_credentials;
 use super::context::Context;
 use super::credentials::{self, Captured};
 use super::error::{Error, Result};
+use super::informer::ObjKey;
+use super::informer::mms::{JobMemo, MmsTarget, Target, Track};
 use super::managed::{
     Intent, is_paused, paused, publish, reconcile_requested_at, rejected, report, report_intent,
     validate,
 };
 use super::ownership::{self, Owner};
 use super::runner;
-use crate::aliyun::MmsClient;
-use crate::aliyun::mms::{CreateMmsJobRequest, ListJobsRequest, ListTasksRequest, TaskStatus};
+use crate::aliyun::mms::{CreateMmsJobRequest, ListJobsRequest};
+use crate::aliyun::{Admission, MmsClient, Pacing, Priority};
 use crate::api::common::{DeletionPolicy, FINALIZER};
 use crate::api::conditions::{self, READY};
 use crate::api::data_source::DataSource;
-use crate::api::mms_job::{FailedTask, MmsJob, MmsJobPhase, MmsJobStatus};
-use decide::{Act, AsyncTaskView, JobView, Observed, SourceState};
-
-/// Log lines kept per failed task.
-const LOG_LINES: usize = 3;
+use crate::api::mms_job::{MmsJob, MmsJobPhase, MmsJobStatus};
+use decide::{Act, Observed, SourceState};
 
 /// Runs the MmsJob controller until `shutdown`.
 pub async fn run(
@@ -83,6 +81,8 @@ pub async fn run(
                 .collect::<Vec<_>>()
         },
     );
+    // The informer asks for a reconcile when what it observed of a job changed.
+    let controller = controller.reconcile_on(ctx.mms_informer.subscribe());
     runner::drive(controller, ctx, shutdown, move |job, ctx| {
         reconcile(job, ctx, sources.clone())
     })
@@ -206,18 +206,48 @@ async fn keep_for_deletion(ctx: &Context, job: &MmsJob, status: &MmsJobStatus, k
     }
 }
 
+/// The budget ticket of an MmsJob: its place in the account's queue across requeues.
+fn ticket(key: &ObjKey) -> Pacing {
+    Pacing::Requeue {
+        ticket: format!("MmsJob/{}/{}", key.0, key.1).into(),
+        priority: Priority::Mutation,
+    }
+}
+
+/// What the informer must read for this job, from what status recorded.
+fn target(status: &MmsJobStatus, job_name: &str, uid: &str) -> Target {
+    match (status.job_id, status.async_task_id) {
+        (Some(id), _) => Target::Job(id),
+        (None, Some(async_task_id)) => Target::Creating {
+            name: job_name.to_string(),
+            async_task_id,
+            since: status
+                .create_requested_at
+                .as_ref()
+                .map_or_else(jiff::Timestamp::now, |t| t.0),
+        },
+        (None, None) => Target::Name {
+            name: job_name.to_string(),
+            uid: uid.to_string(),
+        },
+    }
+}
+
 async fn apply(job: Arc<MmsJob>, ctx: Arc<Context>, sources: &Store<DataSource>) -> Result<Action> {
     let prev = job.status.clone().unwrap_or_default();
     let generation = job.meta().generation;
     let now = jiff::Timestamp::now();
     let ns = job.namespace().unwrap_or_default();
     let name = job.name_any();
+    let key: ObjKey = (ns.clone(), name.clone());
     let uid = job.uid().unwrap_or_default();
     let job_name = decide::job_name(&job.spec, &prev, &ns, &name, &uid);
     if is_paused(job.as_ref()) {
+        ctx.mms_informer.untrack(&key);
         return paused(&ctx, job.as_ref(), |s| s.phase = Some(MmsJobPhase::Paused)).await;
     }
     if let Err(e) = validate(job.as_ref()) {
+        ctx.mms_informer.untrack(&key);
         return rejected(&ctx, job.as_ref(), e, |s| {
             s.phase = Some(MmsJobPhase::Invalid)
         })
@@ -225,102 +255,115 @@ async fn apply(job: Arc<MmsJob>, ctx: Arc<Context>, sources: &Store<DataSource>)
     }
     let requested = reconcile_requested_at(job.as_ref());
     let forced = requested.is_some() && requested != prev.last_handled_reconcile_at;
-    // The DataSource is read from the API server (cheap) before deciding whether MMS must be
-    // polled: a source that became ready (or stopped being) is worth acting on at once.
-    let (source, client, keep) = source(&ctx, &job, sources).await?;
-    let waiting = prev.phase == Some(MmsJobPhase::WaitingForDataSource);
-    let source_changed = waiting == source.ready;
-    let wait = decide::until_poll(&job.spec, &prev, generation, now, ctx.poll_scale());
-    if !forced && !source_changed && !wait.is_zero() {
-        return Ok(ctx.requeue_after(wait));
+    let handled = requested.clone().or(prev.last_handled_reconcile_at.clone());
+    if decide::settled(prev.phase)
+        && !forced
+        && !decide::request_pending(&job.spec, &prev, generation)
+    {
+        // Finished: nothing to read (not even its Secret) until the spec asks for something.
+        ctx.mms_informer.untrack(&key);
+        return Ok(Action::await_change());
     }
-
-    let observed = match (&client, source.ready, source.source_id) {
-        (Some(mms), true, Some(source_id)) => fetch(mms, source_id, &prev, &job_name, &uid).await?,
-        _ => Observed::SourceNotReady,
+    // The DataSource comes from a cache: a source that is not ready costs no cloud call.
+    let (source, client, keep) = source(&ctx, &job, sources).await?;
+    let (Some(mms), Some(source_id), true) = (client, source.source_id, source.ready) else {
+        ctx.mms_informer.untrack(&key);
+        let decision = decide::decide(
+            &job.spec,
+            &prev,
+            generation,
+            &job_name,
+            &source,
+            &Observed::SourceNotReady,
+            now,
+        );
+        let mut status = decision.status;
+        status.last_handled_reconcile_at = handled;
+        report(&ctx, job.as_ref(), &status).await?;
+        return Ok(Action::requeue(ctx.poll(decision.requeue)));
     };
-    let decision = decide::decide(
-        &job.spec, &prev, generation, &job_name, &source, &observed, now,
+    let mms = mms.with_pacing(ticket(&key));
+    let observation = ctx.mms_informer.track(
+        &key,
+        Track {
+            client: mms.clone(),
+            target: MmsTarget {
+                source_id,
+                job: target(&prev, &job_name, &uid),
+            },
+            interval: ctx.poll(decide::interval_for(prev.phase)),
+            memo: JobMemo::known(decide::JobView::from_status(&prev)),
+            poll_now: forced,
+        },
+    );
+    let Some(observation) = observation else {
+        // Not observed yet: a first status at once, without a cloud call; the informer's
+        // first read triggers the next reconcile.
+        let status = decide::pending(
+            &prev,
+            generation,
+            &job_name,
+            &source,
+            "Pending",
+            format!("waiting for the first read of MMS job {job_name:?}"),
+            now,
+        );
+        report(&ctx, job.as_ref(), &status).await?;
+        return Ok(Action::requeue(ctx.poll(decide::POLL_SETTLED)));
+    };
+    let spec_changed = prev.observed_generation != generation;
+    if !observation.worth_deciding(prev.last_polled_at.as_ref(), spec_changed) {
+        return Ok(Action::requeue(ctx.poll(decide::POLL_SETTLED)));
+    }
+    let decision = decide::decide_observed(
+        &job.spec,
+        &prev,
+        generation,
+        &job_name,
+        &source,
+        &observation,
+        now,
     );
     let mut status = decision.status;
-    status.last_handled_reconcile_at = requested.or(prev.last_handled_reconcile_at.clone());
+    status.last_handled_reconcile_at = handled;
     // At intent time at the latest: the credentials for deleting what is about to be created.
     keep_for_deletion(&ctx, &job, &status, keep).await;
 
-    if let (Some(act), Some(mms), Some(source_id)) = (&decision.act, &client, source.source_id) {
-        match act {
-            Act::Create { request, .. } => {
-                // Record the attempt before sending it, and only on the version of the object
-                // this decision was made on: a restart, or another operator, then looks for the
-                // job by name instead of creating a second one.
-                if report_intent(&ctx, job.as_ref(), &status).await? == Intent::Conflict {
-                    return Ok(Action::requeue(INTENT_CONFLICT_RETRY));
-                }
-                let async_task = match mms
-                    .create_job(source_id, &create_request(request, &uid))
-                    .await
-                {
-                    Ok(id) => id,
-                    // Created meanwhile under this name (another operator, or our own earlier
-                    // attempt still in MMS's queue): the next reconcile finds it by name and
-                    // adopts it only if it carries our marker.
-                    Err(e) if is_duplicate_name(&e) => {
-                        tracing::debug!(job = %job_name, error = %e, "the job name exists already");
-                        return Ok(Action::requeue(ctx.poll(decide::POLL_CREATING)));
-                    }
-                    Err(e) if e.request_not_sent() => {
-                        // Nothing reached MMS: no job can be on its way, so no need to wait
-                        // for one before the next attempt.
-                        status.create_requested_at = prev.create_requested_at.clone();
-                        report(&ctx, job.as_ref(), &status).await?;
-                        return Err(e.into());
-                    }
-                    Err(e) => return Err(e.into()),
-                };
-                status.async_task_id = Some(async_task);
-                publish(
-                    &ctx,
-                    job.as_ref(),
-                    EventType::Normal,
-                    "JobCreateRequested",
-                    &format!("CreateMmsJob sent for {job_name:?} (async task {async_task})"),
-                )
-                .await;
-            }
-            Act::Stop { job_id } => {
-                ignore_gone(mms.stop_job(source_id, *job_id).await)?;
-                publish(
-                    &ctx,
-                    job.as_ref(),
-                    EventType::Normal,
-                    "JobStopped",
-                    &format!("StopMmsJob sent for job {job_id} (spec.suspend)"),
-                )
-                .await;
-            }
-            Act::Start { job_id } => {
-                ignore_gone(mms.start_job(source_id, *job_id).await)?;
-                publish(
-                    &ctx,
-                    job.as_ref(),
-                    EventType::Normal,
-                    "JobStarted",
-                    &format!("StartMmsJob sent for job {job_id}"),
-                )
-                .await;
-            }
-            Act::Retry { job_id } => {
-                ignore_gone(mms.retry_job(source_id, *job_id).await)?;
-                publish(
-                    &ctx,
-                    job.as_ref(),
-                    EventType::Normal,
-                    "JobRetried",
-                    &format!("RetryMmsJob sent for job {job_id} (spec.retryRequestedAt)"),
-                )
-                .await;
-            }
+    if let Some(act) = &decision.act {
+        if let Admission::Queued { wait, ahead } = mms.admit(act.action()) {
+            // The call waits its turn in the account's budget; say so without sending it.
+            let queued = decide::pending(
+                &prev,
+                generation,
+                &job_name,
+                &source,
+                "Queued",
+                format!(
+                    "{} is queued behind {ahead} call(s) of this account's MMS budget; sent in about {}s",
+                    act.action(),
+                    wait.as_secs_f64().ceil()
+                ),
+                now,
+            );
+            report(&ctx, job.as_ref(), &queued).await?;
+            return Ok(ctx.requeue_after(wait));
         }
+        let sent = act_on(
+            &ctx,
+            &job,
+            &prev,
+            &mms,
+            source_id,
+            &job_name,
+            act,
+            &mut status,
+        )
+        .await?;
+        if let Some(early) = sent {
+            return Ok(early);
+        }
+        // Never act twice on what was seen before this act; read its effect soon.
+        ctx.mms_informer.acted(&key);
     }
     report(&ctx, job.as_ref(), &status).await?;
     if let (Some(done), Some(num)) = (status.task_done, status.task_num)
@@ -329,7 +372,101 @@ async fn apply(job: Arc<MmsJob>, ctx: Arc<Context>, sources: &Store<DataSource>)
         ctx.metrics
             .set_progress("MmsJob", &ns, &name, done as f64 / num as f64);
     }
-    Ok(Action::requeue(ctx.poll(decision.requeue)))
+    if decide::settled(status.phase) {
+        ctx.mms_informer.untrack(&key);
+        return Ok(Action::await_change());
+    }
+    Ok(Action::requeue(ctx.poll(decide::POLL_SETTLED)))
+}
+
+/// Sends the decided call (its budget token is taken already). `Some(action)`: the reconcile
+/// ends there (the intent write lost a race, or the name exists already).
+#[allow(clippy::too_many_arguments)]
+async fn act_on(
+    ctx: &Context,
+    job: &MmsJob,
+    prev: &MmsJobStatus,
+    mms: &MmsClient,
+    source_id: i64,
+    job_name: &str,
+    act: &Act,
+    status: &mut MmsJobStatus,
+) -> Result<Option<Action>> {
+    match act {
+        Act::Create { request, .. } => {
+            // Record the attempt before sending it, and only on the version of the object this
+            // decision was made on: a restart, or another operator, then looks for the job by
+            // name instead of creating a second one.
+            if report_intent(ctx, job, status).await? == Intent::Conflict {
+                return Ok(Some(Action::requeue(INTENT_CONFLICT_RETRY)));
+            }
+            let uid = job.uid().unwrap_or_default();
+            let async_task = match mms
+                .create_job(source_id, &create_request(request, &uid))
+                .await
+            {
+                Ok(id) => id,
+                // Created meanwhile under this name (another operator, or our own earlier
+                // attempt still in MMS's queue): the next look finds it by name and adopts it
+                // only if it carries our marker.
+                Err(e) if is_duplicate_name(&e) => {
+                    tracing::debug!(job = %job_name, error = %e, "the job name exists already");
+                    return Ok(Some(Action::requeue(ctx.poll(decide::POLL_CREATING))));
+                }
+                Err(e) if e.request_not_sent() => {
+                    // Nothing reached MMS: no job can be on its way, so no need to wait for
+                    // one before the next attempt.
+                    status.create_requested_at = prev.create_requested_at.clone();
+                    report(ctx, job, status).await?;
+                    return Err(e.into());
+                }
+                Err(e) => return Err(e.into()),
+            };
+            status.async_task_id = Some(async_task);
+            publish(
+                ctx,
+                job,
+                EventType::Normal,
+                "JobCreateRequested",
+                &format!("CreateMmsJob sent for {job_name:?} (async task {async_task})"),
+            )
+            .await;
+        }
+        Act::Stop { job_id } => {
+            ignore_gone(mms.stop_job(source_id, *job_id).await)?;
+            publish(
+                ctx,
+                job,
+                EventType::Normal,
+                "JobStopped",
+                &format!("StopMmsJob sent for job {job_id} (spec.suspend)"),
+            )
+            .await;
+        }
+        Act::Start { job_id } => {
+            ignore_gone(mms.start_job(source_id, *job_id).await)?;
+            publish(
+                ctx,
+                job,
+                EventType::Normal,
+                "JobStarted",
+                &format!("StartMmsJob sent for job {job_id}"),
+            )
+            .await;
+        }
+        Act::Retry { job_id } => {
+            ignore_gone(mms.retry_job(source_id, *job_id).await)?;
+            publish(
+                ctx,
+                job,
+                EventType::Normal,
+                "JobRetried",
+                &format!("RetryMmsJob sent for job {job_id} (spec.retryRequestedAt)"),
+            )
+            .await;
+        }
+    }
+    Ok(None)
 }
 
 fn ignore_gone<T>(result: Result<T, crate::aliyun::Error>) -> Result<()> {
@@ -374,134 +511,6 @@ fn create_request(r: &decide::JobRequest, uid: &str) -> CreateMmsJobRequest {
     }
 }
 
-/// Reads what MMS shows for this job.
-async fn fetch(
-    mms: &MmsClient,
-    source_id: i64,
-    prev: &MmsJobStatus,
-    job_name: &str,
-    uid: &str,
-) -> Result<Observed> {
-    let Some(job_id) = prev.job_id else {
-        if let Some(task_id) = prev.async_task_id {
-            match mms.get_async_task(source_id, task_id).await {
-                Ok(task) => {
-                    return Ok(Observed::Creating(AsyncTaskView {
-                        id: task.id,
-                        status: task
-                            .status
-                            .as_ref()
-                            .map(|s| s.as_str().to_string())
-                            .unwrap_or_default(),
-                        running: task.running,
-                        object_id: task.created_job_id(),
-                        error: task.error_msg.clone(),
-                    }));
-                }
-                Err(e) if e.is_not_found() => {}
-                Err(e) => return Err(e.into()),
-            }
-        }
-        return Ok(match find_by_name(mms, source_id, job_name, uid).await? {
-            Some((id, Owner::Us)) => Observed::Adoptable(id),
-            Some((id, Owner::Other(owner))) => Observed::NameTaken {
-                id,
-                owner: Some(owner),
-            },
-            Some((id, Owner::Unmarked)) => Observed::NameTaken { id, owner: None },
-            None => Observed::NoJob,
-        });
-    };
-    let job = match mms.get_job(source_id, job_id).await {
-        Ok(job) => job,
-        Err(e) if e.is_not_found() => return Ok(Observed::Gone(job_id)),
-        Err(e) => return Err(e.into()),
-    };
-    let counts: BTreeMap<String, i64> = mms
-        .count_tasks_by_status(source_id, job_id)
-        .await?
-        .into_iter()
-        .map(|(s, n)| (s.as_str().to_string(), n as i64))
-        .filter(|(_, n)| *n > 0)
-        .collect();
-    let mut failed_tasks = Vec::new();
-    let mut mismatches = Vec::new();
-    for state in [
-        TaskStatus::SchemaFailed,
-        TaskStatus::DataFailed,
-        TaskStatus::VerificationFailed,
-    ] {
-        if counts.get(state.as_str()).copied().unwrap_or(0) == 0
-            || failed_tasks.len() >= decide::MAX_FAILED_TASKS
-        {
-            continue;
-        }
-        let page = mms
-            .list_tasks(
-                source_id,
-                &ListTasksRequest {
-                    job_id: Some(job_id),
-                    status: Some(state.clone()),
-                    page_num: Some(1),
-                    page_size: Some(decide::MAX_FAILED_TASKS as u32),
-                    ..ListTasksRequest::default()
-                },
-            )
-            .await?;
-        for task in page
-            .items
-            .into_iter()
-            .take(decide::MAX_FAILED_TASKS - failed_tasks.len())
-        {
-            let logs = mms
-                .list_task_logs(source_id, task.id)
-                .await
-                .unwrap_or_default();
-            let lines: Vec<String> = logs
-                .iter()
-                .filter_map(|l| {
-                    let text = [l.action.as_deref(), l.msg.as_deref()]
-                        .into_iter()
-                        .flatten()
-                        .collect::<Vec<_>>()
-                        .join(": ");
-                    (!text.is_empty()).then(|| conditions::truncate(&text, 300))
-                })
-                .collect();
-            let table = format!("{}.{}", task.src_db_name, task.src_table_name);
-            if state == TaskStatus::VerificationFailed {
-                mismatches.extend(decide::mismatches_in_log(&table, &lines));
-            }
-            failed_tasks.push(FailedTask {
-                id: task.id,
-                table,
-                status: task
-                    .status
-                    .as_ref()
-                    .map(|s| s.as_str().to_string())
-                    .unwrap_or_else(|| state.as_str().to_string()),
-                retried_times: task.retried_times,
-                last_log: lines[lines.len().saturating_sub(LOG_LINES)..].to_vec(),
-            });
-        }
-    }
-    Ok(Observed::Job(JobView {
-        id: job.id,
-        name: job.name.clone(),
-        status: job
-            .status
-            .as_ref()
-            .map(|s| s.as_str().to_string())
-            .unwrap_or_default(),
-        stopped: job.stopped,
-        task_num: job.task_num,
-        task_done: job.task_done,
-        task_counts: counts,
-        failed_tasks,
-        mismatches,
-    }))
-}
-
 /// The job with exactly our name (the name filter matches substrings; MMS keeps names unique
 /// per data source) and whose it is, by its ownership marker.
 async fn find_by_name(
@@ -536,6 +545,8 @@ async fn cleanup(
     let status = job.status.clone().unwrap_or_default();
     let ns = job.namespace().unwrap_or_default();
     let name = job.name_any();
+    let key: ObjKey = (ns.clone(), name.clone());
+    ctx.mms_informer.untrack(&key);
     ctx.metrics.forget("MmsJob", &ns, &name);
     if job.spec.deletion_policy == DeletionPolicy::Retain {
         cleanup_credentials::forget(&ctx, &job.uid().unwrap_or_default()).await;
@@ -563,10 +574,10 @@ async fn cleanup(
     // The DataSource or its Secret may be gone already (a namespace being deleted): then the
     // credentials kept when the job was created are used.
     let client = match source(&ctx, &job, sources).await {
-        Ok((_, Some(client), _)) => Some(client),
+        Ok((_, Some(client), _)) => Some(client.with_pacing(ticket(&key))),
         Ok(_) | Err(Error::Credentials(_)) => cleanup_credentials::recall(&ctx, &uid)
             .await?
-            .map(|(region, creds)| ctx.cloud.mms(region, creds)),
+            .map(|(region, creds)| ctx.cloud.mms(region, creds).with_pacing(ticket(&key))),
         Err(e) => return Err(e),
     };
     let source_id = status.source_id.or_else(|| {

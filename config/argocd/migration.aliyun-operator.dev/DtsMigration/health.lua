@@ -18,6 +18,7 @@ local RETRY_GRACE_SECONDS = 600
 -- spec.suspend (SuspendDtsJob) or the paused annotation.
 local SUSPENDED = { Suspended = true, Paused = true }
 local PROGRESSING = {
+  Pending = true,
   Creating = true,
   Configuring = true,
   Prechecking = true,

@@ -12,7 +12,7 @@ local READY_GATED = { Succeeded = true }
 local DEGRADED = { Failed = true, Invalid = true }
 -- spec.suspend (StopMmsJob) or the paused annotation: waiting for a human.
 local SUSPENDED = { Suspended = true, Paused = true }
-local PROGRESSING = { WaitingForDataSource = true, Creating = true, Running = true, Deleting = true }
+local PROGRESSING = { Pending = true, WaitingForDataSource = true, Creating = true, Running = true, Deleting = true }
 
 local hs = {}
 

@@ -525,14 +525,126 @@ fn polling_follows_the_phase() {
     .status;
     assert!(
         !poll_due(&s, &done, Some(1), at(300)),
-        "finished jobs are only drift-checked"
+        "finished jobs are not polled"
     );
-    assert!(poll_due(&s, &done, Some(1), at(600)));
+    // Issue 20: finished objects cost no call at all, ever (they were re-read every 600 s).
+    assert!(!poll_due(&s, &done, Some(1), at(600)));
+    assert_eq!(
+        until_poll(&s, &done, Some(1), at(86_400), 1.0),
+        Duration::MAX
+    );
+    let mut retry = s.clone();
+    retry.retry_requested_at = Some("t1".into());
+    assert!(
+        poll_due(&retry, &done, Some(1), at(1)),
+        "until the spec asks for something"
+    );
     let mut suspend = s.clone();
     suspend.suspend = true;
     assert!(
         poll_due(&suspend, &running, Some(1), at(1)),
         "a suspend request acts at once"
+    );
+}
+
+#[test]
+fn an_observation_stamps_status_with_its_arrival_and_next_poll_without_a_write_of_its_own() {
+    let s = spec();
+    let observed = Observed::Job(job("DOING", &[("DATA_DOING", 2)]));
+    let seen = |observed: &Observed, arrived, next| Observation {
+        observed: observed.clone(),
+        at: at(arrived),
+        next_poll_at: at(next),
+    };
+    let first = decide_observed(
+        &s,
+        &with_job(42),
+        Some(1),
+        "ns-job",
+        &source(),
+        &seen(&observed, -3, 27),
+        at(0),
+    );
+    assert_eq!(first.status.last_polled_at, Some(Time(at(-3))));
+    assert_eq!(first.status.next_poll_at, Some(Time(at(27))));
+    // A later read that learnt nothing leaves the status exactly as it was (no write), even
+    // though its stamps moved.
+    let later = decide_observed(
+        &s,
+        &first.status,
+        Some(1),
+        "ns-job",
+        &source(),
+        &seen(&observed, 27, 57),
+        at(28),
+    );
+    assert_eq!(later.status, first.status);
+    // A finished job has no next poll.
+    let done = decide_observed(
+        &s,
+        &first.status,
+        Some(1),
+        "ns-job",
+        &source(),
+        &seen(&Observed::Job(job("DONE", &[("DONE", 2)])), 57, 87),
+        at(58),
+    );
+    assert_eq!(done.status.next_poll_at, None);
+}
+
+#[test]
+fn a_job_found_in_a_list_after_create_is_recorded_and_read_next() {
+    let created = run(
+        &spec(),
+        &MmsJobStatus {
+            async_task_id: Some(9),
+            create_requested_at: Some(Time(at(-5))),
+            ..Default::default()
+        },
+        Observed::Created(42),
+    );
+    assert_eq!(created.status.job_id, Some(42));
+    assert_eq!(created.status.phase, Some(MmsJobPhase::Running));
+    assert_eq!(created.act, None);
+    assert_eq!(cond(&created, READY).reason, "Created");
+}
+
+#[test]
+fn the_first_status_needs_no_cloud_read() {
+    let first = pending(
+        &MmsJobStatus::default(),
+        Some(1),
+        "ns-job",
+        &source(),
+        "Pending",
+        "waiting for the first read".into(),
+        at(0),
+    );
+    assert_eq!(first.phase, Some(MmsJobPhase::Pending));
+    assert_eq!(first.observed_generation, Some(1));
+    let ready = conditions::find(&first.conditions, READY).unwrap();
+    assert_eq!(
+        (ready.status.as_str(), ready.reason.as_str()),
+        ("False", "Pending")
+    );
+    // An object that has a phase keeps it (and its generation) until a read answers.
+    let running = run(
+        &spec(),
+        &with_job(42),
+        Observed::Job(job("DOING", &[("DATA_DOING", 1)])),
+    )
+    .status;
+    assert_eq!(
+        pending(
+            &running,
+            Some(2),
+            "ns-job",
+            &source(),
+            "Queued",
+            "x".into(),
+            at(1)
+        ),
+        running
     );
 }
 
