@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
-use crate::api::conditions::{self, Desired, READY};
+use crate::api::conditions::{self, Desired, READY, Status};
 use crate::api::dts_migration::{
     ApiGeneration, DtsMigrationPhase as Phase, DtsMigrationSpec, DtsMigrationStatus, MigrationType,
     PrecheckItem, PrecheckStatus, RetryStatus, StageStatus, Stages, TableCheck,
@@ -306,6 +306,10 @@ fn derive(
     if lag_condition.reason == lag::LAG_STALE {
         out.ready = lag::stale_ready(&lag_condition);
         status.lag = Some(lag::STALE.to_string());
+    } else if replicating && out.ready.status == Status::True {
+        // Ready means the migration does what its spec asks: replicating with the lag the spec
+        // accepts, measured. A lagging task, or one without a lag sample yet, is not Ready.
+        out.ready = lag::replicating_ready(&lag_condition);
     }
     let precheck = out.precheck.unwrap_or_else(|| {
         conditions::find(&prev.conditions, PRECHECK_PASSED)

@@ -3,7 +3,7 @@
 //! (`LagStale`), whether DTS answered without a lag or could not be read at all.
 
 use super::{LAG_WITHIN_THRESHOLD, MAX_LAG_SAMPLES, TaskView};
-use crate::api::conditions::{self, Desired, READY};
+use crate::api::conditions::{self, Desired, READY, Status};
 use crate::api::dts_migration::{
     DtsMigrationPhase as Phase, DtsMigrationSpec, DtsMigrationStatus, LagSample,
 };
@@ -92,6 +92,27 @@ pub(super) fn lag_condition(
                 format_lag(lag),
                 spec.lag_alert_seconds
             ),
+        ),
+    }
+}
+
+/// Ready of a replicating task from its lag condition: True only within the threshold.
+pub(super) fn replicating_ready(lag: &Desired) -> Desired {
+    match lag.status {
+        Status::True => Desired::true_(
+            READY,
+            "Replicating",
+            format!("replicating; {}", lag.message),
+        ),
+        Status::False => Desired::false_(
+            READY,
+            lag.reason.clone(),
+            format!("replicating, but {}", lag.message),
+        ),
+        Status::Unknown => Desired::unknown(
+            READY,
+            lag.reason.clone(),
+            format!("replicating; {}", lag.message),
         ),
     }
 }

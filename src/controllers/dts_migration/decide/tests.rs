@@ -264,7 +264,8 @@ fn every_documented_status_maps_to_a_phase() {
                 ..replicating(30.0)
             },
             Phase::Replicating,
-            "True",
+            // Above spec.lagAlertSeconds (5 s): replicating, not Ready.
+            "False",
         ),
         (task("Suspending"), Phase::Suspended, "False"),
         (task("Retrying"), Phase::Retrying, "False"),
@@ -416,10 +417,31 @@ fn a_lag_spike_flips_lag_within_threshold() {
         ("False", "LagAboveThreshold")
     );
     assert!(c.message.contains("45s >= 5s"));
+    let ready = cond(&d, READY);
     assert_eq!(
-        cond(&d, READY).status,
-        "True",
-        "lag above the alert does not make replication unhealthy"
+        (ready.status.as_str(), ready.reason.as_str()),
+        ("False", "LagAboveThreshold"),
+        "replicating with lag above spec.lagAlertSeconds is not Ready"
+    );
+    assert!(ready.message.contains("45s >= 5s"), "{}", ready.message);
+    assert_eq!(cond(&d, REPLICATING).status, "True", "still replicating");
+    assert_eq!(d.status.phase, Some(Phase::Replicating));
+    // Back under the threshold: Ready again.
+    let d = run(&spec(), &d.status, replicating(1.0), 20);
+    assert_eq!(cond(&d, READY).status, "True");
+}
+
+#[test]
+fn replicating_without_a_lag_sample_is_not_ready() {
+    let mut t = replicating(2.0);
+    t.lag_seconds = None;
+    let d = run(&spec(), &started(), t, 0);
+    assert_eq!(d.status.phase, Some(Phase::Replicating));
+    let ready = cond(&d, READY);
+    assert_eq!(
+        (ready.status.as_str(), ready.reason.as_str()),
+        ("Unknown", "NoSample"),
+        "no measured lag, no Ready"
     );
 }
 
