@@ -369,7 +369,8 @@ CONTROLLER_RULES = [
      "verbs": ["get", "patch", "update"]},
     {"apiGroups": [GROUP], "resources": [f"{p}/finalizers" for p in ["datasources", "mmsjobs", "dtsmigrations", "cutovers", "dataworksmigrations"]],
      "verbs": ["update"]},
-    {"apiGroups": [""], "resources": ["secrets"], "verbs": ["get", "list", "watch"]},
+    # By name only unless the chart value watchSecrets (then get, list, watch).
+    {"apiGroups": [""], "resources": ["secrets"], "verbs": ["get"]},
     {"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get"]},
     {"apiGroups": ["events.k8s.io"], "resources": ["events"], "verbs": ["create", "patch"]},
 ]

@@ -36,6 +36,8 @@ pub struct Settings {
     pub operator_namespace: String,
     /// Calls per second per account and region (the `--*-calls-per-second` flags).
     pub budget: RateLimits,
+    /// Watch the Secrets resources name (`--watch-secrets`); else read them by name only.
+    pub watch_secrets: bool,
 }
 
 impl Default for Settings {
@@ -46,6 +48,7 @@ impl Default for Settings {
             concurrency: 32,
             operator_namespace: "amo-system".to_string(),
             budget: RateLimits::default(),
+            watch_secrets: false,
         }
     }
 }

@@ -227,13 +227,19 @@ pub const ERROR_MANAGER: &str = "aliyun-migration-operator-errors";
 
 /// The `Ready` condition for an error that stops polling: its reason, what it says, and what
 /// brings the object back.
-pub fn not_ready(error: &Error) -> Desired {
+pub fn not_ready(error: &Error, watch_secrets: bool) -> Desired {
+    let then = if matches!(error, Error::Credentials(_)) && !watch_secrets {
+        format!(
+            "The credentials are read again every {}s",
+            super::runner::CREDENTIALS_RECHECK.as_secs()
+        )
+    } else {
+        "Nothing is retried until the spec or a Secret it names changes (or the migration.aliyun-operator.dev/reconcile-requested-at annotation is set)".to_string()
+    };
     Desired::false_(
         conditions::READY,
         error.reason(),
-        format!(
-            "{error}. Nothing is retried until the spec or a Secret it names changes (or the migration.aliyun-operator.dev/reconcile-requested-at annotation is set)"
-        ),
+        format!("{error}. {then}"),
     )
 }
 
@@ -244,7 +250,8 @@ pub async fn set_not_ready<K>(ctx: &Context, obj: &K, error: &Error)
 where
     K: Managed + Resource<Scope = k8s_openapi::NamespaceResourceScope>,
 {
-    apply_condition(ctx, obj, ERROR_MANAGER, not_ready(error)).await;
+    let ready = not_ready(error, ctx.settings.watch_secrets);
+    apply_condition(ctx, obj, ERROR_MANAGER, ready).await;
 }
 
 /// Condition type: spec fields the API server dropped because the schema does not know them.
@@ -545,7 +552,14 @@ pub async fn rejected<K>(
 where
     K: Managed + Resource<Scope = k8s_openapi::NamespaceResourceScope>,
 {
-    report_ready(ctx, obj, not_ready(&error), true, set_phase).await?;
+    report_ready(
+        ctx,
+        obj,
+        not_ready(&error, ctx.settings.watch_secrets),
+        true,
+        set_phase,
+    )
+    .await?;
     Err(error)
 }
 

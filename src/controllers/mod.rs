@@ -82,6 +82,11 @@ pub struct RunArgs {
     /// `amo-system`).
     #[arg(long, env = "AMO_OPERATOR_NAMESPACE")]
     pub operator_namespace: Option<String>,
+    /// Watch credential Secrets (needs RBAC list/watch on Secrets): a fixed or rotated key takes
+    /// effect at once. Without it Secrets are read by name only, and a resource stalled on its
+    /// credentials checks them again every minute.
+    #[arg(long, env = "AMO_WATCH_SECRETS")]
+    pub watch_secrets: bool,
     #[command(flatten)]
     pub budget: budget_args::BudgetArgs,
 }
@@ -128,6 +133,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
             .filter(|ns| !ns.is_empty())
             .unwrap_or_else(|| "amo-system".to_string()),
         budget: args.budget.rate_limits(),
+        watch_secrets: args.watch_secrets,
     };
     let ctx = context(
         client.clone(),

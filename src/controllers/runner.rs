@@ -210,7 +210,12 @@ pub async fn drive<K, F, Fut>(
         .await;
 }
 
-/// Also reconciles an object when one of the Secrets `names` lists for it changes. kube sends
+/// How often a resource stalled on its credentials reads them again when Secrets are not
+/// watched: a fixed key takes effect within this (plus 20 % jitter).
+pub const CREDENTIALS_RECHECK: Duration = Duration::from_secs(60);
+
+/// With `--watch-secrets`, also reconciles an object when one of the Secrets `names` lists for
+/// it changes. kube sends
 /// metadata-only requests for `PartialObjectMeta`, so Secret values of the namespace (Helm release
 /// blobs included) never reach the operator through this watch.
 pub fn watch_secrets<K>(
@@ -221,6 +226,10 @@ pub fn watch_secrets<K>(
 where
     K: Managed + Resource<Scope = k8s_openapi::NamespaceResourceScope>,
 {
+    if !ctx.settings.watch_secrets {
+        // Read by name only (RBAC get): see [`CREDENTIALS_RECHECK`].
+        return controller;
+    }
     let store = controller.store();
     let secrets: Api<PartialObjectMeta<Secret>> = ctx.api();
     controller.watches(
@@ -244,10 +253,14 @@ where
 /// spec never polls, let alone hot-loops.
 pub fn error_policy<K: Managed>(obj: Arc<K>, error: &Error, ctx: Arc<Context>) -> Action {
     let failures = ctx.failed(&key(obj.as_ref()));
+    let jitter = rand::random_range(0.8..1.2);
     if error.awaits_change() && obj.meta().deletion_timestamp.is_none() {
+        if matches!(error, Error::Credentials(_)) && !ctx.settings.watch_secrets {
+            // No watch tells us when the Secret is fixed: look again now and then (one GET).
+            return Action::requeue(CREDENTIALS_RECHECK.mul_f64(jitter));
+        }
         return Action::await_change();
     }
-    let jitter = rand::random_range(0.8..1.2);
     Action::requeue(backoff_delay(
         failures,
         error.is_terminal(),

@@ -75,13 +75,17 @@ namespaces) and the namespaced-mode Role so that the two cannot drift apart.
 - apiGroups: [migration.aliyun-operator.dev]
   resources: [datasources/finalizers, mmsjobs/finalizers, dtsmigrations/finalizers, cutovers/finalizers, dataworksmigrations/finalizers]
   verbs: [update]
-# Credential Secrets are read when a cloud call is made (get). list/watch: the operator watches
-# Secret metadata so that a rotated credential or a Secret created after its resource triggers a
-# reconcile at once instead of at the next periodic resync. Read-only: the operator never
-# writes Secrets except a Cutover's rollback Secret, granted per namespace (cutoverTargets).
+# Credential Secrets are read by name when a cloud call is made (get). Read-only: the operator
+# never writes Secrets except a Cutover's rollback Secret, granted per namespace
+# (cutoverTargets). list/watch only with watchSecrets (docs/rbac.md): a fixed or rotated key then
+# takes effect at once, at the price of listing every Secret in scope.
 - apiGroups: [""]
   resources: [secrets]
+  {{- if .Values.watchSecrets }}
   verbs: [get, list, watch]
+  {{- else }}
+  verbs: [get]
+  {{- end }}
 # A DataWorksMigration may take its package from a ConfigMap key (spec.source.upload.configMapRef),
 # read once when it is uploaded.
 - apiGroups: [""]

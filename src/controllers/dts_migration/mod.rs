@@ -305,7 +305,7 @@ async fn apply(m: Arc<DtsMigration>, ctx: Arc<Context>) -> Result<Action> {
                 if e.awaits_change() {
                     status.conditions = conditions::merge(
                         &status.conditions,
-                        &[managed::not_ready(&e)],
+                        &[managed::not_ready(&e, ctx.settings.watch_secrets)],
                         generation,
                         now,
                     );
