@@ -141,11 +141,13 @@ fn a_failed_dts_data_check_fails_verification_with_its_counts() {
         "dtsmigration/orders",
         "the data check result",
         T,
+        // The diff may land after DTS finished its check: wait for the answer that carries it
+        // (a Passed from before it must give way).
         |o| {
             at(o, "status.verification.fullCheck.status")
                 .as_str()
                 .is_some_and(|s| s == "Finished")
-                || at(o, "status.verification.state") == "Passed"
+                && at(o, "status.verification.fullCheck.canSwitch") == false
         },
     );
     let v = at(&m, "status.verification").clone();

@@ -187,3 +187,66 @@ fn paused_objects_observe_their_generation_and_a_cutover_resumes_where_it_stoppe
     });
     assert!(has_condition(&synced, "Synced", "True"), "{synced}");
 }
+
+#[test]
+#[ignore = "needs the local kube-apiserver: run hack/test.sh"]
+fn editing_a_data_source_never_makes_a_status_write_the_server_refuses() {
+    let cluster = cluster();
+    let ns = Namespace::create(cluster, "status-schema");
+    let sim = Sim::start(&[]);
+    cloud_secret(&ns);
+    let op = Operator::start(cluster, &ns.name, &sim, &[]);
+    ns.kubectl.apply(
+        &json!({"apiVersion": "migration.aliyun-operator.dev/v1alpha1", "kind": "DataSource",
+                "metadata": {"name": "hive"},
+                "spec": {"region": "cn-hangzhou", "expectedType": "Hive", "name": "hive-prod",
+                         "scan": {"onCreate": true}}})
+        .to_string(),
+    );
+    for job in ["a", "b"] {
+        ns.kubectl.apply(
+            &json!({"apiVersion": "migration.aliyun-operator.dev/v1alpha1", "kind": "MmsJob",
+                    "metadata": {"name": job},
+                    "spec": {"dataSourceRef": {"name": "hive"}, "srcDbName": "sales",
+                             "tables": ["orders"]}})
+            .to_string(),
+        );
+    }
+    ns.kubectl.wait_condition("datasource/hive", "Ready", 120);
+    for job in ["a", "b"] {
+        wait_obj(&ns.kubectl, &format!("mmsjob/{job}"), "a job id", T, |o| {
+            at(o, "status.jobId").is_i64()
+        });
+    }
+    // The edit that used to make every dependent MmsJob's status write fail with 422.
+    ns.kubectl.ok(&[
+        "patch",
+        "datasource/hive",
+        "--type=merge",
+        "-p",
+        r#"{"spec":{"scan":{"intervalSeconds":3600}}}"#,
+    ]);
+    wait_obj(
+        &ns.kubectl,
+        "datasource/hive",
+        "new generation observed",
+        T,
+        |o| at(o, "status.observedGeneration") == at(o, "metadata.generation"),
+    );
+    std::thread::sleep(Duration::from_secs(10));
+    for job in ["a", "b"] {
+        let o = ns.kubectl.get_json(&format!("mmsjob/{job}")).unwrap();
+        assert!(
+            !condition(&o, "Synced").is_some_and(|c| c["status"] == "False"),
+            "{job}: {o}"
+        );
+    }
+    let log = op.proc.log_text();
+    for refused in ["422", "Unprocessable", "Invalid value"] {
+        assert!(
+            !log.contains(refused),
+            "a status write was refused ({refused}):\n{}",
+            tail(&log, 40)
+        );
+    }
+}

@@ -6,25 +6,35 @@ use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::{
     JSONSchemaProps, JSONSchemaPropsOrArray, JSONSchemaPropsOrBool,
 };
 use serde_json::Value;
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
+/// The `status` schema of every kind, generated once per test process (generation is slow,
+/// and every decide call of every unit test checks its status).
+static STATUS_SCHEMAS: LazyLock<HashMap<String, JSONSchemaProps>> = LazyLock::new(|| {
+    super::crds()
+        .into_iter()
+        .filter_map(|(_, crd)| {
+            let status = crd.spec.versions[0]
+                .schema
+                .as_ref()
+                .and_then(|s| s.open_api_v3_schema.as_ref())
+                .and_then(|s| s.properties.as_ref())
+                .and_then(|p| p.get("status"))
+                .cloned()?;
+            Some((crd.spec.names.kind.clone(), status))
+        })
+        .collect()
+});
 
 /// Problems with `status` (serialised as it is sent) under the `status` schema of `kind`.
 pub fn status_problems(kind: &str, status: &impl serde::Serialize) -> Vec<String> {
-    let crd = super::crds()
-        .into_iter()
-        .map(|(_, crd)| crd)
-        .find(|crd| crd.spec.names.kind == kind)
-        .unwrap_or_else(|| panic!("no CRD for {kind}"));
-    let schema = crd.spec.versions[0]
-        .schema
-        .as_ref()
-        .and_then(|s| s.open_api_v3_schema.as_ref())
-        .and_then(|s| s.properties.as_ref())
-        .and_then(|p| p.get("status"))
-        .cloned()
-        .expect("a status schema");
+    let schema = STATUS_SCHEMAS
+        .get(kind)
+        .unwrap_or_else(|| panic!("no CRD with a status schema for {kind}"));
     let value = serde_json::to_value(status).expect("status serialises");
     let mut problems = Vec::new();
-    check(&schema, &value, "status", &mut problems);
+    check(schema, &value, "status", &mut problems);
     problems
 }
 
@@ -191,5 +201,9 @@ mod tests {
         );
         assert_status_valid("DataSource", &crate::api::DataSourceStatus::default());
         assert_status_valid("Cutover", &crate::api::CutoverStatus::default());
+        assert_status_valid(
+            "DataWorksMigration",
+            &crate::api::dataworks_migration::DataWorksMigrationStatus::default(),
+        );
     }
 }

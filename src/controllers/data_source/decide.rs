@@ -222,6 +222,8 @@ pub fn decide(
 ) -> Decision {
     let mut decision = derive(spec, prev, generation, observed, now);
     keep_stamp_unless_changed(prev, &mut decision.status, |s| &mut s.last_polled_at);
+    #[cfg(test)]
+    crate::api::schema_check::assert_status_valid("DataSource", &decision.status);
     decision
 }
 

@@ -236,6 +236,8 @@ fn action_due(status: &DataWorksMigrationStatus) -> bool {
 pub fn decide(inputs: &Inputs<'_>) -> Decision {
     let mut decision = derive(inputs);
     keep_stamp_unless_changed(inputs.prev, &mut decision.status, |s| &mut s.last_polled_at);
+    #[cfg(test)]
+    crate::api::schema_check::assert_status_valid("DataWorksMigration", &decision.status);
     decision
 }
 

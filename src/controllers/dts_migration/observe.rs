@@ -120,7 +120,11 @@ pub async fn data_check_tables(
             full.status.as_str(),
             "Finished" | "Failed" | "Inconsistency"
         )
-        && !prev_full.is_some_and(|p| p.status == full.status && p.tables_checked.is_some())
+        // Read again when the answer changed: a different status, or DTS no longer saying the
+        // same about switching (the per-table figures behind it changed).
+        && !prev_full.is_some_and(|p| {
+            p.status == full.status && p.can_switch == full.can_switch && p.tables_checked.is_some()
+        })
     {
         full.tables = read(dts, &job, CheckType::Full).await;
     }

@@ -373,6 +373,8 @@ pub fn decide(
 ) -> Decision {
     let mut decision = derive(spec, prev, generation, job_name, source, observed, now);
     keep_stamp_unless_changed(prev, &mut decision.status, |s| &mut s.last_polled_at);
+    #[cfg(test)]
+    crate::api::schema_check::assert_status_valid("MmsJob", &decision.status);
     decision
 }
 
@@ -403,6 +405,8 @@ pub fn decide_observed(
         status,
         &[|s| &mut s.last_polled_at, |s| &mut s.next_poll_at],
     );
+    #[cfg(test)]
+    crate::api::schema_check::assert_status_valid("MmsJob", &decision.status);
     decision
 }
 

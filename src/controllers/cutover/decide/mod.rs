@@ -302,7 +302,10 @@ pub fn decide(inputs: &Inputs<'_>) -> Decision {
         abort_refused: None,
     };
     let phase = machine.run(prev_phase, wake);
-    machine.finish(phase, *generation)
+    let decision = machine.finish(phase, *generation);
+    #[cfg(test)]
+    crate::api::schema_check::assert_status_valid("Cutover", &decision.status);
+    decision
 }
 
 /// The highest lag of the DtsMigrations' newest samples; `stale` when one is older than the
