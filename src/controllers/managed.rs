@@ -434,7 +434,9 @@ pub fn sync_conditions(
             .try_into()
             .is_ok_and(|d: std::time::Duration| d >= STALL_AFTER)
     });
-    let stalled = if terminal {
+    // At once only for what waiting cannot fix (a spec, a Secret, a refusal by the cloud). A
+    // Kubernetes 422 is also a lost JSON-patch `test` (the finalizer's), which clears by itself.
+    let stalled = if e.awaits_change() {
         Some(Desired::true_(STALLED, e.reason(), e.to_string()))
     } else if long {
         Some(Desired::true_(
@@ -643,6 +645,16 @@ mod sync_tests {
             stalled(&d).is_some_and(|s| s.message.contains("more than 10 minutes")),
             "{d:?}"
         );
+    }
+
+    #[test]
+    fn a_kubernetes_refusal_does_not_stall_at_once() {
+        // A 422 is also a finalizer's JSON-patch `test` lost to a concurrent write.
+        let e = Error::Kube(kube::Error::Api(Box::new(
+            kube::core::Status::failure("the server rejected our request", "Invalid")
+                .with_code(422),
+        )));
+        assert!(stalled(&sync_conditions(&[], Err(&e), at(0))).is_none());
     }
 
     #[test]
