@@ -680,7 +680,7 @@ def reject_cases():
         ("cutover target outside the watched namespace", ["--set", "watchNamespace=shop",
                                                          "--set", "cutoverTargets[0].namespace=billing"], "not watched"),
         ("a log level RUST_LOG does not know", ["--set", "logLevel=verbose"], "logLevel"),
-        ("a directive without a level", ["--set", "logLevel=info,aliyun_migration_operator"], "logLevel"),
+        ("a directive without a level", ["--set-string", "logLevel=info\\,aliyun_migration_operator"], "logLevel"),
         ("an empty image tag", ["--set-string", "image.tag="], "tag"),
         ("an image tag with a space", ["--set-string", "image.tag=1.0 beta"], "tag"),
         ("ServiceMonitor without the metrics Service", ["--set", "metrics.serviceMonitor.enabled=true",

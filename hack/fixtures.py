@@ -36,6 +36,8 @@ BEGIN, END = "<!-- live-states:begin -->", "<!-- live-states:end -->"
 KIND_ORDER = ["DataSource", "MmsJob", "DtsMigration", "DataWorksMigration", "Cutover"]
 HEALTH_ORDER = ["Healthy", "Progressing", "Suspended", "Degraded", "Missing", "Unknown"]
 NAMESPACE = "e2e"
+# Messages are kept whole (they are what the health checks show).
+HEADER = "# Recorded from a live object by hack/fixtures.py (hack/test.sh fixtures).\n# yamllint disable rule:line-length\n"
 UID = "00000000-0000-4000-8000-000000000000"
 # A credential that reached an object is a bug elsewhere; it must not also reach the repo.
 FORBIDDEN = re.compile(r"LTAI[0-9A-Za-z]{8,}|-----BEGIN [A-Z ]*PRIVATE KEY-----")
@@ -129,6 +131,7 @@ def record(args):
                 path = os.path.join(args.out, obj["kind"], slug(key) + ".yaml")
                 os.makedirs(os.path.dirname(path), exist_ok=True)
                 with open(path, "w") as f:
+                    f.write(HEADER)
                     yaml.safe_dump(fixture, f, sort_keys=False, width=120)
 
     threads = [threading.Thread(target=follow, args=(r,), daemon=True) for r in resources]
