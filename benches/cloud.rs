@@ -212,7 +212,8 @@ fn run(cluster: &Cluster, objects: usize, time_scale: f64) -> Value {
     block_on(sim.admin.set_scale(0.0)).unwrap();
     let paused = Instant::now();
     std::thread::sleep(Duration::from_secs(10));
-    let active = mms_jobs + migrations - jobs.terminal() - dts.terminal();
+    let (active_jobs, active_dts) = (mms_jobs - jobs.terminal(), migrations - dts.terminal());
+    let active = active_jobs + active_dts;
     let s0 = now_ms();
     std::thread::sleep(Duration::from_secs(60));
     let steady = calls.between(s0, now_ms());
@@ -265,13 +266,20 @@ fn run(cluster: &Cluster, objects: usize, time_scale: f64) -> Value {
     let (i0, idle0) = (now_ms(), sample(pid2).unwrap());
     std::thread::sleep(Duration::from_secs(60));
     let idle1 = sample(pid2).unwrap();
-    let idle_calls = calls.between(i0, now_ms()).len();
+    let idle = calls.between(i0, now_ms());
+    let idle_calls = idle.len();
     jobs.stop();
     dts.stop();
     let exit_idle = sigterm_exit(&mut op2);
     calls.stop();
 
     let minute = |n: usize| n as f64;
+    let per_interval = |objects: usize, calls_per_minute: usize, interval_seconds: f64| -> Value {
+        if calls_per_minute == 0 {
+            return json!(null);
+        }
+        json!(objects as f64 / (calls_per_minute as f64 * interval_seconds / 60.0))
+    };
     let per_action = |calls: &[measure::calls::Call]| -> serde_json::Map<String, Value> {
         by_action(calls)
             .into_iter()
@@ -299,7 +307,16 @@ fn run(cluster: &Cluster, objects: usize, time_scale: f64) -> Value {
         "frozen_calls_per_minute": minute(steady.len()),
         "frozen_calls_per_minute_by_action": steady_by_action,
         "frozen_calls_per_object_per_minute": steady.len() as f64 / active.max(1) as f64,
+        // The target's unit: objects followed per call in one nominal poll interval (MMS
+        // running 30 s, DTS initial load 15 s), per product; at least 25 wanted.
+        "frozen_objects_per_call_per_interval": {
+            "mms": per_interval(active_jobs, steady.iter().filter(|c| c.product == "MMS").count(), 30.0),
+            "dts": per_interval(active_dts, steady.iter().filter(|c| c.product == "DTS").count(), 15.0),
+            "all_objects_present": per_interval(objects, steady.len(), 30.0),
+        },
         "finished_calls_per_minute": idle_calls,
+        // DataSources are not finished objects: their periodic re-read is what remains.
+        "finished_calls_per_minute_by_action": per_action(&idle),
         "peak_calls_per_second": {
             "mms": peak_per_second(&load_calls, is("MMS")),
             "dts_without_detail": peak_per_second(&load_calls, |c| c.product == "DTS" && c.action != "DescribeDtsJobDetail"),

@@ -85,7 +85,7 @@ def normalise(obj):
 
 
 def slug(key):
-    kind, phase, current, paused, conditions = key
+    _kind, phase, current, paused, conditions = key
     ready = next((f"{s}-{r}" for t, s, r in conditions if t == "Ready"), "noready")
     digest = hashlib.sha1(json.dumps(key).encode()).hexdigest()[:8]
     phase = "nophase" if phase == "-" else phase

@@ -542,6 +542,59 @@ fn gate_labels(key: &LagLabels, gate: &str) -> GateLabels {
 mod tests {
     use super::*;
 
+    /// The metric families the operator registers (`amo_` + each name given to
+    /// `registry.register`; empty families are not rendered, so the exposition cannot say).
+    fn exported_families() -> std::collections::BTreeSet<String> {
+        include_str!("metrics.rs")
+            .split("registry.register(")
+            .skip(1)
+            .filter_map(|call| call.split('"').nth(1))
+            .filter(|name| {
+                !name.is_empty() && name.chars().all(|c| c.is_ascii_lowercase() || c == '_')
+            })
+            .map(|name| format!("amo_{name}"))
+            .collect()
+    }
+
+    /// Every `amo_…` name a rule, dashboard hint or document uses is a series the operator
+    /// exports: an alert on a renamed metric never fires and says nothing.
+    #[test]
+    fn alerts_and_docs_name_only_exported_metrics() {
+        let families = exported_families();
+        assert!(families.contains("amo_reconcile"), "{families:?}");
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        for file in [
+            "config/prometheus/prometheus-rule.yaml",
+            "charts/aliyun-migration-operator/templates/prometheusrule.yaml",
+            "charts/aliyun-migration-operator/templates/service.yaml",
+            "charts/aliyun-migration-operator/values.yaml",
+            "config/manager/service.yaml",
+            "docs/observability.md",
+            "docs/install.md",
+        ] {
+            let text = std::fs::read_to_string(root.join(file)).unwrap();
+            let mut named = 0;
+            for (at, _) in text.match_indices("amo_") {
+                let name: String = text[at..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_lowercase() || *c == '_')
+                    .collect();
+                // OpenMetrics names a counter's family without `_total`; histograms add
+                // `_bucket`, `_sum` and `_count` to theirs.
+                let family = ["_total", "_bucket", "_sum", "_count"]
+                    .iter()
+                    .find_map(|suffix| name.strip_suffix(suffix))
+                    .unwrap_or(&name);
+                assert!(
+                    families.contains(family) || families.contains(&name),
+                    "{file} names {name}, which the operator does not export ({families:?})"
+                );
+                named += 1;
+            }
+            assert!(named > 0, "{file} names no metric: drop it from this list");
+        }
+    }
+
     #[test]
     fn phase_change_replaces_the_series() {
         let m = Metrics::new();

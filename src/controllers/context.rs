@@ -95,6 +95,7 @@ impl Context {
                 // A created job normally shows up in the next list; only then is its async task
                 // read.
                 create_grace: scaled(2 * super::mms_job::decide::POLL_CREATING),
+                task_refresh_polls: super::informer::mms::TASK_REFRESH_POLLS,
             },
             metrics.clone(),
             cloud.budget_rate(Product::Mms, "ListMmsJobs"),

@@ -67,14 +67,6 @@ if stalled ~= nil and stalled.status == "True" and obj.status.phase ~= "Paused" 
   hs.message = first(stalled.message, stalled.reason, "Stalled")
   return hs
 end
--- Synced=False: the last reconcile did not reach the cloud, so live values (lag, a resolved
--- source) may be old. Such a phase is never Healthy on old values.
-local synced = condition("Synced")
-local syncFailure = nil
-if synced ~= nil and synced.status == "False" then
-  syncFailure = "Not in sync with the cloud (" .. first(synced.reason, "Synced=False") .. "): "
-    .. first(synced.message, "the last reconcile failed")
-end
 
 local status = obj.status
 local phase = status.phase

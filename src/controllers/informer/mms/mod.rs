@@ -18,7 +18,7 @@ pub use plan::Target;
 use plan::{Summary, list_plan};
 
 /// Re-read a running job's tasks after this many polls that showed the same list figures.
-const TASK_REFRESH_POLLS: u32 = 4;
+pub const TASK_REFRESH_POLLS: u32 = 4;
 
 /// What to read for an MmsJob, and in which data source.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -52,6 +52,9 @@ impl JobMemo {
 pub struct Mms {
     /// How long a created job may stay invisible before its async task is read.
     pub create_grace: Duration,
+    /// Re-read a running job's tasks after this many polls that showed the same list figures
+    /// (normally [`TASK_REFRESH_POLLS`]).
+    pub task_refresh_polls: u32,
 }
 
 pub type MmsInformer = super::Informer<Mms>;
@@ -99,7 +102,7 @@ impl Poller for Mms {
                 summary: i.memo.summary.clone(),
                 view: i.memo.view.clone(),
                 refresh_tasks: i.memo.summary.as_ref().is_some_and(Summary::running)
-                    && i.memo.polls_since_tasks >= TASK_REFRESH_POLLS,
+                    && i.memo.polls_since_tasks >= self.task_refresh_polls,
             })
             .collect();
         let names = wants

@@ -68,19 +68,28 @@ async fn source_with_jobs(sim: &SimHandle, mms: &MmsClient) -> (i64, Vec<String>
 }
 
 fn track(mms: &MmsClient, source_id: i64, job: Target) -> Track {
+    track_every(mms, source_id, job, Duration::from_millis(100))
+}
+
+fn track_every(mms: &MmsClient, source_id: i64, job: Target, interval: Duration) -> Track {
     Track {
         client: mms.clone(),
         target: MmsTarget { source_id, job },
-        interval: Duration::from_millis(100),
+        interval,
         memo: JobMemo::default(),
         poll_now: false,
     }
 }
 
 fn informer(rate: f64) -> MmsInformer {
+    informer_refreshing(rate, super::TASK_REFRESH_POLLS)
+}
+
+fn informer_refreshing(rate: f64, task_refresh_polls: u32) -> MmsInformer {
     MmsInformer::new(
         Mms {
             create_grace: Duration::from_secs(20),
+            task_refresh_polls,
         },
         Arc::new(Metrics::new()),
         rate,
@@ -108,8 +117,13 @@ async fn one_list_serves_many_jobs_and_tasks_are_read_once_per_change() {
     let sim = sim().await;
     let mms = client(&sim);
     let (source_id, names) = source_with_jobs(&sim, &mms).await;
-    // An unlimited budget: intervals stay nominal (100 ms here).
-    let informer = informer(f64::INFINITY);
+    // An unlimited budget: intervals stay nominal. A second apart, so that the counts below
+    // are of one round even on a loaded machine; no periodic task re-read, which a slow
+    // machine's longer sleeps would otherwise reach.
+    let informer = informer_refreshing(f64::INFINITY, u32::MAX);
+    let every = Duration::from_secs(1);
+    let track =
+        |mms: &MmsClient, source_id: i64, job: Target| track_every(mms, source_id, job, every);
     let mut rx = informer.subscribe();
     sim.admin().clear_requests().await.unwrap();
     let keys: Vec<ObjKey> = names.iter().map(|n| ("ns".into(), n.clone())).collect();
@@ -188,9 +202,8 @@ async fn one_list_serves_many_jobs_and_tasks_are_read_once_per_change() {
     assert_eq!(calls(&sim, "ListMmsJobs").await, 1);
     let lists = calls(&sim, "ListMmsJobs").await;
 
-    // Nothing moved (frozen clock): later rounds list, and read no task (until a running
-    // job's periodic re-read, TASK_REFRESH_POLLS polls later).
-    tokio::time::sleep(Duration::from_millis(250)).await;
+    // Nothing moved (frozen clock): later rounds list, and read no task.
+    tokio::time::sleep(every * 2 + every / 2).await;
     assert!(calls(&sim, "ListMmsJobs").await > lists);
     assert_eq!(
         calls(&sim, "ListMmsTasks").await,
@@ -208,9 +221,9 @@ async fn one_list_serves_many_jobs_and_tasks_are_read_once_per_change() {
     for key in &keys {
         informer.untrack(key);
     }
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    tokio::time::sleep(every + every / 5).await;
     let settled = sim.admin().requests(0).await.unwrap().len();
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    tokio::time::sleep(every * 2).await;
     assert_eq!(sim.admin().requests(0).await.unwrap().len(), settled);
     informer.stop();
     sim.shutdown().await;
