@@ -247,6 +247,29 @@ fn dts_migration_contradictions_are_rejected() {
 }
 
 #[test]
+fn precheck_skips_need_the_dts_job_generation() {
+    let legacy = json!({
+        "apiGeneration": "MigrationJob",
+        "destination": {"instanceType": "RDS", "instanceId": "rm-1", "database": "shop"},
+    });
+    let with = |mut extra: Value, precheck: Value| {
+        extra["precheck"] = precheck;
+        dts(extra)
+    };
+    accepted::<DtsMigration>(
+        &with(json!({}), json!({"skip": ["CHECK_DEST_TABLE_EMPTY"]})),
+        None,
+    );
+    accepted::<DtsMigration>(&with(legacy.clone(), json!({})), None);
+    accepted::<DtsMigration>(&with(legacy.clone(), json!({"skip": []})), None);
+    rejected_with::<DtsMigration>(
+        &with(legacy, json!({"skip": ["CHECK_DEST_TABLE_EMPTY"]})),
+        None,
+        "needs apiGeneration DtsJob",
+    );
+}
+
+#[test]
 fn dts_migration_configuration_is_frozen_and_stop_is_final() {
     let started = json!({"dtsJobId": "abc", "startedAt": "2026-01-01T00:00:00Z"});
     let old = with_status(dts(json!({"stop": true})), started.clone());

@@ -155,6 +155,91 @@ fn a_precheck_failure_is_reported_item_by_item_and_recovers() {
 
 #[test]
 #[ignore = "needs the local kube-apiserver: run hack/test.sh"]
+fn a_precheck_warning_blocks_until_the_spec_accepts_it_then_is_skipped_once() {
+    let cluster = cluster();
+    let ns = Namespace::create(cluster, "dts-warning");
+    let sim = Sim::start(&[]);
+    secrets(&ns);
+    let _op = Operator::start(cluster, &ns.name, &sim, &[]);
+    block_on(sim.admin.set_scale(0.0)).unwrap();
+    migration(&ns, "orders", "");
+    let id = job_id(&ns, "orders");
+    wait_for("the task is bought", T, || {
+        block_on(sim.admin.dts_job(&id))
+            .ok()
+            .filter(|j| j.dts_instance_id.is_some())
+            .map(|_| ())
+    });
+    block_on(sim.admin.set_precheck_warning(
+        &id,
+        "CHECK_DEST_TABLE_EMPTY",
+        "the destination table orders_base is not empty",
+    ))
+    .unwrap();
+    block_on(sim.admin.set_scale(60.0)).unwrap();
+    let m = wait_obj(
+        &ns.kubectl,
+        "dtsmigration/orders",
+        "blocked by the warning",
+        T,
+        |o| {
+            at(o, "status.phase") == "PrecheckFailed"
+                && condition(o, "Ready").is_some_and(|c| {
+                    c["message"]
+                        .as_str()
+                        .is_some_and(|m| m.contains("spec.precheck.skip"))
+                })
+        },
+    );
+    let message = condition(&m, "Ready").unwrap()["message"].clone();
+    assert!(
+        message
+            .as_str()
+            .unwrap()
+            .contains("CHECK_DEST_TABLE_EMPTY: the destination table orders_base is not empty"),
+        "{message}"
+    );
+    let items = at(&m, "status.precheck.items").as_array().cloned().unwrap();
+    let warning = items
+        .iter()
+        .find(|i| i["name"] == "CHECK_DEST_TABLE_EMPTY")
+        .expect("the warning is listed");
+    assert_eq!(warning["result"], "Warning");
+    assert_eq!(warning["canSkip"], true);
+    let skips = || {
+        block_on(sim.admin.requests_for("SkipPreCheck"))
+            .unwrap()
+            .len()
+    };
+    assert_eq!(
+        skips(),
+        0,
+        "nothing is skipped that the spec does not accept"
+    );
+
+    ns.kubectl.ok(&[
+        "patch",
+        "dtsmigration/orders",
+        "--type=merge",
+        "-p",
+        r#"{"spec":{"precheck":{"skip":["CHECK_DEST_TABLE_EMPTY"]}}}"#,
+    ]);
+    ns.kubectl
+        .wait_condition("dtsmigration/orders", "PrecheckPassed", 180);
+    let m = ns.kubectl.get_json("dtsmigration/orders").unwrap();
+    assert_eq!(
+        at(&m, "status.precheckSkipped"),
+        &serde_json::json!({"items": ["CHECK_DEST_TABLE_EMPTY"], "generation": 2}),
+        "{}",
+        at(&m, "status")
+    );
+    ns.kubectl
+        .wait_condition("dtsmigration/orders", "Replicating", 180);
+    assert_eq!(skips(), 1, "skipped once");
+}
+
+#[test]
+#[ignore = "needs the local kube-apiserver: run hack/test.sh"]
 fn suspend_resume_and_a_lag_spike() {
     let cluster = cluster();
     let ns = Namespace::create(cluster, "dts-lag");

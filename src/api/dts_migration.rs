@@ -56,6 +56,7 @@ fn immutable_rule() -> kube::core::Rule {
     validation = Rule::new("self.apiGeneration != 'MigrationJob' || self.destination.instanceType != 'MaxCompute'").message("the legacy migration-job API does not accept MaxCompute as destination: use apiGeneration DtsJob"),
     validation = Rule::new("self.destination.instanceType != 'MaxCompute' || has(self.destination.database)").message("destination.database must name the MaxCompute project"),
     validation = Rule::new("!('Incremental' in self.migrationTypes) || self.source.instanceType != 'MaxCompute'").message("MaxCompute cannot be an incremental source"),
+    validation = Rule::new("self.apiGeneration != 'MigrationJob' || !has(self.precheck) || !has(self.precheck.skip) || size(self.precheck.skip) == 0").message("spec.precheck.skip needs apiGeneration DtsJob: the legacy migration-job API cannot skip precheck items"),
 )]
 #[serde(rename_all = "camelCase")]
 pub struct DtsMigrationSpec {
@@ -116,6 +117,9 @@ pub struct DtsMigrationSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(max = 128))]
     pub precheck_requested_at: Option<String>,
+    /// What to do about precheck items DTS reports as warnings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub precheck: Option<PrecheckPolicy>,
     /// Lag in seconds above which `LagWithinThreshold` turns False. Default 5 (seed 002).
     #[serde(default = "default_lag_alert")]
     #[schemars(range(min = 1))]
@@ -342,6 +346,22 @@ pub struct DataCheck {
     pub full_check_ratio: Option<i32>,
 }
 
+/// Precheck warnings a person accepted in advance.
+#[derive(Deserialize, Serialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PrecheckPolicy {
+    /// Precheck item names (e.g. `CHECK_DEST_TABLE_EMPTY`) to skip when, and only when, DTS
+    /// reports them as a warning it lets be skipped (SkipPreCheck). A failed item is never
+    /// skipped: fix its cause and set `precheckRequestedAt`. A warning that blocks the task and
+    /// is not listed here keeps it in `PrecheckFailed`, named in the `Ready` message.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(
+        length(max = 32),
+        inner(length(min = 1, max = 64), regex(pattern = r"^[A-Za-z0-9_]+$"))
+    )]
+    pub skip: Vec<String>,
+}
+
 /// Lag alerting inside DTS (CloudMonitor / SMS).
 #[derive(Deserialize, Serialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
@@ -442,6 +462,10 @@ pub struct DtsMigrationStatus {
     /// The generation whose spec the last precheck ran against.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub precheck_generation: Option<i64>,
+    /// Precheck warnings skipped (SkipPreCheck, then the precheck started again) because
+    /// `spec.precheck.skip` lists them; recorded once both calls were answered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub precheck_skipped: Option<PrecheckSkipped>,
     /// True once the lag monitor rule is in place.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub lag_monitor_rule_configured: bool,
@@ -508,6 +532,17 @@ pub struct PrecheckStatus {
     pub total_items: i64,
 }
 
+/// Precheck warnings the operator skipped, and for which spec.
+#[derive(Deserialize, Serialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PrecheckSkipped {
+    /// The skipped items.
+    #[schemars(length(max = 32), inner(length(max = 64)))]
+    pub items: Vec<String>,
+    /// The spec generation whose `precheck.skip` listed them.
+    pub generation: i64,
+}
+
 /// One precheck item that failed or warned.
 #[derive(Deserialize, Serialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
@@ -522,6 +557,9 @@ pub struct PrecheckItem {
     /// What to do, as DTS says it.
     #[serde(default)]
     pub repair: String,
+    /// Whether DTS lets this item be skipped (absent: DTS did not say).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub can_skip: Option<bool>,
 }
 
 /// Status of each stage.

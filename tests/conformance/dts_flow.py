@@ -165,6 +165,33 @@ def precheck_failure(f):
     f.call("DeleteDtsJob (precheck case)", dts.delete_dts_job, d.DeleteDtsJobRequest(dts_instance_id=instance_id))
 
 
+def precheck_warning(f):
+    dts = f.spy(client())
+    instance_id, job_id = purchase(f, dts, "CreateDtsInstance (warning case)")
+    f.call("ConfigureDtsJob without auto start (warning case)", dts.configure_dts_job,
+           configure_request(instance_id, {"autoStartModulesAfterConfig": "none", "targetTableMode": "2"}))
+    admin("POST", f"/dts/jobs/{job_id}/precheck", {"item": "CHECK_DEST_TABLE_EMPTY", "result": "Warning",
+                                                    "message": "orders_base is not empty", "canSkip": True})
+    f.call("StartDtsJob (precheck with a warning)", dts.start_dts_job, d.StartDtsJobRequest(dts_job_id=job_id))
+
+    def status():
+        return f.call("DescribeDtsJobDetail (poll warning)", dts.describe_dts_job_detail,
+                      d.DescribeDtsJobDetailRequest(dts_job_id=job_id)).status
+
+    wait_until("a warning holds the precheck", lambda: status() == "PrecheckFailed", timeout=30)
+    body = f.call("DescribePreCheckStatus (warning)", dts.describe_pre_check_status,
+                  d.DescribePreCheckStatusRequest(dts_job_id=job_id, job_code="01"))
+    item = {x.item: x for x in body.job_progress}["CHECK_DEST_TABLE_EMPTY"]
+    f.check("DescribePreCheckStatus shows a skippable warning", item.state == "Warning" and item.can_skip is True)
+    # What the operator sends: codes and full names, both JSON arrays (the SDK's own types).
+    f.call("SkipPreCheck", dts.skip_pre_check,
+           d.SkipPreCheckRequest(dts_job_id=job_id, skip=True, skip_pre_check_items='["CHECK_DEST_TABLE_EMPTY"]',
+                                 skip_pre_check_names='["CHECK_DEST_TABLE_EMPTY_DETAIL"]'))
+    f.call("StartDtsJob (re-run precheck after the skip)", dts.start_dts_job, d.StartDtsJobRequest(dts_job_id=job_id))
+    wait_until("the skipped warning no longer holds the task", lambda: status() == "Migrating", timeout=30)
+    f.call("DeleteDtsJob (warning case)", dts.delete_dts_job, d.DeleteDtsJobRequest(dts_instance_id=instance_id))
+
+
 def legacy_api(f):
     dts = f.spy(client())
     req = d.CreateMigrationJobRequest(region="cn-hangzhou", migration_job_class="small", client_token="conformance-legacy-1")
@@ -271,6 +298,7 @@ def refusals(f):
 def flow(f):
     new_api(f)
     precheck_failure(f)
+    precheck_warning(f)
     data_check(f)
     legacy_api(f)
     refusals(f)

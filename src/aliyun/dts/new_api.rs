@@ -401,6 +401,25 @@ impl DtsClient {
         self.job_action("StartDtsJob", job).await
     }
 
+    /// SkipPreCheck: waives precheck items by their code (DescribePreCheckStatus `Item`, e.g.
+    /// `CHECK_DEST_TABLE_EMPTY`; only items with `CanSkip`) and full name (`…_DETAIL`), both as
+    /// JSON arrays, as the official SDK documents them. The precheck must then run again
+    /// (StartDtsJob) for the task to go on.
+    pub async fn skip_pre_check(&self, dts_job_id: &str, items: &[String]) -> Result<Ack, Error> {
+        let json = |names: Vec<String>| serde_json::to_string(&names).expect("strings serialize");
+        // The full names correspond one to one: the code plus `_DETAIL`.
+        let full: Vec<String> = items.iter().map(|i| format!("{i}_DETAIL")).collect();
+        let mut p = RpcParams::default();
+        p.put("DtsJobId", dts_job_id)
+            .put("Skip", "true")
+            .put("SkipPreCheckItems", json(items.to_vec()))
+            .put("SkipPreCheckNames", json(full));
+        let resp = self
+            .call("SkipPreCheck", p, Idempotency::Idempotent)
+            .await?;
+        Ok(Ack::from(&resp))
+    }
+
     /// SuspendDtsJob: pauses (state `Suspending`). Incremental tasks must not stay paused
     /// for more than 6 hours, and a paused pay-as-you-go task is still billed.
     pub async fn suspend_dts_job(&self, job: &DtsJobRef) -> Result<Ack, Error> {

@@ -7,7 +7,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use crate::api::conditions::{self, Desired, READY, Status};
 use crate::api::dts_migration::{
     ApiGeneration, DtsMigrationPhase as Phase, DtsMigrationSpec, DtsMigrationStatus, MigrationType,
-    PrecheckItem, PrecheckStatus, RetryStatus, StageStatus, Stages, TableCheck,
+    PrecheckItem, PrecheckSkipped, PrecheckStatus, RetryStatus, StageStatus, Stages, TableCheck,
 };
 use crate::controllers::poll::{elapsed, keep_stamp_unless_changed, remaining};
 
@@ -130,6 +130,9 @@ pub enum Act {
     Configure,
     /// Start a configured task, re-run a failed precheck, or resume a paused task.
     Start,
+    /// Skip these precheck warnings (SkipPreCheck) and run the precheck again (StartDtsJob);
+    /// recorded in `status.precheckSkipped` once both were answered (both are safe to repeat).
+    SkipPrecheck(PrecheckSkipped),
     Suspend,
     Stop,
     CreateMonitorRule,
@@ -219,6 +222,7 @@ fn derive(
         lag: prev.lag.clone(),
         last_precheck_requested_at: prev.last_precheck_requested_at.clone(),
         precheck_generation: prev.precheck_generation,
+        precheck_skipped: prev.precheck_skipped.clone(),
         lag_monitor_rule_configured: prev.lag_monitor_rule_configured,
         last_handled_reconcile_at: prev.last_handled_reconcile_at.clone(),
         // The answer's arrival, not the reconcile's start: lag samples are stamped with it.
@@ -608,21 +612,42 @@ fn decide_precheck_failed(
         .iter()
         .filter(|i| i.result.eq_ignore_ascii_case("failed"))
         .collect();
-    let list = failed
+    let warnings: Vec<&PrecheckItem> = items
         .iter()
-        .map(|i| {
-            if i.repair.is_empty() {
-                format!("{}: {}", i.name, i.reason)
-            } else {
-                format!("{}: {} (fix: {})", i.name, i.reason, i.repair)
+        .filter(|i| i.result.eq_ignore_ascii_case("warning"))
+        .collect();
+    let message = if failed.is_empty() && !warnings.is_empty() {
+        match skip_warnings(spec, status, &warnings) {
+            Ok(act) => {
+                out.act = Some(act);
+                out.ready = Desired::false_(
+                    READY,
+                    "PrecheckWarningsSkipped",
+                    format!(
+                        "skipping precheck warning(s) {} (spec.precheck.skip), then running the precheck again",
+                        names(&warnings)
+                    ),
+                );
+                out.precheck = Some(Desired::false_(
+                    PRECHECK_PASSED,
+                    "PrecheckWarningsSkipped",
+                    "the precheck runs again without the skipped warnings",
+                ));
+                return;
             }
-        })
-        .collect::<Vec<_>>()
-        .join("; ");
-    let message = format!(
-        "{} precheck item(s) failed: {list}. Fix the cause, then set spec.precheckRequestedAt (or edit the spec) to run the precheck again",
-        failed.len()
-    );
+            Err(message) => message,
+        }
+    } else {
+        let mut message = format!(
+            "{} precheck item(s) failed: {}. Fix the cause, then set spec.precheckRequestedAt (or edit the spec) to run the precheck again",
+            failed.len(),
+            described(&failed)
+        );
+        if !warnings.is_empty() {
+            message.push_str(&format!("; warnings: {}", described(&warnings)));
+        }
+        message
+    };
     out.ready = Desired::false_(READY, "PrecheckFailed", message.clone());
     out.precheck = Some(Desired::false_(PRECHECK_PASSED, "PrecheckFailed", message));
     if let Some(requested) = &spec.precheck_requested_at
@@ -636,6 +661,75 @@ fn decide_precheck_failed(
             "running the precheck again (spec.precheckRequestedAt)",
         );
     }
+}
+
+/// A precheck that only warns: skip the warnings the spec accepts and run the precheck again,
+/// once per spec generation. Any warning the spec does not list, or one that DTS still reports
+/// after the skip and the re-run, is the person's to decide (`Err`: what to do), never a loop.
+fn skip_warnings(
+    spec: &DtsMigrationSpec,
+    status: &DtsMigrationStatus,
+    warnings: &[&PrecheckItem],
+) -> Result<Act, String> {
+    let accepted: &[String] = spec.precheck.as_ref().map_or(&[], |p| &p.skip);
+    let unskippable: Vec<&PrecheckItem> = warnings
+        .iter()
+        .copied()
+        .filter(|w| w.can_skip == Some(false))
+        .collect();
+    if !unskippable.is_empty() {
+        return Err(format!(
+            "precheck warning(s) that DTS does not let be skipped block the task: {}. Fix the cause, then set spec.precheckRequestedAt",
+            described(&unskippable)
+        ));
+    }
+    let unlisted: Vec<&PrecheckItem> = warnings
+        .iter()
+        .copied()
+        .filter(|w| !accepted.contains(&w.name))
+        .collect();
+    if !unlisted.is_empty() {
+        return Err(format!(
+            "precheck warning(s) block the task: {}. Accept them by adding {} to spec.precheck.skip, or fix the cause and set spec.precheckRequestedAt",
+            described(&unlisted),
+            names(&unlisted)
+        ));
+    }
+    let generation = status.observed_generation.unwrap_or_default();
+    let items: Vec<String> = warnings.iter().map(|w| w.name.clone()).collect();
+    match &status.precheck_skipped {
+        Some(done)
+            if done.generation == generation && items.iter().all(|w| done.items.contains(w)) =>
+        {
+            Err(format!(
+                "DTS still reports the skipped warning(s) {} after the precheck ran again; check the task in the DTS console",
+                names(warnings)
+            ))
+        }
+        _ => Ok(Act::SkipPrecheck(PrecheckSkipped { items, generation })),
+    }
+}
+
+fn names(items: &[&PrecheckItem]) -> String {
+    items
+        .iter()
+        .map(|i| i.name.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn described(items: &[&PrecheckItem]) -> String {
+    items
+        .iter()
+        .map(|i| {
+            if i.repair.is_empty() {
+                format!("{}: {}", i.name, i.reason)
+            } else {
+                format!("{}: {} (fix: {})", i.name, i.reason, i.repair)
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 fn decide_migrating(

@@ -166,6 +166,7 @@ fn action(act: &Act, legacy: bool) -> &'static str {
         (Act::Suspend, true) => "SuspendMigrationJob",
         (Act::Stop, false) => "StopDtsJob",
         (Act::Stop, true) => "StopMigrationJob",
+        (Act::SkipPrecheck(_), _) => "SkipPreCheck",
         (Act::CreateMonitorRule, _) => "CreateJobMonitorRule",
     }
 }
@@ -531,6 +532,23 @@ async fn act_on(
                 EventType::Normal,
                 "Started",
                 "StartDtsJob sent (start, precheck again, or resume)",
+            )
+            .await;
+        }
+        Act::SkipPrecheck(skipped) => {
+            let job = status.dts_job_id.as_deref().unwrap_or_default();
+            dts.skip_pre_check(job, &skipped.items).await?;
+            task_op(dts, m.spec.api_generation, status, TaskOp::Start).await?;
+            status.precheck_skipped = Some(skipped.clone());
+            publish(
+                ctx,
+                m,
+                EventType::Normal,
+                "PrecheckWarningsSkipped",
+                &format!(
+                    "skipped precheck warning(s) {} (spec.precheck.skip) and started the precheck again",
+                    skipped.items.join(", ")
+                ),
             )
             .await;
         }

@@ -48,6 +48,7 @@ pub fn task_view(s: &DtsJobStatus, answered: jiff::Timestamp) -> TaskView {
                     .or(i.description.clone())
                     .unwrap_or_default(),
                 repair: i.repair_method.clone().unwrap_or_default(),
+                can_skip: i.can_skip,
             })
             .collect(),
     });

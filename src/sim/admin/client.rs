@@ -313,6 +313,25 @@ impl AdminClient {
             result,
             message: message.map(str::to_string),
             repair: None,
+            can_skip: None,
+        };
+        self.post(&format!("/dts/jobs/{id}/precheck"), &req).await
+    }
+
+    /// Makes one precheck item a warning that SkipPreCheck may waive (it blocks the task until
+    /// it is skipped).
+    pub async fn set_precheck_warning(
+        &self,
+        id: &str,
+        item: &str,
+        message: &str,
+    ) -> anyhow::Result<DtsJobView> {
+        let req = PrecheckItemRequest {
+            item: item.into(),
+            result: CheckResult::Warning,
+            message: Some(message.to_string()),
+            repair: None,
+            can_skip: Some(true),
         };
         self.post(&format!("/dts/jobs/{id}/precheck"), &req).await
     }

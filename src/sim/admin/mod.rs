@@ -378,6 +378,9 @@ async fn dts_precheck(
                 item.spec.result = r.result;
                 item.spec.message = r.message;
                 item.spec.repair = r.repair;
+                if let Some(can_skip) = r.can_skip {
+                    item.spec.can_skip = can_skip;
+                }
                 item.skipped = false;
             }
             None => job.items.push(ItemConfig {
@@ -388,7 +391,7 @@ async fn dts_precheck(
                     result: r.result,
                     message: r.message,
                     repair: r.repair,
-                    can_skip: false,
+                    can_skip: r.can_skip.unwrap_or(false),
                 },
                 skipped: false,
             }),

@@ -40,6 +40,9 @@ pub struct PrecheckItemRequest {
     pub message: Option<String>,
     #[serde(default)]
     pub repair: Option<String>,
+    /// Whether SkipPreCheck may waive it (unchanged when absent; a new item: no).
+    #[serde(default)]
+    pub can_skip: Option<bool>,
 }
 
 /// `POST /_sim/dts/jobs/{id}/check-diff`: inconsistent rows the full or incremental data check

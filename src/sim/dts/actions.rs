@@ -933,11 +933,18 @@ fn skip_precheck(dts: &mut Dts, call: Call<'_>) -> Result<Value, ApiError> {
     let p = call.params;
     let id = job_by_id(dts, call)?.id.clone();
     let skip = p.bool("Skip")?.ok_or_else(|| ApiError::missing("Skip"))?;
-    let names: Vec<String> = match p.get_any(&["SkipPreCheckItems", "SkipPreCheckNames"]) {
-        Some(text) => serde_json::from_str(text).or_else(|_| {
-            Ok::<_, ApiError>(text.split(',').map(|s| s.trim().to_string()).collect())
-        })?,
-        None => Vec::new(),
+    let list = |text: &str| -> Vec<String> {
+        serde_json::from_str(text)
+            .unwrap_or_else(|_| text.split(',').map(|s| s.trim().to_string()).collect())
+    };
+    // Codes (`CHECK_X`) or full names (`CHECK_X_DETAIL`) name the same items.
+    let names: Vec<String> = match (p.get("SkipPreCheckItems"), p.get("SkipPreCheckNames")) {
+        (Some(codes), _) => list(codes),
+        (None, Some(full)) => list(full)
+            .into_iter()
+            .map(|n| n.strip_suffix("_DETAIL").unwrap_or(&n).to_string())
+            .collect(),
+        (None, None) => Vec::new(),
     };
     let job = dts.jobs.get_mut(&id).expect("found");
     for item in job

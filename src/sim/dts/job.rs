@@ -396,7 +396,13 @@ impl DtsJob {
         if self.phase == Phase::Precheck {
             let len = self.phase_len(Phase::Precheck, ctx.timings).unwrap_or(1);
             self.last_results = self.evaluate_items(at, len, true);
-            if self.last_results.iter().any(|r| r.state == "Failed") {
+            // A warning blocks the task as a failure does until it is skipped (SkipPreCheck):
+            // DTS waits for someone to accept it.
+            if self
+                .last_results
+                .iter()
+                .any(|r| matches!(r.state, "Failed" | "Warning"))
+            {
                 self.state = State::PrecheckFailed;
                 self.active_since = None;
                 return;

@@ -312,12 +312,14 @@ fn precheck_failure_lists_every_failed_item_verbatim() {
                 result: "Failed".into(),
                 reason: "binary logging is off (loose_polar_log_bin=OFF)".into(),
                 repair: "set loose_polar_log_bin to ON".into(),
+                can_skip: Some(false),
             },
             PrecheckItem {
                 name: "CHECK_PK".into(),
                 result: "Warning".into(),
                 reason: "table shop.audit has no primary key or unique constraint".into(),
                 repair: String::new(),
+                can_skip: Some(true),
             },
             PrecheckItem {
                 name: "CHECK_CONN_SRC".into(),
@@ -348,6 +350,106 @@ fn precheck_failure_lists_every_failed_item_verbatim() {
     assert_eq!(
         d.act, None,
         "nothing is retried until the user says the cause is fixed"
+    );
+}
+
+fn warned(items: &[(&str, Option<bool>)]) -> TaskView {
+    let mut t = task("PrecheckFailed");
+    t.precheck = Some(PrecheckStatus {
+        status: "Failed".into(),
+        percent: Some(100),
+        total_items: 10,
+        items: items
+            .iter()
+            .map(|(name, can_skip)| PrecheckItem {
+                name: name.to_string(),
+                result: "Warning".into(),
+                reason: format!("{name} warns"),
+                can_skip: *can_skip,
+                ..Default::default()
+            })
+            .collect(),
+    });
+    t
+}
+
+fn skipping(items: &[&str]) -> DtsMigrationSpec {
+    let mut s = spec();
+    s.precheck = Some(crate::api::dts_migration::PrecheckPolicy {
+        skip: items.iter().map(|i| i.to_string()).collect(),
+    });
+    s
+}
+
+#[test]
+fn a_warning_the_spec_does_not_accept_blocks_and_says_how_to_accept_it() {
+    let t = warned(&[("CHECK_DEST_TABLE_EMPTY", Some(true))]);
+    for s in [spec(), skipping(&["CHECK_OTHER"])] {
+        let d = run(&s, &configured(), t.clone(), 0);
+        assert_eq!(d.act, None);
+        assert_eq!(d.status.phase, Some(Phase::PrecheckFailed));
+        let msg = &cond(&d, READY).message;
+        assert!(
+            msg.contains("CHECK_DEST_TABLE_EMPTY: CHECK_DEST_TABLE_EMPTY warns")
+                && msg.contains("adding CHECK_DEST_TABLE_EMPTY to spec.precheck.skip"),
+            "{msg}"
+        );
+    }
+}
+
+#[test]
+fn accepted_warnings_are_skipped_and_the_precheck_runs_again_once_per_generation() {
+    let s = skipping(&["CHECK_DEST_TABLE_EMPTY", "CHECK_PK"]);
+    let t = warned(&[("CHECK_DEST_TABLE_EMPTY", Some(true)), ("CHECK_PK", None)]);
+    let d = run(&s, &configured(), t.clone(), 0);
+    let skipped = PrecheckSkipped {
+        items: vec!["CHECK_DEST_TABLE_EMPTY".into(), "CHECK_PK".into()],
+        generation: 1,
+    };
+    assert_eq!(d.act, Some(Act::SkipPrecheck(skipped.clone())));
+    assert_eq!(cond(&d, READY).reason, "PrecheckWarningsSkipped");
+    assert_eq!(
+        d.status.precheck_skipped, None,
+        "recorded by the act, once DTS answered both calls"
+    );
+    // The act recorded it; DTS still warns after the re-run: a person decides, no loop.
+    let mut after = d.status.clone();
+    after.precheck_skipped = Some(skipped.clone());
+    let d = run(&s, &after, t, 10);
+    assert_eq!(d.act, None);
+    assert!(
+        cond(&d, READY).message.contains("still reports"),
+        "{}",
+        cond(&d, READY).message
+    );
+    assert_eq!(d.status.precheck_skipped, Some(skipped), "carried over");
+}
+
+#[test]
+fn failures_and_unskippable_warnings_are_never_skipped() {
+    let s = skipping(&["CHECK_DEST_TABLE_EMPTY", "CHECK_SRC_BINLOG"]);
+    let d = run(
+        &s,
+        &configured(),
+        warned(&[("CHECK_DEST_TABLE_EMPTY", Some(false))]),
+        0,
+    );
+    assert_eq!(d.act, None);
+    assert!(cond(&d, READY).message.contains("does not let be skipped"));
+    let mut t = warned(&[("CHECK_DEST_TABLE_EMPTY", Some(true))]);
+    t.precheck.as_mut().unwrap().items.push(PrecheckItem {
+        name: "CHECK_SRC_BINLOG".into(),
+        result: "Failed".into(),
+        reason: "binary logging is off".into(),
+        ..Default::default()
+    });
+    let d = run(&s, &configured(), t, 0);
+    assert_eq!(d.act, None, "a failure is fixed, not skipped");
+    let msg = &cond(&d, READY).message;
+    assert!(
+        msg.contains("1 precheck item(s) failed: CHECK_SRC_BINLOG")
+            && msg.contains("warnings: CHECK_DEST_TABLE_EMPTY"),
+        "{msg}"
     );
 }
 
