@@ -240,6 +240,93 @@ fn a_precheck_warning_blocks_until_the_spec_accepts_it_then_is_skipped_once() {
 
 #[test]
 #[ignore = "needs the local kube-apiserver: run hack/test.sh"]
+fn a_console_task_is_observed_and_never_changed() {
+    let cluster = cluster();
+    let ns = Namespace::create(cluster, "dts-observe");
+    let sim = Sim::start(&[]);
+    secrets(&ns);
+    let _op = Operator::start(cluster, &ns.name, &sim, &[]);
+    // "The console": a task made by another DtsMigration, which then goes and leaves it.
+    migration(&ns, "console", "");
+    ns.kubectl
+        .wait_condition("dtsmigration/console", "Replicating", 180);
+    let id = job_id(&ns, "console");
+    ns.kubectl
+        .ok(&["delete", "dtsmigration/console", "--timeout=60s"]);
+    block_on(sim.admin.clear_requests()).unwrap();
+
+    let observer = |spec_extra: serde_json::Value| {
+        let mut spec = serde_json::json!({
+            "region": "cn-hangzhou",
+            "source": {"instanceType": "PolarDB", "instanceId": "pc-bp1simdemo0polardb", "database": "shop",
+                       "credentialsSecretRef": {"name": "polardb"}},
+            "destination": {"instanceType": "MaxCompute", "database": "sales_dw",
+                            "credentialsSecretRef": {"name": "maxcompute"}},
+            "migrationTypes": ["Schema", "Full", "Incremental"],
+            "objects": [{"name": "shop", "tables": [{"name": "orders"}, {"name": "order_items"}]}],
+            "managementPolicy": "ObserveOnly",
+            "deletionPolicy": "Delete",
+            "lagAlertSeconds": 5,
+            "lagMonitorRule": {"delaySeconds": 30},
+        });
+        for (k, v) in spec_extra.as_object().unwrap() {
+            spec[k] = v.clone();
+        }
+        serde_json::json!({
+            "apiVersion": "migration.aliyun-operator.dev/v1alpha1", "kind": "DtsMigration",
+            "metadata": {"name": "observer",
+                         "annotations": {"migration.aliyun-operator.dev/adopt-id": id}},
+            "spec": spec,
+        })
+        .to_string()
+    };
+    ns.kubectl.apply(&observer(serde_json::json!({})));
+    ns.kubectl
+        .wait_condition("dtsmigration/observer", "LagWithinThreshold", 120);
+    let m = ns.kubectl.get_json("dtsmigration/observer").unwrap();
+    assert_eq!(at(&m, "status.adoptedId"), id.as_str());
+    assert_eq!(at(&m, "status.phase"), "Replicating");
+    assert!(
+        at(&m, "status.lagSeconds").is_number(),
+        "{}",
+        at(&m, "status")
+    );
+
+    // A change asked for in the spec is not made, and status says so.
+    ns.kubectl
+        .apply(&observer(serde_json::json!({"suspend": true})));
+    wait_obj(
+        &ns.kubectl,
+        "dtsmigration/observer",
+        "the suspend refused",
+        T,
+        |o| {
+            condition(o, "Ready").is_some_and(|c| {
+                c["message"].as_str().is_some_and(|m| {
+                    m.contains("ObserveOnly: the operator does not send SuspendDtsJob")
+                })
+            })
+        },
+    );
+    // Deleting it (deletionPolicy Delete) leaves the task alone.
+    ns.kubectl
+        .ok(&["delete", "dtsmigration/observer", "--timeout=60s"]);
+
+    let requests = block_on(sim.admin.requests(0)).unwrap();
+    let reads = requests.len();
+    let writes: Vec<String> = requests
+        .into_iter()
+        .filter_map(|r| r.action)
+        .filter(|a| !(a.starts_with("Describe") || a.starts_with("List") || a.starts_with("Get")))
+        .collect();
+    assert!(reads > 0, "the task was read");
+    assert!(writes.is_empty(), "ObserveOnly sent {writes:?}");
+    let job = block_on(sim.admin.dts_job(&id)).unwrap();
+    assert_eq!(job.phase, "Incremental", "still replicating: {job:?}");
+}
+
+#[test]
+#[ignore = "needs the local kube-apiserver: run hack/test.sh"]
 fn suspend_resume_and_a_lag_spike() {
     let cluster = cluster();
     let ns = Namespace::create(cluster, "dts-lag");

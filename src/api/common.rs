@@ -128,6 +128,18 @@ pub enum DeletionPolicy {
     Delete,
 }
 
+/// How much of the cloud object the operator may change.
+#[derive(Deserialize, Serialize, Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema)]
+pub enum ManagementPolicy {
+    /// Create, change, stop and (by `deletionPolicy`) delete it.
+    #[default]
+    Manage,
+    /// Only read it: status, lag and verification of an object made elsewhere (the console),
+    /// named by the `migration.aliyun-operator.dev/adopt-id` annotation. No call that changes
+    /// anything is ever sent; deleting the resource leaves the cloud object alone.
+    ObserveOnly,
+}
+
 /// A reference to another resource of this operator in the same namespace.
 #[derive(Deserialize, Serialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "camelCase")]

@@ -8,7 +8,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::cel::immutable_once_set;
-use super::common::{CloudCredentials, DeletionPolicy};
+use super::common::{CloudCredentials, DeletionPolicy, ManagementPolicy};
 
 /// Spec fields that shape the configured DTS task. Until the precheck passes they may be edited
 /// (the task is reconfigured); once it has started migrating they are frozen.
@@ -136,6 +136,13 @@ pub struct DtsMigrationSpec {
     /// What happens to the DTS instance when this resource is deleted. Default `Retain`.
     #[serde(default)]
     pub deletion_policy: DeletionPolicy,
+    /// `Manage` (default) or `ObserveOnly`: with the annotation
+    /// `migration.aliyun-operator.dev/adopt-id: <DtsJobId>` (the instance id `dts…` for
+    /// `apiGeneration: MigrationJob`), the resource follows an existing task instead of making
+    /// one. `ObserveOnly` reads it and never changes it (a Cutover can gate on its lag);
+    /// `Manage` takes it over.
+    #[serde(default)]
+    pub management_policy: ManagementPolicy,
 }
 
 fn default_lag_alert() -> i64 {
@@ -462,6 +469,9 @@ pub struct DtsMigrationStatus {
     /// The generation whose spec the last precheck ran against.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub precheck_generation: Option<i64>,
+    /// The task this resource follows because its `adopt-id` annotation named it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub adopted_id: Option<String>,
     /// Precheck warnings skipped (SkipPreCheck, then the precheck started again) because
     /// `spec.precheck.skip` lists them; recorded once both calls were answered.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -50,8 +50,9 @@ pub async fn run(
         }
         Act::StopReplication { migration, step } => {
             let result = stop_replication(ctx, &ns, migration, &cutover.name_any()).await;
+            let observed_only = matches!(result, Ok(Stopped::NotMine));
             let (outcome, retry) = match result {
-                Ok(()) => (Outcome::Done, None),
+                Ok(_) => (Outcome::Done, None),
                 Err(e) if e.is_terminal() => (Outcome::Failed(e.to_string()), None),
                 Err(e) => (Outcome::Retry(e.to_string()), Some(e)),
             };
@@ -60,8 +61,18 @@ pub async fn run(
                 cutover,
                 step,
                 &outcome,
-                "ReplicationStopped",
-                &format!("StopDtsJob sent for DtsMigration {migration}"),
+                if observed_only {
+                    "ReplicationLeftRunning"
+                } else {
+                    "ReplicationStopped"
+                },
+                &if observed_only {
+                    format!(
+                        "DtsMigration {migration} is ObserveOnly: its replication was NOT stopped (the operator never changes an observed task); stop it in the DTS console before the old database takes writes again"
+                    )
+                } else {
+                    format!("StopDtsJob sent for DtsMigration {migration}")
+                },
             )
             .await;
             Done {
@@ -235,19 +246,31 @@ async fn nudge(ctx: &Context, ns: &str, migration: &str) -> Result<(), Error> {
     Ok(())
 }
 
+/// What became of a stop-replication step.
+enum Stopped {
+    /// StopDtsJob was answered (or the task had finished already).
+    Sent,
+    /// The DtsMigration only observes its task: nothing was sent.
+    NotMine,
+}
+
 /// StopDtsJob for one DtsMigration, with that resource's own region and credentials; then
-/// nudges its controller to read the result at once.
+/// nudges its controller to read the result at once. An ObserveOnly DtsMigration's task is
+/// never changed.
 async fn stop_replication(
     ctx: &Context,
     ns: &str,
     migration: &str,
     cutover: &str,
-) -> Result<(), Error> {
+) -> Result<Stopped, Error> {
     let api: Api<DtsMigration> = Api::namespaced(ctx.client.clone(), ns);
     let m = api
         .get_opt(migration)
         .await?
         .ok_or_else(|| Error::InvalidSpec(format!("DtsMigration {ns}/{migration} not found")))?;
+    if m.spec.management_policy == crate::api::common::ManagementPolicy::ObserveOnly {
+        return Ok(Stopped::NotMine);
+    }
     let status = m.status.clone().unwrap_or_default();
     let creds = credentials::resolve(&ctx.client, ns, m.spec.credentials.as_ref()).await?;
     // First in the account's budget, before any poll or other mutation; never waited for in
@@ -272,5 +295,6 @@ async fn stop_replication(
         Err(e) if e.is_not_found() || e.is_invalid_state() => {}
         Err(e) => return Err(e.into()),
     }
-    nudge(ctx, ns, migration).await
+    nudge(ctx, ns, migration).await?;
+    Ok(Stopped::Sent)
 }

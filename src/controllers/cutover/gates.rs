@@ -28,6 +28,9 @@ pub struct DtsObs {
     /// Whether the DtsMigration has DTS data verification (full or incremental) configured.
     pub data_check: bool,
     pub verification: Option<DtsVerificationStatus>,
+    /// `managementPolicy: ObserveOnly`: the operator never changes its task (not even to stop
+    /// replication at the switch).
+    pub observe_only: bool,
 }
 
 /// An MmsJob as the Cutover sees it.

@@ -88,6 +88,10 @@ async fn observe_migrations(
                             .is_some_and(|c| c.full || c.incremental)
                     }),
                     verification: status.verification.clone(),
+                    observe_only: found.as_ref().is_some_and(|d| {
+                        d.spec.management_policy
+                            == crate::api::common::ManagementPolicy::ObserveOnly
+                    }),
                 }));
             }
             MigrationKind::DataWorksMigration => {

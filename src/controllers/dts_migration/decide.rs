@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
+use crate::api::common::ManagementPolicy;
 use crate::api::conditions::{self, Desired, READY, Status};
 use crate::api::dts_migration::{
     ApiGeneration, DtsMigrationPhase as Phase, DtsMigrationSpec, DtsMigrationStatus, MigrationType,
@@ -223,6 +224,7 @@ fn derive(
         last_precheck_requested_at: prev.last_precheck_requested_at.clone(),
         precheck_generation: prev.precheck_generation,
         precheck_skipped: prev.precheck_skipped.clone(),
+        adopted_id: prev.adopted_id.clone(),
         lag_monitor_rule_configured: prev.lag_monitor_rule_configured,
         last_handled_reconcile_at: prev.last_handled_reconcile_at.clone(),
         // The answer's arrival, not the reconcile's start: lag samples are stamped with it.
@@ -297,14 +299,21 @@ fn derive(
                 READY,
                 "InstanceGone",
                 format!(
-                    "DTS instance {} no longer exists (released outside the operator); delete and re-create this DtsMigration to migrate again",
-                    prev.dts_instance_id.as_deref().unwrap_or("?")
+                    "DTS {} no longer exists (released outside the operator, or never there: check the adopt-id annotation); delete and re-create this DtsMigration to migrate again",
+                    match (&prev.dts_instance_id, &prev.dts_job_id) {
+                        (Some(instance), _) => format!("instance {instance}"),
+                        (None, Some(job)) => format!("task {job}"),
+                        (None, None) => "task".to_string(),
+                    }
                 ),
             );
         }
         Observed::Task(task) => {
             decide_task(spec, prev, &mut status, &mut out, task, generation, now)
         }
+    }
+    if spec.management_policy == ManagementPolicy::ObserveOnly {
+        observe_only(spec, prev, &mut status, &mut out);
     }
     status.phase = Some(out.phase);
     let replicating = out.phase == Phase::Replicating;
@@ -358,6 +367,94 @@ fn derive(
         status,
         act: out.act,
         requeue,
+    }
+}
+
+/// What the adopt-id annotation makes of the previous status: the task to follow, recorded as
+/// if this resource had made it. `Err`: why it cannot be adopted (the spec or the annotation
+/// must change).
+pub fn adopt(
+    spec: &DtsMigrationSpec,
+    prev: &DtsMigrationStatus,
+    adopt_id: Option<&str>,
+) -> Result<DtsMigrationStatus, String> {
+    let Some(id) = adopt_id else {
+        if spec.management_policy == ManagementPolicy::ObserveOnly && prev.adopted_id.is_none() {
+            return Err(format!(
+                "managementPolicy ObserveOnly follows an existing task: name it with the annotation {}",
+                crate::api::common::annotations::ADOPT_ID
+            ));
+        }
+        return Ok(prev.clone());
+    };
+    match (
+        &prev.adopted_id,
+        &prev.dts_job_id,
+        &prev.create_requested_at,
+    ) {
+        (Some(adopted), _, _) if adopted == id => Ok(prev.clone()),
+        (Some(adopted), _, _) => Err(format!(
+            "the adopt-id annotation changed from {adopted} to {id}: a resource follows one task for good; put it back, or create another DtsMigration for {id}"
+        )),
+        (None, Some(_), _) | (None, None, Some(_)) => Err(format!(
+            "this DtsMigration already made its own DTS task; the adopt-id annotation ({id}) applies only to a new DtsMigration"
+        )),
+        (None, None, None) => {
+            let mut status = prev.clone();
+            status.adopted_id = Some(id.to_string());
+            status.dts_job_id = Some(id.to_string());
+            if spec.api_generation == ApiGeneration::MigrationJob {
+                // The legacy generation knows a task by its instance id.
+                status.dts_instance_id = Some(id.to_string());
+            }
+            Ok(status)
+        }
+    }
+}
+
+/// An adopted task the operator only reads: whatever the decision would send is not sent, the
+/// intents it would record are not recorded, and `Ready` says what a person would have to do.
+fn observe_only(
+    spec: &DtsMigrationSpec,
+    prev: &DtsMigrationStatus,
+    status: &mut DtsMigrationStatus,
+    out: &mut Outcome,
+) {
+    let Some(act) = out.act.take() else { return };
+    status.create_requested_at = prev.create_requested_at.clone();
+    status.purchase_requested_at = prev.purchase_requested_at.clone();
+    status.configured_generation = prev.configured_generation;
+    status.precheck_generation = prev.precheck_generation;
+    status.last_precheck_requested_at = prev.last_precheck_requested_at.clone();
+    status.suspended_at = prev.suspended_at.clone();
+    let legacy = spec.api_generation == ApiGeneration::MigrationJob;
+    out.ready = Desired::new(
+        READY,
+        out.ready.status,
+        out.ready.reason.clone(),
+        format!(
+            "{} (ObserveOnly: the operator does not send {}; do it in the DTS console if it is wanted)",
+            out.ready.message,
+            action(&act, legacy)
+        ),
+    );
+}
+
+/// The DTS action an act sends.
+pub fn action(act: &Act, legacy: bool) -> &'static str {
+    match (act, legacy) {
+        (Act::CreateInstance, false) => "CreateDtsInstance",
+        (Act::CreateInstance, true) => "CreateMigrationJob",
+        (Act::Configure, false) => "ConfigureDtsJob",
+        (Act::Configure, true) => "ConfigureMigrationJob",
+        (Act::Start, false) => "StartDtsJob",
+        (Act::Start, true) => "StartMigrationJob",
+        (Act::Suspend, false) => "SuspendDtsJob",
+        (Act::Suspend, true) => "SuspendMigrationJob",
+        (Act::Stop, false) => "StopDtsJob",
+        (Act::Stop, true) => "StopMigrationJob",
+        (Act::SkipPrecheck(_), _) => "SkipPreCheck",
+        (Act::CreateMonitorRule, _) => "CreateJobMonitorRule",
     }
 }
 

@@ -23,7 +23,7 @@ use super::error::{Error, Result};
 use super::informer::ObjKey;
 use super::informer::dts::{DtsTarget, TaskMemo, Track};
 use super::managed::{
-    self, Intent, is_paused, paused, publish, reconcile_requested_at, rejected, report,
+    self, Intent, annotation, is_paused, paused, publish, reconcile_requested_at, rejected, report,
     report_intent, validate,
 };
 use super::runner;
@@ -32,14 +32,15 @@ use crate::aliyun::dts::{
     CreateMigrationJobRequest, DtsJobRef, DtsJobType, JobMonitorRule, MonitorRuleType,
 };
 use crate::aliyun::{Admission, DtsClient, Pacing, Priority};
-use crate::api::common::{DeletionPolicy, FINALIZER};
+use crate::api::common::annotations::ADOPT_ID;
+use crate::api::common::{DeletionPolicy, FINALIZER, ManagementPolicy};
 use crate::api::conditions;
 use crate::api::dts_migration::{
     ApiGeneration, DtsMigration, DtsMigrationPhase, DtsMigrationSpec, DtsMigrationStatus,
     MigrationType,
 };
 use crate::metrics::LagExport;
-use decide::{Act, Observed};
+use decide::{Act, Observed, action};
 
 /// Runs the DtsMigration controller until `shutdown`.
 pub async fn run(
@@ -103,6 +104,13 @@ async fn client_and_capture(
     Ok((dts, captured, fingerprint))
 }
 
+/// Whether deleting the resource releases its task: `deletionPolicy: Delete`, and never for
+/// a task the operator only observes.
+fn releases_on_deletion(m: &DtsMigration) -> bool {
+    m.spec.deletion_policy == DeletionPolicy::Delete
+        && m.spec.management_policy == ManagementPolicy::Manage
+}
+
 /// Whether DTS may hold a task or instance of this resource.
 fn may_exist(status: &DtsMigrationStatus) -> bool {
     status.dts_job_id.is_some()
@@ -119,7 +127,7 @@ async fn keep_for_deletion(
     fingerprint: u128,
 ) {
     let uid = uid(m);
-    if m.spec.deletion_policy == DeletionPolicy::Delete && may_exist(status) {
+    if releases_on_deletion(m) && may_exist(status) {
         let owner = cleanup_credentials::Owner {
             kind: "DtsMigration",
             namespace: &m.namespace().unwrap_or_default(),
@@ -153,24 +161,6 @@ fn target(m: &DtsMigration, status: &DtsMigrationStatus) -> Option<DtsTarget> {
     })
 }
 
-/// The DTS action an act sends (for its turn in the account's budget).
-fn action(act: &Act, legacy: bool) -> &'static str {
-    match (act, legacy) {
-        (Act::CreateInstance, false) => "CreateDtsInstance",
-        (Act::CreateInstance, true) => "CreateMigrationJob",
-        (Act::Configure, false) => "ConfigureDtsJob",
-        (Act::Configure, true) => "ConfigureMigrationJob",
-        (Act::Start, false) => "StartDtsJob",
-        (Act::Start, true) => "StartMigrationJob",
-        (Act::Suspend, false) => "SuspendDtsJob",
-        (Act::Suspend, true) => "SuspendMigrationJob",
-        (Act::Stop, false) => "StopDtsJob",
-        (Act::Stop, true) => "StopMigrationJob",
-        (Act::SkipPrecheck(_), _) => "SkipPreCheck",
-        (Act::CreateMonitorRule, _) => "CreateJobMonitorRule",
-    }
-}
-
 async fn apply(m: Arc<DtsMigration>, ctx: Arc<Context>) -> Result<Action> {
     let prev = m.status.clone().unwrap_or_default();
     let generation = m.meta().generation;
@@ -192,6 +182,16 @@ async fn apply(m: Arc<DtsMigration>, ctx: Arc<Context>) -> Result<Action> {
         })
         .await;
     }
+    let prev = match decide::adopt(&m.spec, &prev, annotation(m.as_ref(), ADOPT_ID).as_deref()) {
+        Ok(prev) => prev,
+        Err(why) => {
+            ctx.dts_informer.untrack(&key);
+            return rejected(&ctx, m.as_ref(), Error::InvalidSpec(why), |s| {
+                s.phase = Some(DtsMigrationPhase::Invalid)
+            })
+            .await;
+        }
+    };
     let requested = reconcile_requested_at(m.as_ref());
     let forced = requested.is_some() && requested != prev.last_handled_reconcile_at;
     if polling::settled(prev.phase)
@@ -747,15 +747,19 @@ async fn cleanup(m: Arc<DtsMigration>, ctx: Arc<Context>) -> Result<Action> {
         &m.namespace().unwrap_or_default(),
         &m.name_any(),
     );
-    if m.spec.deletion_policy == DeletionPolicy::Retain || !may_exist(&status) {
+    if !releases_on_deletion(&m) || !may_exist(&status) {
         cleanup_credentials::forget(&ctx, &uid).await;
         if may_exist(&status) {
+            let why = match m.spec.management_policy {
+                ManagementPolicy::ObserveOnly => "managementPolicy ObserveOnly",
+                ManagementPolicy::Manage => "deletionPolicy Retain",
+            };
             publish(
                 &ctx,
                 m.as_ref(),
                 EventType::Normal,
                 "Retained",
-                "deletionPolicy Retain: the DTS instance is left in place",
+                &format!("{why}: the DTS instance is left in place"),
             )
             .await;
         }

@@ -502,6 +502,14 @@ impl Machine<'_, '_> {
             _ => None,
         });
         let phase = dts.and_then(|d| d.phase);
+        if dts.is_some_and(|d| d.observe_only) {
+            self.end_step(
+                name,
+                SKIPPED,
+                format!("{migration} is ObserveOnly: its replication was NOT stopped (the operator never changes an observed task); stop it in the DTS console before the old database takes writes again"),
+            );
+            return None;
+        }
         if matches!(
             phase,
             Some(DtsMigrationPhase::Stopped | DtsMigrationPhase::Completed)

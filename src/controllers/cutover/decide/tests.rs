@@ -78,6 +78,30 @@ fn a_full_cutover_freezes_drains_switches_verifies_and_unfreezes_in_order() {
 }
 
 #[test]
+fn an_observed_migration_is_gated_on_but_its_replication_is_never_stopped() {
+    let spec = frozen_spec();
+    let mut w = World::new();
+    w.dts.observe_only = true;
+    w.run(&spec, 0, 200, 5, completed);
+    assert_eq!(w.phase(), Phase::Completed, "{:?}", w.status);
+    assert!(
+        !w.acts
+            .iter()
+            .any(|a| matches!(a, Act::StopReplication { .. })),
+        "{:?}",
+        w.acts
+    );
+    let stop = w
+        .status
+        .steps
+        .iter()
+        .find(|s| s.name == "stop-replication/orders")
+        .unwrap();
+    assert_eq!(stop.state, SKIPPED);
+    assert!(stop.message.contains("NOT stopped"), "{}", stop.message);
+}
+
+#[test]
 fn the_drain_waits_for_the_checkpoint_to_reach_frozen_at() {
     let spec = frozen_spec();
     let mut w = World::new();

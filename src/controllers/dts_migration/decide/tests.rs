@@ -806,3 +806,94 @@ fn a_decision_is_not_polled_again_at_once() {
         assert!(!poll_due(&s, &d.status, Some(1), at(0)), "{observed:?}");
     }
 }
+
+fn observing() -> DtsMigrationSpec {
+    DtsMigrationSpec {
+        management_policy: ManagementPolicy::ObserveOnly,
+        ..spec()
+    }
+}
+
+#[test]
+fn the_adopt_id_names_the_task_once_and_for_good() {
+    let fresh = DtsMigrationStatus::default();
+    let adopted = adopt(&observing(), &fresh, Some("l3m1")).unwrap();
+    assert_eq!(adopted.dts_job_id.as_deref(), Some("l3m1"));
+    assert_eq!(adopted.adopted_id.as_deref(), Some("l3m1"));
+    assert_eq!(adopted.dts_instance_id, None, "read from the task");
+    assert_eq!(
+        adopt(&observing(), &adopted, Some("l3m1")).unwrap(),
+        adopted
+    );
+    let changed = adopt(&observing(), &adopted, Some("other")).unwrap_err();
+    assert!(changed.contains("changed from l3m1 to other"), "{changed}");
+    // Removing the annotation later keeps following the adopted task.
+    assert_eq!(adopt(&observing(), &adopted, None).unwrap(), adopted);
+    let missing = adopt(&observing(), &fresh, None).unwrap_err();
+    assert!(
+        missing.contains("migration.aliyun-operator.dev/adopt-id"),
+        "{missing}"
+    );
+    let own = adopt(&spec(), &configured(), Some("l3m1")).unwrap_err();
+    assert!(own.contains("already made its own DTS task"), "{own}");
+    assert_eq!(adopt(&spec(), &configured(), None).unwrap(), configured());
+    let mut legacy = observing();
+    legacy.api_generation = ApiGeneration::MigrationJob;
+    let adopted = adopt(&legacy, &fresh, Some("dtsl3m1")).unwrap();
+    assert_eq!(adopted.dts_instance_id.as_deref(), Some("dtsl3m1"));
+}
+
+#[test]
+fn an_observed_task_is_read_and_never_changed() {
+    let adopted = adopt(&observing(), &DtsMigrationStatus::default(), Some("abc")).unwrap();
+    // Whatever the managed decision would send (start, buy, suspend, stop, a monitor rule).
+    let mut suspend = observing();
+    suspend.suspend = true;
+    let mut stop = observing();
+    stop.stop = true;
+    let mut with_rule = observing();
+    with_rule.lag_monitor_rule = Some(LagMonitorRule {
+        delay_seconds: 30,
+        ..Default::default()
+    });
+    let mut replicating = replicating(1.0);
+    replicating.instance_id = Some("dtsabc".into());
+    let mut unbought = task("NotStarted");
+    unbought.instance_id = None;
+    let mut bought = task("NotStarted");
+    bought.instance_id = Some("dtsabc".into());
+    for (s, t, wanted) in [
+        (observing(), bought, "StartDtsJob"),
+        (observing(), unbought, "CreateDtsInstance"),
+        (suspend, replicating.clone(), "SuspendDtsJob"),
+        (stop, replicating.clone(), "StopDtsJob"),
+        (with_rule, replicating.clone(), "CreateJobMonitorRule"),
+    ] {
+        let mut managed = s.clone();
+        managed.management_policy = ManagementPolicy::Manage;
+        let would = run(&managed, &adopted, t.clone(), 0);
+        assert_eq!(
+            would.act.as_ref().map(|a| action(a, false)),
+            Some(wanted),
+            "the managed decision"
+        );
+        let d = run(&s, &adopted, t, 0);
+        assert_eq!(d.act, None, "ObserveOnly sends no {wanted}");
+        assert_eq!(d.status.purchase_requested_at, None);
+        assert_eq!(d.status.suspended_at, None);
+        let ready = cond(&d, READY);
+        // A replicating task within its lag is Ready whatever extra the spec asks for.
+        assert!(
+            ready.status == "True"
+                || ready
+                    .message
+                    .contains(&format!("ObserveOnly: the operator does not send {wanted}")),
+            "{}",
+            ready.message
+        );
+    }
+    // Lag is reported as for any task.
+    let d = run(&observing(), &adopted, replicating, 0);
+    assert_eq!(d.status.phase, Some(Phase::Replicating));
+    assert_eq!(d.status.lag_seconds, Some(1.0));
+}
