@@ -327,6 +327,85 @@ fn a_console_task_is_observed_and_never_changed() {
 
 #[test]
 #[ignore = "needs the local kube-apiserver: run hack/test.sh"]
+fn alert_rules_follow_the_spec() {
+    let cluster = cluster();
+    let ns = Namespace::create(cluster, "dts-alerts");
+    let sim = Sim::start(&[]);
+    secrets(&ns);
+    let _op = Operator::start(cluster, &ns.name, &sim, &[]);
+    migration(
+        &ns,
+        "orders",
+        r#","monitorRules":{"delaySeconds":20,"onError":true,"phones":["13800000000"]}"#,
+    );
+    let id = job_id(&ns, "orders");
+    let rules_of = |generation: i64| {
+        wait_obj(
+            &ns.kubectl,
+            "dtsmigration/orders",
+            "the alert rules set",
+            Duration::from_secs(180),
+            |o| at(o, "status.monitorRulesGeneration").as_i64() == Some(generation),
+        );
+        let mut rules = block_on(sim.admin.dts_job(&id)).unwrap().monitor_rules;
+        rules.sort();
+        rules
+    };
+    assert_eq!(
+        rules_of(1),
+        [
+            (
+                "delay".to_string(),
+                "Y".to_string(),
+                20,
+                "13800000000".to_string()
+            ),
+            (
+                "error".to_string(),
+                "Y".to_string(),
+                0,
+                "13800000000".to_string()
+            ),
+        ]
+    );
+    // The spec changes: the lag threshold moves, the error alert and the phones go.
+    ns.kubectl.ok(&[
+        "patch",
+        "dtsmigration/orders",
+        "--type=merge",
+        "-p",
+        r#"{"spec":{"monitorRules":{"delaySeconds":40,"onError":false,"phones":null}}}"#,
+    ]);
+    assert_eq!(
+        rules_of(2),
+        [
+            ("delay".to_string(), "Y".to_string(), 40, String::new()),
+            ("error".to_string(), "N".to_string(), 0, String::new()),
+        ]
+    );
+    let sets = block_on(sim.admin.requests_for("CreateJobMonitorRule"))
+        .unwrap()
+        .len();
+    assert_eq!(sets, 4, "two rules set, then both changed once");
+    // A spec edit that leaves the rules as they are reads them and sends nothing.
+    ns.kubectl.ok(&[
+        "patch",
+        "dtsmigration/orders",
+        "--type=merge",
+        "-p",
+        r#"{"spec":{"lagAlertSeconds":6}}"#,
+    ]);
+    rules_of(3);
+    assert_eq!(
+        block_on(sim.admin.requests_for("CreateJobMonitorRule"))
+            .unwrap()
+            .len(),
+        sets
+    );
+}
+
+#[test]
+#[ignore = "needs the local kube-apiserver: run hack/test.sh"]
 fn suspend_resume_and_a_lag_spike() {
     let cluster = cluster();
     let ns = Namespace::create(cluster, "dts-lag");

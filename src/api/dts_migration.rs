@@ -56,6 +56,7 @@ fn immutable_rule() -> kube::core::Rule {
     validation = Rule::new("self.apiGeneration != 'MigrationJob' || self.destination.instanceType != 'MaxCompute'").message("the legacy migration-job API does not accept MaxCompute as destination: use apiGeneration DtsJob"),
     validation = Rule::new("self.destination.instanceType != 'MaxCompute' || has(self.destination.database)").message("destination.database must name the MaxCompute project"),
     validation = Rule::new("!('Incremental' in self.migrationTypes) || self.source.instanceType != 'MaxCompute'").message("MaxCompute cannot be an incremental source"),
+    validation = Rule::new("!has(self.lagMonitorRule) || !has(self.monitorRules)").message("set monitorRules or the older lagMonitorRule, not both"),
     validation = Rule::new("self.apiGeneration != 'MigrationJob' || !has(self.precheck) || !has(self.precheck.skip) || size(self.precheck.skip) == 0").message("spec.precheck.skip needs apiGeneration DtsJob: the legacy migration-job API cannot skip precheck items"),
 )]
 #[serde(rename_all = "camelCase")]
@@ -130,9 +131,15 @@ pub struct DtsMigrationSpec {
     #[serde(default = "default_lag_stale_after")]
     #[schemars(range(min = 1, max = 86400))]
     pub lag_stale_after_seconds: i64,
-    /// Also create a DTS lag monitor rule (CreateJobMonitorRule type `delay`) with this threshold.
+    /// Older form of `monitorRules.delaySeconds` and `monitorRules.phones` (a DTS `delay`
+    /// alert); use `monitorRules` instead. Kept in step with the spec the same way.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lag_monitor_rule: Option<LagMonitorRule>,
+    /// DTS's own alerts (CloudMonitor, and SMS on the China mainland site), kept as the spec
+    /// says from the task's start on: read back and set again whenever the spec changes; a
+    /// rule the spec no longer asks for is turned off.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub monitor_rules: Option<MonitorRules>,
     /// What happens to the DTS instance when this resource is deleted. Default `Retain`.
     #[serde(default)]
     pub deletion_policy: DeletionPolicy,
@@ -369,6 +376,25 @@ pub struct PrecheckPolicy {
     pub skip: Vec<String>,
 }
 
+/// The alerts DTS sends by itself.
+#[derive(Deserialize, Serialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MonitorRules {
+    /// Alert when the replication lag exceeds this many seconds (rule type `delay`; DTS
+    /// recommends at least 10). Absent: no lag alert.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 86400))]
+    pub delay_seconds: Option<i64>,
+    /// Alert when the task fails (rule type `error`).
+    #[serde(default)]
+    pub on_error: bool,
+    /// SMS numbers both alerts notify (China mainland site only); empty: the CloudMonitor
+    /// contacts only.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 10), inner(length(min = 1, max = 32)))]
+    pub phones: Vec<String>,
+}
+
 /// Lag alerting inside DTS (CloudMonitor / SMS).
 #[derive(Deserialize, Serialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
@@ -476,9 +502,10 @@ pub struct DtsMigrationStatus {
     /// `spec.precheck.skip` lists them; recorded once both calls were answered.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub precheck_skipped: Option<PrecheckSkipped>,
-    /// True once the lag monitor rule is in place.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub lag_monitor_rule_configured: bool,
+    /// The spec generation whose alert rules DTS holds: read back (DescribeJobMonitorRule) and
+    /// set where they differed (CreateJobMonitorRule).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub monitor_rules_generation: Option<i64>,
     /// When a read of the cloud object last changed this status: a poll that finds nothing new leaves it (and the status) as it was, so idle objects cause no writes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_polled_at: Option<Time>,

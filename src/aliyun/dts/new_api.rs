@@ -523,6 +523,42 @@ impl DtsClient {
         Ok(PrecheckReport::from_value(&resp.body))
     }
 
+    /// DescribeJobMonitorRule: the task's alert rules (`delay`, `error`, ...), enabled or not.
+    pub async fn describe_job_monitor_rule(
+        &self,
+        dts_job_id: &str,
+    ) -> Result<Vec<JobMonitorRule>, Error> {
+        let mut p = RpcParams::default();
+        p.put("DtsJobId", dts_job_id);
+        let resp = self
+            .call("DescribeJobMonitorRule", p, Idempotency::Idempotent)
+            .await?;
+        Ok(crate::aliyun::lenient::Fields(&resp.body)
+            .list(&["MonitorRules"])
+            .iter()
+            .filter_map(|rule| {
+                let f = crate::aliyun::lenient::Fields(rule);
+                let rule_type = match f.string(&["Type"])?.to_ascii_lowercase().as_str() {
+                    "delay" => MonitorRuleType::Delay,
+                    "error" => MonitorRuleType::Error,
+                    "full_timeout" => MonitorRuleType::FullTimeout,
+                    _ => return None,
+                };
+                Some(JobMonitorRule {
+                    dts_job_id: dts_job_id.to_string(),
+                    rule_type,
+                    enabled: f
+                        .string(&["State"])
+                        .is_some_and(|s| s.eq_ignore_ascii_case("Y")),
+                    delay_rule_time: f
+                        .int(&["DelayRuleTime"])
+                        .and_then(|n| u64::try_from(n).ok()),
+                    phone: f.string(&["Phone"]).filter(|p| !p.is_empty()),
+                })
+            })
+            .collect())
+    }
+
     /// CreateJobMonitorRule: creates or updates a rule.
     pub async fn create_job_monitor_rule(&self, rule: &JobMonitorRule) -> Result<Ack, Error> {
         let mut p = RpcParams::default();

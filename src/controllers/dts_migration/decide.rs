@@ -13,10 +13,12 @@ use crate::api::dts_migration::{
 use crate::controllers::poll::{elapsed, keep_stamp_unless_changed, remaining};
 
 mod lag;
+mod privileges;
 mod verification;
 
 pub use lag::{STALE, format_lag, stale};
 use lag::{lag_condition, record_lag};
+pub use privileges::PRIVILEGES_SUFFICIENT;
 use verification::verification;
 
 pub const PRECHECK_PASSED: &str = "PrecheckPassed";
@@ -131,12 +133,33 @@ pub enum Act {
     Configure,
     /// Start a configured task, re-run a failed precheck, or resume a paused task.
     Start,
+    /// Read the task's alert rules and set those that differ from `rules` (recorded as
+    /// `generation`'s once DTS answered).
+    SyncMonitorRules {
+        rules: Vec<AlertRule>,
+        generation: i64,
+    },
     /// Skip these precheck warnings (SkipPreCheck) and run the precheck again (StartDtsJob);
     /// recorded in `status.precheckSkipped` once both were answered (both are safe to repeat).
     SkipPrecheck(PrecheckSkipped),
     Suspend,
     Stop,
-    CreateMonitorRule,
+}
+
+/// One DTS alert rule as the spec wants it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AlertRule {
+    pub kind: AlertKind,
+    pub enabled: bool,
+    /// Seconds of lag, for `Delay`.
+    pub delay_seconds: Option<u64>,
+    pub phones: Vec<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AlertKind {
+    Delay,
+    Error,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -225,7 +248,7 @@ fn derive(
         precheck_generation: prev.precheck_generation,
         precheck_skipped: prev.precheck_skipped.clone(),
         adopted_id: prev.adopted_id.clone(),
-        lag_monitor_rule_configured: prev.lag_monitor_rule_configured,
+        monitor_rules_generation: prev.monitor_rules_generation,
         last_handled_reconcile_at: prev.last_handled_reconcile_at.clone(),
         // The answer's arrival, not the reconcile's start: lag samples are stamped with it.
         last_polled_at: Some(Time(match observed {
@@ -353,9 +376,16 @@ fn derive(
             "incremental replication is not running",
         )
     };
+    let privileges = privileges::privileges_condition(spec, &status, &prev.conditions);
     status.conditions = conditions::merge(
         &prev.conditions,
-        &[out.ready, precheck, replicating_condition, lag_condition],
+        &[
+            out.ready,
+            precheck,
+            replicating_condition,
+            lag_condition,
+            privileges,
+        ],
         generation,
         now,
     );
@@ -454,7 +484,7 @@ pub fn action(act: &Act, legacy: bool) -> &'static str {
         (Act::Stop, false) => "StopDtsJob",
         (Act::Stop, true) => "StopMigrationJob",
         (Act::SkipPrecheck(_), _) => "SkipPreCheck",
-        (Act::CreateMonitorRule, _) => "CreateJobMonitorRule",
+        (Act::SyncMonitorRules { .. }, _) => "CreateJobMonitorRule",
     }
 }
 
@@ -669,15 +699,50 @@ fn decide_task(
             "spec.stop is true: stopping the task for good",
         );
     }
+    let rules_generation = generation.unwrap_or_default();
     if out.act.is_none()
-        && spec.lag_monitor_rule.is_some()
-        && !status.lag_monitor_rule_configured
         && status.started_at.is_some()
         && dts != "finished"
+        && status.monitor_rules_generation != Some(rules_generation)
+        && (alerts_wanted(spec) || status.monitor_rules_generation.is_some())
     {
-        out.act = Some(Act::CreateMonitorRule);
-        status.lag_monitor_rule_configured = true;
+        out.act = Some(Act::SyncMonitorRules {
+            rules: alert_rules(spec),
+            generation: rules_generation,
+        });
     }
+}
+
+/// Whether the spec asks for any DTS alert.
+fn alerts_wanted(spec: &DtsMigrationSpec) -> bool {
+    spec.lag_monitor_rule.is_some()
+        || spec
+            .monitor_rules
+            .as_ref()
+            .is_some_and(|r| r.delay_seconds.is_some() || r.on_error)
+}
+
+/// The `delay` and `error` rules as the spec wants them (a rule it does not ask for: off).
+pub fn alert_rules(spec: &DtsMigrationSpec) -> Vec<AlertRule> {
+    let (delay, on_error, phones) = match (&spec.monitor_rules, &spec.lag_monitor_rule) {
+        (Some(r), _) => (r.delay_seconds, r.on_error, r.phones.clone()),
+        (None, Some(old)) => (Some(old.delay_seconds), false, old.phones.clone()),
+        (None, None) => (None, false, Vec::new()),
+    };
+    vec![
+        AlertRule {
+            kind: AlertKind::Delay,
+            enabled: delay.is_some(),
+            delay_seconds: delay.map(|d| d.max(1) as u64),
+            phones: phones.clone(),
+        },
+        AlertRule {
+            kind: AlertKind::Error,
+            enabled: on_error,
+            delay_seconds: None,
+            phones,
+        },
+    ]
 }
 
 fn precheck_passed(status: &DtsMigrationStatus) -> Desired {

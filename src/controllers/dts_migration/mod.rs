@@ -575,20 +575,61 @@ async fn act_on(
             )
             .await;
         }
-        Act::CreateMonitorRule => {
-            if let (Some(rule), Some(job)) = (&m.spec.lag_monitor_rule, &status.dts_job_id) {
-                dts.create_job_monitor_rule(&JobMonitorRule {
+        Act::SyncMonitorRules { rules, generation } => {
+            let job = status.dts_job_id.clone().unwrap_or_default();
+            let held = dts.describe_job_monitor_rule(&job).await?;
+            let mut changed = Vec::new();
+            for rule in rules {
+                let wanted = JobMonitorRule {
                     dts_job_id: job.clone(),
-                    rule_type: MonitorRuleType::Delay,
-                    enabled: true,
-                    delay_rule_time: Some(rule.delay_seconds.max(1) as u64),
+                    rule_type: match rule.kind {
+                        decide::AlertKind::Delay => MonitorRuleType::Delay,
+                        decide::AlertKind::Error => MonitorRuleType::Error,
+                    },
+                    enabled: rule.enabled,
+                    delay_rule_time: rule.delay_seconds,
                     phone: (!rule.phones.is_empty()).then(|| rule.phones.join(",")),
-                })
-                .await?;
+                };
+                let current = held.iter().find(|h| h.rule_type == wanted.rule_type);
+                if !needs_setting(&wanted, current) {
+                    continue;
+                }
+                dts.create_job_monitor_rule(&wanted).await?;
+                changed.push(format!(
+                    "{} {}",
+                    wanted.rule_type.as_str(),
+                    if wanted.enabled { "on" } else { "off" }
+                ));
+            }
+            status.monitor_rules_generation = Some(*generation);
+            if !changed.is_empty() {
+                publish(
+                    ctx,
+                    m,
+                    EventType::Normal,
+                    "MonitorRulesSet",
+                    &format!("DTS alert rules set: {}", changed.join(", ")),
+                )
+                .await;
             }
         }
     }
     Ok(())
+}
+
+/// Whether DTS must be told `wanted`: it differs from the rule DTS holds, or DTS holds none
+/// and the rule is on (a rule that is off and absent needs no call).
+fn needs_setting(wanted: &JobMonitorRule, held: Option<&JobMonitorRule>) -> bool {
+    match held {
+        None => wanted.enabled,
+        Some(held) if !wanted.enabled => held.enabled,
+        Some(held) => {
+            !held.enabled
+                || held.phone != wanted.phone
+                || (wanted.rule_type == MonitorRuleType::Delay
+                    && held.delay_rule_time != wanted.delay_rule_time)
+        }
+    }
 }
 
 /// Task operations both API generations offer.

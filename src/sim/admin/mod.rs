@@ -263,6 +263,18 @@ fn job_view(w: &World, job: &DtsJob, now: i64) -> DtsJobView {
         writes: job
             .writes
             .view(job.checkpoint_ms(now, ctx), job.stop_checkpoint.is_some()),
+        monitor_rules: job
+            .monitor_rules
+            .iter()
+            .map(|r| {
+                (
+                    r.kind.clone(),
+                    r.state.clone(),
+                    r.delay_rule_time,
+                    r.phone.clone(),
+                )
+            })
+            .collect(),
     }
 }
 

@@ -145,6 +145,9 @@ pub struct DtsJobView {
     /// Source writes and how many of them the destination has.
     #[serde(default)]
     pub writes: crate::sim::dts::writes::WritesView,
+    /// Alert rules (CreateJobMonitorRule): type, `Y`/`N`, delay seconds, phones.
+    #[serde(default)]
+    pub monitor_rules: Vec<(String, String, i64, String)>,
 }
 
 /// An MMS task as the admin API shows it.

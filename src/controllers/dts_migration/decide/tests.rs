@@ -645,10 +645,49 @@ fn the_lag_monitor_rule_is_created_once_after_the_start() {
     let d = run(&s, &configured(), task("Prechecking"), 0);
     assert_eq!(d.act, None, "not before the task started");
     let d = run(&s, &started(), replicating(1.0), 0);
-    assert_eq!(d.act, Some(Act::CreateMonitorRule));
-    assert!(d.status.lag_monitor_rule_configured);
-    let d = run(&s, &d.status, replicating(1.0), 10);
+    let Some(Act::SyncMonitorRules { rules, generation }) = &d.act else {
+        panic!("{:?}", d.act)
+    };
+    assert_eq!(*generation, 1);
+    assert_eq!(rules[0].kind, AlertKind::Delay);
+    assert_eq!((rules[0].enabled, rules[0].delay_seconds), (true, Some(30)));
+    assert_eq!((rules[1].kind, rules[1].enabled), (AlertKind::Error, false));
+    // The act records the generation once DTS answered; then nothing until the spec changes.
+    let mut after = d.status.clone();
+    after.monitor_rules_generation = Some(1);
+    let d = run(&s, &after, replicating(1.0), 10);
     assert_eq!(d.act, None);
+}
+
+#[test]
+fn alert_rules_follow_every_spec_change_and_a_dropped_rule_is_turned_off() {
+    let mut s = spec();
+    s.monitor_rules = Some(crate::api::dts_migration::MonitorRules {
+        delay_seconds: Some(20),
+        on_error: true,
+        phones: vec!["1380000".into()],
+    });
+    let mut held = started();
+    held.monitor_rules_generation = Some(1);
+    assert_eq!(run(&s, &held, replicating(1.0), 0).act, None, "in step");
+    // Generation 2 drops both alerts: they are turned off.
+    let mut t = replicating(1.0);
+    t.observed_at = at(5);
+    let d = decide(&spec(), &held, Some(2), &Observed::Task(Box::new(t)), at(5));
+    let Some(Act::SyncMonitorRules {
+        rules,
+        generation: 2,
+    }) = &d.act
+    else {
+        panic!("{:?}", d.act)
+    };
+    assert!(rules.iter().all(|r| !r.enabled), "{rules:?}");
+    // Never asked for, never sent.
+    assert_eq!(run(&spec(), &started(), replicating(1.0), 0).act, None);
+    // An error alert alone, with the phones for both kinds.
+    let rules = alert_rules(&s);
+    assert_eq!(rules[1].phones, vec!["1380000".to_string()]);
+    assert!(rules[1].enabled);
 }
 
 #[test]
@@ -896,4 +935,66 @@ fn an_observed_task_is_read_and_never_changed() {
     let d = run(&observing(), &adopted, replicating, 0);
     assert_eq!(d.status.phase, Some(Phase::Replicating));
     assert_eq!(d.status.lag_seconds, Some(1.0));
+}
+
+#[test]
+fn permission_items_have_their_own_condition_with_least_privilege() {
+    let d = run(&spec(), &configured(), task("Prechecking"), 0);
+    let c = cond(&d, PRIVILEGES_SUFFICIENT);
+    assert_eq!(
+        (c.status.as_str(), c.reason.as_str()),
+        ("Unknown", "NotChecked")
+    );
+    let mut t = task("PrecheckFailed");
+    t.precheck = Some(PrecheckStatus {
+        status: "Failed".into(),
+        percent: Some(100),
+        total_items: 10,
+        items: vec![
+            PrecheckItem {
+                name: "CHECK_AUTH_SRC".into(),
+                result: "Failed".into(),
+                reason: "the account dts lacks REPLICATION CLIENT".into(),
+                ..Default::default()
+            },
+            PrecheckItem {
+                name: "CHECK_SRC_BINLOG".into(),
+                result: "Failed".into(),
+                reason: "binary logging is off".into(),
+                ..Default::default()
+            },
+        ],
+    });
+    let d = run(&spec(), &configured(), t, 0);
+    let c = cond(&d, PRIVILEGES_SUFFICIENT);
+    assert_eq!(c.status, "False");
+    assert!(
+        c.message
+            .contains("CHECK_AUTH_SRC (Failed): the account dts lacks REPLICATION CLIENT")
+            && !c.message.contains("CHECK_SRC_BINLOG")
+            && c.message
+                .contains("REPLICATION SLAVE and REPLICATION CLIENT, not SUPER"),
+        "{}",
+        c.message
+    );
+    // A finished precheck without a failing permission item: True; full-only needs no
+    // replication grants.
+    let mut t = task("PreCheckPass");
+    t.precheck = Some(PrecheckStatus {
+        status: "Finished".into(),
+        percent: Some(100),
+        total_items: 10,
+        items: vec![],
+    });
+    let d = run(&full_only(), &configured(), t, 0);
+    let c = cond(&d, PRIVILEGES_SUFFICIENT);
+    assert_eq!(c.status, "True");
+    assert!(
+        c.message.contains("only with incremental migration"),
+        "{}",
+        c.message
+    );
+    // A later read without precheck details keeps what was measured.
+    let again = run(&full_only(), &d.status, replicating(1.0), 10);
+    assert_eq!(cond(&again, PRIVILEGES_SUFFICIENT).status, "True");
 }
