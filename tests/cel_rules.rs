@@ -270,6 +270,20 @@ fn precheck_skips_need_the_dts_job_generation() {
 }
 
 #[test]
+fn alert_rules_come_in_one_form() {
+    accepted::<DtsMigration>(
+        &dts(json!({"monitorRules": {"delaySeconds": 20, "onError": true}})),
+        None,
+    );
+    accepted::<DtsMigration>(&dts(json!({"lagMonitorRule": {"delaySeconds": 20}})), None);
+    rejected_with::<DtsMigration>(
+        &dts(json!({"monitorRules": {"onError": true}, "lagMonitorRule": {"delaySeconds": 20}})),
+        None,
+        "not both",
+    );
+}
+
+#[test]
 fn dts_migration_configuration_is_frozen_and_stop_is_final() {
     let started = json!({"dtsJobId": "abc", "startedAt": "2026-01-01T00:00:00Z"});
     let old = with_status(dts(json!({"stop": true})), started.clone());
