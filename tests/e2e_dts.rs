@@ -78,6 +78,21 @@ fn polardb_to_maxcompute_reaches_incremental_replication_with_lag() {
     );
 }
 
+/// The DtsMigration `orders`, bought, with cloud time frozen so that its precheck cannot end
+/// before a test plants an outcome (set the scale again to go on); its task id.
+fn bought_with_time_frozen(ns: &Namespace, sim: &Sim) -> String {
+    block_on(sim.admin.set_scale(0.0)).unwrap();
+    migration(ns, "orders", "");
+    let id = job_id(ns, "orders");
+    wait_for("the task is bought", T, || {
+        block_on(sim.admin.dts_job(&id))
+            .ok()
+            .filter(|j| j.dts_instance_id.is_some())
+            .map(|_| ())
+    });
+    id
+}
+
 #[test]
 #[ignore = "needs the local kube-apiserver: run hack/test.sh"]
 fn a_precheck_failure_is_reported_item_by_item_and_recovers() {
@@ -86,16 +101,7 @@ fn a_precheck_failure_is_reported_item_by_item_and_recovers() {
     let sim = Sim::start(&[]);
     secrets(&ns);
     let _op = Operator::start(cluster, &ns.name, &sim, &[]);
-    // Freeze cloud time so the precheck cannot pass before the fault is planted.
-    block_on(sim.admin.set_scale(0.0)).unwrap();
-    migration(&ns, "orders", "");
-    let id = job_id(&ns, "orders");
-    wait_for("the task is bought", T, || {
-        block_on(sim.admin.dts_job(&id))
-            .ok()
-            .filter(|j| j.dts_instance_id.is_some())
-            .map(|_| ())
-    });
+    let id = bought_with_time_frozen(&ns, &sim);
     block_on(sim.admin.set_precheck_item(
         &id,
         "CHECK_SRC_BINLOG",
@@ -161,15 +167,7 @@ fn a_precheck_warning_blocks_until_the_spec_accepts_it_then_is_skipped_once() {
     let sim = Sim::start(&[]);
     secrets(&ns);
     let _op = Operator::start(cluster, &ns.name, &sim, &[]);
-    block_on(sim.admin.set_scale(0.0)).unwrap();
-    migration(&ns, "orders", "");
-    let id = job_id(&ns, "orders");
-    wait_for("the task is bought", T, || {
-        block_on(sim.admin.dts_job(&id))
-            .ok()
-            .filter(|j| j.dts_instance_id.is_some())
-            .map(|_| ())
-    });
+    let id = bought_with_time_frozen(&ns, &sim);
     block_on(sim.admin.set_precheck_warning(
         &id,
         "CHECK_DEST_TABLE_EMPTY",
