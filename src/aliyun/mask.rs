@@ -47,6 +47,11 @@ static ACCESS_KEY_ID_PREFIX: LazyLock<String> = LazyLock::new(|| {
     String::from_utf8(bytes.to_vec()).expect("ASCII")
 });
 
+/// Whether `value` is shaped like an AccessKey id (it starts with the prefix).
+pub fn is_access_key_id(value: &str) -> bool {
+    value.starts_with(ACCESS_KEY_ID_PREFIX.as_str())
+}
+
 /// An AccessKey id inside longer text: the prefix followed by the id's alphanumeric body.
 static EMBEDDED_ACCESS_KEY_ID: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(&format!("{}[0-9A-Za-z]*", *ACCESS_KEY_ID_PREFIX)).expect("static regex")

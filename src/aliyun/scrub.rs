@@ -17,7 +17,7 @@ use regex::{Regex, RegexBuilder};
 use serde_json::Value;
 
 use super::credentials::AccessKey;
-use super::mask::{MASK, is_secret_key};
+use super::mask::{MASK, is_access_key_id, is_secret_key};
 use super::secret::SecretString;
 use super::signer::percent_encode;
 use super::transport::{ApiRequest, Body};
@@ -216,7 +216,7 @@ pub(crate) fn secret_pairs(pairs: &[(String, String)]) -> Vec<String> {
     pairs
         .iter()
         .filter(|(k, v)| {
-            (is_secret_key(k) && !NOT_SECRET.contains(&k.as_str())) || v.starts_with("LTAI")
+            (is_secret_key(k) && !NOT_SECRET.contains(&k.as_str())) || is_access_key_id(v)
         })
         .map(|(_, v)| v.clone())
         .collect()
@@ -227,7 +227,7 @@ fn secret_fields(value: &Value, out: &mut Vec<String>) {
         Value::Object(map) => {
             for (k, v) in map {
                 match v.as_str() {
-                    Some(s) if is_secret_key(k) || s.starts_with("LTAI") => out.push(s.into()),
+                    Some(s) if is_secret_key(k) || is_access_key_id(s) => out.push(s.into()),
                     _ => secret_fields(v, out),
                 }
             }
