@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
+use crate::aliyun::dts::MonitorRuleType;
 use crate::api::common::ManagementPolicy;
 use crate::api::conditions::{self, Desired, READY, Status};
 use crate::api::dts_migration::{
@@ -149,17 +150,11 @@ pub enum Act {
 /// One DTS alert rule as the spec wants it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AlertRule {
-    pub kind: AlertKind,
+    pub kind: MonitorRuleType,
     pub enabled: bool,
     /// Seconds of lag, for `Delay`.
     pub delay_seconds: Option<u64>,
     pub phones: Vec<String>,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum AlertKind {
-    Delay,
-    Error,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -350,18 +345,9 @@ fn derive(
         out.ready = lag::replicating_ready(&lag_condition);
     }
     let precheck = out.precheck.unwrap_or_else(|| {
-        conditions::find(&prev.conditions, PRECHECK_PASSED)
-            .map(|c| {
-                Desired::new(
-                    PRECHECK_PASSED,
-                    status_of(&c.status),
-                    c.reason.clone(),
-                    c.message.clone(),
-                )
-            })
-            .unwrap_or_else(|| {
-                Desired::unknown(PRECHECK_PASSED, "NotRun", "the precheck has not run yet")
-            })
+        carried(&prev.conditions, PRECHECK_PASSED).unwrap_or_else(|| {
+            Desired::unknown(PRECHECK_PASSED, "NotRun", "the precheck has not run yet")
+        })
     });
     let replicating_condition = if replicating {
         Desired::true_(
@@ -499,12 +485,19 @@ pub fn create_in_flight(prev: &DtsMigrationStatus, now: jiff::Timestamp) -> bool
             .is_some_and(|t| elapsed(t.0, now) < CREATE_GRACE)
 }
 
-fn status_of(s: &str) -> conditions::Status {
-    match s {
-        "True" => conditions::Status::True,
-        "False" => conditions::Status::False,
-        _ => conditions::Status::Unknown,
-    }
+/// The previous condition of `type_`, as it was (nothing was learnt about it this time).
+fn carried(
+    prev: &[k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition],
+    type_: &'static str,
+) -> Option<Desired> {
+    conditions::find(prev, type_).map(|c| {
+        let status = match c.status.as_str() {
+            "True" => Status::True,
+            "False" => Status::False,
+            _ => Status::Unknown,
+        };
+        Desired::new(type_, status, c.reason.clone(), c.message.clone())
+    })
 }
 
 struct Outcome {
@@ -731,13 +724,13 @@ pub fn alert_rules(spec: &DtsMigrationSpec) -> Vec<AlertRule> {
     };
     vec![
         AlertRule {
-            kind: AlertKind::Delay,
+            kind: MonitorRuleType::Delay,
             enabled: delay.is_some(),
             delay_seconds: delay.map(|d| d.max(1) as u64),
             phones: phones.clone(),
         },
         AlertRule {
-            kind: AlertKind::Error,
+            kind: MonitorRuleType::Error,
             enabled: on_error,
             delay_seconds: None,
             phones,

@@ -582,10 +582,7 @@ async fn act_on(
             for rule in rules {
                 let wanted = JobMonitorRule {
                     dts_job_id: job.clone(),
-                    rule_type: match rule.kind {
-                        decide::AlertKind::Delay => MonitorRuleType::Delay,
-                        decide::AlertKind::Error => MonitorRuleType::Error,
-                    },
+                    rule_type: rule.kind,
                     enabled: rule.enabled,
                     delay_rule_time: rule.delay_seconds,
                     phone: (!rule.phones.is_empty()).then(|| rule.phones.join(",")),

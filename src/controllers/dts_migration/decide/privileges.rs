@@ -3,7 +3,7 @@
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 
-use crate::api::conditions::{self, Desired, Status};
+use crate::api::conditions::Desired;
 use crate::api::dts_migration::{
     DtsMigrationSpec, DtsMigrationStatus, MigrationType, PrecheckItem,
 };
@@ -68,28 +68,14 @@ pub fn privileges_condition(
             ),
         );
     }
-    conditions::find(prev, PRIVILEGES_SUFFICIENT)
-        .map(|c| {
-            let status = match c.status.as_str() {
-                "True" => Status::True,
-                "False" => Status::False,
-                _ => Status::Unknown,
-            };
-            Desired::new(
-                PRIVILEGES_SUFFICIENT,
-                status,
-                c.reason.clone(),
-                c.message.clone(),
-            )
-        })
-        .unwrap_or_else(|| {
-            Desired::unknown(
-                PRIVILEGES_SUFFICIENT,
-                "NotChecked",
-                format!(
-                    "the precheck has not reported yet; {}",
-                    least_privilege(spec)
-                ),
-            )
-        })
+    super::carried(prev, PRIVILEGES_SUFFICIENT).unwrap_or_else(|| {
+        Desired::unknown(
+            PRIVILEGES_SUFFICIENT,
+            "NotChecked",
+            format!(
+                "the precheck has not reported yet; {}",
+                least_privilege(spec)
+            ),
+        )
+    })
 }

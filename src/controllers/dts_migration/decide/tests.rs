@@ -649,9 +649,12 @@ fn the_lag_monitor_rule_is_created_once_after_the_start() {
         panic!("{:?}", d.act)
     };
     assert_eq!(*generation, 1);
-    assert_eq!(rules[0].kind, AlertKind::Delay);
+    assert_eq!(rules[0].kind, MonitorRuleType::Delay);
     assert_eq!((rules[0].enabled, rules[0].delay_seconds), (true, Some(30)));
-    assert_eq!((rules[1].kind, rules[1].enabled), (AlertKind::Error, false));
+    assert_eq!(
+        (rules[1].kind, rules[1].enabled),
+        (MonitorRuleType::Error, false)
+    );
     // The act records the generation once DTS answered; then nothing until the spec changes.
     let mut after = d.status.clone();
     after.monitor_rules_generation = Some(1);
