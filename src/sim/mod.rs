@@ -83,6 +83,9 @@ pub async fn run(args: SimArgs) -> anyhow::Result<()> {
         .try_init();
     let config = SimConfig::from_args(&args)?;
     let handle = Simulator::start(config.clone()).await?;
+    // Handlers before the address is printed: whoever reads it may send SIGTERM at once, and
+    // before the handler exists that signal kills the process with a failure status.
+    let shutdown = shutdown_signal();
     let mut out = std::io::stdout().lock();
     writeln!(
         out,
@@ -101,30 +104,37 @@ pub async fn run(args: SimArgs) -> anyhow::Result<()> {
     writeln!(out, "listening on {}", handle.base_url())?;
     out.flush()?;
     drop(out);
-    wait_for_signal().await;
+    shutdown.await;
     tracing::info!("shutting down");
     handle.shutdown().await;
     Ok(())
 }
 
-async fn wait_for_signal() {
+/// SIGTERM or SIGINT, with both handlers installed when this returns (not at the first poll).
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
     {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(s) => s,
-                Err(_) => {
-                    let _ = tokio::signal::ctrl_c().await;
-                    return;
+        use tokio::signal::unix::{SignalKind, signal};
+        let term = signal(SignalKind::terminate());
+        let interrupt = signal(SignalKind::interrupt());
+        async move {
+            match (term, interrupt) {
+                (Ok(mut term), Ok(mut interrupt)) => {
+                    tokio::select! {
+                        _ = term.recv() => {}
+                        _ = interrupt.recv() => {}
+                    }
                 }
-            };
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term.recv() => {}
+                _ => {
+                    let _ = tokio::signal::ctrl_c().await;
+                }
+            }
         }
     }
     #[cfg(not(unix))]
     {
-        let _ = tokio::signal::ctrl_c().await;
+        async {
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }

@@ -3,13 +3,11 @@
 //! passed, a failed DTS data check fails verification with its real counts, and a backup
 //! attestation that is too old or dated in the future fails.
 
-mod support;
-
 use std::time::Duration;
 
 use serde_json::json;
-use support::cutover::*;
-use support::*;
+use crate::support::cutover::*;
+use crate::support::*;
 
 fn app_db(ns: &Namespace) {
     config_map(ns, "app-db", json!({"DSN": SOURCE_DSN}));

@@ -3,26 +3,18 @@
 //!
 //! Network traffic stays on 127.0.0.1; every test is bounded by short timeouts.
 
-#[path = "aliyun_client/fake.rs"]
 mod fake;
 
-#[path = "aliyun_client/mms.rs"]
 mod mms;
 
-#[path = "aliyun_client/dts_new.rs"]
 mod dts_new;
 
-#[path = "aliyun_client/dts_legacy.rs"]
 mod dts_legacy;
 
-#[path = "aliyun_client/resilience.rs"]
 mod resilience;
 
-#[path = "aliyun_client/credentials.rs"]
 mod credentials;
 
-#[path = "aliyun_client/masking.rs"]
 mod masking;
 
-#[path = "aliyun_client/api_shape.rs"]
 mod api_shape;

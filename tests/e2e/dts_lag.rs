@@ -3,12 +3,10 @@
 //! `lagStaleAfterSeconds` the lag condition turns Unknown (`LagStale`) instead of repeating an
 //! old number.
 
-mod support;
-
 use std::time::Duration;
 
-use support::cutover::*;
-use support::*;
+use crate::support::cutover::*;
+use crate::support::*;
 
 fn parse_time(v: &serde_json::Value) -> jiff::Timestamp {
     v.as_str().unwrap().parse().unwrap()

@@ -2,12 +2,10 @@
 //! resume, precheck failure and recovery, the lag curve, idempotent purchases, retrying and
 //! failure, release, account isolation, and the legacy API.
 
-mod sim_support;
-
 use aliyun_migration_operator::sim::SimHandle;
 use aliyun_migration_operator::sim::scenario::{CheckResult, Dur, LagCurve};
 use serde_json::Value;
-use sim_support::{Client, MIGRATION_PURCHASE, Reply, frozen, odps_task};
+use crate::support::{Client, MIGRATION_PURCHASE, Reply, frozen, odps_task};
 
 async fn advance(sim: &SimHandle, secs: f64) {
     sim.admin().advance(secs).await.unwrap();

@@ -1,5 +1,5 @@
 //! The CRDs' CEL rules, evaluated offline with kube's `cel` feature: fast unit checks of every
-//! rule. The real API server (kube-apiserver 1.37 in the e2e tests, `e2e_crds.rs`) enforces the
+//! rule. The real API server (kube-apiserver 1.37 in the e2e tests, `tests/e2e/crds.rs`) enforces the
 //! same rules and their cost budget; the operator checks them too (`validate`).
 
 use aliyun_migration_operator::api::validation::{check, schema_of};

@@ -1,11 +1,9 @@
 //! End to end against the real local kube-apiserver: the CRDs install, accept the samples, show
 //! in `kubectl get migration` with their printer columns, and reject invalid objects clearly.
 
-mod support;
-
 use std::time::Duration;
 
-use support::*;
+use crate::support::*;
 
 #[test]
 #[ignore = "needs the local kube-apiserver: run hack/test.sh (or set AMO_E2E_KUBECONFIG)"]

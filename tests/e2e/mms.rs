@@ -1,12 +1,10 @@
 //! DataSource and MmsJob end to end: the real local API server, the simulator and the operator
 //! (as its ServiceAccount, RBAC applied) as processes; `kubectl` as the client.
 
-mod support;
-
 use std::time::Duration;
 
 use aliyun_migration_operator::sim::scenario::MmsPhase;
-use support::*;
+use crate::support::*;
 
 const T: Duration = Duration::from_secs(120);
 

@@ -2,11 +2,9 @@
 //! answered with HTTP 403, an expected not-found) leaves no error text in the operator's log,
 //! not even at debug level; what did fail is logged once, with what to do.
 
-mod support;
-
 use std::time::Duration;
 
-use support::*;
+use crate::support::*;
 
 #[test]
 #[ignore = "needs the local kube-apiserver: run hack/test.sh"]

@@ -1,11 +1,9 @@
 //! Start-up and outages: every object is reconciled after a (re)start, and new objects are
 //! picked up seconds after the API server comes back.
 
-mod support;
-
 use std::time::{Duration, Instant};
 
-use support::*;
+use crate::support::*;
 
 const T: Duration = Duration::from_secs(120);
 

@@ -1,12 +1,10 @@
 //! MMS state machines over HTTP with a frozen clock: scans, job creation through async tasks,
 //! task phases and logs, the job roll-up, stop/start/retry/delete, filters and failures.
 
-mod sim_support;
-
 use aliyun_migration_operator::sim::SimHandle;
 use aliyun_migration_operator::sim::scenario::MmsPhase;
 use serde_json::{Value, json};
-use sim_support::{Client, frozen};
+use crate::support::{Client, frozen};
 
 struct Mms {
     c: Client,
@@ -48,7 +46,7 @@ impl Mms {
         r.body["data"].clone()
     }
 
-    async fn post(&self, rest: &str, body: Option<Value>, action: &str) -> sim_support::Reply {
+    async fn post(&self, rest: &str, body: Option<Value>, action: &str) -> crate::support::Reply {
         self.c
             .mms("POST", &self.path(rest), &[], body, action)
             .await

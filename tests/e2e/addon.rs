@@ -1,11 +1,9 @@
 //! Running like a cluster add-on: two replicas with leader election, take-over when the leader
 //! dies, graceful shutdown on SIGTERM (lease released), and the metrics and health endpoints.
 
-mod support;
-
 use std::time::{Duration, Instant};
 
-use support::*;
+use crate::support::*;
 
 fn lease_holder(ns: &Namespace, lease: &str) -> Option<String> {
     ns.kubectl

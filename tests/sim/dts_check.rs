@@ -3,11 +3,9 @@
 //! full and incremental checks, differing rows, source writes replicated up to the checkpoint
 //! and lost once the task is stopped early, and fault stretches.
 
-mod sim_support;
-
 use aliyun_migration_operator::sim::SimHandle;
 use serde_json::Value;
-use sim_support::{Client, MIGRATION_PURCHASE, frozen, odps_task};
+use crate::support::{Client, MIGRATION_PURCHASE, frozen, odps_task};
 
 async fn advance(sim: &SimHandle, secs: f64) {
     sim.admin().advance(secs).await.unwrap();

@@ -1,12 +1,10 @@
 //! Secrets the cloud echoes back (in error messages, business errors, task logs, precheck
 //! texts) never reach the operator's logs, the objects' status, or events, in any encoding.
 
-mod support;
-
 use std::time::Duration;
 
 use aliyun_migration_operator::sim::scenario::MmsPhase;
-use support::*;
+use crate::support::*;
 
 /// Characters that differ between the raw, URL-encoded, base64 and JSON-escaped forms.
 const DB_PASSWORD: &str = "Pl4nted/DB+Pass\"w0rd=";

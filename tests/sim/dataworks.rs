@@ -2,8 +2,6 @@
 //! client: export → download → upload (Advance flow) → import, the package checks, re-import,
 //! the workspace-admin rule, and masking of the download URL.
 
-mod sim_support;
-
 use aliyun_migration_operator::aliyun::dataworks::{
     CreateExportMigrationRequest, CreateImportMigrationRequest, MigrationStatus, MigrationType,
     StepStatus,
@@ -77,7 +75,7 @@ async fn run_until(
 
 #[tokio::test]
 async fn export_download_upload_import_round_trip() {
-    let sim = sim_support::frozen().await;
+    let sim = crate::support::frozen().await;
     let dw = admin_client(&sim);
     let export = dw
         .create_export_migration(&CreateExportMigrationRequest {
@@ -175,7 +173,7 @@ async fn uploaded(dw: &DataWorksClient) -> String {
 
 #[tokio::test]
 async fn a_missing_engine_mapping_fails_the_import_and_a_reimport_runs_again() {
-    let sim = sim_support::frozen().await;
+    let sim = crate::support::frozen().await;
     let dw = admin_client(&sim);
     let file = uploaded(&dw).await;
     let id = dw
@@ -258,7 +256,7 @@ async fn a_missing_engine_mapping_fails_the_import_and_a_reimport_runs_again() {
 
 #[tokio::test]
 async fn only_workspace_admins_create_tasks_and_forged_uploads_are_refused() {
-    let sim = sim_support::frozen().await;
+    let sim = crate::support::frozen().await;
     let member = client(
         &sim,
         "LTAI5tSimulatorLocal0002",

@@ -6,11 +6,9 @@
 //! which `hack/test.sh e2e` does): kube-controller-manager of the same release, only that
 //! controller.
 
-mod support;
-
 use std::time::{Duration, Instant};
 
-use support::*;
+use crate::support::*;
 
 const T: Duration = Duration::from_secs(180);
 

@@ -6,15 +6,13 @@
 //! These tests run the simulator at the real clock's speed (tests/data/realtime-sim.yaml), so
 //! that DTS checkpoints (the simulated source's time) compare with the operator's `frozenAt`.
 
-mod support;
-
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use support::cutover::*;
-use support::*;
+use crate::support::cutover::*;
+use crate::support::*;
 
 fn realtime_sim() -> Sim {
     let scenario = repo().join("tests/data/realtime-sim.yaml");

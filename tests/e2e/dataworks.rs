@@ -4,11 +4,9 @@
 //! With `AMO_RECORD_ARGOCD=1` the live objects are also written as the Argo CD health test data
 //! under `config/argocd/migration.aliyun-operator.dev/DataWorksMigration/testdata/`.
 
-mod support;
-
 use std::time::Duration;
 
-use support::*;
+use crate::support::*;
 
 const T: Duration = Duration::from_secs(120);
 const SOURCE: i64 = 10001;
@@ -65,7 +63,7 @@ fn record(ns: &Namespace, name: &str, file: &str) {
     std::fs::write(
         dir.join(format!("{file}.yaml")),
         format!(
-            "# Recorded from a live object by tests/e2e_dataworks.rs (AMO_RECORD_ARGOCD=1).\n# yamllint disable rule:line-length\n{yaml}"
+            "# Recorded from a live object by tests/e2e/dataworks.rs (AMO_RECORD_ARGOCD=1).\n# yamllint disable rule:line-length\n{yaml}"
         ),
     )
     .unwrap();

@@ -1,11 +1,9 @@
 //! The account's call budget end to end: first statuses without cloud calls, reads that never
 //! hold a reconcile worker, and finished jobs that cost nothing.
 
-mod support;
-
 use std::time::{Duration, Instant};
 
-use support::*;
+use crate::support::*;
 
 /// Table-level jobs on different tables (a table already migrated would make an empty job).
 const JOBS: [(&str, &str, &str); 5] = [

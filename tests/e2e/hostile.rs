@@ -3,12 +3,10 @@
 //! loops; and the operator's cost while they sit there is measured (reconciles, cloud calls
 //! and CPU per minute, at the production poll cadence).
 
-mod support;
-
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use support::*;
+use crate::support::*;
 
 const API: &str = "migration.aliyun-operator.dev/v1alpha1";
 

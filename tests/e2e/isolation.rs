@@ -2,11 +2,9 @@
 //! carry this resource's ownership marker: one team's resource never adopts, reports on, or
 //! deletes another team's MMS job or DTS task.
 
-mod support;
-
 use std::time::Duration;
 
-use support::*;
+use crate::support::*;
 
 const T: Duration = Duration::from_secs(180);
 

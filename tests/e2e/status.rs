@@ -2,13 +2,11 @@
 //! object observes its generation and says Paused; a Secret only a person can restore stalls
 //! every kind alike; Synced follows the generation it describes.
 
-mod support;
-
 use std::time::Duration;
 
 use serde_json::json;
-use support::cutover::{apply_cutover, phase, wait_phase};
-use support::*;
+use crate::support::cutover::{apply_cutover, phase, wait_phase};
+use crate::support::*;
 
 const T: Duration = Duration::from_secs(120);
 

@@ -4,13 +4,11 @@
 //! rolls back what was done, the plan is frozen once switching starts, every step has its own
 //! event, and a refused abort says so.
 
-mod support;
-
 use std::time::Duration;
 
 use serde_json::json;
-use support::cutover::*;
-use support::*;
+use crate::support::cutover::*;
+use crate::support::*;
 
 fn dsn_target(config_map: &str) -> serde_json::Value {
     json!({"configMapKey": {"name": config_map, "key": "DSN", "value": TARGET_DSN}})

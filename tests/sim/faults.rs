@@ -1,15 +1,13 @@
 //! Faults (errors, throttling, slow answers, dropped connections, lost responses), rate limits, determinism
 //! with a seed, and the `sim` command's start-up line and clean shutdown.
 
-mod sim_support;
-
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use aliyun_migration_operator::sim::scenario::{FaultKind, FaultRule, Scenario};
 use aliyun_migration_operator::sim::{SimConfig, Simulator};
-use sim_support::{Client, MIGRATION_PURCHASE, frozen};
+use crate::support::{Client, MIGRATION_PURCHASE, frozen};
 
 #[tokio::test]
 async fn one_shot_faults_fail_throttle_slow_and_drop() {
@@ -38,7 +36,7 @@ async fn one_shot_faults_fail_throttle_slow_and_drop() {
     assert!(started.elapsed() >= Duration::from_millis(400));
 
     admin.drop_next("DescribeDtsJobs", 1).await.unwrap();
-    let http = sim_support::http();
+    let http = crate::support::http();
     let dropped = http
         .post(format!(
             "{}/?Action=DescribeDtsJobs&Version=2020-01-01",

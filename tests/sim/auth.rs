@@ -1,12 +1,10 @@
 //! Authentication like the gateways: V3 signatures with any signed-header list, the legacy
 //! HMAC-SHA1 scheme, STS credentials, and the documented refusals with their codes and bodies.
 
-mod sim_support;
-
 use aliyun_migration_operator::aliyun::signer;
 use aliyun_migration_operator::sim::scenario::{DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET};
 use serde_json::Value;
-use sim_support::{Client, Tamper, frozen};
+use crate::support::{Client, Tamper, frozen};
 
 #[tokio::test]
 async fn valid_signatures_are_accepted_with_either_header_list() {
@@ -106,7 +104,7 @@ async fn refusals_use_the_gateway_codes_and_body() {
         .await;
     assert_eq!((r.status, r.code()), (400, Some("SignatureDoesNotMatch")));
 
-    let http = sim_support::http();
+    let http = crate::support::http();
     let r = http
         .post(format!(
             "{}/?Action=DescribeDtsJobs&Version=2020-01-01",
@@ -174,7 +172,7 @@ fn v1_url(base: &str, params: &[(&str, &str)], secret: &str) -> String {
 #[tokio::test]
 async fn legacy_hmac_sha1_and_sts_credentials() {
     let sim = frozen().await;
-    let http = sim_support::http();
+    let http = crate::support::http();
     let role = "acs:ram::5000000000000001:role/migration-operator";
     let params = [
         ("Action", "AssumeRole"),

@@ -1,13 +1,11 @@
 //! No duplicate cloud objects and no second purchase: kill -9 inside committed creating calls,
 //! and two operators running side by side without leader election.
 
-mod support;
-
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use support::*;
+use crate::support::*;
 
 /// DTS tasks per name and purchases, from the simulator.
 fn dts_census(sim: &Sim) -> (BTreeMap<String, Vec<(String, bool)>>, i64) {

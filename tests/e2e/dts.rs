@@ -1,12 +1,10 @@
 //! DtsMigration end to end (PolarDB for MySQL → MaxCompute): the real local API server, the
 //! simulator and the operator as processes.
 
-mod support;
-
 use std::time::Duration;
 
 use aliyun_migration_operator::sim::scenario::CheckResult;
-use support::*;
+use crate::support::*;
 
 const T: Duration = Duration::from_secs(120);
 const DB_PASSWORD: &str = "Pl4nted-DB-Passw0rd";

@@ -1,11 +1,9 @@
 //! Bounded input: the API server refuses what the cloud API would refuse (or should never
 //! receive), and fields the schema does not know are reported, not silently dropped.
 
-mod support;
-
 use std::time::Duration;
 
-use support::*;
+use crate::support::*;
 
 #[test]
 #[ignore = "needs the local kube-apiserver: run hack/test.sh"]

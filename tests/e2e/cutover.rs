@@ -1,12 +1,10 @@
 //! Cutover end to end: gates on real DtsMigration/MmsJob status, replication stop in the
 //! simulator, ConfigMap switch, rollback, abort and dry run, with least-privilege RBAC.
 
-mod support;
-
 use std::time::Duration;
 
-use support::cutover::recent_backup;
-use support::*;
+use crate::support::cutover::recent_backup;
+use crate::support::*;
 
 const T: Duration = Duration::from_secs(180);
 
