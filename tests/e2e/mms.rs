@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use aliyun_migration_operator::sim::scenario::MmsPhase;
+
 use crate::support::*;
 
 const T: Duration = Duration::from_secs(120);

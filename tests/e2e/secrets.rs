@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use aliyun_migration_operator::sim::scenario::MmsPhase;
+
 use crate::support::*;
 
 /// Characters that differ between the raw, URL-encoded, base64 and JSON-escaped forms.

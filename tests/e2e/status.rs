@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use serde_json::json;
+
 use crate::support::cutover::{apply_cutover, phase, wait_phase};
 use crate::support::*;
 

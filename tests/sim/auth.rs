@@ -4,6 +4,7 @@
 use aliyun_migration_operator::aliyun::signer;
 use aliyun_migration_operator::sim::scenario::{DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET};
 use serde_json::Value;
+
 use crate::support::{Client, Tamper, frozen};
 
 #[tokio::test]

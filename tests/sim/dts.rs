@@ -5,6 +5,7 @@
 use aliyun_migration_operator::sim::SimHandle;
 use aliyun_migration_operator::sim::scenario::{CheckResult, Dur, LagCurve};
 use serde_json::Value;
+
 use crate::support::{Client, MIGRATION_PURCHASE, Reply, frozen, odps_task};
 
 async fn advance(sim: &SimHandle, secs: f64) {

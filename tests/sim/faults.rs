@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use aliyun_migration_operator::sim::scenario::{FaultKind, FaultRule, Scenario};
 use aliyun_migration_operator::sim::{SimConfig, Simulator};
+
 use crate::support::{Client, MIGRATION_PURCHASE, frozen};
 
 #[tokio::test]

@@ -4,6 +4,7 @@
 use aliyun_migration_operator::sim::SimHandle;
 use aliyun_migration_operator::sim::scenario::MmsPhase;
 use serde_json::{Value, json};
+
 use crate::support::{Client, frozen};
 
 struct Mms {
