@@ -140,6 +140,28 @@ pub enum ManagementPolicy {
     ObserveOnly,
 }
 
+/// Where a verification of migrated data stands.
+#[derive(Deserialize, Serialize, Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema)]
+pub enum VerificationState {
+    /// Not finished, or not read yet.
+    #[default]
+    Pending,
+    /// Every check finished and found no difference.
+    Passed,
+    /// A check found a difference or could not run.
+    Failed,
+}
+
+impl std::fmt::Display for VerificationState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Pending => "Pending",
+            Self::Passed => "Passed",
+            Self::Failed => "Failed",
+        })
+    }
+}
+
 /// A reference to another resource of this operator in the same namespace.
 #[derive(Deserialize, Serialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "camelCase")]

@@ -8,7 +8,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::cel::immutable_once_set;
-use super::common::{CloudCredentials, DeletionPolicy, ManagementPolicy};
+use super::common::{CloudCredentials, DeletionPolicy, ManagementPolicy, VerificationState};
 
 /// Spec fields that shape the configured DTS task. Until the precheck passes they may be edited
 /// (the task is reconfigured); once it has started migrating they are frozen.
@@ -669,10 +669,9 @@ pub struct RetryStatus {
 #[derive(Deserialize, Serialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DtsVerificationStatus {
-    /// Pending, Passed or Failed: Passed needs every configured check finished (full) or
-    /// running (incremental) with CanSwitch not false, no error and no differing row in any
-    /// table; any of those fails it.
-    pub state: String,
+    /// Passed needs every configured check finished (full) or running (incremental) with
+    /// CanSwitch not false, no error and no differing row in any table; any of those fails it.
+    pub state: VerificationState,
     /// Why, in one line.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,

@@ -8,7 +8,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::cel::immutable_once_set;
-use super::common::{DeletionPolicy, LocalObjectRef};
+use super::common::{DeletionPolicy, LocalObjectRef, VerificationState};
 
 /// Spec fields that shape the `CreateMmsJob` request; they cannot change once the job exists.
 pub const CREATION_FIELDS: &[&str] = &[
@@ -270,8 +270,7 @@ pub struct FailedTask {
 #[derive(Deserialize, Serialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct VerificationStatus {
-    /// Disabled, Pending, Passed, Failed.
-    pub state: String,
+    pub state: VerificationState,
     /// Tasks whose verification passed.
     pub tasks_passed: i64,
     /// Tasks whose verification failed.

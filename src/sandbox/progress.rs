@@ -7,6 +7,7 @@ use kube::api::{Api, ListParams};
 use kube::{Client, ResourceExt};
 
 use crate::api::conditions::{READY, find};
+use crate::api::cutover::StepState;
 use crate::api::{Cutover, DataSource, DataWorksMigration, DtsMigration, MmsJob};
 
 /// Redraws in place on a terminal; prints only changes otherwise (logs, CI).
@@ -162,7 +163,7 @@ pub async fn snapshot(client: &Client, ns: &str) -> anyhow::Result<String> {
             .filter(|_| {
                 s.steps
                     .iter()
-                    .any(|st| st.name.starts_with("drain/") && st.state == "Running")
+                    .any(|st| st.name.starts_with("drain/") && st.state == StepState::Running)
             })
             .map(|t| format!(" (writes frozen at {})", t.0))
             .unwrap_or_default();
@@ -174,7 +175,7 @@ pub async fn snapshot(client: &Client, ns: &str) -> anyhow::Result<String> {
         let running = s
             .steps
             .iter()
-            .find(|st| st.state == "Running")
+            .find(|st| st.state == StepState::Running)
             .map(|st| format!("step {}{frozen}{drained}", st.name));
         let detail = running.unwrap_or_else(|| {
             format!(

@@ -146,6 +146,41 @@ pub enum CutoverPhase {
     Failed,
 }
 
+/// What kind of evidence a gate's result rests on.
+#[derive(Deserialize, Serialize, Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema)]
+pub enum Evidence {
+    /// Read from a system, fresh enough to count.
+    Measured,
+    /// Read, but too old to count: the gate does not pass on it.
+    Stale,
+    /// A person's statement (e.g. a backup's `verifiedAt`).
+    Attested,
+    /// Not required or not configured.
+    #[default]
+    Waived,
+}
+
+/// Where a step of the switch stands.
+#[derive(Deserialize, Serialize, Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema)]
+pub enum StepState {
+    #[default]
+    Planned,
+    Running,
+    Succeeded,
+    Failed,
+    /// Not needed (e.g. nothing was frozen, or the step was cut short by an abort).
+    Skipped,
+    /// Done, then undone by a rollback.
+    RolledBack,
+}
+
+impl StepState {
+    /// Done with, one way or another: it will not run again in this attempt.
+    pub fn ended(self) -> bool {
+        matches!(self, Self::Succeeded | Self::Skipped | Self::RolledBack)
+    }
+}
+
 /// One go/no-go criterion.
 #[derive(Deserialize, Serialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
@@ -159,9 +194,8 @@ pub struct GateStatus {
     pub observed: String,
     /// What is required, e.g. `< 5s for 60s and 3 samples`.
     pub threshold: String,
-    /// `Measured` (read from a system, fresh), `Stale` (read, but too old to count),
-    /// `Attested` (a person's statement) or `Waived` (not required or not configured).
-    pub evidence: String,
+    /// What kind of evidence `observed` is.
+    pub evidence: Evidence,
     /// Since when the criterion has had its current result; for a lag gate, the first sample
     /// of the current run below the threshold (or the sample that broke the last run).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -185,8 +219,7 @@ pub struct StepStatus {
     /// `stop-replication/orders-dts`, `switch/ConfigMap/app-db/DSN`, `verify-switch`,
     /// `unfreeze/ConfigMap/app-db/READ_ONLY`, `watch`, `complete`.
     pub name: String,
-    /// Planned, Running, Succeeded, Failed, Skipped, RolledBack.
-    pub state: String,
+    pub state: StepState,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub started_at: Option<Time>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -6,15 +6,11 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
 use super::decide::MAX_CLOCK_SKEW;
 use super::window::{self, WindowState};
-use crate::api::cutover::{Approval, GateStatus, Gates};
+use crate::api::common::VerificationState;
+use crate::api::cutover::{Approval, Evidence, GateStatus, Gates};
 use crate::api::dataworks_migration::DataWorksMigrationPhase;
 use crate::api::dts_migration::{DtsMigrationPhase, DtsVerificationStatus, LagSample};
 use crate::api::mms_job::MmsJobPhase;
-
-pub const MEASURED: &str = "Measured";
-pub const STALE: &str = "Stale";
-pub const ATTESTED: &str = "Attested";
-pub const WAIVED: &str = "Waived";
 
 /// A DtsMigration as the Cutover sees it (from its status).
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -82,14 +78,14 @@ fn gate(
     passed: bool,
     observed: String,
     threshold: String,
-    evidence: &str,
+    evidence: Evidence,
 ) -> GateStatus {
     GateStatus {
         name,
         passed,
         observed,
         threshold,
-        evidence: evidence.to_string(),
+        evidence,
         ..GateStatus::default()
     }
 }
@@ -117,7 +113,13 @@ pub fn lag_gate(
         secs(max_age)
     );
     let waiting = |observed: String, failed: bool| {
-        let mut g = gate(name.clone(), false, observed, threshold.clone(), MEASURED);
+        let mut g = gate(
+            name.clone(),
+            false,
+            observed,
+            threshold.clone(),
+            Evidence::Measured,
+        );
         g.failed = failed;
         keep_since(g, prev, now)
     };
@@ -207,11 +209,10 @@ pub fn lag_gate(
         observed,
         threshold,
         evidence: if latest.is_some() && !fresh {
-            STALE
+            Evidence::Stale
         } else {
-            MEASURED
-        }
-        .to_string(),
+            Evidence::Measured
+        },
         // For a lag gate `since` is when the current run below the threshold began (or when the
         // last run was broken).
         since: mark
@@ -275,7 +276,7 @@ pub fn no_freeze_gate(prev: Option<&GateStatus>, now: jiff::Timestamp) -> GateSt
         true,
         "no spec.freeze: the application keeps writing to the source until the switch; writes after the final lag check are not drained and may be lost".into(),
         "writes stopped and drained before the switch (spec.freeze)".into(),
-        WAIVED,
+        Evidence::Waived,
     );
     keep_since(g, prev, now)
 }
@@ -289,7 +290,13 @@ pub fn mms_verification_gate(
     let name = format!("verification/{}", mms.name);
     let threshold = "Verified=True (row counts of source and target match)".to_string();
     let result = |passed: bool, failed: bool, observed: String| {
-        let mut g = gate(name.clone(), passed, observed, threshold.clone(), MEASURED);
+        let mut g = gate(
+            name.clone(),
+            passed,
+            observed,
+            threshold.clone(),
+            Evidence::Measured,
+        );
         g.failed = failed;
         keep_since(g, prev, now)
     };
@@ -326,7 +333,13 @@ pub fn dataworks_import_gate(
     }
     .to_string();
     let result = |passed: bool, failed: bool, observed: String| {
-        let mut g = gate(name.clone(), passed, observed, threshold.clone(), MEASURED);
+        let mut g = gate(
+            name.clone(),
+            passed,
+            observed,
+            threshold.clone(),
+            Evidence::Measured,
+        );
         g.failed = failed;
         keep_since(g, prev, now)
     };
@@ -393,18 +406,18 @@ pub fn dts_verification_gate(
             true,
             "no DTS data check configured on the DtsMigration (spec.dataCheck): nothing was measured".into(),
             threshold,
-            WAIVED,
+            Evidence::Waived,
         );
         return keep_since(g, prev, now);
     }
-    let text = |v: &DtsVerificationStatus| v.message.clone().unwrap_or_else(|| v.state.clone());
+    let text = |v: &DtsVerificationStatus| v.message.clone().unwrap_or_else(|| v.state.to_string());
     let (passed, failed, observed) = match &dts.verification {
-        Some(v) if v.state == "Passed" => (true, false, text(v)),
-        Some(v) if v.state == "Failed" => (false, true, text(v)),
+        Some(v) if v.state == VerificationState::Passed => (true, false, text(v)),
+        Some(v) if v.state == VerificationState::Failed => (false, true, text(v)),
         Some(v) => (false, false, format!("pending: {}", text(v))),
         None => (false, false, "not reported yet".to_string()),
     };
-    let mut g = gate(name, passed, observed, threshold, MEASURED);
+    let mut g = gate(name, passed, observed, threshold, Evidence::Measured);
     g.failed = failed;
     keep_since(g, prev, now)
 }
@@ -419,7 +432,7 @@ pub fn backup_gate(gates: &Gates, prev: Option<&GateStatus>, now: jiff::Timestam
             true,
             "not required (gates.requireBackup: false)".into(),
             "none".into(),
-            WAIVED,
+            Evidence::Waived,
         );
         return keep_since(g, prev, now);
     }
@@ -429,7 +442,7 @@ pub fn backup_gate(gates: &Gates, prev: Option<&GateStatus>, now: jiff::Timestam
             false,
             "no attestation in spec.gates.backup".into(),
             "a verified-backup attestation (who, when, evidence)".into(),
-            ATTESTED,
+            Evidence::Attested,
         );
         return keep_since(g, prev, now);
     };
@@ -439,7 +452,13 @@ pub fn backup_gate(gates: &Gates, prev: Option<&GateStatus>, now: jiff::Timestam
         "a verified-backup attestation (who, when, evidence) at most {max_age}s old (maxAgeSeconds) and not more than {skew}s in the future"
     );
     let failed = |observed: String| {
-        let mut g = gate(name.clone(), false, observed, threshold.clone(), ATTESTED);
+        let mut g = gate(
+            name.clone(),
+            false,
+            observed,
+            threshold.clone(),
+            Evidence::Attested,
+        );
         g.failed = true;
         g
     };
@@ -464,7 +483,7 @@ pub fn backup_gate(gates: &Gates, prev: Option<&GateStatus>, now: jiff::Timestam
                 b.verified_by, b.verified_at, b.evidence
             ),
             threshold,
-            ATTESTED,
+            Evidence::Attested,
         ),
     };
     keep_since(g, prev, now)
@@ -479,13 +498,13 @@ pub fn approval_gate(
 ) -> GateStatus {
     let name = "approval".to_string();
     let g = match (required, approval) {
-        (false, _) => gate(name, true, "not required (gates.requireApproval: false)".into(), "none".into(), WAIVED),
+        (false, _) => gate(name, true, "not required (gates.requireApproval: false)".into(), "none".into(), Evidence::Waived),
         (true, None) => gate(
             name,
             false,
             "not approved yet: set spec.approval or annotate migration.aliyun-operator.dev/approved-by".into(),
             "an approval".into(),
-            ATTESTED,
+            Evidence::Attested,
         ),
         (true, Some(a)) => gate(
             name,
@@ -497,7 +516,7 @@ pub fn approval_gate(
                 a.comment.as_deref().map(|c| format!(": {c}")).unwrap_or_default()
             ),
             "an approval".into(),
-            ATTESTED,
+            Evidence::Attested,
         ),
     };
     keep_since(g, prev, now)
@@ -531,7 +550,7 @@ pub fn window_gate(
                 true,
                 format!("open until {closes_at}"),
                 threshold,
-                MEASURED,
+                Evidence::Measured,
             ),
             Some(closes_at),
         ),
@@ -543,12 +562,12 @@ pub fn window_gate(
                     .map(|t| format!("closed; opens at {t}"))
                     .unwrap_or_else(|| "closed; never opens".into()),
                 threshold,
-                MEASURED,
+                Evidence::Measured,
             ),
             opens_at,
         ),
         Err(e) => {
-            let mut g = gate("window".into(), false, e.0, threshold, MEASURED);
+            let mut g = gate("window".into(), false, e.0, threshold, Evidence::Measured);
             g.failed = true;
             (g, None)
         }

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
+use crate::api::common::VerificationState;
 use crate::api::conditions::{self, Desired, READY};
 use crate::api::mms_job::{FailedTask, MmsJobPhase, MmsJobSpec, MmsJobStatus, VerificationStatus};
 use crate::controllers::ownership;
@@ -835,14 +836,14 @@ pub fn verification(
     let failed = count("VERIFICATION_FAILED");
     let pending = (job.task_num - passed - failed).max(0);
     let state = if failed > 0 {
-        "Failed"
+        VerificationState::Failed
     } else if job.task_num > 0 && pending == 0 {
-        "Passed"
+        VerificationState::Passed
     } else {
-        "Pending"
+        VerificationState::Pending
     };
     let mut summary = VerificationStatus {
-        state: state.to_string(),
+        state,
         tasks_passed: passed,
         tasks_failed: failed,
         tasks_pending: pending,
@@ -863,7 +864,7 @@ pub fn verification(
         }
     }
     let condition = match state {
-        "Failed" => Desired::false_(
+        VerificationState::Failed => Desired::false_(
             VERIFIED,
             "RowCountMismatch",
             format!(
@@ -875,12 +876,12 @@ pub fn verification(
                     .unwrap_or_default()
             ),
         ),
-        "Passed" => Desired::true_(
+        VerificationState::Passed => Desired::true_(
             VERIFIED,
             "RowCountsMatch",
             format!("row counts of source and target match for all {passed} task(s)"),
         ),
-        _ => Desired::unknown(
+        VerificationState::Pending => Desired::unknown(
             VERIFIED,
             "Pending",
             format!("{passed} of {} task(s) verified", job.task_num),

@@ -1,16 +1,18 @@
 //! Before the switch: the go/no-go report, waiting for approval and the window, the dry run,
 //! pauses, aborts and the start of switching.
 
+use crate::api::cutover::StepState;
 use std::time::Duration;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
 use super::{
-    Inputs, Machine, MigrationObs, PLANNED, POLL_GATING, POLL_SETTLED, POLL_WAITING, SKIPPED,
-    TargetObs, elapsed,
+    Inputs, Machine, MigrationObs, POLL_GATING, POLL_SETTLED, POLL_WAITING, TargetObs, elapsed,
 };
 use crate::api::conditions::{Desired, READY};
-use crate::api::cutover::{CutoverPhase as Phase, CutoverPlan, FailurePolicy, GateStatus};
+use crate::api::cutover::{
+    CutoverPhase as Phase, CutoverPlan, Evidence, FailurePolicy, GateStatus,
+};
 use crate::controllers::cutover::gates;
 
 /// Evaluates every gate against the plan.
@@ -127,7 +129,7 @@ fn targets_gate(
             problems.join("; ")
         },
         threshold: "every target exists and is readable, and the operator may read and patch it and write its previous value to the rollback Secret (SelfSubjectAccessReview)".into(),
-        evidence: gates::MEASURED.into(),
+        evidence: Evidence::Measured,
         since: match prev {
             Some(p) if p.passed == passed && p.since.is_some() => p.since.clone(),
             _ => Some(Time(now)),
@@ -279,7 +281,7 @@ impl Machine<'_, '_> {
                     "Aborted",
                     format!("aborted: {why}; nothing was changed"),
                 );
-                self.finish_steps_as(SKIPPED);
+                self.finish_steps_as(StepState::Skipped);
                 Phase::Aborted
             }
         }
@@ -297,8 +299,8 @@ impl Machine<'_, '_> {
             if during_switch {
                 // Try the failed step again.
                 for step in &mut self.status.steps {
-                    if step.state == super::FAILED {
-                        step.state = PLANNED.into();
+                    if step.state == StepState::Failed {
+                        step.state = StepState::Planned;
                         step.applied_at = None;
                         step.finished_at = None;
                         step.message = format!("retrying after resume: {}", step.message);
@@ -332,7 +334,7 @@ impl Machine<'_, '_> {
         self.status
             .steps
             .iter()
-            .filter(|s| s.state == super::SUCCEEDED || s.state == super::ROLLED_BACK)
+            .filter(|s| s.state == StepState::Succeeded || s.state == StepState::RolledBack)
             .filter_map(|s| s.name.strip_prefix("stop-replication/"))
             .map(str::to_string)
             .collect()
@@ -354,7 +356,7 @@ impl Machine<'_, '_> {
     pub(super) fn abort(&mut self, why: &str) -> Phase {
         self.status.reason = Some(why.to_string());
         self.status.plan = None;
-        self.finish_steps_as(SKIPPED);
+        self.finish_steps_as(StepState::Skipped);
         self.ready = Desired::false_(READY, "Aborted", why.to_string());
         self.requeue = POLL_SETTLED;
         Phase::Aborted

@@ -21,7 +21,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use super::gates::{DataWorksObs, DtsObs, MmsObs};
 use crate::api::conditions::{self, Desired, READY};
 use crate::api::cutover::{
-    Approval, CutoverPhase as Phase, CutoverPlan, CutoverSpec, CutoverStatus, StepStatus,
+    Approval, CutoverPhase as Phase, CutoverPlan, CutoverSpec, CutoverStatus, StepState, StepStatus,
 };
 
 pub use gating::evaluate_gates;
@@ -37,13 +37,6 @@ pub const STEP_FINAL_CHECK: &str = "final-check";
 pub const STEP_VERIFY: &str = "verify-switch";
 pub const STEP_WATCH: &str = "watch";
 pub const STEP_COMPLETE: &str = "complete";
-
-pub const PLANNED: &str = "Planned";
-pub const RUNNING: &str = "Running";
-pub const SUCCEEDED: &str = "Succeeded";
-pub const FAILED: &str = "Failed";
-pub const SKIPPED: &str = "Skipped";
-pub const ROLLED_BACK: &str = "RolledBack";
 
 /// How long a DTS task may take to report `Finished` after StopDtsJob.
 pub const STOP_TIMEOUT: Duration = Duration::from_secs(600);
@@ -342,7 +335,7 @@ fn merge_steps(plan: &[String], prev: &[StepStatus]) -> Vec<StepStatus> {
                 .cloned()
                 .unwrap_or_else(|| StepStatus {
                     name: name.clone(),
-                    state: PLANNED.into(),
+                    state: StepState::Planned,
                     ..StepStatus::default()
                 })
         })
@@ -424,27 +417,27 @@ impl Machine<'_, '_> {
     fn start_step(&mut self, name: &str, message: impl Into<String>) {
         let now = self.now();
         let step = self.step_mut(name);
-        if step.state == PLANNED || step.started_at.is_none() {
+        if step.state == StepState::Planned || step.started_at.is_none() {
             step.started_at = Some(Time(now));
         }
-        step.state = RUNNING.into();
+        step.state = StepState::Running;
         step.message = message.into();
     }
 
-    fn end_step(&mut self, name: &str, state: &str, message: impl Into<String>) {
+    fn end_step(&mut self, name: &str, state: StepState, message: impl Into<String>) {
         let now = self.now();
         let step = self.step_mut(name);
         step.started_at.get_or_insert(Time(now));
         step.finished_at = Some(Time(now));
-        step.state = state.into();
+        step.state = state;
         step.message = message.into();
     }
 
-    fn finish_steps_as(&mut self, state: &str) {
+    fn finish_steps_as(&mut self, state: StepState) {
         let now = self.now();
         for step in &mut self.status.steps {
-            if step.state == PLANNED || step.state == RUNNING {
-                step.state = state.to_string();
+            if step.state == StepState::Planned || step.state == StepState::Running {
+                step.state = state;
                 step.finished_at = Some(Time(now));
             }
         }

@@ -4,8 +4,8 @@
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
-use super::{Act, FAILED, Purpose, ROLLED_BACK, RUNNING};
-use crate::api::cutover::{CutoverStatus, RollbackStatus};
+use super::{Act, Purpose};
+use crate::api::cutover::{CutoverStatus, RollbackStatus, StepState};
 
 /// How an action ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -46,12 +46,12 @@ pub fn record(
                 }
             }
             Outcome::Failed(why) => {
-                step.state = FAILED.into();
+                step.state = StepState::Failed;
                 step.finished_at = Some(Time(now));
                 step.message = why.clone();
             }
             Outcome::Retry(why) => {
-                step.state = RUNNING.into();
+                step.state = StepState::Running;
                 step.message = format!("retrying: {why}");
             }
         }
@@ -92,9 +92,9 @@ pub(super) fn mark_done(
     }
     if let Some(name) = step
         && let Some(s) = status.steps.iter_mut().find(|s| s.name == name)
-        && s.state != FAILED
+        && s.state != StepState::Failed
     {
-        s.state = ROLLED_BACK.into();
+        s.state = StepState::RolledBack;
         s.message = "restored to the saved value".into();
         s.finished_at = Some(Time(now));
     }

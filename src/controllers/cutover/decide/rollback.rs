@@ -6,11 +6,10 @@
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
 use super::{
-    Act, List, Machine, POLL_SETTLED, POLL_SWITCHING, Purpose, ROLLBACK_TIMEOUT, Read, SKIPPED,
-    SUCCEEDED, elapsed,
+    Act, List, Machine, POLL_SETTLED, POLL_SWITCHING, Purpose, ROLLBACK_TIMEOUT, Read, elapsed,
 };
 use crate::api::conditions::{Desired, READY};
-use crate::api::cutover::{CutoverPhase as Phase, RollbackStatus};
+use crate::api::cutover::{CutoverPhase as Phase, RollbackStatus, StepState};
 
 /// What one target needs in the rollback.
 enum Todo {
@@ -61,7 +60,7 @@ impl Machine<'_, '_> {
         self.status
             .steps
             .iter()
-            .any(|s| s.name.starts_with("unfreeze/") && s.state == SUCCEEDED)
+            .any(|s| s.name.starts_with("unfreeze/") && s.state == StepState::Succeeded)
     }
 
     fn timed_out(&self) -> bool {
@@ -172,7 +171,9 @@ impl Machine<'_, '_> {
     /// as set: there is nothing to undo.
     fn untouched(&self, step: &str, obs: &super::TargetObs) -> bool {
         let set = self.step(step).is_some_and(|s| {
-            s.applied_at.is_some() || s.state == SUCCEEDED || s.state == super::ROLLED_BACK
+            s.applied_at.is_some()
+                || s.state == StepState::Succeeded
+                || s.state == StepState::RolledBack
         });
         !set && !obs.applied()
     }
@@ -288,8 +289,8 @@ impl Machine<'_, '_> {
         };
         self.status.reason = Some(reason);
         for step in &mut self.status.steps {
-            if step.state == super::PLANNED || step.state == super::RUNNING {
-                step.state = SKIPPED.into();
+            if step.state == StepState::Planned || step.state == StepState::Running {
+                step.state = StepState::Skipped;
                 step.finished_at = Some(Time(now));
             }
         }

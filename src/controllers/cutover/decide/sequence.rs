@@ -8,12 +8,13 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
 use super::plan::StepKind;
 use super::{
-    Act, FAILED, List, Machine, MigrationObs, POLL_SWITCHING, POLL_WATCHING, Purpose, RUNNING,
-    Read, SAMPLE_NUDGE_AFTER, SKIPPED, STEP_TIMEOUT, STOP_TIMEOUT, SUCCEEDED, digest, elapsed,
-    freeze_key, rollback_key,
+    Act, List, Machine, MigrationObs, POLL_SWITCHING, POLL_WATCHING, Purpose, Read,
+    SAMPLE_NUDGE_AFTER, STEP_TIMEOUT, STOP_TIMEOUT, digest, elapsed, freeze_key, rollback_key,
 };
 use crate::api::conditions::{Desired, READY};
-use crate::api::cutover::{CutoverPhase as Phase, DrainRecord, SavedValue, SwitchFailurePolicy};
+use crate::api::cutover::{
+    CutoverPhase as Phase, DrainRecord, SavedValue, StepState, SwitchFailurePolicy,
+};
 use crate::api::dts_migration::DtsMigrationPhase;
 use crate::api::mms_job::MmsJobPhase;
 use crate::controllers::cutover::gates::{self, FinalLag};
@@ -44,14 +45,11 @@ impl Machine<'_, '_> {
         self.requeue = POLL_SWITCHING;
         let names: Vec<String> = self.status.steps.iter().map(|s| s.name.clone()).collect();
         for name in names {
-            let state = self
-                .step(&name)
-                .map(|s| s.state.clone())
-                .unwrap_or_default();
-            if matches!(state.as_str(), SUCCEEDED | SKIPPED | super::ROLLED_BACK) {
+            let state = self.step(&name).map(|s| s.state).unwrap_or_default();
+            if state.ended() {
                 continue;
             }
-            if state == FAILED {
+            if state == StepState::Failed {
                 return self.step_failed(&name);
             }
             let Some(kind) = StepKind::of(&name) else {
@@ -62,13 +60,13 @@ impl Machine<'_, '_> {
                 StepKind::FinalCheck => self.final_check(&name),
                 StepKind::Freeze(_) => self.set_step(&name, List::Freeze, phase),
                 StepKind::Drain(m) => self.drain(&name, m),
-                StepKind::Stop(m) => self.stop_replication(&name, m, &state),
+                StepKind::Stop(m) => self.stop_replication(&name, m, state),
                 StepKind::Switch(_) => self.set_step(&name, List::Switch, phase),
                 StepKind::Verify => self.verify(&name),
                 StepKind::Unfreeze(_) => self.unfreeze(&name),
                 StepKind::Watch => self.watch(&name),
                 StepKind::Complete => {
-                    self.end_step(&name, SUCCEEDED, "cutover complete");
+                    self.end_step(&name, StepState::Succeeded, "cutover complete");
                     self.status.completed_at = Some(Time(self.now()));
                     return self.settled(Phase::Completed);
                 }
@@ -87,7 +85,7 @@ impl Machine<'_, '_> {
 
     /// Fails the step; the next pass applies onSwitchFailure.
     fn fail_step(&mut self, name: &str, why: String) -> Option<Phase> {
-        self.end_step(name, FAILED, why);
+        self.end_step(name, StepState::Failed, why);
         Some(self.step_failed(name))
     }
 
@@ -188,7 +186,7 @@ impl Machine<'_, '_> {
         }
         self.end_step(
             name,
-            SUCCEEDED,
+            StepState::Succeeded,
             if passed.is_empty() {
                 "no DtsMigration to check".to_string()
             } else {
@@ -200,11 +198,11 @@ impl Machine<'_, '_> {
 
     /// Nothing changed yet: back out per onGateFailure and plan again.
     fn final_check_failed(&mut self, name: &str, why: String) -> Option<Phase> {
-        self.end_step(name, FAILED, why.clone());
+        self.end_step(name, StepState::Failed, why.clone());
         self.status.switch_started_at = None;
         self.status.plan = None;
         let step = self.step_mut(name);
-        step.state = super::PLANNED.into();
+        step.state = StepState::Planned;
         step.message = format!("last attempt failed: {why}");
         Some(self.on_gate_failure(format!("final check failed: {why}")))
     }
@@ -223,7 +221,9 @@ impl Machine<'_, '_> {
         };
         let obs = obs_list[index].clone();
         if let Some(started) = self.step(name).and_then(|s| s.started_at.clone())
-            && self.step(name).is_some_and(|s| s.state == RUNNING)
+            && self
+                .step(name)
+                .is_some_and(|s| s.state == StepState::Running)
             && elapsed(started.0, self.now()) > STEP_TIMEOUT
         {
             let last = self
@@ -356,7 +356,7 @@ impl Machine<'_, '_> {
                 ),
             );
         }
-        self.end_step(name, SUCCEEDED, "set and read back as set");
+        self.end_step(name, StepState::Succeeded, "set and read back as set");
         if list == List::Freeze && self.all_done("freeze/") && self.status.frozen_at.is_none() {
             let settle = Duration::from_secs(self.plan.drain.settle_seconds.max(0) as u64);
             let at = self
@@ -387,7 +387,7 @@ impl Machine<'_, '_> {
             .steps
             .iter()
             .filter(|s| s.name.starts_with(prefix))
-            .all(|s| s.state == SUCCEEDED)
+            .all(|s| s.state == StepState::Succeeded)
     }
 
     fn saved(&self, list: List) -> &Vec<SavedValue> {
@@ -463,7 +463,7 @@ impl Machine<'_, '_> {
             );
             self.status.drained.retain(|r| r.migration != migration);
             self.status.drained.push(record);
-            self.end_step(name, SUCCEEDED, message);
+            self.end_step(name, StepState::Succeeded, message);
             return None;
         }
         let newest = dts.and_then(|d| d.lag_samples.iter().max_by_key(|s| s.at.0));
@@ -485,7 +485,7 @@ impl Machine<'_, '_> {
                 "drain of {migration} did not finish within drain.timeoutSeconds {} ({seen}; needed checkpoint >= frozenAt {frozen_at} and lag <= {max_lag}s); the freeze is undone and nothing was switched",
                 timeout.as_secs()
             );
-            self.end_step(name, FAILED, why.clone());
+            self.end_step(name, StepState::Failed, why.clone());
             return Some(self.start_rollback(why, Phase::Aborted));
         }
         self.nudge(&[migration]);
@@ -496,7 +496,7 @@ impl Machine<'_, '_> {
         )
     }
 
-    fn stop_replication(&mut self, name: &str, migration: &str, state: &str) -> Option<Phase> {
+    fn stop_replication(&mut self, name: &str, migration: &str, state: StepState) -> Option<Phase> {
         let dts = self.inputs.migrations.iter().find_map(|m| match m {
             MigrationObs::Dts(d) if d.name == migration => Some(d),
             _ => None,
@@ -505,7 +505,7 @@ impl Machine<'_, '_> {
         if dts.is_some_and(|d| d.observe_only) {
             self.end_step(
                 name,
-                SKIPPED,
+                StepState::Skipped,
                 format!("{migration} is ObserveOnly: its replication was NOT stopped (the operator never changes an observed task); stop it in the DTS console before the old database takes writes again"),
             );
             return None;
@@ -516,7 +516,7 @@ impl Machine<'_, '_> {
         ) {
             self.end_step(
                 name,
-                SUCCEEDED,
+                StepState::Succeeded,
                 format!("DTS task of {migration} is Finished: it cannot resume and overwrite the destination"),
             );
             return None;
@@ -525,7 +525,7 @@ impl Machine<'_, '_> {
             migration: migration.to_string(),
             step: name.to_string(),
         };
-        if state == super::PLANNED {
+        if state == StepState::Planned {
             self.start_step(
                 name,
                 "StopDtsJob sent; waiting for the task to report Finished",
@@ -583,7 +583,7 @@ impl Machine<'_, '_> {
         }
         self.end_step(
             name,
-            SUCCEEDED,
+            StepState::Succeeded,
             format!("{} object(s) read back as set", self.inputs.targets.len()),
         );
         None
@@ -603,7 +603,7 @@ impl Machine<'_, '_> {
             .find(|s| s.target == label)
             .cloned()
         else {
-            self.end_step(name, SKIPPED, "never frozen");
+            self.end_step(name, StepState::Skipped, "never frozen");
             return None;
         };
         let previous = match self.previous_value(&saved, &obs) {
@@ -611,7 +611,11 @@ impl Machine<'_, '_> {
             Err(why) => return self.fail_step(name, why),
         };
         if obs.current.is(previous.as_deref()) {
-            self.end_step(name, SUCCEEDED, "restored to its value before the freeze");
+            self.end_step(
+                name,
+                StepState::Succeeded,
+                "restored to its value before the freeze",
+            );
             return None;
         }
         if self.step(name).is_some_and(|s| s.applied_at.is_some()) {
@@ -673,7 +677,7 @@ impl Machine<'_, '_> {
     fn watch(&mut self, name: &str) -> Option<Phase> {
         if self
             .step(name)
-            .is_some_and(|s| s.started_at.is_none() || s.state != RUNNING)
+            .is_some_and(|s| s.started_at.is_none() || s.state != StepState::Running)
         {
             self.start_step(name, "watching");
         }
@@ -721,7 +725,7 @@ impl Machine<'_, '_> {
         if self.now() >= until {
             self.end_step(
                 name,
-                SUCCEEDED,
+                StepState::Succeeded,
                 format!(
                     "every switched object read back as set and no migration failed for {}s",
                     window.as_secs()

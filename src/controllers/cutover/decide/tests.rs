@@ -3,7 +3,7 @@ use proptest::prelude::*;
 use super::world::*;
 use super::*;
 use crate::api::conditions;
-use crate::api::cutover::{MaintenanceWindow, SwitchFailurePolicy};
+use crate::api::cutover::{Evidence, MaintenanceWindow, StepState, SwitchFailurePolicy};
 use crate::api::dts_migration::DtsMigrationPhase;
 
 const DSN: &str = "ConfigMap/app-db/DSN";
@@ -43,7 +43,12 @@ fn a_full_cutover_freezes_drains_switches_verifies_and_unfreezes_in_order() {
             "complete"
         ]
     );
-    assert!(w.status.steps.iter().all(|s| s.state == SUCCEEDED));
+    assert!(
+        w.status
+            .steps
+            .iter()
+            .all(|s| s.state == StepState::Succeeded)
+    );
     for p in [
         Phase::Gating,
         Phase::Freezing,
@@ -97,7 +102,7 @@ fn an_observed_migration_is_gated_on_but_its_replication_is_never_stopped() {
         .iter()
         .find(|s| s.name == "stop-replication/orders")
         .unwrap();
-    assert_eq!(stop.state, SKIPPED);
+    assert_eq!(stop.state, StepState::Skipped);
     assert!(stop.message.contains("NOT stopped"), "{}", stop.message);
 }
 
@@ -337,7 +342,10 @@ fn rollback_after_completion_freezes_restores_and_unfreezes() {
     assert_eq!(r.unfrozen, [FLAG]);
     assert!(r.notes.iter().any(|n| n.contains("cannot be restarted")));
     assert!(r.notes.iter().any(|n| n.contains("not copied back")));
-    assert_eq!(w.step_state("switch/ConfigMap/app-db/DSN"), ROLLED_BACK);
+    assert_eq!(
+        w.step_state("switch/ConfigMap/app-db/DSN"),
+        StepState::RolledBack
+    );
 }
 
 #[test]
@@ -351,8 +359,14 @@ fn a_rejected_set_rolls_back_what_was_done_and_fails() {
     );
     w.run(&spec, 0, 300, 5, |w| w.phase() == Phase::Failed);
     assert_eq!(w.phase(), Phase::Failed);
-    assert_eq!(w.step_state("switch/ConfigMap/app-db/ENGINE"), FAILED);
-    assert_eq!(w.step_state("switch/ConfigMap/app-db/DSN"), ROLLED_BACK);
+    assert_eq!(
+        w.step_state("switch/ConfigMap/app-db/ENGINE"),
+        StepState::Failed
+    );
+    assert_eq!(
+        w.step_state("switch/ConfigMap/app-db/DSN"),
+        StepState::RolledBack
+    );
     assert_eq!(w.value(DSN).as_deref(), Some("mysql://old"));
     assert_eq!(
         w.value(FLAG).as_deref(),
@@ -498,7 +512,10 @@ fn a_spec_edit_after_switching_started_is_refused_and_the_frozen_plan_runs() {
     w.run(&edited, 300, 500, 5, completed);
     assert_eq!(w.phase(), Phase::Completed);
     assert_eq!(w.value(DSN).as_deref(), Some("maxcompute://dw"));
-    assert_eq!(w.step_state("stop-replication/orders"), SUCCEEDED);
+    assert_eq!(
+        w.step_state("stop-replication/orders"),
+        StepState::Succeeded
+    );
     let refused = condition(&w, SPEC_ACCEPTED).unwrap();
     assert_eq!(refused.status, "False");
     assert!(refused.message.contains("switch") && refused.message.contains("stopReplication"));
@@ -563,7 +580,7 @@ fn dry_run_plans_the_freeze_and_drain_but_never_acts() {
     let steps = names(&w);
     assert!(steps.contains(&"freeze/ConfigMap/app-flags/READ_ONLY".to_string()));
     assert!(steps.contains(&"drain/orders".to_string()));
-    assert!(w.status.steps.iter().all(|s| s.state == PLANNED));
+    assert!(w.status.steps.iter().all(|s| s.state == StepState::Planned));
 }
 
 #[test]
@@ -571,7 +588,7 @@ fn without_a_freeze_the_report_says_writes_may_be_lost() {
     let mut w = World::new();
     w.step(&spec(), 0);
     let g = w.status.gates.iter().find(|g| g.name == "freeze").unwrap();
-    assert!(g.passed && g.evidence == "Waived" && g.observed.contains("may be lost"));
+    assert!(g.passed && g.evidence == Evidence::Waived && g.observed.contains("may be lost"));
     let mut w = World::new();
     w.step(&frozen_spec(), 0);
     assert!(!w.status.gates.iter().any(|g| g.name == "freeze"));

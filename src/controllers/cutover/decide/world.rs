@@ -311,12 +311,12 @@ impl World {
         phases
     }
 
-    pub fn step_state(&self, name: &str) -> String {
+    pub fn step_state(&self, name: &str) -> StepState {
         self.status
             .steps
             .iter()
             .find(|s| s.name == name)
-            .map(|s| s.state.clone())
-            .unwrap_or_default()
+            .map(|s| s.state)
+            .unwrap_or_else(|| panic!("no step {name}"))
     }
 }

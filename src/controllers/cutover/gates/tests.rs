@@ -1,5 +1,5 @@
 use super::*;
-use crate::api::cutover::{BackupAttestation, MaintenanceWindow};
+use crate::api::cutover::{BackupAttestation, Evidence, MaintenanceWindow};
 
 fn at(secs: i64) -> jiff::Timestamp {
     jiff::Timestamp::from_second(1_700_000_000 + secs).unwrap()
@@ -40,7 +40,7 @@ fn lag_passes_after_a_stable_window_of_fresh_samples() {
     assert!(g.passed, "{g:?}");
     assert_eq!(g.samples, Some(8));
     assert_eq!(g.since, Some(Time(at(0))));
-    assert_eq!(g.evidence, MEASURED);
+    assert_eq!(g.evidence, Evidence::Measured);
 }
 
 #[test]
@@ -169,7 +169,7 @@ fn attested(verified_at: &str) -> Gates {
 fn backup_is_attested_not_measured() {
     let mut g = gates();
     let none = backup_gate(&g, None, at(0));
-    assert!(!none.passed && none.evidence == ATTESTED);
+    assert!(!none.passed && none.evidence == Evidence::Attested);
     // at(0) is 2023-11-14T22:13:20Z: an attestation from that morning.
     g = attested("2023-11-14T08:00:00Z");
     let ok = backup_gate(&g, None, at(0));
@@ -182,7 +182,7 @@ fn backup_is_attested_not_measured() {
     g.backup.as_mut().unwrap().verified_at = "yesterday".into();
     assert!(backup_gate(&g, None, at(0)).failed);
     g.require_backup = false;
-    assert_eq!(backup_gate(&g, None, at(0)).evidence, WAIVED);
+    assert_eq!(backup_gate(&g, None, at(0)).evidence, Evidence::Waived);
 }
 
 #[test]
@@ -228,14 +228,14 @@ fn time_without_samples_never_counts_as_stable() {
         "{}",
         gate.observed
     );
-    assert_eq!(gate.evidence, MEASURED);
+    assert_eq!(gate.evidence, Evidence::Measured);
 }
 
 #[test]
 fn a_stale_newest_sample_is_reported_as_stale_evidence() {
     let samples: Vec<_> = (0..=10).map(|i| sample(i * 10, 1.0)).collect();
     let g = lag_gate(&dts(samples), None, &gates(), at(100 + 31));
-    assert_eq!(g.evidence, STALE);
+    assert_eq!(g.evidence, Evidence::Stale);
 }
 
 #[test]
@@ -272,10 +272,13 @@ fn the_final_check_needs_a_sample_after_the_gates_passed() {
 fn dts_verification_is_waived_without_a_data_check_and_fails_with_counts() {
     let mut d = dts(vec![]);
     let waived = dts_verification_gate(&d, None, at(0));
-    assert!(waived.passed && waived.evidence == WAIVED, "{waived:?}");
+    assert!(
+        waived.passed && waived.evidence == Evidence::Waived,
+        "{waived:?}"
+    );
     d.data_check = true;
     d.verification = Some(DtsVerificationStatus {
-        state: "Failed".into(),
+        state: VerificationState::Failed,
         message: Some("full check Finished, CanSwitch false: 42 inconsistent row(s)".into()),
         diff_count: Some(42),
         ..Default::default()

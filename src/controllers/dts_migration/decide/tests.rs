@@ -9,6 +9,7 @@ fn poll_due(
 ) -> bool {
     until_poll(spec, status, generation, now, 1.0).is_zero()
 }
+use crate::api::common::VerificationState;
 use crate::api::dts_migration::{
     DataCheck, DtsDatabaseObject, DtsEndpoint, EndpointType, LagMonitorRule,
 };
@@ -719,11 +720,14 @@ fn data_check_outcome_is_reported() {
     let mut t = task("Finished");
     t.full_check = Some(check(true, 0));
     let d = run(&s, &started(), t.clone(), 0);
-    assert_eq!(d.status.verification.as_ref().unwrap().state, "Passed");
+    assert_eq!(
+        d.status.verification.as_ref().unwrap().state,
+        VerificationState::Passed
+    );
     t.full_check = Some(check(false, 4));
     let d = run(&s, &started(), t, 0);
     let v = d.status.verification.unwrap();
-    assert_eq!(v.state, "Failed");
+    assert_eq!(v.state, VerificationState::Failed);
     assert_eq!(v.diff_count, Some(4));
     assert_eq!(v.tables[0].diff_rows, 4);
 }

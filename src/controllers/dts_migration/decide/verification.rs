@@ -6,6 +6,7 @@
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
 use super::{CheckView, TaskView};
+use crate::api::common::VerificationState;
 use crate::api::dts_migration::{
     DataCheckResult, DtsMigrationSpec, DtsVerificationStatus, TableCheck,
 };
@@ -190,12 +191,12 @@ pub(super) fn verification(
     });
     let results: Vec<&DataCheckResult> = judged.iter().filter_map(|j| j.result.as_ref()).collect();
     let (state, message) = if !failed.is_empty() {
-        ("Failed", failed.join("; "))
+        (VerificationState::Failed, failed.join("; "))
     } else if !pending.is_empty() {
-        ("Pending", pending.join("; "))
+        (VerificationState::Pending, pending.join("; "))
     } else {
         (
-            "Passed",
+            VerificationState::Passed,
             results
                 .iter()
                 .map(|r| {
@@ -217,7 +218,7 @@ pub(super) fn verification(
     tables.sort_by_key(|t| std::cmp::Reverse(t.diff_rows));
     tables.truncate(MAX_TABLES);
     let mut out = DtsVerificationStatus {
-        state: state.to_string(),
+        state,
         message: Some(message),
         diff_count,
         full_check: full.and_then(|j| j.result),
@@ -290,7 +291,7 @@ mod tests {
             None,
         )
         .unwrap();
-        assert_eq!(v.state, "Failed");
+        assert_eq!(v.state, VerificationState::Failed);
         assert!(v.message.unwrap().contains("CanSwitch false"));
         assert_eq!(v.diff_count, None, "not measured, not shown");
     }
@@ -305,7 +306,7 @@ mod tests {
             None,
         )
         .unwrap();
-        assert_eq!(v.state, "Failed");
+        assert_eq!(v.state, VerificationState::Failed);
         assert_eq!(v.diff_count, Some(42));
         assert_eq!(v.tables.len(), 1);
         assert_eq!(v.tables[0].table, "orders");
@@ -318,7 +319,7 @@ mod tests {
     #[test]
     fn passing_needs_the_per_table_results() {
         let unread = verification(&spec(true, false), &finished(true, None, None), now(), None);
-        assert_eq!(unread.unwrap().state, "Pending");
+        assert_eq!(unread.unwrap().state, VerificationState::Pending);
         let read = verification(
             &spec(true, false),
             &finished(true, None, Some(vec![table("orders", 0)])),
@@ -326,7 +327,7 @@ mod tests {
             None,
         )
         .unwrap();
-        assert_eq!(read.state, "Passed");
+        assert_eq!(read.state, VerificationState::Passed);
         assert_eq!(read.diff_count, Some(0));
         // Not read again next time (same status): the earlier results still count.
         let again = verification(
@@ -336,7 +337,7 @@ mod tests {
             Some(&read),
         )
         .unwrap();
-        assert_eq!(again.state, "Passed");
+        assert_eq!(again.state, VerificationState::Passed);
     }
 
     #[test]
@@ -352,7 +353,7 @@ mod tests {
             ..CheckView::default()
         });
         let v = verification(&spec(true, true), &task, now(), None).unwrap();
-        assert_eq!(v.state, "Failed");
+        assert_eq!(v.state, VerificationState::Failed);
         assert_eq!(v.diff_count, Some(7));
         assert_eq!(v.incremental_check.unwrap().status, "Checking");
     }
@@ -362,7 +363,7 @@ mod tests {
         let mut task = finished(true, None, None);
         task.full_check.as_mut().unwrap().status = "Checking".into();
         let v = verification(&spec(true, false), &task, now(), None).unwrap();
-        assert_eq!(v.state, "Pending");
+        assert_eq!(v.state, VerificationState::Pending);
         assert!(verification(&spec(false, false), &task, now(), None).is_none());
     }
 
