@@ -38,6 +38,32 @@ pub fn status_problems(kind: &str, status: &impl serde::Serialize) -> Vec<String
     problems
 }
 
+/// The top-level fields of `kind`'s status, as its CRD declares them.
+pub fn status_fields(kind: &str) -> Vec<String> {
+    STATUS_SCHEMAS
+        .get(kind)
+        .and_then(|s| s.properties.as_ref())
+        .map(|p| p.keys().cloned().collect())
+        .unwrap_or_else(|| panic!("no CRD with a status schema for {kind}"))
+}
+
+/// The fields of `status` (a decide's output) that `kind`'s CRD declares but it leaves out,
+/// besides those in `may_lack`. A decide that builds its status afresh must carry every field
+/// over or compute it; a new field it forgets shows up here instead of vanishing on the next
+/// status write.
+pub fn dropped_fields(
+    kind: &str,
+    status: &impl serde::Serialize,
+    may_lack: &[&str],
+) -> Vec<String> {
+    let written = serde_json::to_value(status).expect("status serialises");
+    status_fields(kind)
+        .into_iter()
+        .filter(|f| !may_lack.contains(&f.as_str()))
+        .filter(|f| written.get(f).is_none_or(Value::is_null))
+        .collect()
+}
+
 /// Panics with every problem when `status` would be refused.
 pub fn assert_status_valid(kind: &str, status: &impl serde::Serialize) {
     let problems = status_problems(kind, status);

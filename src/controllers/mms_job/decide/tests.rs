@@ -747,3 +747,67 @@ fn an_unchanged_poll_writes_nothing_and_the_next_one_waits_its_interval() {
         Duration::from_secs(2)
     );
 }
+
+// ---------- no status field is dropped ----------
+
+#[test]
+fn a_decide_keeps_or_computes_every_status_field() {
+    // A suspended job with a failed task, a verification mismatch, a handled retry and a handled
+    // reconcile request: every field of the status has a value.
+    let s = MmsJobSpec {
+        suspend: true,
+        retry_requested_at: Some("r1".into()),
+        ..spec()
+    };
+    let prev = MmsJobStatus {
+        job_id: Some(42),
+        source_id: Some(7),
+        stopped_by_operator: true,
+        last_retry_requested_at: Some("r1".into()),
+        last_handled_reconcile_at: Some("t1".into()),
+        ..Default::default()
+    };
+    let mut view = job(
+        "DOING",
+        &[("DONE", 3), ("DATA_FAILED", 1), ("VERIFICATION_FAILED", 1)],
+    );
+    view.stopped = true;
+    view.failed_tasks = vec![FailedTask {
+        id: 5,
+        table: "sales.orders".into(),
+        status: "DATA_FAILED".into(),
+        retried_times: 1,
+        last_log: vec!["connection reset".into()],
+    }];
+    view.mismatches = vec!["sales.items: src 10, dst 9".into()];
+    let seen = Observation {
+        observed: Observed::Job(view),
+        at: at(-3),
+        next_poll_at: at(27),
+    };
+    let d = decide_observed(&s, &prev, Some(1), "ns-job", &source(), &seen, at(0));
+    // Only a create in flight has these.
+    let creating_only = ["asyncTaskId", "createRequestedAt"];
+    assert_eq!(
+        crate::api::schema_check::dropped_fields("MmsJob", &d.status, &creating_only),
+        Vec::<String>::new(),
+        "decide dropped these status fields (or this case cannot set them: give them one)"
+    );
+
+    // And while a create is in flight, those two are kept.
+    let creating = MmsJobStatus {
+        async_task_id: Some(9),
+        create_requested_at: Some(Time(at(-5))),
+        ..Default::default()
+    };
+    let task = AsyncTaskView {
+        id: 9,
+        status: "DOING".into(),
+        running: true,
+        object_id: None,
+        error: None,
+    };
+    let d = run(&spec(), &creating, Observed::Creating(task));
+    assert_eq!(d.status.async_task_id, Some(9));
+    assert_eq!(d.status.create_requested_at, Some(Time(at(-5))));
+}
