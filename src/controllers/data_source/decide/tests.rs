@@ -426,3 +426,39 @@ fn a_decision_is_not_polled_again_at_once() {
         assert!(!poll_due(&s, &d.status, Some(1), at(0)), "{observed:?}");
     }
 }
+
+#[test]
+fn a_decide_keeps_or_computes_every_status_field() {
+    // A ready source with a scan running and a handled reconcile request: every field of the
+    // status has a value.
+    let s = spec(Some(ScanSpec {
+        on_create: true,
+        ..Default::default()
+    }));
+    let prev = DataSourceStatus {
+        last_scan: Some(ScanStatus {
+            id: 11,
+            status: "SCAN_DOING".into(),
+            trigger: Some("OnCreate".into()),
+            ..Default::default()
+        }),
+        last_handled_reconcile_at: Some("t1".into()),
+        ..Default::default()
+    };
+    let mut observed = found();
+    if let Lookup::Found(view) = &mut observed.lookup {
+        view.dst_project = Some("mc_sales".into());
+    }
+    observed.scan = Some(ScanView {
+        id: 11,
+        status: "SCAN_DOING".into(),
+        percent: Some(40.0),
+        ..Default::default()
+    });
+    let d = decide(&s, &prev, Some(1), &observed, at(0));
+    assert_eq!(
+        crate::api::schema_check::dropped_fields("DataSource", &d.status, &[]),
+        Vec::<String>::new(),
+        "decide dropped these status fields (or this case cannot set them: give them one)"
+    );
+}

@@ -1005,3 +1005,41 @@ fn permission_items_have_their_own_condition_with_least_privilege() {
     let again = run(&full_only(), &d.status, replicating(1.0), 10);
     assert_eq!(cond(&again, PRIVILEGES_SUFFICIENT).status, "True");
 }
+
+#[test]
+fn a_decide_keeps_or_computes_every_status_field() {
+    // A replicating task adopted with a handled precheck, skips, alert rules and reconcile
+    // request: every field carried over has a value before, and must have one after.
+    let prev = DtsMigrationStatus {
+        dts_job_name: Some("shop-orders".into()),
+        create_requested_at: Some(Time(at(-300))),
+        purchase_requested_at: Some(Time(at(-290))),
+        last_precheck_requested_at: Some("p1".into()),
+        precheck_generation: Some(1),
+        precheck_skipped: Some(PrecheckSkipped {
+            items: vec!["CHECK_SAME_USER".into()],
+            generation: 1,
+        }),
+        adopted_id: Some("abc".into()),
+        monitor_rules_generation: Some(1),
+        last_handled_reconcile_at: Some("t1".into()),
+        ..started()
+    };
+    let d = run(&spec(), &prev, replicating(2.0), 0);
+    // Only some observations produce these: a failure, a retry, a precheck, a data check, a
+    // warning about the spec; and the next poll comes with an informer's observation.
+    let observation_only = [
+        "errorMessage",
+        "retry",
+        "precheck",
+        "verification",
+        "warnings",
+        "nextPollAt",
+        "suspendedAt",
+    ];
+    assert_eq!(
+        crate::api::schema_check::dropped_fields("DtsMigration", &d.status, &observation_only),
+        Vec::<String>::new(),
+        "decide dropped these status fields (or this case cannot set them: give them one)"
+    );
+}
