@@ -184,6 +184,25 @@ where
     .reflect(writer)
 }
 
+/// Changes of objects of kind `K` as metadata only: a kind watched to wake another kind's
+/// reconcile needs no more than the name, and the whole objects (status, `managedFields`) of
+/// thousands of them would be decoded on every start and every change for nothing.
+/// (`Api<PartialObjectMeta<K>>` makes kube ask for `PartialObjectMetadata`.)
+pub fn metadata_changes<K>(
+    api: Api<PartialObjectMeta<K>>,
+) -> impl Stream<Item = std::result::Result<PartialObjectMeta<K>, watcher::Error>> + Send + 'static
+where
+    K: Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug + Send + Sync + 'static,
+    K::DynamicType: Default + Clone + Eq + std::hash::Hash,
+{
+    watcher(
+        api,
+        watcher::Config::default().any_semantic().page_size(100),
+    )
+    .backoff(watch_backoff())
+    .touched_objects()
+}
+
 /// Runs `controller` with `inner` as the reconcile until `shutdown`, dropping the metrics of
 /// objects that are gone.
 pub async fn drive<K, F, Fut>(
@@ -215,9 +234,8 @@ pub async fn drive<K, F, Fut>(
 pub const CREDENTIALS_RECHECK: Duration = Duration::from_secs(60);
 
 /// With `--watch-secrets`, also reconciles an object when one of the Secrets `names` lists for
-/// it changes. kube sends
-/// metadata-only requests for `PartialObjectMeta`, so Secret values of the namespace (Helm release
-/// blobs included) never reach the operator through this watch.
+/// it changes. The watch asks for metadata only (`PartialObjectMetadata`), so Secret values of
+/// the namespace (Helm release blobs included) never reach the operator through it.
 pub fn watch_secrets<K>(
     controller: Controller<K>,
     ctx: &Context,
@@ -232,20 +250,16 @@ where
     }
     let store = controller.store();
     let secrets: Api<PartialObjectMeta<Secret>> = ctx.api();
-    controller.watches(
-        secrets,
-        watcher::Config::default().any_semantic(),
-        move |secret| {
-            store
-                .state()
-                .into_iter()
-                .filter(|obj| {
-                    obj.namespace() == secret.namespace() && names(obj).contains(&secret.name_any())
-                })
-                .map(|obj| ObjectRef::from_obj(obj.as_ref()))
-                .collect::<Vec<_>>()
-        },
-    )
+    controller.watches_stream(metadata_changes(secrets), move |secret| {
+        store
+            .state()
+            .into_iter()
+            .filter(|obj| {
+                obj.namespace() == secret.namespace() && names(obj).contains(&secret.name_any())
+            })
+            .map(|obj| ObjectRef::from_obj(obj.as_ref()))
+            .collect::<Vec<_>>()
+    })
 }
 
 /// Requeue after an error: exponential backoff with jitter per object. An error only a change

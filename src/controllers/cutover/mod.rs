@@ -13,9 +13,9 @@ pub mod window;
 use std::sync::Arc;
 
 use kube::api::Api;
+use kube::core::PartialObjectMeta;
 use kube::runtime::controller::Action;
 use kube::runtime::reflector::ObjectRef;
-use kube::runtime::watcher;
 use kube::{Resource, ResourceExt};
 
 use super::context::Context;
@@ -40,12 +40,13 @@ pub async fn run(
     let by_dts = controller.store();
     let by_mms = controller.store();
     let by_dw = controller.store();
-    // Gates are re-evaluated as soon as a migration's status (lag, verification) changes.
-    let dts: Api<DtsMigration> = ctx.api();
-    let mms: Api<MmsJob> = ctx.api();
-    let dw: Api<DataWorksMigration> = ctx.api();
+    // Gates are re-evaluated as soon as a migration's status (lag, verification) changes: any
+    // change moves its resourceVersion, which is all the metadata watch needs to see.
+    let dts: Api<PartialObjectMeta<DtsMigration>> = ctx.api();
+    let mms: Api<PartialObjectMeta<MmsJob>> = ctx.api();
+    let dw: Api<PartialObjectMeta<DataWorksMigration>> = ctx.api();
     let controller = controller
-        .watches(dts, watcher::Config::default().any_semantic(), move |m| {
+        .watches_stream(runner::metadata_changes(dts), move |m| {
             referencing(
                 &by_dts.state(),
                 MigrationKind::DtsMigration,
@@ -53,7 +54,7 @@ pub async fn run(
                 &m.name_any(),
             )
         })
-        .watches(mms, watcher::Config::default().any_semantic(), move |m| {
+        .watches_stream(runner::metadata_changes(mms), move |m| {
             referencing(
                 &by_mms.state(),
                 MigrationKind::MmsJob,
@@ -61,7 +62,7 @@ pub async fn run(
                 &m.name_any(),
             )
         })
-        .watches(dw, watcher::Config::default().any_semantic(), move |m| {
+        .watches_stream(runner::metadata_changes(dw), move |m| {
             referencing(
                 &by_dw.state(),
                 MigrationKind::DataWorksMigration,
