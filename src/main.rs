@@ -6,6 +6,17 @@ use aliyun_migration_operator::api;
 #[cfg(feature = "sim")]
 use aliyun_migration_operator::sim;
 
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
+/// jemalloc's options (read before `main`, hence a symbol). glibc's malloc kept the high-water
+/// mark of a burst for as long as the process lived (74.6 MiB after creating 2,500 objects, with
+/// 47 MiB live); here a background thread hands freed pages back within a second or so, and two
+/// arenas are plenty for a process that mostly waits on the network.
+#[unsafe(export_name = "_rjem_malloc_conf")]
+static MALLOC_CONF: &u8 =
+    &b"background_thread:true,narenas:2,dirty_decay_ms:1000,muzzy_decay_ms:0\0"[0];
+
 /// Kubernetes operator that runs data migrations into Alibaba Cloud MaxCompute.
 #[derive(Parser, Debug)]
 #[command(name = "aliyun-migration-operator", version, about)]
