@@ -47,6 +47,12 @@ impl Follow {
         seen.values().filter(|s| s.terminal.is_some()).count()
     }
 
+    /// Objects in `phase` now.
+    pub fn in_phase(&self, phase: &str) -> usize {
+        let seen = self.seen.lock().unwrap();
+        seen.values().filter(|s| s.phase == phase).count()
+    }
+
     /// Objects whose cloud object exists, or that are terminal.
     pub fn in_cloud_or_done(&self) -> usize {
         let seen = self.seen.lock().unwrap();
