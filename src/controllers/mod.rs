@@ -16,6 +16,7 @@ pub mod managed;
 pub mod mms_job;
 pub mod ownership;
 pub mod poll;
+pub mod prelude;
 pub mod runner;
 pub mod unknown_fields;
 

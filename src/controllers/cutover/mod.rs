@@ -20,9 +20,8 @@ use kube::{Resource, ResourceExt};
 
 use super::context::Context;
 use super::error::Result;
-use super::managed::{
-    annotation, is_paused, paused, reconcile_requested_at, rejected, report, validate,
-};
+use super::managed::{annotation, report};
+use super::prelude::{Phases, Prelude, Request, prelude};
 use super::runner;
 use crate::api::common::annotations;
 use crate::api::cutover::{Approval, Cutover, CutoverPhase, CutoverStatus, MigrationKind};
@@ -118,18 +117,24 @@ pub fn rollback_secret_name(cutover: &Cutover) -> String {
     format!("{}-rollback", cutover.name_any())
 }
 
+/// A Cutover's phase says nothing of an invalid spec: the one it was in stays, with Ready=False.
+const PHASES: Phases<CutoverStatus> = Phases {
+    paused: pause_by_annotation,
+    invalid: |_| {},
+};
+
 async fn reconcile(cutover: Arc<Cutover>, ctx: Arc<Context>) -> Result<Action> {
     let generation = cutover.meta().generation;
     let now = jiff::Timestamp::now();
     let ns = cutover.namespace().unwrap_or_default();
     let name = cutover.name_any();
-    if is_paused(cutover.as_ref()) {
-        return paused(&ctx, cutover.as_ref(), pause_by_annotation).await;
-    }
     let prev = resume_after_annotation(cutover.status.clone().unwrap_or_default());
-    if let Err(e) = validate(cutover.as_ref()) {
-        return rejected(&ctx, cutover.as_ref(), e, |_| {}).await;
-    }
+    let last_handled = prev.last_handled_reconcile_at.as_deref();
+    let Request { handled, .. } =
+        match prelude(&ctx, cutover.as_ref(), last_handled, &PHASES, || {}).await? {
+            Prelude::Stop(action) => return Ok(action),
+            Prelude::Go(request) => request,
+        };
 
     // Fetch, for the plan in force (frozen in status once switching started).
     let plan = decide::plan_for(&cutover.spec, &prev);
@@ -160,8 +165,7 @@ async fn reconcile(cutover: Arc<Cutover>, ctx: Arc<Context>) -> Result<Action> {
         now,
     });
     let mut status = decision.status;
-    status.last_handled_reconcile_at =
-        reconcile_requested_at(cutover.as_ref()).or(prev.last_handled_reconcile_at.clone());
+    status.last_handled_reconcile_at = handled;
 
     // Report first: saved values and running steps are on record before anything changes.
     report(&ctx, cutover.as_ref(), &status).await?;

@@ -13,9 +13,8 @@ use kube::{Resource, ResourceExt};
 use super::context::Context;
 use super::credentials;
 use super::error::{Error, Result};
-use super::managed::{
-    is_paused, paused, publish, reconcile_requested_at, rejected, report, validate,
-};
+use super::managed::{publish, rejected, report};
+use super::prelude::{Phases, Prelude, Request, prelude};
 use super::runner;
 use crate::aliyun::mms::{
     FetchMetadataRequest, ListDataSourcesRequest, ListDbsRequest, MmsDataSource,
@@ -38,22 +37,21 @@ pub async fn run(
     runner::drive(controller, ctx, shutdown, reconcile).await;
 }
 
+const PHASES: Phases<DataSourceStatus> = Phases {
+    paused: |s| s.phase = Some(DataSourcePhase::Paused),
+    invalid: |s| s.phase = Some(DataSourcePhase::Error),
+};
+
 async fn reconcile(ds: Arc<DataSource>, ctx: Arc<Context>) -> Result<Action> {
     let prev = ds.status.clone().unwrap_or_default();
     let generation = ds.meta().generation;
     let now = jiff::Timestamp::now();
-    let error_phase = |s: &mut DataSourceStatus| s.phase = Some(DataSourcePhase::Error);
-    if is_paused(ds.as_ref()) {
-        return paused(&ctx, ds.as_ref(), |s| {
-            s.phase = Some(DataSourcePhase::Paused)
-        })
-        .await;
-    }
-    if let Err(e) = validate(ds.as_ref()) {
-        return rejected(&ctx, ds.as_ref(), e, error_phase).await;
-    }
-    let requested = reconcile_requested_at(ds.as_ref());
-    let forced = requested.is_some() && requested != prev.last_handled_reconcile_at;
+    let last_handled = prev.last_handled_reconcile_at.as_deref();
+    let Request { forced, handled } =
+        match prelude(&ctx, ds.as_ref(), last_handled, &PHASES, || {}).await? {
+            Prelude::Stop(action) => return Ok(action),
+            Prelude::Go(request) => request,
+        };
     let wait = decide::until_poll(&ds.spec, &prev, generation, now, ctx.poll_scale());
     if !forced && !wait.is_zero() {
         return Ok(ctx.requeue_after(wait));
@@ -62,7 +60,9 @@ async fn reconcile(ds: Arc<DataSource>, ctx: Arc<Context>) -> Result<Action> {
     let ns = ds.namespace().unwrap_or_default();
     let creds = match credentials::resolve(&ctx.client, &ns, ds.spec.credentials.as_ref()).await {
         Ok(c) => c,
-        Err(e @ Error::Credentials(_)) => return rejected(&ctx, ds.as_ref(), e, error_phase).await,
+        Err(e @ Error::Credentials(_)) => {
+            return rejected(&ctx, ds.as_ref(), e, PHASES.invalid).await;
+        }
         Err(e) => return Err(e),
     };
     // A new source is a first observation; later reads are polls. Without a token the
@@ -82,7 +82,7 @@ async fn reconcile(ds: Arc<DataSource>, ctx: Arc<Context>) -> Result<Action> {
     let observed = fetch(&mms, &ds, &prev).await?;
     let decision = decide::decide(&ds.spec, &prev, generation, &observed, now);
     let mut status = decision.status;
-    status.last_handled_reconcile_at = requested.or(prev.last_handled_reconcile_at.clone());
+    status.last_handled_reconcile_at = handled;
 
     if let Some(Act::StartScan {
         source_id,

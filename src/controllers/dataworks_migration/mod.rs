@@ -17,9 +17,8 @@ use kube::{Resource, ResourceExt};
 use super::context::Context;
 use super::credentials;
 use super::error::{Error, Result};
-use super::managed::{
-    is_paused, paused, publish, reconcile_requested_at, rejected, report, validate,
-};
+use super::managed::{publish, rejected, report};
+use super::prelude::{Phases, Prelude, Request, prelude};
 use super::runner;
 use crate::aliyun::DataWorksClient;
 use crate::api::common::FINALIZER;
@@ -80,24 +79,21 @@ async fn client(ctx: &Context, m: &DataWorksMigration) -> Result<DataWorksClient
     Ok(ctx.cloud.dataworks(m.spec.region.clone(), creds))
 }
 
+const PHASES: Phases<DataWorksMigrationStatus> = Phases {
+    paused: |s| s.phase = Some(DataWorksMigrationPhase::Paused),
+    invalid: |s| s.phase = Some(DataWorksMigrationPhase::Invalid),
+};
+
 async fn apply(m: Arc<DataWorksMigration>, ctx: Arc<Context>) -> Result<Action> {
     let prev = m.status.clone().unwrap_or_default();
     let generation = m.meta().generation;
     let now = jiff::Timestamp::now();
-    if is_paused(m.as_ref()) {
-        return paused(&ctx, m.as_ref(), |s| {
-            s.phase = Some(DataWorksMigrationPhase::Paused)
-        })
-        .await;
-    }
-    if let Err(e) = validate(m.as_ref()) {
-        return rejected(&ctx, m.as_ref(), e, |s| {
-            s.phase = Some(DataWorksMigrationPhase::Invalid)
-        })
-        .await;
-    }
-    let requested = reconcile_requested_at(m.as_ref());
-    let forced = requested.is_some() && requested != prev.last_handled_reconcile_at;
+    let last_handled = prev.last_handled_reconcile_at.as_deref();
+    let Request { forced, handled } =
+        match prelude(&ctx, m.as_ref(), last_handled, &PHASES, || {}).await? {
+            Prelude::Stop(action) => return Ok(action),
+            Prelude::Go(request) => request,
+        };
     let wait = decide::until_poll(&m.spec, &prev, generation, now, ctx.poll_scale());
     match wait {
         // Terminal: nothing to poll until the object changes.
@@ -126,7 +122,7 @@ async fn apply(m: Arc<DataWorksMigration>, ctx: Arc<Context>) -> Result<Action> 
         now,
     });
     let mut status = decision.status;
-    status.last_handled_reconcile_at = requested.or(prev.last_handled_reconcile_at.clone());
+    status.last_handled_reconcile_at = handled;
     if let Some(act) = &decision.act {
         // The intent first (create requested, re-import sent): a restart knows what was sent.
         report(&ctx, m.as_ref(), &status).await?;

@@ -22,10 +22,8 @@ use super::credentials::{self, Captured};
 use super::error::{Error, Result};
 use super::informer::ObjKey;
 use super::informer::dts::{DtsTarget, TaskMemo, Track};
-use super::managed::{
-    self, Intent, annotation, is_paused, paused, publish, reconcile_requested_at, rejected, report,
-    report_intent, validate,
-};
+use super::managed::{self, Intent, annotation, publish, rejected, report, report_intent};
+use super::prelude::{Phases, Prelude, Request, prelude};
 use super::runner;
 use crate::aliyun::dts::{
     ConfigureDtsJobRequest, ConfigureMigrationJobRequest, CreateDtsInstanceRequest,
@@ -161,6 +159,11 @@ fn target(m: &DtsMigration, status: &DtsMigrationStatus) -> Option<DtsTarget> {
     })
 }
 
+const PHASES: Phases<DtsMigrationStatus> = Phases {
+    paused: |s| s.phase = Some(DtsMigrationPhase::Paused),
+    invalid: |s| s.phase = Some(DtsMigrationPhase::Invalid),
+};
+
 async fn apply(m: Arc<DtsMigration>, ctx: Arc<Context>) -> Result<Action> {
     let prev = m.status.clone().unwrap_or_default();
     let generation = m.meta().generation;
@@ -168,32 +171,22 @@ async fn apply(m: Arc<DtsMigration>, ctx: Arc<Context>) -> Result<Action> {
     let ns = m.namespace().unwrap_or_default();
     let name = m.name_any();
     let key: ObjKey = (ns.clone(), name.clone());
-    if is_paused(m.as_ref()) {
-        ctx.dts_informer.untrack(&key);
-        return paused(&ctx, m.as_ref(), |s| {
-            s.phase = Some(DtsMigrationPhase::Paused)
-        })
-        .await;
-    }
-    if let Err(e) = validate(m.as_ref()) {
-        ctx.dts_informer.untrack(&key);
-        return rejected(&ctx, m.as_ref(), e, |s| {
-            s.phase = Some(DtsMigrationPhase::Invalid)
-        })
-        .await;
-    }
+    let last_handled = prev.last_handled_reconcile_at.as_deref();
+    let Request { forced, handled } = match prelude(&ctx, m.as_ref(), last_handled, &PHASES, || {
+        ctx.dts_informer.untrack(&key)
+    })
+    .await?
+    {
+        Prelude::Stop(action) => return Ok(action),
+        Prelude::Go(request) => request,
+    };
     let prev = match decide::adopt(&m.spec, &prev, annotation(m.as_ref(), ADOPT_ID).as_deref()) {
         Ok(prev) => prev,
         Err(why) => {
             ctx.dts_informer.untrack(&key);
-            return rejected(&ctx, m.as_ref(), Error::InvalidSpec(why), |s| {
-                s.phase = Some(DtsMigrationPhase::Invalid)
-            })
-            .await;
+            return rejected(&ctx, m.as_ref(), Error::InvalidSpec(why), PHASES.invalid).await;
         }
     };
-    let requested = reconcile_requested_at(m.as_ref());
-    let forced = requested.is_some() && requested != prev.last_handled_reconcile_at;
     if polling::settled(prev.phase)
         && !forced
         && !polling::request_pending(&m.spec, &prev, generation)
@@ -260,7 +253,7 @@ async fn apply(m: Arc<DtsMigration>, ctx: Arc<Context>) -> Result<Action> {
         };
     let decision = decide::decide(&m.spec, &prev, generation, &observed, now);
     let mut status = decision.status;
-    status.last_handled_reconcile_at = requested.or(prev.last_handled_reconcile_at.clone());
+    status.last_handled_reconcile_at = handled;
     polling::plan_next_poll(&prev, &mut status, next_poll_at);
     status.dts_job_name = Some(endpoints::job_name(&m));
     // At intent time at the latest: the credentials for releasing what is about to be created.

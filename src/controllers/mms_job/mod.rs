@@ -20,11 +20,9 @@ use super::credentials::{self, Captured};
 use super::error::{Error, Result};
 use super::informer::ObjKey;
 use super::informer::mms::{JobMemo, MmsTarget, Target, Track};
-use super::managed::{
-    Intent, is_paused, paused, publish, reconcile_requested_at, rejected, report, report_intent,
-    validate,
-};
+use super::managed::{Intent, publish, report, report_intent};
 use super::ownership::{self, Owner};
+use super::prelude::{Phases, Prelude, Request, prelude};
 use super::runner;
 use crate::aliyun::mms::{CreateMmsJobRequest, ListJobsRequest};
 use crate::aliyun::{Admission, MmsClient, Pacing, Priority};
@@ -233,6 +231,11 @@ fn target(status: &MmsJobStatus, job_name: &str, uid: &str) -> Target {
     }
 }
 
+const PHASES: Phases<MmsJobStatus> = Phases {
+    paused: |s| s.phase = Some(MmsJobPhase::Paused),
+    invalid: |s| s.phase = Some(MmsJobPhase::Invalid),
+};
+
 async fn apply(job: Arc<MmsJob>, ctx: Arc<Context>, sources: &Store<DataSource>) -> Result<Action> {
     let prev = job.status.clone().unwrap_or_default();
     let generation = job.meta().generation;
@@ -242,20 +245,16 @@ async fn apply(job: Arc<MmsJob>, ctx: Arc<Context>, sources: &Store<DataSource>)
     let key: ObjKey = (ns.clone(), name.clone());
     let uid = job.uid().unwrap_or_default();
     let job_name = decide::job_name(&job.spec, &prev, &ns, &name, &uid);
-    if is_paused(job.as_ref()) {
-        ctx.mms_informer.untrack(&key);
-        return paused(&ctx, job.as_ref(), |s| s.phase = Some(MmsJobPhase::Paused)).await;
-    }
-    if let Err(e) = validate(job.as_ref()) {
-        ctx.mms_informer.untrack(&key);
-        return rejected(&ctx, job.as_ref(), e, |s| {
-            s.phase = Some(MmsJobPhase::Invalid)
+    let last_handled = prev.last_handled_reconcile_at.as_deref();
+    let Request { forced, handled } =
+        match prelude(&ctx, job.as_ref(), last_handled, &PHASES, || {
+            ctx.mms_informer.untrack(&key)
         })
-        .await;
-    }
-    let requested = reconcile_requested_at(job.as_ref());
-    let forced = requested.is_some() && requested != prev.last_handled_reconcile_at;
-    let handled = requested.clone().or(prev.last_handled_reconcile_at.clone());
+        .await?
+        {
+            Prelude::Stop(action) => return Ok(action),
+            Prelude::Go(request) => request,
+        };
     if decide::settled(prev.phase)
         && !forced
         && !decide::request_pending(&job.spec, &prev, generation)
