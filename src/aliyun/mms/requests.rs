@@ -232,7 +232,7 @@ impl ListPartitionsRequest {
 /// CreateMmsJob body. Scope: whole database (`src_db_name` only, optionally black/white
 /// lists), tables (`tables`), or partitions (`partitions` ids, or `tables` + `partition_filters`).
 /// The job starts by itself once created.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CreateMmsJobRequest {
     pub name: String,

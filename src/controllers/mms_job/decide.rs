@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
+use crate::aliyun::mms::CreateMmsJobRequest;
 use crate::api::common::VerificationState;
 use crate::api::conditions::{self, Desired, READY};
 use crate::api::mms_job::{FailedTask, MmsJobPhase, MmsJobSpec, MmsJobStatus, VerificationStatus};
@@ -48,26 +49,12 @@ pub const POLL_SETTLED: Duration = Duration::from_secs(600);
 /// again (the async task needs time to make the job visible).
 pub const ADOPT_GRACE: Duration = Duration::from_secs(120);
 
-/// The CreateMmsJob body the spec stands for (seed 000's granularity rules applied).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct JobRequest {
-    pub name: String,
-    pub src_db_name: String,
-    pub src_schema_name: Option<String>,
-    pub dst_db_name: Option<String>,
-    pub dst_schema_name: Option<String>,
-    /// Only for table- and partition-filter-level jobs; a whole-database job sends none.
-    pub tables: Vec<String>,
-    pub table_white_list: Vec<String>,
-    pub table_black_list: Vec<String>,
-    pub partitions: Vec<i64>,
-    pub partition_filters: BTreeMap<String, String>,
-    pub table_mapping: BTreeMap<String, String>,
-    pub column_mapping: BTreeMap<String, String>,
-    pub enable_schema_migration: bool,
-    pub enable_data_migration: bool,
-    pub enable_verification: bool,
-    pub increment: bool,
+/// The MMS job a resource stands for: the name it goes by and the UID its ownership marker
+/// names (what tells our job from another of the same name).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct JobIdentity<'a> {
+    pub name: &'a str,
+    pub owner_uid: &'a str,
 }
 
 /// The job's scope, as MMS will type it.
@@ -88,22 +75,24 @@ pub fn granularity(spec: &MmsJobSpec) -> Granularity {
     }
 }
 
-/// Builds the create request: whole database → no `tables` (lists only filter), tables →
-/// `tables`, partitions → `partitions` ids or `tables` + `partitionFilters`.
-pub fn job_request(spec: &MmsJobSpec, job_name: &str) -> JobRequest {
-    let mut request = JobRequest {
-        name: job_name.to_string(),
+/// The finished `CreateMmsJob` request: whole database → no `tables` (lists only filter),
+/// tables → `tables`, partitions → `partitions` ids or `tables` + `partitionFilters`; with the
+/// ownership marker in `others`.
+pub fn job_request(spec: &MmsJobSpec, job: JobIdentity<'_>) -> CreateMmsJobRequest {
+    let mut request = CreateMmsJobRequest {
+        name: job.name.to_string(),
         src_db_name: spec.src_db_name.clone(),
         src_schema_name: spec.src_schema_name.clone(),
         dst_db_name: spec.dst_db_name.clone(),
         dst_schema_name: spec.dst_schema_name.clone(),
         table_mapping: spec.table_mapping.clone(),
         column_mapping: spec.column_mapping.clone(),
-        enable_schema_migration: spec.enable_schema_migration,
-        enable_data_migration: spec.enable_data_migration,
-        enable_verification: spec.enable_verification,
-        increment: spec.increment,
-        ..JobRequest::default()
+        enable_schema_migration: Some(spec.enable_schema_migration),
+        enable_data_migration: Some(spec.enable_data_migration),
+        enable_verification: Some(spec.enable_verification),
+        increment: Some(spec.increment),
+        others: Some(serde_json::json!({ ownership::OWNER_KEY: job.owner_uid })),
+        ..CreateMmsJobRequest::default()
     };
     match granularity(spec) {
         Granularity::Database => {
@@ -222,7 +211,7 @@ pub enum Observed {
 pub enum Act {
     Create {
         source_id: i64,
-        request: Box<JobRequest>,
+        request: Box<CreateMmsJobRequest>,
     },
     Stop {
         job_id: i64,
@@ -367,12 +356,12 @@ pub fn decide(
     spec: &MmsJobSpec,
     prev: &MmsJobStatus,
     generation: Option<i64>,
-    job_name: &str,
+    job: JobIdentity<'_>,
     source: &SourceState,
     observed: &Observed,
     now: jiff::Timestamp,
 ) -> Decision {
-    let mut decision = derive(spec, prev, generation, job_name, source, observed, now);
+    let mut decision = derive(spec, prev, generation, job, source, observed, now);
     keep_stamp_unless_changed(prev, &mut decision.status, |s| &mut s.last_polled_at);
     #[cfg(test)]
     crate::api::schema_check::assert_status_valid("MmsJob", &decision.status);
@@ -389,13 +378,13 @@ pub fn decide_observed(
     spec: &MmsJobSpec,
     prev: &MmsJobStatus,
     generation: Option<i64>,
-    job_name: &str,
+    job: JobIdentity<'_>,
     source: &SourceState,
     observation: &Observation,
     now: jiff::Timestamp,
 ) -> Decision {
     let observed = &observation.observed;
-    let mut decision = derive(spec, prev, generation, job_name, source, observed, now);
+    let mut decision = derive(spec, prev, generation, job, source, observed, now);
     let status = &mut decision.status;
     if status.last_polled_at.is_some() {
         status.last_polled_at = Some(Time(observation.at));
@@ -415,11 +404,12 @@ fn derive(
     spec: &MmsJobSpec,
     prev: &MmsJobStatus,
     generation: Option<i64>,
-    job_name: &str,
+    job: JobIdentity<'_>,
     source: &SourceState,
     observed: &Observed,
     now: jiff::Timestamp,
 ) -> Decision {
+    let job_name = job.name;
     let mut status = MmsJobStatus {
         observed_generation: generation,
         job_name: Some(job_name.to_string()),
@@ -500,7 +490,7 @@ fn derive(
                 verified_pending("the job is being created"),
                 Some(Act::Create {
                     source_id,
-                    request: Box::new(job_request(spec, job_name)),
+                    request: Box::new(job_request(spec, job)),
                 }),
                 POLL_CREATING,
             )

@@ -24,7 +24,7 @@ use super::managed::{Intent, publish, report, report_intent};
 use super::ownership::{self, Owner};
 use super::prelude::{Phases, Prelude, Request, prelude};
 use super::runner;
-use crate::aliyun::mms::{CreateMmsJobRequest, ListJobsRequest};
+use crate::aliyun::mms::ListJobsRequest;
 use crate::aliyun::{Admission, MmsClient, Pacing, Priority};
 use crate::api::common::{DeletionPolicy, FINALIZER};
 use crate::api::conditions::{self, READY};
@@ -245,6 +245,10 @@ async fn apply(job: Arc<MmsJob>, ctx: Arc<Context>, sources: &Store<DataSource>)
     let key: ObjKey = (ns.clone(), name.clone());
     let uid = job.uid().unwrap_or_default();
     let job_name = decide::job_name(&job.spec, &prev, &ns, &name, &uid);
+    let identity = decide::JobIdentity {
+        name: &job_name,
+        owner_uid: &uid,
+    };
     let last_handled = prev.last_handled_reconcile_at.as_deref();
     let Request { forced, handled } =
         match prelude(&ctx, job.as_ref(), last_handled, &PHASES, || {
@@ -271,7 +275,7 @@ async fn apply(job: Arc<MmsJob>, ctx: Arc<Context>, sources: &Store<DataSource>)
             &job.spec,
             &prev,
             generation,
-            &job_name,
+            identity,
             &source,
             &Observed::SourceNotReady,
             now,
@@ -318,7 +322,7 @@ async fn apply(job: Arc<MmsJob>, ctx: Arc<Context>, sources: &Store<DataSource>)
         &job.spec,
         &prev,
         generation,
-        &job_name,
+        identity,
         &source,
         &observation,
         now,
@@ -399,11 +403,7 @@ async fn act_on(
             if report_intent(ctx, job, status).await? == Intent::Conflict {
                 return Ok(Some(Action::requeue(INTENT_CONFLICT_RETRY)));
             }
-            let uid = job.uid().unwrap_or_default();
-            let async_task = match mms
-                .create_job(source_id, &create_request(request, &uid))
-                .await
-            {
+            let async_task = match mms.create_job(source_id, request).await {
                 Ok(id) => id,
                 // Created meanwhile under this name (another operator, or our own earlier
                 // attempt still in MMS's queue): the next look finds it by name and adopts it
@@ -484,30 +484,6 @@ const INTENT_CONFLICT_RETRY: std::time::Duration = std::time::Duration::from_sec
 fn is_duplicate_name(e: &crate::aliyun::Error) -> bool {
     let code = e.code().unwrap_or_default().to_ascii_lowercase();
     code.contains("duplicate") || code.contains("alreadyexist")
-}
-
-fn create_request(r: &decide::JobRequest, uid: &str) -> CreateMmsJobRequest {
-    CreateMmsJobRequest {
-        name: r.name.clone(),
-        src_db_name: r.src_db_name.clone(),
-        src_schema_name: r.src_schema_name.clone(),
-        dst_db_name: r.dst_db_name.clone(),
-        dst_schema_name: r.dst_schema_name.clone(),
-        tables: r.tables.clone(),
-        partitions: r.partitions.clone(),
-        partition_filters: r.partition_filters.clone(),
-        table_black_list: r.table_black_list.clone(),
-        table_white_list: r.table_white_list.clone(),
-        table_mapping: r.table_mapping.clone(),
-        column_mapping: r.column_mapping.clone(),
-        enable_schema_migration: Some(r.enable_schema_migration),
-        enable_data_migration: Some(r.enable_data_migration),
-        enable_verification: Some(r.enable_verification),
-        increment: Some(r.increment),
-        // The ownership marker: what lets a later search by name tell our job from another's.
-        others: Some(serde_json::json!({ ownership::OWNER_KEY: uid })),
-        ..CreateMmsJobRequest::default()
-    }
 }
 
 /// The job with exactly our name (the name filter matches substrings; MMS keeps names unique

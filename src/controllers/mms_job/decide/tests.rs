@@ -53,8 +53,14 @@ fn job(status: &str, counts: &[(&str, i64)]) -> JobView {
     }
 }
 
+/// The job of every case: its name, and the UID of the resource that owns it.
+const JOB: JobIdentity<'static> = JobIdentity {
+    name: "ns-job",
+    owner_uid: "uid-1",
+};
+
 fn run(spec: &MmsJobSpec, prev: &MmsJobStatus, observed: Observed) -> Decision {
-    decide(spec, prev, Some(1), "ns-job", &source(), &observed, at(0))
+    decide(spec, prev, Some(1), JOB, &source(), &observed, at(0))
 }
 
 fn with_job(id: i64) -> MmsJobStatus {
@@ -77,18 +83,36 @@ fn cond<'a>(
 fn whole_database_sends_no_tables() {
     let mut s = spec();
     s.table_black_list = vec!["tmp".into()];
-    let r = job_request(&s, "j");
+    let r = job_request(
+        &s,
+        JobIdentity {
+            name: "j",
+            owner_uid: "uid-1",
+        },
+    );
     assert_eq!(granularity(&s), Granularity::Database);
     assert!(r.tables.is_empty());
     assert_eq!(r.table_black_list, ["tmp"]);
     assert_eq!((r.src_db_name.as_str(), r.name.as_str()), ("sales", "j"));
+    // The request is finished here, ownership marker included: act only sends it.
+    assert_eq!(
+        r.others,
+        Some(serde_json::json!({ crate::controllers::ownership::OWNER_KEY: "uid-1" }))
+    );
+    assert_eq!(r.enable_verification, Some(true));
 }
 
 #[test]
 fn table_level_sends_tables_and_no_lists() {
     let mut s = spec();
     s.tables = vec!["orders".into(), "customers".into()];
-    let r = job_request(&s, "j");
+    let r = job_request(
+        &s,
+        JobIdentity {
+            name: "j",
+            owner_uid: "uid-1",
+        },
+    );
     assert_eq!(granularity(&s), Granularity::Tables);
     assert_eq!(r.tables, ["orders", "customers"]);
     assert!(r.table_white_list.is_empty() && r.partition_filters.is_empty());
@@ -98,7 +122,13 @@ fn table_level_sends_tables_and_no_lists() {
 fn partition_filters_send_tables_and_filters() {
     let mut s = spec();
     s.partition_filters = [("events".to_string(), "dt >= '2024-01-01'".to_string())].into();
-    let r = job_request(&s, "j");
+    let r = job_request(
+        &s,
+        JobIdentity {
+            name: "j",
+            owner_uid: "uid-1",
+        },
+    );
     assert_eq!(granularity(&s), Granularity::Partitions);
     assert_eq!(r.tables, ["events"], "filter tables are named");
     assert_eq!(r.partition_filters["events"], "dt >= '2024-01-01'");
@@ -108,7 +138,13 @@ fn partition_filters_send_tables_and_filters() {
 fn partition_ids_stand_alone() {
     let mut s = spec();
     s.partitions = vec![5, 6];
-    let r = job_request(&s, "j");
+    let r = job_request(
+        &s,
+        JobIdentity {
+            name: "j",
+            owner_uid: "uid-1",
+        },
+    );
     assert_eq!(r.partitions, [5, 6]);
     assert!(r.tables.is_empty());
 }
@@ -151,7 +187,7 @@ fn waits_for_the_data_source() {
         &spec(),
         &MmsJobStatus::default(),
         Some(1),
-        "ns-job",
+        JOB,
         &unready,
         &Observed::SourceNotReady,
         at(0),
@@ -560,7 +596,7 @@ fn an_observation_stamps_status_with_its_arrival_and_next_poll_without_a_write_o
         &s,
         &with_job(42),
         Some(1),
-        "ns-job",
+        JOB,
         &source(),
         &seen(&observed, -3, 27),
         at(0),
@@ -573,7 +609,7 @@ fn an_observation_stamps_status_with_its_arrival_and_next_poll_without_a_write_o
         &s,
         &first.status,
         Some(1),
-        "ns-job",
+        JOB,
         &source(),
         &seen(&observed, 27, 57),
         at(28),
@@ -584,7 +620,7 @@ fn an_observation_stamps_status_with_its_arrival_and_next_poll_without_a_write_o
         &s,
         &first.status,
         Some(1),
-        "ns-job",
+        JOB,
         &source(),
         &seen(&Observed::Job(job("DONE", &[("DONE", 2)])), 57, 87),
         at(58),
@@ -720,7 +756,7 @@ fn an_unchanged_poll_writes_nothing_and_the_next_one_waits_its_interval() {
         &s,
         &first.status,
         Some(1),
-        "ns-job",
+        JOB,
         &source(),
         &Observed::Job(job("DOING", &[("DATA_DOING", 2)])),
         at(30),
@@ -731,7 +767,7 @@ fn an_unchanged_poll_writes_nothing_and_the_next_one_waits_its_interval() {
         &s,
         &first.status,
         Some(1),
-        "ns-job",
+        JOB,
         &source(),
         &Observed::Job(job("DOING", &[("DATA_DOING", 1), ("DONE", 1)])),
         at(30),
@@ -785,7 +821,7 @@ fn a_decide_keeps_or_computes_every_status_field() {
         at: at(-3),
         next_poll_at: at(27),
     };
-    let d = decide_observed(&s, &prev, Some(1), "ns-job", &source(), &seen, at(0));
+    let d = decide_observed(&s, &prev, Some(1), JOB, &source(), &seen, at(0));
     // Only a create in flight has these.
     let creating_only = ["asyncTaskId", "createRequestedAt"];
     assert_eq!(
