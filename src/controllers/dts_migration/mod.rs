@@ -6,6 +6,7 @@ mod endpoints;
 mod leftover;
 pub(crate) mod observe;
 pub mod polling;
+mod requests;
 
 use std::sync::Arc;
 
@@ -25,20 +26,17 @@ use super::informer::dts::{DtsTarget, TaskMemo, Track};
 use super::managed::{self, Intent, annotation, publish, rejected, report, report_intent};
 use super::prelude::{Phases, Prelude, Request, prelude};
 use super::runner;
-use crate::aliyun::dts::{
-    ConfigureDtsJobRequest, ConfigureMigrationJobRequest, CreateDtsInstanceRequest,
-    CreateMigrationJobRequest, DtsJobRef, DtsJobType, JobMonitorRule, MonitorRuleType,
-};
+use crate::aliyun::dts::{DtsJobRef, JobMonitorRule, MonitorRuleType};
 use crate::aliyun::{Admission, DtsClient, Pacing, Priority};
 use crate::api::common::annotations::ADOPT_ID;
 use crate::api::common::{DeletionPolicy, FINALIZER, ManagementPolicy};
 use crate::api::conditions;
 use crate::api::dts_migration::{
     ApiGeneration, DtsMigration, DtsMigrationPhase, DtsMigrationSpec, DtsMigrationStatus,
-    MigrationType,
 };
 use crate::metrics::LagExport;
 use decide::{Act, Observed, action};
+use requests::uid;
 
 /// Runs the DtsMigration controller until `shutdown`.
 pub async fn run(
@@ -381,16 +379,7 @@ async fn act_on(
     match act {
         Act::CreateInstance if legacy => {
             let id = dts
-                .create_migration_job(&CreateMigrationJobRequest {
-                    region: m
-                        .spec
-                        .destination
-                        .region
-                        .clone()
-                        .unwrap_or_else(|| m.spec.region.clone()),
-                    migration_job_class: m.spec.instance_class.as_str().to_string(),
-                    client_token: Some(client_token(m)),
-                })
+                .create_migration_job(&requests::legacy_purchase(m))
                 .await?;
             status.dts_instance_id = Some(id.clone());
             status.dts_job_id = Some(id.clone());
@@ -404,32 +393,7 @@ async fn act_on(
             .await;
         }
         Act::CreateInstance => {
-            let request = CreateDtsInstanceRequest {
-                // Two operators, a retry after a lost answer: one purchase per resource.
-                client_token: Some(client_token(m)),
-                job_id: status.dts_job_id.clone(),
-                auto_start: Some(true),
-                instance_class: Some(m.spec.instance_class.as_str().to_string()),
-                source_region: Some(
-                    m.spec
-                        .source
-                        .region
-                        .clone()
-                        .unwrap_or_else(|| m.spec.region.clone()),
-                ),
-                destination_region: Some(
-                    m.spec
-                        .destination
-                        .region
-                        .clone()
-                        .unwrap_or_else(|| m.spec.region.clone()),
-                ),
-                source_engine: Some(endpoints::purchase_engine(&m.spec.source).to_string()),
-                destination_engine: Some(
-                    endpoints::purchase_engine(&m.spec.destination).to_string(),
-                ),
-                ..CreateDtsInstanceRequest::default()
-            };
+            let request = requests::purchase(m, status);
             let bought = dts.create_dts_instance(&request).await?;
             status.dts_instance_id = Some(bought.instance_id.clone());
             match (&status.dts_job_id, &bought.job_id) {
@@ -469,39 +433,17 @@ async fn act_on(
                 legacy,
             )
             .await?;
-            let types = &m.spec.migration_types;
             if legacy {
-                dts.configure_migration_job(&ConfigureMigrationJobRequest {
-                    migration_job_id: status.dts_instance_id.clone().unwrap_or_default(),
-                    migration_job_name: endpoints::job_name(m),
-                    structure_initialization: types.contains(&MigrationType::Schema),
-                    data_initialization: types.contains(&MigrationType::Full),
-                    data_synchronization: types.contains(&MigrationType::Incremental),
+                dts.configure_migration_job(&requests::legacy_configure(
+                    m,
+                    status,
                     source,
                     destination,
-                    migration_object: endpoints::migration_object(&m.spec.objects),
-                    migration_reserved: endpoints::reserve(&m.spec.reserve, &uid(m)),
-                    checkpoint: m.spec.checkpoint,
-                })
+                ))
                 .await?;
             } else {
                 let configured = dts
-                    .configure_dts_job(&ConfigureDtsJobRequest {
-                        job_name: endpoints::job_name(m),
-                        job_type: DtsJobType::Migration,
-                        dts_instance_id: status.dts_instance_id.clone(),
-                        dts_job_id: status.dts_job_id.clone(),
-                        structure_initialization: types.contains(&MigrationType::Schema),
-                        data_initialization: types.contains(&MigrationType::Full),
-                        data_synchronization: types.contains(&MigrationType::Incremental),
-                        source,
-                        destination,
-                        db_list: endpoints::db_list(&m.spec.objects),
-                        reserve: endpoints::reserve(&m.spec.reserve, &uid(m)),
-                        checkpoint: m.spec.checkpoint,
-                        data_check_configure: endpoints::data_check(m.spec.data_check.as_ref()),
-                        ..ConfigureDtsJobRequest::default()
-                    })
+                    .configure_dts_job(&requests::configure(m, status, source, destination))
                     .await?;
                 status.dts_job_id = Some(configured.dts_job_id.clone());
                 if configured.dts_instance_id.is_some() {
@@ -660,19 +602,6 @@ pub async fn task_op(
             TaskOp::Release => dts.delete_dts_job(&job).await.map(drop),
         }
     }
-}
-
-/// An idempotency token from the object UID: a restarted create returns the same instance.
-fn client_token(m: &DtsMigration) -> String {
-    let uid = m.meta().uid.clone().unwrap_or_else(|| m.name_any());
-    format!("amo-{}", uid.replace('-', ""))
-        .chars()
-        .take(64)
-        .collect()
-}
-
-fn uid(m: &DtsMigration) -> String {
-    m.uid().unwrap_or_default()
 }
 
 /// The task a lost ConfigureDtsJob answer left behind, if any (see `leftover`). Other
