@@ -167,10 +167,15 @@ fn run(cluster: &Cluster, objects: usize, time_scale: f64) -> Value {
     let mut op = Operator::start_logging(cluster, &ns.name, &sim, &op_args, "info");
     let pid = op.proc.pid();
     for s in 0..SOURCES {
-        ns.kubectl.apply(&format!(
-            r#"{{"apiVersion":"migration.aliyun-operator.dev/v1alpha1","kind":"DataSource","metadata":{{"name":"src-{s:02}"}},
-                "spec":{{"region":"cn-hangzhou","name":"src-{s:02}","expectedType":"Hive"}}}}"#
-        ));
+        let name = format!("src-{s:02}");
+        ns.kubectl.apply(
+            &object(
+                "DataSource",
+                &name,
+                json!({"region": "cn-hangzhou", "name": name, "expectedType": "Hive"}),
+            )
+            .to_string(),
+        );
     }
     ns.kubectl.ok(&[
         "wait",

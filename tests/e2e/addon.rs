@@ -3,6 +3,8 @@
 
 use std::time::{Duration, Instant};
 
+use serde_json::json;
+
 use crate::support::*;
 
 fn lease_holder(ns: &Namespace, lease: &str) -> Option<String> {
@@ -69,8 +71,12 @@ fn two_replicas_elect_one_leader_which_hands_over_on_death_and_on_sigterm() {
 
     // Only the leader reconciles.
     ns.kubectl.apply(
-        r#"{"apiVersion":"migration.aliyun-operator.dev/v1alpha1","kind":"DataSource","metadata":{"name":"hive"},
-            "spec":{"region":"cn-hangzhou","name":"hive-prod"}}"#,
+        &object(
+            "DataSource",
+            "hive",
+            json!({"region": "cn-hangzhou", "name": "hive-prod"}),
+        )
+        .to_string(),
     );
     ns.kubectl.wait_condition("datasource/hive", "Ready", 60);
     assert!(
@@ -137,8 +143,12 @@ fn a_leader_that_loses_its_lease_stops_at_once_and_stands_again() {
         leader_line(&op).then_some(())
     });
     ns.kubectl.apply(
-        r#"{"apiVersion":"migration.aliyun-operator.dev/v1alpha1","kind":"DataSource","metadata":{"name":"hive"},
-            "spec":{"region":"cn-hangzhou","name":"hive-prod"}}"#,
+        &object(
+            "DataSource",
+            "hive",
+            json!({"region": "cn-hangzhou", "name": "hive-prod"}),
+        )
+        .to_string(),
     );
     ns.kubectl.wait_condition("datasource/hive", "Ready", 60);
     let leases = ns.kubectl.in_namespace("amo-system");
@@ -148,9 +158,9 @@ fn a_leader_that_loses_its_lease_stops_at_once_and_stands_again() {
             &format!("lease/{lease}"),
             "--type=merge",
             "-p",
-            &format!(
-                r#"{{"spec":{{"holderIdentity":"{holder}","renewTime":"{renewed}","leaseDurationSeconds":{secs}}}}}"#
-            ),
+            &json!({"spec": {"holderIdentity": holder, "renewTime": renewed,
+                             "leaseDurationSeconds": secs}})
+            .to_string(),
         ]);
     };
 
@@ -214,7 +224,7 @@ fn metrics_and_health_are_served_during_a_run() {
     let op = Operator::start(cluster, &ns.name, &sim, &[]);
     assert_eq!(op.http_get("/healthz").0, 200);
     assert_eq!(op.http_get("/readyz").0, 200);
-    apply_dts_migration(&ns, "orders", r#","objects":[{"name":"shop"}]"#);
+    apply_dts_migration(&ns, "orders", json!({"objects": [{"name": "shop"}]}));
     ns.kubectl
         .wait_condition("dtsmigration/orders", "Replicating", 240);
     std::thread::sleep(Duration::from_secs(2));
@@ -340,7 +350,7 @@ fn kubeconfig_with_token(cluster: &Cluster, token: &str, path: &std::path::Path)
     let mut config: serde_json::Value =
         serde_json::from_str(&admin.ok(&["config", "view", "--raw", "--minify", "-o", "json"]))
             .expect("kubeconfig JSON");
-    config["users"][0]["user"] = serde_json::json!({ "token": token });
+    config["users"][0]["user"] = json!({ "token": token });
     std::fs::write(path, config.to_string()).expect("write kubeconfig");
 }
 
@@ -504,14 +514,8 @@ fn the_chart_applies_server_side_and_its_rbac_alone_runs_an_mms_job() {
     let op = Proc::spawn("chart-operator", cmd);
     op.wait_for_log("became leader", Duration::from_secs(60));
     cloud_secret(&ns);
-    ns.kubectl.apply(
-        r#"{"apiVersion":"migration.aliyun-operator.dev/v1alpha1","kind":"DataSource","metadata":{"name":"hive"},
-            "spec":{"region":"cn-hangzhou","name":"hive-prod","expectedType":"Hive","scan":{"onCreate":true}}}"#,
-    );
-    ns.kubectl.apply(
-        r#"{"apiVersion":"migration.aliyun-operator.dev/v1alpha1","kind":"MmsJob","metadata":{"name":"history"},
-            "spec":{"dataSourceRef":{"name":"hive"},"srcDbName":"sales","tables":["orders"]}}"#,
-    );
+    apply_data_source(&ns, "hive", json!({"name": "hive-prod"}));
+    apply_mms_job(&ns, "history", json!({"tables": ["orders"]}));
     let job = wait_obj(
         &ns.kubectl,
         "mmsjob/history",

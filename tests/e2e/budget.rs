@@ -3,6 +3,8 @@
 
 use std::time::{Duration, Instant};
 
+use serde_json::json;
+
 use crate::support::*;
 
 /// Table-level jobs on different tables (a table already migrated would make an empty job).
@@ -53,21 +55,19 @@ fn first_statuses_come_at_once_and_finished_jobs_cost_no_call() {
             "0.01",
         ],
     );
-    ns.kubectl.apply(
-        r#"{"apiVersion":"migration.aliyun-operator.dev/v1alpha1","kind":"DataSource",
-            "metadata":{"name":"hive"},
-            "spec":{"region":"cn-hangzhou","name":"hive-prod","expectedType":"Hive","scan":{"onCreate":true}}}"#,
-    );
-    ns.kubectl.wait_condition("datasource/hive", "Ready", 120);
+    ready_hive_source(&ns);
     // The first job list takes 5 s to answer.
     block_on(sim.admin.slow_next("ListMmsJobs", 1, 5000)).unwrap();
     let created = Instant::now();
     for (name, db, table) in JOBS {
-        ns.kubectl.apply(&format!(
-            r#"{{"apiVersion":"migration.aliyun-operator.dev/v1alpha1","kind":"MmsJob",
-                "metadata":{{"name":"{name}"}},
-                "spec":{{"dataSourceRef":{{"name":"hive"}},"srcDbName":"{db}","tables":["{table}"]}}}}"#
-        ));
+        ns.kubectl.apply(
+            &object(
+                "MmsJob",
+                name,
+                json!({"dataSourceRef": {"name": "hive"}, "srcDbName": db, "tables": [table]}),
+            )
+            .to_string(),
+        );
     }
     for (name, _, _) in JOBS {
         let job = wait_obj(
@@ -115,10 +115,14 @@ fn sigterm_exits_within_two_seconds_with_nothing_in_flight() {
     cloud_secret(&ns);
     // Objects that need no cloud call: jobs waiting for a DataSource that does not exist.
     for i in 0..3 {
-        ns.kubectl.apply(&format!(
-            r#"{{"apiVersion":"migration.aliyun-operator.dev/v1alpha1","kind":"MmsJob","metadata":{{"name":"waiting-{i}"}},
-                "spec":{{"dataSourceRef":{{"name":"absent"}},"srcDbName":"sales","tables":["orders"]}}}}"#
-        ));
+        ns.kubectl.apply(
+            &object(
+                "MmsJob",
+                &format!("waiting-{i}"),
+                json!({"dataSourceRef": {"name": "absent"}, "srcDbName": "sales", "tables": ["orders"]}),
+            )
+            .to_string(),
+        );
     }
     // At once after start-up (caches still listing: before, the controllers then waited out the
     // whole grace period), a little later, and once everything has been reconciled.

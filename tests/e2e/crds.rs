@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+use serde_json::{Value, json};
+
 use crate::support::*;
 
 #[test]
@@ -74,14 +76,15 @@ fn crds_install_accept_samples_and_reject_invalid_objects() {
     assert_eq!(at(&mms, "spec.enableSchemaMigration"), true);
 
     // A wrong enum value is rejected with the allowed values.
-    let bad_enum = r#"{
-      "apiVersion": "migration.aliyun-operator.dev/v1alpha1", "kind": "DtsMigration",
-      "metadata": {"name": "bad-enum"},
-      "spec": {"region": "cn-hangzhou",
+    let bad_enum = object(
+        "DtsMigration",
+        "bad-enum",
+        json!({"region": "cn-hangzhou",
                "source": {"instanceType": "PolarDB", "instanceId": "pc-1"},
                "destination": {"instanceType": "MaxCompute", "database": "dw"},
-               "migrationTypes": ["Everything"], "objects": [{"name": "shop"}]}}"#;
-    let out = k.run_with_stdin(&["apply", "-f", "-"], Some(bad_enum));
+               "migrationTypes": ["Everything"], "objects": [{"name": "shop"}]}),
+    );
+    let out = k.run_with_stdin(&["apply", "-f", "-"], Some(&bad_enum.to_string()));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "wrong enum accepted");
     assert!(
@@ -90,11 +93,12 @@ fn crds_install_accept_samples_and_reject_invalid_objects() {
     );
 
     // A missing required field is rejected naming the field.
-    let missing = r#"{
-      "apiVersion": "migration.aliyun-operator.dev/v1alpha1", "kind": "MmsJob",
-      "metadata": {"name": "missing-db"},
-      "spec": {"dataSourceRef": {"name": "hive-prod"}}}"#;
-    let out = k.run_with_stdin(&["apply", "-f", "-"], Some(missing));
+    let missing = object(
+        "MmsJob",
+        "missing-db",
+        json!({"dataSourceRef": {"name": "hive-prod"}}),
+    );
+    let out = k.run_with_stdin(&["apply", "-f", "-"], Some(&missing.to_string()));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "missing field accepted");
     assert!(
@@ -103,11 +107,12 @@ fn crds_install_accept_samples_and_reject_invalid_objects() {
     );
 
     // A pattern violation names the field and the pattern.
-    let bad_region = r#"{
-      "apiVersion": "migration.aliyun-operator.dev/v1alpha1", "kind": "DataSource",
-      "metadata": {"name": "bad-region"},
-      "spec": {"region": "Hangzhou!", "name": "x"}}"#;
-    let out = k.run_with_stdin(&["apply", "-f", "-"], Some(bad_region));
+    let bad_region = object(
+        "DataSource",
+        "bad-region",
+        json!({"region": "Hangzhou!", "name": "x"}),
+    );
+    let out = k.run_with_stdin(&["apply", "-f", "-"], Some(&bad_region.to_string()));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "bad region accepted");
     assert!(err.contains("spec.region"), "unclear message: {err}");
@@ -118,7 +123,7 @@ fn crds_install_accept_samples_and_reject_invalid_objects() {
         "mmsjob/sales-history",
         "--type=merge",
         "-p",
-        r#"{"status":{"phase":"Succeeded"}}"#,
+        &json!({"status": {"phase": "Succeeded"}}).to_string(),
     ]);
     let mms = k.get_json("mmsjob/sales-history").expect("mmsjob exists");
     assert_ne!(
@@ -129,20 +134,20 @@ fn crds_install_accept_samples_and_reject_invalid_objects() {
 }
 
 /// Writes `status` through the status subresource, as the operator would.
-fn set_status(k: &Kubectl, resource: &str, status: &str) {
+fn set_status(k: &Kubectl, resource: &str, status: Value) {
     k.ok(&[
         "patch",
         resource,
         "--subresource=status",
         "--type=merge",
         "-p",
-        &format!(r#"{{"status":{status}}}"#),
+        &json!({"status": status}).to_string(),
     ]);
 }
 
 /// A spec edit the server must refuse with `message` (the CRD's CEL transition rule).
-fn refused(k: &Kubectl, resource: &str, patch: &str, message: &str) {
-    let out = k.run(&["patch", resource, "--type=merge", "-p", patch]);
+fn refused(k: &Kubectl, resource: &str, patch: Value, message: &str) {
+    let out = k.run(&["patch", resource, "--type=merge", "-p", &patch.to_string()]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "{resource}: {patch} was accepted");
     assert!(
@@ -151,8 +156,8 @@ fn refused(k: &Kubectl, resource: &str, patch: &str, message: &str) {
     );
 }
 
-fn accepted(k: &Kubectl, resource: &str, patch: &str) {
-    k.ok(&["patch", resource, "--type=merge", "-p", patch]);
+fn accepted(k: &Kubectl, resource: &str, patch: Value) {
+    k.ok(&["patch", resource, "--type=merge", "-p", &patch.to_string()]);
 }
 
 #[test]
@@ -175,63 +180,67 @@ fn the_server_enforces_every_transition_rule_with_a_clear_message() {
     accepted(
         k,
         "datasource/hive-prod",
-        r#"{"spec":{"name":"hive-staging"}}"#,
+        json!({"spec": {"name": "hive-staging"}}),
     );
     accepted(
         k,
         "mmsjob/sales-history",
-        r#"{"spec":{"srcDbName":"sales2"}}"#,
+        json!({"spec": {"srcDbName": "sales2"}}),
     );
 
     // DataSource: name and sourceId are frozen once resolved.
-    set_status(k, "datasource/hive-prod", r#"{"sourceId":1}"#);
+    set_status(k, "datasource/hive-prod", json!({"sourceId": 1}));
     refused(
         k,
         "datasource/hive-prod",
-        r#"{"spec":{"name":"hive-prod"}}"#,
+        json!({"spec": {"name": "hive-prod"}}),
         "spec.name and spec.sourceId cannot change once the DataSource is resolved",
     );
     refused(
         k,
         "datasource/hive-prod",
-        r#"{"spec":{"sourceId":2}}"#,
+        json!({"spec": {"sourceId": 2}}),
         "spec.name and spec.sourceId cannot change once the DataSource is resolved",
     );
     // Pinning the id it resolved to is allowed.
-    accepted(k, "datasource/hive-prod", r#"{"spec":{"sourceId":1}}"#);
+    accepted(k, "datasource/hive-prod", json!({"spec": {"sourceId": 1}}));
 
     // MmsJob: the job scope is frozen once the MMS job exists.
-    set_status(k, "mmsjob/sales-history", r#"{"jobId":7}"#);
+    set_status(k, "mmsjob/sales-history", json!({"jobId": 7}));
     refused(
         k,
         "mmsjob/sales-history",
-        r#"{"spec":{"tables":["orders"]}}"#,
+        json!({"spec": {"tables": ["orders"]}}),
         "cannot change once the MMS job exists",
     );
     // What is not scope (suspend) may still change.
-    accepted(k, "mmsjob/sales-history", r#"{"spec":{"suspend":true}}"#);
+    accepted(
+        k,
+        "mmsjob/sales-history",
+        json!({"spec": {"suspend": true}}),
+    );
 
     // DtsMigration: endpoints and objects frozen once started; stop is one-way.
     set_status(
         k,
         "dtsmigration/orders-to-maxcompute",
-        r#"{"startedAt":"2026-12-01T00:00:00Z"}"#,
+        json!({"startedAt": "2026-12-01T00:00:00Z"}),
     );
     refused(
         k,
         "dtsmigration/orders-to-maxcompute",
-        r#"{"spec":{"objects":[{"name":"other"}]}}"#,
+        json!({"spec": {"objects": [{"name": "other"}]}}),
         "create a new DtsMigration instead",
     );
     accepted(
         k,
         "dtsmigration/orders-to-maxcompute",
-        r#"{"spec":{"stop":true}}"#,
+        json!({"spec": {"stop": true}}),
     );
     refused(
         k,
         "dtsmigration/orders-to-maxcompute",
-        r#"{"spec":{"stop":false}}"#,
+        json!({"spec": {"stop": false}}),
         "spec.stop cannot go back to false",
     );
 
@@ -239,27 +248,35 @@ fn the_server_enforces_every_transition_rule_with_a_clear_message() {
     accepted(
         k,
         "cutover/orders-cutover",
-        r#"{"spec":{"switch":[{"configMapKey":{"name":"orders-app-db","key":"DSN","value":"a"}}]}}"#,
+        json!({"spec": {"switch": [
+            {"configMapKey": {"name": "orders-app-db", "key": "DSN", "value": "a"}}
+        ]}}),
     );
     set_status(
         k,
         "cutover/orders-cutover",
-        r#"{"switchStartedAt":"2026-12-01T00:00:00Z"}"#,
+        json!({"switchStartedAt": "2026-12-01T00:00:00Z"}),
     );
     refused(
         k,
         "cutover/orders-cutover",
-        r#"{"spec":{"switch":[{"configMapKey":{"name":"orders-app-db","key":"DSN","value":"b"}}]}}"#,
+        json!({"spec": {"switch": [
+            {"configMapKey": {"name": "orders-app-db", "key": "DSN", "value": "b"}}
+        ]}}),
         "spec.switch, spec.freeze and spec.migrations cannot change once switching has started",
     );
     refused(
         k,
         "cutover/orders-cutover",
-        r#"{"spec":{"freeze":[{"scale":{"kind":"Deployment","name":"writer"}}]}}"#,
+        json!({"spec": {"freeze": [{"scale": {"kind": "Deployment", "name": "writer"}}]}}),
         "spec.switch, spec.freeze and spec.migrations cannot change once switching has started",
     );
     // Asking for a rollback is what a user does next, and it is allowed.
-    accepted(k, "cutover/orders-cutover", r#"{"spec":{"rollback":true}}"#);
+    accepted(
+        k,
+        "cutover/orders-cutover",
+        json!({"spec": {"rollback": true}}),
+    );
 }
 
 #[test]
@@ -269,13 +286,14 @@ fn the_server_refuses_contradictory_specs_with_the_rule_message() {
     let ns = Namespace::create(cluster, "cel-static");
     let k = &ns.kubectl;
     // Exactly one kind per switch target.
-    let cutover = r#"{
-      "apiVersion": "migration.aliyun-operator.dev/v1alpha1", "kind": "Cutover",
-      "metadata": {"name": "two-kinds"},
-      "spec": {"migrations": [{"kind": "MmsJob", "name": "m"}],
+    let cutover = object(
+        "Cutover",
+        "two-kinds",
+        json!({"migrations": [{"kind": "MmsJob", "name": "m"}],
                "switch": [{"configMapKey": {"name": "a", "key": "k", "value": "v"},
-                           "service": {"name": "s", "externalName": "db.example.com"}}]}}"#;
-    let out = k.run_with_stdin(&["apply", "-f", "-"], Some(cutover));
+                           "service": {"name": "s", "externalName": "db.example.com"}}]}),
+    );
+    let out = k.run_with_stdin(&["apply", "-f", "-"], Some(&cutover.to_string()));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "two kinds in one target accepted");
     assert!(

@@ -3,60 +3,66 @@
 
 use std::time::Duration;
 
-use crate::support::cutover::recent_backup;
+use serde_json::{Value, json};
+
+use crate::support::cutover::{data_of, grant, phase, recent_backup, rule};
 use crate::support::*;
 
 const T: Duration = Duration::from_secs(180);
 
 fn setup(ns: &Namespace, with_mms: bool) {
     dts_secrets(ns, "cutover-db-pass");
-    apply_dts_migration(ns, "orders", r#","objects":[{"name":"shop"}]"#);
+    apply_dts_migration(ns, "orders", json!({"objects": [{"name": "shop"}]}));
     if with_mms {
         ns.kubectl.apply(
-            r#"{"apiVersion":"migration.aliyun-operator.dev/v1alpha1","kind":"DataSource","metadata":{"name":"hive"},
-                "spec":{"region":"cn-hangzhou","name":"hive-prod","scan":{"onCreate":true}}}"#,
+            &object(
+                "DataSource",
+                "hive",
+                json!({"region": "cn-hangzhou", "name": "hive-prod", "scan": {"onCreate": true}}),
+            )
+            .to_string(),
         );
-        ns.kubectl.apply(
-            r#"{"apiVersion":"migration.aliyun-operator.dev/v1alpha1","kind":"MmsJob","metadata":{"name":"history"},
-                "spec":{"dataSourceRef":{"name":"hive"},"srcDbName":"sales","tables":["orders"]}}"#,
-        );
+        apply_mms_job(ns, "history", json!({"tables": ["orders"]}));
     }
     ns.kubectl.apply(
-        r#"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"app-db"},
-            "data":{"DSN":"mysql://pc-bp1simdemo0polardb:3306/shop?tls=true","POOL":"20"}}"#,
+        &json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "app-db"},
+                "data": {"DSN": "mysql://pc-bp1simdemo0polardb:3306/shop?tls=true", "POOL": "20"}})
+        .to_string(),
     );
     // The operator may patch only what the Cutover names (docs/rbac.md).
-    ns.kubectl.apply(
-        r#"{"apiVersion":"v1","kind":"List","items":[
-            {"apiVersion":"rbac.authorization.k8s.io/v1","kind":"Role","metadata":{"name":"cutover-targets"},
-              "rules":[{"apiGroups":[""],"resources":["configmaps"],"resourceNames":["app-db"],"verbs":["get","patch"]}]},
-            {"apiVersion":"rbac.authorization.k8s.io/v1","kind":"RoleBinding","metadata":{"name":"cutover-targets"},
-              "roleRef":{"apiGroup":"rbac.authorization.k8s.io","kind":"Role","name":"cutover-targets"},
-              "subjects":[{"kind":"ServiceAccount","name":"aliyun-migration-operator","namespace":"amo-system"}]}]}"#
+    grant(
+        ns,
+        "cutover-targets",
+        json!([rule("configmaps", &["app-db"], &["get", "patch"])]),
     );
 }
 
-fn cutover(ns: &Namespace, name: &str, migrations: &str, gates: &str, extra: &str) {
-    let backup = recent_backup();
-    ns.kubectl.apply(&format!(
-        r#"{{"apiVersion":"migration.aliyun-operator.dev/v1alpha1","kind":"Cutover","metadata":{{"name":"{name}"}},
-            "spec":{{"migrations":[{migrations}],
-              "gates":{{"maxLagSeconds":5,"stableForSeconds":10,"minSamples":3,"maxSampleAgeSeconds":30,
-                        "backup":{backup}{gates}}},
-              "switch":[{{"configMapKey":{{"name":"app-db","key":"DSN","value":"maxcompute://sales_dw"}}}},
-                        {{"configMapKey":{{"name":"app-db","key":"ENGINE","value":"maxcompute"}}}}]{extra}}}}}"#
-    ));
+/// Applies the Cutover `name` of `migrations` (a list); the members of `gates` are added to its
+/// gates and those of `extra` to its spec.
+fn cutover(ns: &Namespace, name: &str, migrations: Value, gates: Value, extra: Value) {
+    let gates = with_members(
+        json!({"maxLagSeconds": 5, "stableForSeconds": 10, "minSamples": 3, "maxSampleAgeSeconds": 30,
+               "backup": recent_backup()}),
+        gates,
+    );
+    let spec = json!({
+        "migrations": migrations,
+        "gates": gates,
+        "switch": [{"configMapKey": {"name": "app-db", "key": "DSN", "value": "maxcompute://sales_dw"}},
+                   {"configMapKey": {"name": "app-db", "key": "ENGINE", "value": "maxcompute"}}],
+    });
+    ns.kubectl
+        .apply(&object("Cutover", name, with_members(spec, extra)).to_string());
 }
 
-const DTS: &str = r#"{"kind":"DtsMigration","name":"orders"}"#;
-const BOTH: &str = r#"{"kind":"DtsMigration","name":"orders"},{"kind":"MmsJob","name":"history"}"#;
-
-fn config_map(ns: &Namespace) -> serde_json::Value {
-    ns.kubectl.get_json("configmap/app-db").unwrap()["data"].clone()
+/// The DtsMigration `orders` alone.
+fn dts() -> Value {
+    json!([{"kind": "DtsMigration", "name": "orders"}])
 }
 
-fn phase(o: &serde_json::Value) -> &str {
-    at(o, "status.phase").as_str().unwrap_or_default()
+/// The DtsMigration `orders` and the MmsJob `history`.
+fn both() -> Value {
+    json!([{"kind": "DtsMigration", "name": "orders"}, {"kind": "MmsJob", "name": "history"}])
 }
 
 #[test]
@@ -67,11 +73,11 @@ fn a_full_cutover_completes_and_rolls_back_to_the_exact_previous_values() {
     let sim = Sim::start(&[]);
     setup(&ns, true);
     let op = Operator::start(cluster, &ns.name, &sim, &[]);
-    cutover(&ns, "switch", BOTH, "", "");
+    cutover(&ns, "switch", both(), json!({}), json!({}));
     ns.kubectl.wait_condition("cutover/switch", "Ready", 300);
     let c = ns.kubectl.get_json("cutover/switch").unwrap();
     assert_eq!(phase(&c), "Completed");
-    let data = config_map(&ns);
+    let data = data_of(&ns, "app-db");
     assert_eq!(data["DSN"], "maxcompute://sales_dw");
     assert_eq!(data["ENGINE"], "maxcompute");
     assert_eq!(data["POOL"], "20", "other keys are untouched");
@@ -120,7 +126,7 @@ fn a_full_cutover_completes_and_rolls_back_to_the_exact_previous_values() {
     let c = wait_obj(&ns.kubectl, "cutover/switch", "RolledBack", T, |o| {
         phase(o) == "RolledBack"
     });
-    let data = config_map(&ns);
+    let data = data_of(&ns, "app-db");
     assert_eq!(
         data["DSN"],
         "mysql://pc-bp1simdemo0polardb:3306/shop?tls=true"
@@ -165,9 +171,9 @@ fn lag_spikes_reset_the_window_and_approval_and_window_waits_are_visible() {
     cutover(
         &ns,
         "gated",
-        DTS,
-        r#","requireVerification":false,"requireApproval":true"#,
-        "",
+        dts(),
+        json!({"requireVerification": false, "requireApproval": true}),
+        json!({}),
     );
     let c = wait_obj(&ns.kubectl, "cutover/gated", "lag at 30s", T, |o| {
         at(o, "status.gates").as_array().is_some_and(|g| {
@@ -211,7 +217,14 @@ fn lag_spikes_reset_the_window_and_approval_and_window_waits_are_visible() {
         .checked_add(jiff::SignedDuration::from_hours(2))
         .unwrap();
     let start = later.strftime("%H:%M").to_string();
-    ns.kubectl.ok(&["patch", "cutover/gated", "--type=merge", "-p", &format!(r#"{{"spec":{{"gates":{{"window":{{"start":"{start}","durationMinutes":30,"timeZone":"UTC"}}}}}}}}"#)]);
+    ns.kubectl.ok(&[
+        "patch",
+        "cutover/gated",
+        "--type=merge",
+        "-p",
+        &json!({"spec": {"gates": {"window": {"start": start, "durationMinutes": 30, "timeZone": "UTC"}}}})
+            .to_string(),
+    ]);
     ns.kubectl.ok(&[
         "annotate",
         "cutover/gated",
@@ -235,9 +248,16 @@ fn lag_spikes_reset_the_window_and_approval_and_window_waits_are_visible() {
         .checked_sub(jiff::SignedDuration::from_mins(1))
         .unwrap();
     let start = earlier.strftime("%H:%M").to_string();
-    ns.kubectl.ok(&["patch", "cutover/gated", "--type=merge", "-p", &format!(r#"{{"spec":{{"gates":{{"window":{{"start":"{start}","durationMinutes":60,"timeZone":"UTC"}}}}}}}}"#)]);
+    ns.kubectl.ok(&[
+        "patch",
+        "cutover/gated",
+        "--type=merge",
+        "-p",
+        &json!({"spec": {"gates": {"window": {"start": start, "durationMinutes": 60, "timeZone": "UTC"}}}})
+            .to_string(),
+    ]);
     ns.kubectl.wait_condition("cutover/gated", "Ready", 180);
-    assert_eq!(config_map(&ns)["DSN"], "maxcompute://sales_dw");
+    assert_eq!(data_of(&ns, "app-db")["DSN"], "maxcompute://sales_dw");
 }
 
 #[test]
@@ -251,16 +271,16 @@ fn abort_before_the_switch_and_dry_run_change_nothing() {
     cutover(
         &ns,
         "rehearsal",
-        DTS,
-        r#","requireVerification":false"#,
-        r#","dryRun":true"#,
+        dts(),
+        json!({"requireVerification": false}),
+        json!({"dryRun": true}),
     );
     cutover(
         &ns,
         "cancelled",
-        DTS,
-        r#","requireVerification":false,"requireApproval":true"#,
-        "",
+        dts(),
+        json!({"requireVerification": false, "requireApproval": true}),
+        json!({}),
     );
 
     let c = wait_obj(
@@ -297,7 +317,7 @@ fn abort_before_the_switch_and_dry_run_change_nothing() {
         "cutover/cancelled",
         "--type=merge",
         "-p",
-        r#"{"spec":{"abort":true}}"#,
+        &json!({"spec": {"abort": true}}).to_string(),
     ]);
     let c = wait_obj(&ns.kubectl, "cutover/cancelled", "Aborted", T, |o| {
         phase(o) == "Aborted"
@@ -306,10 +326,10 @@ fn abort_before_the_switch_and_dry_run_change_nothing() {
     // Neither touched anything: the app still points at the source, replication still runs.
     std::thread::sleep(Duration::from_secs(3));
     assert_eq!(
-        config_map(&ns)["DSN"],
+        data_of(&ns, "app-db")["DSN"],
         "mysql://pc-bp1simdemo0polardb:3306/shop?tls=true"
     );
-    assert!(config_map(&ns).get("ENGINE").is_none());
+    assert!(data_of(&ns, "app-db").get("ENGINE").is_none());
     assert!(
         block_on(sim.admin.requests_for("StopDtsJob"))
             .unwrap()

@@ -32,10 +32,6 @@ fn freeze_flag() -> Value {
     json!({"configMapKey": {"name": "app-flags", "key": READ_ONLY, "value": "true"}})
 }
 
-fn switch_dsn() -> Value {
-    json!([{"configMapKey": {"name": "app-db", "key": "DSN", "value": TARGET_DSN}}])
-}
-
 /// What the simulated application did.
 struct Written {
     writes: usize,
@@ -94,10 +90,6 @@ impl Writer {
     }
 }
 
-fn time_of(v: &Value) -> jiff::Timestamp {
-    v.as_str().unwrap().parse().unwrap()
-}
-
 #[test]
 #[ignore = "needs the local kube-apiserver: run hack/test.sh"]
 fn every_write_made_before_the_freeze_is_replicated_before_the_switch() {
@@ -106,7 +98,7 @@ fn every_write_made_before_the_freeze_is_replicated_before_the_switch() {
         sim,
         op: _op,
         job: id,
-    } = stage("cut-drain", realtime_sim(), "");
+    } = stage("cut-drain", realtime_sim(), json!({}));
     app(&ns);
     let writer = Writer::start(&ns, &sim, &id);
     apply_cutover(
@@ -179,7 +171,7 @@ fn without_a_freeze_writes_after_the_stop_are_lost_and_the_report_says_so() {
         sim,
         op: _op,
         job: id,
-    } = stage("cut-nofreeze", realtime_sim(), "");
+    } = stage("cut-nofreeze", realtime_sim(), json!({}));
     app(&ns);
     let writer = Writer::start(&ns, &sim, &id);
     apply_cutover(&ns, "unfrozen", json!({"switch": switch_dsn()}));
@@ -204,7 +196,7 @@ fn a_drain_that_does_not_finish_unfreezes_at_once_and_aborts() {
         sim,
         op: _op,
         job: id,
-    } = stage("cut-draintimeout", realtime_sim(), "");
+    } = stage("cut-draintimeout", realtime_sim(), json!({}));
     app(&ns);
     apply_cutover(
         &ns,
@@ -274,7 +266,7 @@ fn a_rollback_after_the_switch_freezes_again_restores_and_unfreezes() {
         sim: _sim,
         op: _op,
         ..
-    } = stage("cut-refreeze", realtime_sim(), "");
+    } = stage("cut-refreeze", realtime_sim(), json!({}));
     app(&ns);
     ns.kubectl.apply(
         &json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "writer"},
@@ -342,7 +334,7 @@ fn a_switch_that_does_not_hold_during_the_watch_is_rolled_back() {
         sim: _sim,
         op: _op,
         ..
-    } = stage("cut-watch", realtime_sim(), "");
+    } = stage("cut-watch", realtime_sim(), json!({}));
     app(&ns);
     apply_cutover(
         &ns,
@@ -378,7 +370,7 @@ fn a_switch_that_does_not_hold_during_the_watch_is_rolled_back() {
 fn a_dry_run_shows_the_freeze_and_drain_steps() {
     let Stage {
         ns, sim, op: _op, ..
-    } = stage("cut-dryfreeze", realtime_sim(), "");
+    } = stage("cut-dryfreeze", realtime_sim(), json!({}));
     app(&ns);
     apply_cutover(
         &ns,

@@ -14,10 +14,6 @@ fn app_db(ns: &Namespace) {
     config_map(ns, "app-db", json!({"DSN": SOURCE_DSN}));
 }
 
-fn switch_dsn() -> serde_json::Value {
-    json!([{"configMapKey": {"name": "app-db", "key": "DSN", "value": TARGET_DSN}}])
-}
-
 /// Stops the DtsMigration's reads of DTS for `seconds` (both calls its poll may use).
 fn fail_dts_reads(sim: &Sim, seconds: f64) {
     for action in ["DescribeDtsJobs", "DescribeDtsJobDetail"] {
@@ -37,7 +33,7 @@ fn a_gap_in_the_lag_samples_restarts_the_stable_window() {
         sim,
         op: _op,
         job: id,
-    } = stage("cut-gap", Sim::start(&[]), "");
+    } = stage("cut-gap", Sim::start(&[]), json!({}));
     app_db(&ns);
     block_on(sim.admin.set_lag(&id, 2.0)).unwrap();
     apply_cutover(
@@ -82,7 +78,7 @@ fn a_gap_in_the_lag_samples_restarts_the_stable_window() {
 fn the_final_check_needs_a_sample_taken_after_the_gates_passed() {
     let Stage {
         ns, sim, op: _op, ..
-    } = stage("cut-final", Sim::start(&[]), "");
+    } = stage("cut-final", Sim::start(&[]), json!({}));
     app_db(&ns);
     apply_cutover(
         &ns,
@@ -126,7 +122,7 @@ fn a_failed_dts_data_check_fails_verification_with_its_counts() {
     } = stage(
         "cut-check",
         Sim::start(&[]),
-        r#","dataCheck":{"full":true}"#,
+        json!({"dataCheck": {"full": true}}),
     );
     block_on(sim.admin.set_check_diff(&id, "orders", 42)).unwrap();
     app_db(&ns);

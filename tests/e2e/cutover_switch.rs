@@ -44,7 +44,7 @@ fn secret_value(ns: &Namespace, name: &str, key: &str) -> Option<String> {
 #[test]
 #[ignore = "needs the local kube-apiserver: run hack/test.sh"]
 fn a_rollback_secret_the_operator_cannot_write_stops_the_switch_before_any_change() {
-    let Stage { ns, sim, op, .. } = stage("cut-rbsecret", Sim::start(&[]), "");
+    let Stage { ns, sim, op, .. } = stage("cut-rbsecret", Sim::start(&[]), json!({}));
     secret(&ns, "app-creds", "password", "old-planted-pass-1");
     secret(&ns, "app-creds-ro", "password", "old-planted-pass-2");
     secret(&ns, "new-creds", "password", "new-planted-pass");
@@ -113,7 +113,7 @@ fn a_rollback_secret_the_operator_cannot_write_stops_the_switch_before_any_chang
 fn a_secret_switch_keeps_the_previous_value_in_the_rollback_secret_and_restores_it() {
     let Stage {
         ns, sim: _sim, op, ..
-    } = stage("cut-secret", Sim::start(&[]), "");
+    } = stage("cut-secret", Sim::start(&[]), json!({}));
     secret(&ns, "app-creds", "password", "old-planted-pass-3");
     secret(&ns, "new-creds", "password", "new-planted-pass-3");
     grant(
@@ -158,7 +158,7 @@ fn a_secret_switch_keeps_the_previous_value_in_the_rollback_secret_and_restores_
         "cutover/creds",
         "--type=merge",
         "-p",
-        r#"{"spec":{"rollback":true}}"#,
+        &json!({"spec": {"rollback": true}}).to_string(),
     ]);
     wait_phase(&ns, "creds", "RolledBack", Duration::from_secs(60));
     assert_eq!(
@@ -177,7 +177,7 @@ fn a_secret_switch_keeps_the_previous_value_in_the_rollback_secret_and_restores_
 fn a_value_that_cannot_be_read_mid_switch_stops_the_switch_and_undoes_it() {
     let Stage {
         ns, sim, op: _op, ..
-    } = stage("cut-revoked", Sim::start(&[]), "");
+    } = stage("cut-revoked", Sim::start(&[]), json!({}));
     config_map(&ns, "app-db", json!({"DSN": SOURCE_DSN}));
     config_map(&ns, "app-flags", json!({"ENGINE": "polardb"}));
     // Stopping replication takes a while (three refusals, retried with backoff: about 7 s), long
@@ -236,7 +236,7 @@ fn an_empty_previous_value_is_restored_exactly() {
         sim: _sim,
         op: _op,
         ..
-    } = stage("cut-empty", Sim::start(&[]), "");
+    } = stage("cut-empty", Sim::start(&[]), json!({}));
     config_map(&ns, "app-db", json!({"DSN": SOURCE_DSN, "OPTIONS": ""}));
     apply_cutover(
         &ns,
@@ -257,7 +257,7 @@ fn an_empty_previous_value_is_restored_exactly() {
         "cutover/empty",
         "--type=merge",
         "-p",
-        r#"{"spec":{"rollback":true}}"#,
+        &json!({"spec": {"rollback": true}}).to_string(),
     ]);
     wait_phase(&ns, "empty", "RolledBack", Duration::from_secs(60));
     let data = data_of(&ns, "app-db");
@@ -272,7 +272,7 @@ fn a_rejected_patch_fails_the_switch_and_rolls_back_or_pauses() {
     let ns = Namespace::create(cluster, "cut-422");
     let sim = Sim::start(&[]);
     let _op = Operator::start(cluster, &ns.name, &sim, &[]);
-    replicating_orders(&ns, "");
+    replicating_orders(&ns, json!({}));
     for n in ["a", "b"] {
         config_map(&ns, &format!("app-db-{n}"), json!({"DSN": SOURCE_DSN}));
         ns.kubectl.apply(
@@ -336,7 +336,7 @@ fn a_rejected_patch_fails_the_switch_and_rolls_back_or_pauses() {
         "cutover/paused",
         "--type=merge",
         "-p",
-        r#"{"spec":{"rollback":true}}"#,
+        &json!({"spec": {"rollback": true}}).to_string(),
     ]);
     wait_phase(&ns, "paused", "RolledBack", Duration::from_secs(60));
     assert_eq!(data_of(&ns, "app-db-b")["DSN"], SOURCE_DSN);
@@ -350,7 +350,7 @@ fn a_patch_the_server_does_not_keep_fails_once_without_a_hot_loop() {
         sim: _sim,
         op: _op,
         ..
-    } = stage("cut-unkept", Sim::start(&[]), "");
+    } = stage("cut-unkept", Sim::start(&[]), json!({}));
     config_map(&ns, "app-db", json!({"DSN": SOURCE_DSN}));
     config_map(&ns, "app-extra", json!({"k": "old"}));
     apply_cutover(
@@ -388,7 +388,7 @@ fn a_patch_the_server_does_not_keep_fails_once_without_a_hot_loop() {
 fn a_spec_edit_after_switching_started_is_refused_and_the_frozen_plan_runs() {
     let Stage {
         ns, sim, op: _op, ..
-    } = stage("cut-frozen", Sim::start(&[]), "");
+    } = stage("cut-frozen", Sim::start(&[]), json!({}));
     config_map(&ns, "app-db", json!({"DSN": SOURCE_DSN}));
     hold_the_stop(&sim);
     apply_cutover(&ns, "frozen", json!({"switch": [dsn_target("app-db")]}));
@@ -401,7 +401,7 @@ fn a_spec_edit_after_switching_started_is_refused_and_the_frozen_plan_runs() {
         "cutover/frozen",
         "--type=merge",
         "-p",
-        r#"{"spec":{"stopReplication":false}}"#,
+        &json!({"spec": {"stopReplication": false}}).to_string(),
     ]);
     let c = wait_obj(&ns.kubectl, "cutover/frozen", "the edit refused", T, |o| {
         has_condition(o, "SpecAccepted", "False") || phase(o) == "Completed"
@@ -431,7 +431,7 @@ fn every_step_has_its_own_event() {
         sim: _sim,
         op: _op,
         ..
-    } = stage("cut-events", Sim::start(&[]), "");
+    } = stage("cut-events", Sim::start(&[]), json!({}));
     config_map(&ns, "app-db", json!({"DSN": SOURCE_DSN}));
     apply_cutover(
         &ns,
@@ -471,7 +471,7 @@ fn an_abort_after_completion_is_refused_in_a_condition() {
         sim: _sim,
         op: _op,
         ..
-    } = stage("cut-lateabort", Sim::start(&[]), "");
+    } = stage("cut-lateabort", Sim::start(&[]), json!({}));
     config_map(&ns, "app-db", json!({"DSN": SOURCE_DSN}));
     apply_cutover(&ns, "late", json!({"switch": [dsn_target("app-db")]}));
     wait_phase(&ns, "late", "Completed", T);
@@ -480,7 +480,7 @@ fn an_abort_after_completion_is_refused_in_a_condition() {
         "cutover/late",
         "--type=merge",
         "-p",
-        r#"{"spec":{"abort":true}}"#,
+        &json!({"spec": {"abort": true}}).to_string(),
     ]);
     let c = wait_obj(
         &ns.kubectl,

@@ -6,27 +6,33 @@
 
 use std::time::Duration;
 
+use serde_json::{Value, json};
+
 use crate::support::*;
 
 const T: Duration = Duration::from_secs(120);
 const SOURCE: i64 = 10001;
 const TARGET: i64 = 10002;
 
-fn migration(ns: &Namespace, name: &str, engine_source: &str, extra: &str) {
-    ns.kubectl.apply(&format!(
-        r#"{{"apiVersion":"migration.aliyun-operator.dev/v1alpha1","kind":"DataWorksMigration","metadata":{{"name":"{name}"}},
-            "spec":{{"region":"cn-hangzhou","targetWorkspaceId":{TARGET},
-              "source":{{"export":{{"sourceWorkspaceId":{SOURCE}}}}},
-              "engineMapping":[{{"source":"{engine_source}","target":"sales_prod_odps"}}],
-              "workspaceMapping":[{{"source":"sales_dev","target":"sales_prod"}}]{extra}}}}}"#
-    ));
+/// Applies the DataWorksMigration `name` (export from SOURCE, import into TARGET); the members of
+/// `extra` are added to its spec.
+fn migration(ns: &Namespace, name: &str, engine_source: &str, extra: Value) {
+    let spec = json!({
+        "region": "cn-hangzhou",
+        "targetWorkspaceId": TARGET,
+        "source": {"export": {"sourceWorkspaceId": SOURCE}},
+        "engineMapping": [{"source": engine_source, "target": "sales_prod_odps"}],
+        "workspaceMapping": [{"source": "sales_dev", "target": "sales_prod"}],
+    });
+    ns.kubectl
+        .apply(&object("DataWorksMigration", name, with_members(spec, extra)).to_string());
 }
 
 fn resource(name: &str) -> String {
     format!("dataworksmigration/{name}")
 }
 
-fn phase_is(name: &str, phase: &'static str) -> impl Fn(&serde_json::Value) -> bool {
+fn phase_is(name: &str, phase: &'static str) -> impl Fn(&Value) -> bool {
     let _ = name;
     move |o| at(o, "status.phase") == phase
 }
@@ -107,7 +113,7 @@ fn export_then_import_succeeds_and_no_credential_leaks() {
     let sim = Sim::start(&[]);
     cloud_secret(&ns);
     // Applied before the operator runs: the object as Argo CD first sees it, without status.
-    migration(&ns, "sales-jobs", "sales_dev_odps", "");
+    migration(&ns, "sales-jobs", "sales_dev_odps", json!({}));
     record(&ns, "sales-jobs", "no-status");
     let op = Operator::start(cluster, &ns.name, &sim, &[]);
     record_passing(&ns, "sales-jobs", "Exporting", "export", "exporting");
@@ -191,7 +197,7 @@ fn export_then_import_succeeds_and_no_credential_leaks() {
         &resource("sales-jobs"),
         "--type=merge",
         "-p",
-        r#"{"spec":{"description":"sales workflows, second thoughts"}}"#,
+        &json!({"spec": {"description": "sales workflows, second thoughts"}}).to_string(),
     ]);
     let stale = ns.kubectl.get_json(&resource("sales-jobs")).unwrap();
     assert_eq!(at(&stale, "metadata.generation"), 2);
@@ -214,7 +220,7 @@ fn a_failed_import_is_reimported_on_request_and_succeeds() {
         1,
     ))
     .unwrap();
-    migration(&ns, "sales-jobs", "sales_dev_odps", "");
+    migration(&ns, "sales-jobs", "sales_dev_odps", json!({}));
     let failed = wait_obj(
         &ns.kubectl,
         &resource("sales-jobs"),
@@ -241,7 +247,7 @@ fn a_failed_import_is_reimported_on_request_and_succeeds() {
         &resource("sales-jobs"),
         "--type=merge",
         "-p",
-        r#"{"spec":{"retryRequestedAt":"2026-12-07T10:00:00Z"}}"#,
+        &json!({"spec": {"retryRequestedAt": "2026-12-07T10:00:00Z"}}).to_string(),
     ]);
     record_passing(&ns, "sales-jobs", "Importing", "import", "reimporting");
     let ok = wait_obj(
@@ -281,7 +287,7 @@ fn a_partial_import_is_partially_succeeded_not_ready_and_not_polled() {
         1,
     ))
     .unwrap();
-    migration(&ns, "sales-jobs", "sales_dev_odps", "");
+    migration(&ns, "sales-jobs", "sales_dev_odps", json!({}));
     let partial = wait_obj(
         &ns.kubectl,
         &resource("sales-jobs"),
@@ -323,7 +329,7 @@ fn a_missing_engine_mapping_is_a_clear_terminal_condition() {
     let sim = Sim::start(&[]);
     cloud_secret(&ns);
     let _op = Operator::start(cluster, &ns.name, &sim, &[]);
-    migration(&ns, "sales-jobs", "some_other_odps", "");
+    migration(&ns, "sales-jobs", "some_other_odps", json!({}));
     let failed = wait_obj(
         &ns.kubectl,
         &resource("sales-jobs"),
@@ -358,7 +364,9 @@ fn a_missing_engine_mapping_is_a_clear_terminal_condition() {
         &resource("sales-jobs"),
         "--type=merge",
         "-p",
-        r#"{"spec":{"engineMapping":[{"source":"sales_dev_odps","target":"sales_prod_odps"}],"retryRequestedAt":"1"}}"#,
+        &json!({"spec": {"engineMapping": [{"source": "sales_dev_odps", "target": "sales_prod_odps"}],
+                         "retryRequestedAt": "1"}})
+        .to_string(),
     ]);
     let ok = wait_obj(
         &ns.kubectl,
@@ -391,37 +399,41 @@ fn a_missing_engine_mapping_is_a_clear_terminal_condition() {
 fn the_server_refuses_bad_specs_with_the_rules_messages() {
     let cluster = cluster();
     let ns = Namespace::create(cluster, "dw-cel");
-    let bad = |spec: &str| {
+    let bad = |spec: Value| {
         let out = ns.kubectl.run_with_stdin(
             &["apply", "-f", "-"],
-            Some(&format!(
-                r#"{{"apiVersion":"migration.aliyun-operator.dev/v1alpha1","kind":"DataWorksMigration","metadata":{{"name":"bad"}},"spec":{spec}}}"#
-            )),
+            Some(&object("DataWorksMigration", "bad", spec.clone()).to_string()),
         );
         assert!(!out.status.success(), "accepted: {spec}");
         String::from_utf8_lossy(&out.stderr).into_owned()
     };
-    let base = r#""region":"cn-hangzhou","targetWorkspaceId":2,"engineMapping":[{"source":"a","target":"b"}]"#;
+    let base = json!({"region": "cn-hangzhou", "targetWorkspaceId": 2,
+                      "engineMapping": [{"source": "a", "target": "b"}]});
+    let with = |members: Value| with_members(base.clone(), members);
+    assert!(bad(with(json!({"source": {}}))).contains("set exactly one of source.export"));
     assert!(
-        bad(&format!(r#"{{{base},"source":{{}}}}"#)).contains("set exactly one of source.export")
-    );
-    assert!(
-        bad(&format!(
-            r#"{{{base},"source":{{"ossUrl":"https://b.oss.aliyuncs.com/k.zip?Signature=x"}}}}"#
-        ))
+        bad(with(json!({
+            "source": {"ossUrl": "https://b.oss.aliyuncs.com/k.zip?Signature=x"}
+        })))
         .contains("looks pre-signed")
     );
     assert!(
-        bad(&format!(
-            r#"{{{base},"source":{{"ossUrl":"https://b/k.zip"}},"deletionPolicy":"Delete"}}"#
+        bad(with(
+            json!({"source": {"ossUrl": "https://b/k.zip"}, "deletionPolicy": "Delete"})
         ))
         .contains("deletionPolicy can only be Retain")
     );
-    assert!(bad(r#"{"region":"cn-hangzhou","targetWorkspaceId":2,"engineMapping":[],"source":{"ossUrl":"https://b/k.zip"}}"#).contains("engineMapping"));
     assert!(
-        bad(&format!(
-            r#"{{{base},"source":{{"export":{{"sourceWorkspaceId":1,"mode":"Incremental"}}}}}}"#
-        ))
+        bad(
+            json!({"region": "cn-hangzhou", "targetWorkspaceId": 2, "engineMapping": [],
+                   "source": {"ossUrl": "https://b/k.zip"}})
+        )
+        .contains("engineMapping")
+    );
+    assert!(
+        bad(with(json!({
+            "source": {"export": {"sourceWorkspaceId": 1, "mode": "Incremental"}}
+        })))
         .contains("needs incrementalSince")
     );
 }

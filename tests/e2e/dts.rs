@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use aliyun_migration_operator::sim::scenario::CheckResult;
+use serde_json::{Value, json};
 
 use crate::support::*;
 
@@ -14,25 +15,18 @@ fn secrets(ns: &Namespace) {
     dts_secrets(ns, DB_PASSWORD);
 }
 
-fn migration(ns: &Namespace, name: &str, extra: &str) {
+/// Applies the DtsMigration `name` of two tables of `shop` (plus the members of `extra`).
+fn migration(ns: &Namespace, name: &str, extra: Value) {
     apply_dts_migration(
         ns,
         name,
-        &format!(
-            r#","instanceClass":"medium","objects":[{{"name":"shop","tables":[{{"name":"orders"}},{{"name":"order_items"}}]}}],"lagAlertSeconds":5{extra}"#
+        with_members(
+            json!({"instanceClass": "medium",
+                   "objects": [{"name": "shop", "tables": [{"name": "orders"}, {"name": "order_items"}]}],
+                   "lagAlertSeconds": 5}),
+            extra,
         ),
     );
-}
-
-fn job_id(ns: &Namespace, name: &str) -> String {
-    let obj = wait_obj(
-        &ns.kubectl,
-        &format!("dtsmigration/{name}"),
-        "a DTS job id",
-        T,
-        |o| at(o, "status.dtsJobId").is_string(),
-    );
-    at(&obj, "status.dtsJobId").as_str().unwrap().to_string()
 }
 
 #[test]
@@ -43,7 +37,7 @@ fn polardb_to_maxcompute_reaches_incremental_replication_with_lag() {
     let sim = Sim::start(&[]);
     secrets(&ns);
     let op = Operator::start(cluster, &ns.name, &sim, &[]);
-    migration(&ns, "orders", "");
+    migration(&ns, "orders", json!({}));
     ns.kubectl
         .wait_condition("dtsmigration/orders", "Replicating", 180);
     let m = ns.kubectl.get_json("dtsmigration/orders").unwrap();
@@ -68,7 +62,7 @@ fn polardb_to_maxcompute_reaches_incremental_replication_with_lag() {
         "{table}"
     );
     // The configure call carried the endpoints the sim saw: MaxCompute as ODPS.
-    let job = block_on(sim.admin.dts_job(&job_id(&ns, "orders"))).unwrap();
+    let job = block_on(sim.admin.dts_job(&dts_job_id(&ns, "orders", T))).unwrap();
     assert_eq!(job.status, "Migrating");
     assert_no_leak(
         &ns,
@@ -81,8 +75,8 @@ fn polardb_to_maxcompute_reaches_incremental_replication_with_lag() {
 /// before a test plants an outcome (set the scale again to go on); its task id.
 fn bought_with_time_frozen(ns: &Namespace, sim: &Sim) -> String {
     block_on(sim.admin.set_scale(0.0)).unwrap();
-    migration(ns, "orders", "");
-    let id = job_id(ns, "orders");
+    migration(ns, "orders", json!({}));
+    let id = dts_job_id(ns, "orders", T);
     wait_for("the task is bought", T, || {
         block_on(sim.admin.dts_job(&id))
             .ok()
@@ -150,7 +144,7 @@ fn a_precheck_failure_is_reported_item_by_item_and_recovers() {
         "dtsmigration/orders",
         "--type=merge",
         "-p",
-        r#"{"spec":{"precheckRequestedAt":"binlog-enabled"}}"#,
+        &json!({"spec": {"precheckRequestedAt": "binlog-enabled"}}).to_string(),
     ]);
     ns.kubectl
         .wait_condition("dtsmigration/orders", "PrecheckPassed", 120);
@@ -219,14 +213,14 @@ fn a_precheck_warning_blocks_until_the_spec_accepts_it_then_is_skipped_once() {
         "dtsmigration/orders",
         "--type=merge",
         "-p",
-        r#"{"spec":{"precheck":{"skip":["CHECK_DEST_TABLE_EMPTY"]}}}"#,
+        &json!({"spec": {"precheck": {"skip": ["CHECK_DEST_TABLE_EMPTY"]}}}).to_string(),
     ]);
     ns.kubectl
         .wait_condition("dtsmigration/orders", "PrecheckPassed", 180);
     let m = ns.kubectl.get_json("dtsmigration/orders").unwrap();
     assert_eq!(
         at(&m, "status.precheckSkipped"),
-        &serde_json::json!({"items": ["CHECK_DEST_TABLE_EMPTY"], "generation": 2}),
+        &json!({"items": ["CHECK_DEST_TABLE_EMPTY"], "generation": 2}),
         "{}",
         at(&m, "status")
     );
@@ -244,16 +238,16 @@ fn a_console_task_is_observed_and_never_changed() {
     secrets(&ns);
     let _op = Operator::start(cluster, &ns.name, &sim, &[]);
     // "The console": a task made by another DtsMigration, which then goes and leaves it.
-    migration(&ns, "console", "");
+    migration(&ns, "console", json!({}));
     ns.kubectl
         .wait_condition("dtsmigration/console", "Replicating", 180);
-    let id = job_id(&ns, "console");
+    let id = dts_job_id(&ns, "console", T);
     ns.kubectl
         .ok(&["delete", "dtsmigration/console", "--timeout=60s"]);
     block_on(sim.admin.clear_requests()).unwrap();
 
-    let observer = |spec_extra: serde_json::Value| {
-        let mut spec = serde_json::json!({
+    let observer = |spec_extra: Value| {
+        let spec = json!({
             "region": "cn-hangzhou",
             "source": {"instanceType": "PolarDB", "instanceId": "pc-bp1simdemo0polardb", "database": "shop",
                        "credentialsSecretRef": {"name": "polardb"}},
@@ -266,10 +260,8 @@ fn a_console_task_is_observed_and_never_changed() {
             "lagAlertSeconds": 5,
             "lagMonitorRule": {"delaySeconds": 30},
         });
-        for (k, v) in spec_extra.as_object().unwrap() {
-            spec[k] = v.clone();
-        }
-        serde_json::json!({
+        let spec = with_members(spec, spec_extra);
+        json!({
             "apiVersion": "migration.aliyun-operator.dev/v1alpha1", "kind": "DtsMigration",
             "metadata": {"name": "observer",
                          "annotations": {"migration.aliyun-operator.dev/adopt-id": id}},
@@ -277,7 +269,7 @@ fn a_console_task_is_observed_and_never_changed() {
         })
         .to_string()
     };
-    ns.kubectl.apply(&observer(serde_json::json!({})));
+    ns.kubectl.apply(&observer(json!({})));
     ns.kubectl
         .wait_condition("dtsmigration/observer", "LagWithinThreshold", 120);
     let m = ns.kubectl.get_json("dtsmigration/observer").unwrap();
@@ -290,8 +282,7 @@ fn a_console_task_is_observed_and_never_changed() {
     );
 
     // A change asked for in the spec is not made, and status says so.
-    ns.kubectl
-        .apply(&observer(serde_json::json!({"suspend": true})));
+    ns.kubectl.apply(&observer(json!({"suspend": true})));
     wait_obj(
         &ns.kubectl,
         "dtsmigration/observer",
@@ -333,9 +324,9 @@ fn alert_rules_follow_the_spec() {
     migration(
         &ns,
         "orders",
-        r#","monitorRules":{"delaySeconds":20,"onError":true,"phones":["13800000000"]}"#,
+        json!({"monitorRules": {"delaySeconds": 20, "onError": true, "phones": ["13800000000"]}}),
     );
-    let id = job_id(&ns, "orders");
+    let id = dts_job_id(&ns, "orders", T);
     let rules_of = |generation: i64| {
         wait_obj(
             &ns.kubectl,
@@ -371,7 +362,8 @@ fn alert_rules_follow_the_spec() {
         "dtsmigration/orders",
         "--type=merge",
         "-p",
-        r#"{"spec":{"monitorRules":{"delaySeconds":40,"onError":false,"phones":null}}}"#,
+        &json!({"spec": {"monitorRules": {"delaySeconds": 40, "onError": false, "phones": null}}})
+            .to_string(),
     ]);
     assert_eq!(
         rules_of(2),
@@ -390,7 +382,7 @@ fn alert_rules_follow_the_spec() {
         "dtsmigration/orders",
         "--type=merge",
         "-p",
-        r#"{"spec":{"lagAlertSeconds":6}}"#,
+        &json!({"spec": {"lagAlertSeconds": 6}}).to_string(),
     ]);
     rules_of(3);
     assert_eq!(
@@ -409,10 +401,10 @@ fn suspend_resume_and_a_lag_spike() {
     let sim = Sim::start(&[]);
     secrets(&ns);
     let _op = Operator::start(cluster, &ns.name, &sim, &[]);
-    migration(&ns, "orders", "");
+    migration(&ns, "orders", json!({}));
     ns.kubectl
         .wait_condition("dtsmigration/orders", "LagWithinThreshold", 240);
-    let id = job_id(&ns, "orders");
+    let id = dts_job_id(&ns, "orders", T);
 
     block_on(sim.admin.set_lag(&id, 45.0)).unwrap();
     let m = wait_obj(
@@ -437,7 +429,7 @@ fn suspend_resume_and_a_lag_spike() {
         "dtsmigration/orders",
         "--type=merge",
         "-p",
-        r#"{"spec":{"suspend":true}}"#,
+        &json!({"spec": {"suspend": true}}).to_string(),
     ]);
     let m = wait_obj(&ns.kubectl, "dtsmigration/orders", "Suspended", T, |o| {
         at(o, "status.phase") == "Suspended"
@@ -458,7 +450,7 @@ fn suspend_resume_and_a_lag_spike() {
         "dtsmigration/orders",
         "--type=merge",
         "-p",
-        r#"{"spec":{"suspend":false}}"#,
+        &json!({"spec": {"suspend": false}}).to_string(),
     ]);
     ns.kubectl
         .wait_condition("dtsmigration/orders", "Replicating", 120);
@@ -473,7 +465,7 @@ fn a_kill_during_creation_buys_one_instance() {
     secrets(&ns);
     let mut op = Operator::start(cluster, &ns.name, &sim, &[]);
     block_on(sim.admin.slow_next("CreateDtsInstance", 1, 2000)).unwrap();
-    migration(&ns, "orders", "");
+    migration(&ns, "orders", json!({}));
     kill_while_in_flight(&mut op, &sim, "CreateDtsInstance");
     let _op = Operator::start(cluster, &ns.name, &sim, &[]);
     ns.kubectl
@@ -496,13 +488,13 @@ fn a_lost_configure_answer_configures_one_task() {
     let _op = Operator::start(cluster, &ns.name, &sim, &[]);
     // ConfigureDtsJob takes no idempotency token: DTS commits, the answer never arrives.
     block_on(sim.admin.lose_response_next("ConfigureDtsJob", 1)).unwrap();
-    migration(&ns, "orders", "");
+    migration(&ns, "orders", json!({}));
     ns.kubectl
         .wait_condition("dtsmigration/orders", "Replicating", 240);
     let jobs = block_on(sim.admin.dts_jobs()).unwrap();
     assert_eq!(jobs.len(), 1, "exactly one DTS task: {jobs:#?}");
     assert!(jobs[0].dts_instance_id.is_some(), "and it was bought");
-    assert_eq!(job_id(&ns, "orders"), jobs[0].dts_job_id);
+    assert_eq!(dts_job_id(&ns, "orders", T), jobs[0].dts_job_id);
     let configures = block_on(sim.admin.requests_for("ConfigureDtsJob")).unwrap();
     assert_eq!(configures.len(), 1, "configured once: {configures:#?}");
     let events = ns
@@ -519,10 +511,10 @@ fn deletion_policies_release_or_retain_the_instance() {
     let sim = Sim::start(&[]);
     secrets(&ns);
     let _op = Operator::start(cluster, &ns.name, &sim, &[]);
-    migration(&ns, "gone", r#","deletionPolicy":"Delete""#);
-    migration(&ns, "kept", r#","deletionPolicy":"Retain""#);
-    let gone = job_id(&ns, "gone");
-    let kept = job_id(&ns, "kept");
+    migration(&ns, "gone", json!({"deletionPolicy": "Delete"}));
+    migration(&ns, "kept", json!({"deletionPolicy": "Retain"}));
+    let gone = dts_job_id(&ns, "gone", T);
+    let kept = dts_job_id(&ns, "kept", T);
     for name in ["gone", "kept"] {
         wait_obj(
             &ns.kubectl,
@@ -566,11 +558,18 @@ fn the_legacy_migration_job_generation_serves_rds_targets() {
     ]);
     let op = Operator::start(cluster, &ns.name, &sim, &[]);
     ns.kubectl.apply(
-        r#"{"apiVersion":"migration.aliyun-operator.dev/v1alpha1","kind":"DtsMigration","metadata":{"name":"legacy"},
-            "spec":{"region":"cn-hangzhou","apiGeneration":"MigrationJob","instanceClass":"small",
-              "source":{"instanceType":"PolarDB","instanceId":"pc-bp1simdemo0polardb","database":"shop","credentialsSecretRef":{"name":"polardb"}},
-              "destination":{"instanceType":"RDS","instanceId":"rm-bp1simtarget","database":"shop","credentialsSecretRef":{"name":"rds"}},
-              "migrationTypes":["Schema","Full","Incremental"],"objects":[{"name":"shop","tables":[{"name":"orders"}]}]}}"#,
+        &object(
+            "DtsMigration",
+            "legacy",
+            json!({"region": "cn-hangzhou", "apiGeneration": "MigrationJob", "instanceClass": "small",
+                   "source": {"instanceType": "PolarDB", "instanceId": "pc-bp1simdemo0polardb", "database": "shop",
+                              "credentialsSecretRef": {"name": "polardb"}},
+                   "destination": {"instanceType": "RDS", "instanceId": "rm-bp1simtarget", "database": "shop",
+                                   "credentialsSecretRef": {"name": "rds"}},
+                   "migrationTypes": ["Schema", "Full", "Incremental"],
+                   "objects": [{"name": "shop", "tables": [{"name": "orders"}]}]}),
+        )
+        .to_string(),
     );
     ns.kubectl
         .wait_condition("dtsmigration/legacy", "Replicating", 240);
@@ -600,10 +599,10 @@ fn retrying_and_failed_tasks_show_the_cloud_error() {
     let sim = Sim::start(&[]);
     secrets(&ns);
     let _op = Operator::start(cluster, &ns.name, &sim, &[]);
-    migration(&ns, "orders", "");
+    migration(&ns, "orders", json!({}));
     ns.kubectl
         .wait_condition("dtsmigration/orders", "Replicating", 240);
-    let id = job_id(&ns, "orders");
+    let id = dts_job_id(&ns, "orders", T);
     block_on(
         sim.admin
             .fail_dts_job(&id, Some("Communications link failure to the source"), true),

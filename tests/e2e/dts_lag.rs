@@ -5,19 +5,17 @@
 
 use std::time::Duration;
 
+use serde_json::json;
+
 use crate::support::cutover::*;
 use crate::support::*;
-
-fn parse_time(v: &serde_json::Value) -> jiff::Timestamp {
-    v.as_str().unwrap().parse().unwrap()
-}
 
 #[test]
 #[ignore = "needs the local kube-apiserver: run hack/test.sh"]
 fn a_lag_sample_is_stamped_when_dts_answered() {
     let Stage {
         ns, sim, op: _op, ..
-    } = stage("lag-stamp", Sim::start(&[]), "");
+    } = stage("lag-stamp", Sim::start(&[]), json!({}));
     block_on(sim.admin.slow_next("DescribeDtsJobs", 1, 5_000)).unwrap();
     let slow = wait_for("the slowed DescribeDtsJobs", T, || {
         block_on(sim.admin.requests_for("DescribeDtsJobs"))
@@ -38,7 +36,7 @@ fn a_lag_sample_is_stamped_when_dts_answered() {
         |o| {
             at(o, "status.lagSamples").as_array().is_some_and(|s| {
                 s.iter().any(|x| {
-                    parse_time(&x["at"])
+                    time_of(&x["at"])
                         >= received
                             .checked_sub(jiff::SignedDuration::from_millis(500))
                             .unwrap()
@@ -50,7 +48,7 @@ fn a_lag_sample_is_stamped_when_dts_answered() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|x| parse_time(&x["at"]))
+        .map(|x| time_of(&x["at"]))
         .find(|t| {
             *t >= received
                 .checked_sub(jiff::SignedDuration::from_millis(500))
@@ -72,7 +70,11 @@ fn a_lag_sample_is_stamped_when_dts_answered() {
 fn lag_turns_unknown_when_dts_cannot_be_read_for_longer_than_the_bound() {
     let Stage {
         ns, sim, op: _op, ..
-    } = stage("lag-stale", Sim::start(&[]), r#","lagStaleAfterSeconds":5"#);
+    } = stage(
+        "lag-stale",
+        Sim::start(&[]),
+        json!({"lagStaleAfterSeconds": 5}),
+    );
     ns.kubectl
         .wait_condition("dtsmigration/orders", "LagWithinThreshold", 120);
     for action in ["DescribeDtsJobs", "DescribeDtsJobDetail"] {

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::support::*;
 
@@ -87,10 +87,14 @@ fn two_operators_without_leader_election_make_one_task_and_one_purchase_each() {
     let _two = Operator::start(cluster, &ns.name, &sim, &[]);
     ready_hive_source(&ns);
     for i in 0..8 {
-        apply_dts_migration(&ns, &format!("m{i}"), r#","objects":[{"name":"shop"}]"#);
+        apply_dts_migration(
+            &ns,
+            &format!("m{i}"),
+            json!({"objects": [{"name": "shop"}]}),
+        );
     }
     for i in 0..4 {
-        apply_mms_job(&ns, &format!("j{i}"), r#","tables":["orders"]"#);
+        apply_mms_job(&ns, &format!("j{i}"), json!({"tables": ["orders"]}));
     }
     for i in 0..8 {
         ns.kubectl
@@ -126,7 +130,7 @@ fn a_purchase_whose_answer_is_lost_is_repeated_with_its_client_token() {
     // The purchase takes effect, then the connection closes without an answer. Only a
     // ClientToken lets the client repeat it at once: the service answers the first instance.
     block_on(sim.admin.lose_response_next("CreateDtsInstance", 1)).unwrap();
-    apply_dts_migration(&ns, "orders", r#","objects":[{"name":"shop"}]"#);
+    apply_dts_migration(&ns, "orders", json!({"objects": [{"name": "shop"}]}));
     ns.kubectl
         .wait_condition("dtsmigration/orders", "Replicating", 240);
     let calls = block_on(sim.admin.requests_for("CreateDtsInstance")).unwrap();
@@ -177,11 +181,11 @@ fn kills_inside_committed_creating_calls_never_duplicate_anything() {
         // used to be the same for all of them.
         if action == "CreateMmsJob" {
             let name = format!("sales-history-to-maxcompute-{i}");
-            apply_mms_job(&ns, &name, r#","tables":["orders"]"#);
+            apply_mms_job(&ns, &name, json!({"tables": ["orders"]}));
             mms.push(name);
         } else {
             let name = format!("orders-to-maxcompute-{i}");
-            apply_dts_migration(&ns, &name, r#","objects":[{"name":"shop"}]"#);
+            apply_dts_migration(&ns, &name, json!({"objects": [{"name": "shop"}]}));
             dts.push(name);
         }
         let deadline = Instant::now() + Duration::from_secs(60);

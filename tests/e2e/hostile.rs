@@ -9,8 +9,6 @@ use serde_json::{Value, json};
 
 use crate::support::*;
 
-const API: &str = "migration.aliyun-operator.dev/v1alpha1";
-
 /// Ready reasons that describe progress, not what is wrong.
 const PROGRESS: &[&str] = &[
     "Configuring",
@@ -19,10 +17,6 @@ const PROGRESS: &[&str] = &[
     "Running",
     "Prechecking",
 ];
-
-fn object(kind: &str, name: &str, spec: Value) -> Value {
-    json!({"apiVersion": API, "kind": kind, "metadata": {"name": name}, "spec": spec})
-}
 
 fn secret_ref(name: &str) -> Value {
     json!({"secretRef": {"name": name}})

@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+use serde_json::json;
+
 use crate::support::*;
 
 #[test]
@@ -14,39 +16,31 @@ fn oversized_strings_and_lists_are_refused_by_the_api_server() {
     let cases = [
         (
             "objects[].tables[].targetName",
-            format!(
-                r#""objects":[{{"name":"shop","tables":[{{"name":"orders","targetName":"{huge}"}}]}}]"#
-            ),
+            json!({"objects": [{"name": "shop", "tables": [{"name": "orders", "targetName": huge}]}]}),
         ),
         (
             "objects[].targetName",
-            format!(
-                r#""objects":[{{"name":"shop","targetName":"{}"}}]"#,
-                "d".repeat(300)
-            ),
+            json!({"objects": [{"name": "shop", "targetName": "d".repeat(300)}]}),
         ),
         (
             "source.oracleSid",
-            format!(
-                r#""objects":[{{"name":"shop"}}],"source":{{"instanceType":"ECS","host":"h","oracleSid":"{}"}}"#,
-                "s".repeat(300)
-            ),
+            json!({"objects": [{"name": "shop"}],
+                   "source": {"instanceType": "ECS", "host": "h", "oracleSid": "s".repeat(300)}}),
         ),
         (
             "reserve keys",
-            format!(
-                r#""objects":[{{"name":"shop"}}],"reserve":{{"{}":"1"}}"#,
-                "k".repeat(300)
-            ),
+            json!({"objects": [{"name": "shop"}], "reserve": {"k".repeat(300): "1"}}),
         ),
     ];
-    for (what, spec) in cases {
-        let manifest = format!(
-            r#"{{"apiVersion":"migration.aliyun-operator.dev/v1alpha1","kind":"DtsMigration","metadata":{{"name":"big"}},
-                "spec":{{"region":"cn-hangzhou","migrationTypes":["Full"],
-                  "source":{{"instanceType":"RDS","instanceId":"rm-1"}},
-                  "destination":{{"instanceType":"RDS","instanceId":"rm-2"}},{spec}}}}}"#
+    for (what, members) in cases {
+        // The case's members come after the base ones (its `source` replaces the base's).
+        let spec = with_members(
+            json!({"region": "cn-hangzhou", "migrationTypes": ["Full"],
+                   "source": {"instanceType": "RDS", "instanceId": "rm-1"},
+                   "destination": {"instanceType": "RDS", "instanceId": "rm-2"}}),
+            members,
         );
+        let manifest = object("DtsMigration", "big", spec).to_string();
         let out = ns
             .kubectl
             .run_with_stdin(&["apply", "-f", "-"], Some(&manifest));
@@ -68,9 +62,12 @@ fn unknown_fields_are_reported() {
     let sim = Sim::start(&[]);
     cloud_secret(&ns);
     let _op = Operator::start(cluster, &ns.name, &sim, &[]);
-    let manifest = r#"{"apiVersion":"migration.aliyun-operator.dev/v1alpha1","kind":"MmsJob",
-        "metadata":{"name":"typo"},
-        "spec":{"dataSourceRef":{"name":"hive"},"srcDbName":"sales","tabels":["orders"]}}"#;
+    let manifest = &object(
+        "MmsJob",
+        "typo",
+        json!({"dataSourceRef": {"name": "hive"}, "srcDbName": "sales", "tabels": ["orders"]}),
+    )
+    .to_string();
 
     // The API server itself: kubectl refuses by default, warns when asked to.
     let strict = ns

@@ -4,6 +4,8 @@
 
 use std::time::Duration;
 
+use serde_json::json;
+
 use crate::support::*;
 
 const T: Duration = Duration::from_secs(180);
@@ -42,14 +44,14 @@ fn mms_jobs_of_two_namespaces_never_share_or_delete_each_others_job() {
     apply_mms_job(
         &ns_a,
         "x-y",
-        r#","tables":["orders"],"deletionPolicy":"Delete""#,
+        json!({"tables": ["orders"], "deletionPolicy": "Delete"}),
     );
     let first = status_i64(&ns_a, "mmsjob/x-y", "jobId", T);
     ns_a.kubectl.wait_condition("mmsjob/x-y", "Ready", 180);
     apply_mms_job(
         &ns_ax,
         "y",
-        r#","tables":["customers"],"deletionPolicy":"Delete""#,
+        json!({"tables": ["customers"], "deletionPolicy": "Delete"}),
     );
     let second = status_i64(&ns_ax, "mmsjob/y", "jobId", T);
     let mut adoptions = usize::from(first == second);
@@ -63,13 +65,13 @@ fn mms_jobs_of_two_namespaces_never_share_or_delete_each_others_job() {
     apply_mms_job(
         &ns_a,
         "named",
-        r#","jobName":"shared-name","tables":["orders"]"#,
+        json!({"jobName": "shared-name", "tables": ["orders"]}),
     );
     let named = status_i64(&ns_a, "mmsjob/named", "jobId", T);
     apply_mms_job(
         &ns_ax,
         "named",
-        r#","jobName":"shared-name","tables":["orders"],"deletionPolicy":"Delete""#,
+        json!({"jobName": "shared-name", "tables": ["orders"], "deletionPolicy": "Delete"}),
     );
     let refused = wait_obj(
         &ns_ax.kubectl,
@@ -110,7 +112,7 @@ fn a_dts_task_of_the_same_name_in_another_namespace_is_never_adopted() {
     let cluster = cluster();
     let sim = Sim::start(&[]);
     let (ns_a, ns_ax, _op_a, _op_ax) = two_teams(cluster, &sim);
-    let spec = r#","jobName":"orders-shared","objects":[{"name":"shop"}]"#;
+    let spec = json!({"jobName": "orders-shared", "objects": [{"name": "shop"}]});
 
     // The first team's task stays unbought for a while.
     block_on(
@@ -118,7 +120,7 @@ fn a_dts_task_of_the_same_name_in_another_namespace_is_never_adopted() {
             .fail_next("CreateDtsInstance", 1000, "InternalError", 500),
     )
     .unwrap();
-    apply_dts_migration(&ns_a, "orders", spec);
+    apply_dts_migration(&ns_a, "orders", spec.clone());
     let first = status_str(&ns_a, "dtsmigration/orders", "dtsJobId", T);
 
     // The second team's configure never reaches DTS, and its operator cannot know that: it

@@ -4,6 +4,8 @@
 
 use std::time::Duration;
 
+use serde_json::json;
+
 use crate::support::*;
 
 #[test]
@@ -38,7 +40,7 @@ fn calls_that_then_succeed_leave_no_error_text_in_the_log() {
         block_on(sim.admin.arm_fault(&fault)).unwrap();
     }
     ready_hive_source(&ns);
-    apply_dts_migration(&ns, "orders", r#","objects":[{"name":"shop"}]"#);
+    apply_dts_migration(&ns, "orders", json!({"objects": [{"name": "shop"}]}));
     ns.kubectl
         .wait_condition("dtsmigration/orders", "Replicating", 240);
     let failed_attempts = block_on(sim.admin.requests(0))

@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use aliyun_migration_operator::sim::scenario::MmsPhase;
+use serde_json::json;
 
 use crate::support::*;
 
@@ -31,8 +32,8 @@ fn data_source_and_table_job_become_ready_and_verified() {
     cloud_secret(&ns);
     let op = Operator::start(cluster, &ns.name, &sim, &[]);
 
-    apply_data_source(&ns, "hive", r#","name":"hive-prod""#);
-    apply_mms_job(&ns, "history", r#","tables":["orders","customers"]"#);
+    apply_data_source(&ns, "hive", json!({"name": "hive-prod"}));
+    apply_mms_job(&ns, "history", json!({"tables": ["orders", "customers"]}));
     // The job waits for its DataSource, then runs; `kubectl wait` is how users follow it.
     ns.kubectl.wait_condition("datasource/hive", "Ready", 120);
     let ds = ns.kubectl.get_json("datasource/hive").unwrap();
@@ -104,8 +105,12 @@ fn ambiguous_names_are_reported_and_a_pinned_id_resolves() {
     let _op = Operator::start(cluster, &ns.name, &sim, &[]);
 
     ns.kubectl.apply(
-        r#"{"apiVersion":"migration.aliyun-operator.dev/v1alpha1","kind":"DataSource","metadata":{"name":"bq"},
-            "spec":{"region":"cn-hangzhou","name":"bq-analytics"}}"#,
+        &object(
+            "DataSource",
+            "bq",
+            json!({"region": "cn-hangzhou", "name": "bq-analytics"}),
+        )
+        .to_string(),
     );
     let ds = wait_obj(&ns.kubectl, "datasource/bq", "Ambiguous", T, |o| {
         at(o, "status.phase") == "Ambiguous"
@@ -131,15 +136,19 @@ fn ambiguous_names_are_reported_and_a_pinned_id_resolves() {
         "datasource/bq",
         "--type=merge",
         "-p",
-        &format!(r#"{{"spec":{{"sourceId":{id}}}}}"#),
+        &json!({"spec": {"sourceId": id.parse::<i64>().expect("a numeric id")}}).to_string(),
     ]);
     ns.kubectl.wait_condition("datasource/bq", "Resolved", 60);
     let ds = ns.kubectl.get_json("datasource/bq").unwrap();
     assert_eq!(at(&ds, "status.sourceId").to_string(), id);
 
     ns.kubectl.apply(
-        r#"{"apiVersion":"migration.aliyun-operator.dev/v1alpha1","kind":"DataSource","metadata":{"name":"nope"},
-            "spec":{"region":"cn-hangzhou","name":"no-such-source"}}"#,
+        &object(
+            "DataSource",
+            "nope",
+            json!({"region": "cn-hangzhou", "name": "no-such-source"}),
+        )
+        .to_string(),
     );
     let ds = wait_obj(&ns.kubectl, "datasource/nope", "NotFound", T, |o| {
         at(o, "status.phase") == "NotFound"
@@ -166,7 +175,7 @@ fn a_failing_table_is_shown_and_recovers_after_a_retry_request() {
     )
     .unwrap();
     ready_hive_source(&ns);
-    apply_mms_job(&ns, "history", r#","tables":["orders","customers"]"#);
+    apply_mms_job(&ns, "history", json!({"tables": ["orders", "customers"]}));
 
     let job = wait_obj(
         &ns.kubectl,
@@ -198,7 +207,7 @@ fn a_failing_table_is_shown_and_recovers_after_a_retry_request() {
         "mmsjob/history",
         "--type=merge",
         "-p",
-        r#"{"spec":{"retryRequestedAt":"2026-11-22T10:00:00Z"}}"#,
+        &json!({"spec": {"retryRequestedAt": "2026-11-22T10:00:00Z"}}).to_string(),
     ]);
     ns.kubectl.wait_condition("mmsjob/history", "Ready", 180);
     let job = ns.kubectl.get_json("mmsjob/history").unwrap();
@@ -221,7 +230,7 @@ fn suspend_stops_and_resume_starts_the_job() {
     let _op = Operator::start(cluster, &ns.name, &sim, &[]);
     ready_hive_source(&ns);
     // A whole-database job runs long enough to be suspended.
-    apply_mms_job(&ns, "whole", "");
+    apply_mms_job(&ns, "whole", json!({}));
     wait_obj(&ns.kubectl, "mmsjob/whole", "running", T, |o| {
         at(o, "status.phase") == "Running"
     });
@@ -230,7 +239,7 @@ fn suspend_stops_and_resume_starts_the_job() {
         "mmsjob/whole",
         "--type=merge",
         "-p",
-        r#"{"spec":{"suspend":true}}"#,
+        &json!({"spec": {"suspend": true}}).to_string(),
     ]);
     let job = wait_obj(&ns.kubectl, "mmsjob/whole", "Suspended", T, |o| {
         at(o, "status.phase") == "Suspended" && at(o, "status.stopped") == true
@@ -244,7 +253,7 @@ fn suspend_stops_and_resume_starts_the_job() {
         "mmsjob/whole",
         "--type=merge",
         "-p",
-        r#"{"spec":{"suspend":false}}"#,
+        &json!({"spec": {"suspend": false}}).to_string(),
     ]);
     ns.kubectl.wait_condition("mmsjob/whole", "Ready", 240);
     assert_eq!(block_on(sim.admin.succeeded("StopMmsJob")).unwrap(), 1);
@@ -293,7 +302,7 @@ fn a_kill_right_after_create_never_makes_a_second_job() {
     ready_hive_source(&ns);
     // Slow the answer so the operator is killed while its create is in flight.
     block_on(sim.admin.slow_next("CreateMmsJob", 1, 2000)).unwrap();
-    apply_mms_job(&ns, "history", r#","tables":["orders"]"#);
+    apply_mms_job(&ns, "history", json!({"tables": ["orders"]}));
     kill_while_in_flight(&mut op, &sim, "CreateMmsJob");
     let _op = Operator::start(cluster, &ns.name, &sim, &[]);
     ns.kubectl.wait_condition("mmsjob/history", "Ready", 180);
@@ -315,7 +324,7 @@ fn a_lost_create_answer_never_makes_a_second_job() {
     ready_hive_source(&ns);
     // CreateMmsJob takes no idempotency token: MMS commits, the answer never arrives.
     block_on(sim.admin.lose_response_next("CreateMmsJob", 1)).unwrap();
-    apply_mms_job(&ns, "history", r#","tables":["orders"]"#);
+    apply_mms_job(&ns, "history", json!({"tables": ["orders"]}));
     ns.kubectl.wait_condition("mmsjob/history", "Ready", 180);
     assert_eq!(
         sim_jobs_named(&sim, &cloud_job_name(&ns, "history")).len(),

@@ -8,6 +8,8 @@
 
 use std::time::{Duration, Instant};
 
+use serde_json::json;
+
 use crate::support::*;
 
 const T: Duration = Duration::from_secs(180);
@@ -39,12 +41,12 @@ fn deleting_a_namespace_honours_each_deletion_policy_and_finishes() {
     apply_dts_migration(
         &ns,
         "gone",
-        r#","objects":[{"name":"shop"}],"deletionPolicy":"Delete""#,
+        json!({"objects": [{"name": "shop"}], "deletionPolicy": "Delete"}),
     );
     apply_dts_migration(
         &ns,
         "kept",
-        r#","objects":[{"name":"shop"}],"deletionPolicy":"Retain""#,
+        json!({"objects": [{"name": "shop"}], "deletionPolicy": "Retain"}),
     );
     let mms_gone = status_i64(&ns, "mmsjob/gone", "jobId", T);
     let mms_kept = status_i64(&ns, "mmsjob/kept", "jobId", T);

@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use aliyun_migration_operator::sim::scenario::MmsPhase;
+use serde_json::json;
 
 use crate::support::*;
 
@@ -49,7 +50,7 @@ fn secrets_echoed_by_the_cloud_reach_no_log_status_or_event() {
     .unwrap();
     // The DTS configure goes first, so the simulator has seen the database password when
     // the echoes start.
-    apply_dts_migration(&ns, "orders", r#","objects":[{"name":"shop"}]"#);
+    apply_dts_migration(&ns, "orders", json!({"objects": [{"name": "shop"}]}));
     status_str(
         &ns,
         "dtsmigration/orders",
@@ -58,7 +59,7 @@ fn secrets_echoed_by_the_cloud_reach_no_log_status_or_event() {
     );
     arm_echoes(&sim);
     ready_hive_source(&ns);
-    apply_mms_job(&ns, "history", r#","tables":["orders","customers"]"#);
+    apply_mms_job(&ns, "history", json!({"tables": ["orders", "customers"]}));
     wait_obj(
         &ns.kubectl,
         "mmsjob/history",
@@ -71,7 +72,7 @@ fn secrets_echoed_by_the_cloud_reach_no_log_status_or_event() {
         "mmsjob/history",
         "--type=merge",
         "-p",
-        r#"{"spec":{"retryRequestedAt":"echo-retry"}}"#,
+        &json!({"spec": {"retryRequestedAt": "echo-retry"}}).to_string(),
     ]);
 
     // A refusal (HTTP 400) quoting the connection string: the Ready message shows the reason.
@@ -82,7 +83,7 @@ fn secrets_echoed_by_the_cloud_reach_no_log_status_or_event() {
         Some("InvalidParameter"),
     ))
     .unwrap();
-    apply_dts_migration(&ns, "refused", r#","objects":[{"name":"shop"}]"#);
+    apply_dts_migration(&ns, "refused", json!({"objects": [{"name": "shop"}]}));
     let refusal_shown = wait_until(Duration::from_secs(120), || {
         ns.kubectl
             .get_json("dtsmigration/refused")

@@ -3,6 +3,8 @@
 
 use std::time::{Duration, Instant};
 
+use serde_json::json;
+
 use crate::support::*;
 
 const T: Duration = Duration::from_secs(120);
@@ -15,9 +17,9 @@ fn every_mms_job_is_reconciled_on_a_first_start_and_after_a_restart() {
     let sim = Sim::start(&[]);
     cloud_secret(&ns);
     // Everything exists before the operator starts: the jobs wait for the DataSource cache.
-    apply_data_source(&ns, "hive", r#","name":"hive-prod""#);
+    apply_data_source(&ns, "hive", json!({"name": "hive-prod"}));
     for i in 0..6 {
-        apply_mms_job(&ns, &format!("job-{i}"), r#","tables":["orders"]"#);
+        apply_mms_job(&ns, &format!("job-{i}"), json!({"tables": ["orders"]}));
     }
     let mut op = Operator::start(cluster, &ns.name, &sim, &[]);
     for i in 0..6 {
@@ -26,7 +28,7 @@ fn every_mms_job_is_reconciled_on_a_first_start_and_after_a_restart() {
 
     op.kill9();
     for i in 6..12 {
-        apply_mms_job(&ns, &format!("job-{i}"), r#","tables":["customers"]"#);
+        apply_mms_job(&ns, &format!("job-{i}"), json!({"tables": ["customers"]}));
     }
     let _op = Operator::start(cluster, &ns.name, &sim, &[]);
     for i in 6..12 {
@@ -44,14 +46,14 @@ fn a_new_object_is_picked_up_seconds_after_an_api_server_outage() {
     let _op = Operator::start(&own.cluster, &ns.name, &sim, &[]);
     // A job waiting for a DataSource that does not exist: the operator writes its status
     // without any cloud call, so the time to the first status is the time to pick it up.
-    apply_mms_job(&ns, "before", "");
+    apply_mms_job(&ns, "before", json!({}));
     wait_obj(&ns.kubectl, "mmsjob/before", "reconciled", T, |o| {
         at(o, "status.phase").is_string()
     });
 
     own.restart_apiserver(Duration::from_secs(45));
     let created = Instant::now();
-    apply_mms_job(&ns, "after", "");
+    apply_mms_job(&ns, "after", json!({}));
     wait_obj(&ns.kubectl, "mmsjob/after", "reconciled", T, |o| {
         at(o, "status.phase").is_string()
     });

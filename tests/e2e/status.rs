@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::support::cutover::{apply_cutover, phase, wait_phase};
+use crate::support::cutover::{apply_cutover, phase, switch_dsn, wait_phase};
 use crate::support::*;
 
 const T: Duration = Duration::from_secs(120);
@@ -34,7 +34,7 @@ fn missing_secret_stalls_then_recovers(watch_secrets: bool) -> Duration {
                 "spec": {"region": "cn-hangzhou", "expectedType": "Hive", "name": "hive-prod"}})
         .to_string(),
     );
-    apply_dts_migration(&ns, "orders", r#","objects":[{"name":"shop"}]"#);
+    apply_dts_migration(&ns, "orders", json!({"objects": [{"name": "shop"}]}));
     for resource in ["datasource/hive", "dtsmigration/orders"] {
         let o = wait_obj(&ns.kubectl, resource, "Stalled=True", T, |o| {
             condition_is(o, "Stalled", "True", "CredentialsUnavailable")
@@ -139,7 +139,7 @@ fn paused_objects_observe_their_generation_and_a_cutover_resumes_where_it_stoppe
     assert!(condition_is(&job, "Ready", "Unknown", "Paused"), "{job}");
 
     // A Cutover gating on a migration that does not exist yet, then paused by annotation.
-    let switch = json!([{"configMapKey": {"name": "app-db", "key": "DSN", "value": "maxcompute://sales_dw"}}]);
+    let switch = switch_dsn();
     apply_cutover(&ns, "c", json!({"switch": switch}));
     let gating = wait_phase(&ns, "c", "Gating", T);
     assert_eq!(phase(&gating), "Gating");
@@ -223,7 +223,7 @@ fn editing_a_data_source_never_makes_a_status_write_the_server_refuses() {
         "datasource/hive",
         "--type=merge",
         "-p",
-        r#"{"spec":{"scan":{"intervalSeconds":3600}}}"#,
+        &json!({"spec": {"scan": {"intervalSeconds": 3600}}}).to_string(),
     ]);
     wait_obj(
         &ns.kubectl,

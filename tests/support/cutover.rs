@@ -13,28 +13,17 @@ pub const SOURCE_DSN: &str = "mysql://pc-bp1simdemo0polardb:3306/shop?tls=true";
 pub const TARGET_DSN: &str = "maxcompute://sales_dw";
 
 /// Secrets and a replicating PolarDB → MaxCompute DtsMigration `orders`; returns its DTS job id.
-/// `extra` goes into the DtsMigration spec (JSON members, each starting with a comma).
-pub fn replicating_orders(ns: &Namespace, extra: &str) -> String {
+/// The members of `extra` are added to the DtsMigration spec.
+pub fn replicating_orders(ns: &Namespace, extra: Value) -> String {
     dts_secrets(ns, "cutover-db-pass");
     apply_dts_migration(
         ns,
         "orders",
-        &format!(r#","objects":[{{"name":"shop"}}]{extra}"#),
+        with_members(json!({"objects": [{"name": "shop"}]}), extra),
     );
     ns.kubectl
         .wait_condition("dtsmigration/orders", "Replicating", 180);
-    dts_job_id(ns, "orders")
-}
-
-pub fn dts_job_id(ns: &Namespace, name: &str) -> String {
-    let m = wait_obj(
-        &ns.kubectl,
-        &format!("dtsmigration/{name}"),
-        "a DTS job id",
-        T,
-        |o| at(o, "status.dtsJobId").is_string(),
-    );
-    at(&m, "status.dtsJobId").as_str().unwrap().to_string()
+    dts_job_id(ns, "orders", T)
 }
 
 /// A Role named `name` with `rules`, bound to the operator's ServiceAccount.
@@ -84,6 +73,11 @@ pub fn data_of(ns: &Namespace, config_map: &str) -> Value {
         .get_json(&format!("configmap/{config_map}"))
         .unwrap()["data"]
         .clone()
+}
+
+/// A switch of the `DSN` of the ConfigMap `app-db` to the target.
+pub fn switch_dsn() -> Value {
+    json!([{"configMapKey": {"name": "app-db", "key": "DSN", "value": TARGET_DSN}}])
 }
 
 /// An attestation of a backup verified an hour ago.
@@ -197,7 +191,7 @@ pub struct Stage {
 
 /// Starts the operator for a new namespace named after `prefix` against `sim`, and a replicating
 /// DtsMigration `orders` (`dts_extra` as in [`replicating_orders`]).
-pub fn stage(prefix: &str, sim: Sim, dts_extra: &str) -> Stage {
+pub fn stage(prefix: &str, sim: Sim, dts_extra: Value) -> Stage {
     let cluster = cluster();
     let ns = Namespace::create(cluster, prefix);
     let op = Operator::start(cluster, &ns.name, &sim, &[]);

@@ -15,7 +15,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_aliyun-migration-operator");
 
@@ -728,16 +728,56 @@ pub fn dts_secrets(ns: &Namespace, db_password: &str) {
     ]);
 }
 
-/// Applies a PolarDB (simulator instance) → MaxCompute DtsMigration; `extra` is appended to the
-/// spec as JSON members, each starting with a comma, and must name the `objects`.
-pub fn apply_dts_migration(ns: &Namespace, name: &str, extra: &str) {
-    ns.kubectl.apply(&format!(
-        r#"{{"apiVersion":"migration.aliyun-operator.dev/v1alpha1","kind":"DtsMigration","metadata":{{"name":"{name}"}},
-            "spec":{{"region":"cn-hangzhou",
-              "source":{{"instanceType":"PolarDB","instanceId":"pc-bp1simdemo0polardb","database":"shop","credentialsSecretRef":{{"name":"polardb"}}}},
-              "destination":{{"instanceType":"MaxCompute","database":"sales_dw","credentialsSecretRef":{{"name":"maxcompute"}}}},
-              "migrationTypes":["Schema","Full","Incremental"]{extra}}}}}"#
-    ));
+/// The API version of the operator's kinds.
+pub const API_VERSION: &str = "migration.aliyun-operator.dev/v1alpha1";
+
+/// An object of one of the operator's kinds: `kind` named `name` with `spec`.
+pub fn object(kind: &str, name: &str, spec: Value) -> Value {
+    json!({"apiVersion": API_VERSION, "kind": kind, "metadata": {"name": name}, "spec": spec})
+}
+
+/// `base` with the members of `extra` added; a member of `extra` replaces the one of `base` of
+/// the same name (as a member repeated later in JSON text did). Panics unless both are objects.
+pub fn with_members(mut base: Value, extra: Value) -> Value {
+    let Value::Object(members) = extra else {
+        panic!("with_members: not a JSON object: {extra}");
+    };
+    base.as_object_mut()
+        .unwrap_or_else(|| panic!("with_members: base is not a JSON object"))
+        .extend(members);
+    base
+}
+
+/// Applies a PolarDB (simulator instance) → MaxCompute DtsMigration; the members of `extra` are
+/// added to the spec and must name the `objects`.
+pub fn apply_dts_migration(ns: &Namespace, name: &str, extra: Value) {
+    let spec = json!({
+        "region": "cn-hangzhou",
+        "source": {"instanceType": "PolarDB", "instanceId": "pc-bp1simdemo0polardb", "database": "shop",
+                   "credentialsSecretRef": {"name": "polardb"}},
+        "destination": {"instanceType": "MaxCompute", "database": "sales_dw",
+                        "credentialsSecretRef": {"name": "maxcompute"}},
+        "migrationTypes": ["Schema", "Full", "Incremental"],
+    });
+    ns.kubectl
+        .apply(&object("DtsMigration", name, with_members(spec, extra)).to_string());
+}
+
+/// The DTS job id of the DtsMigration `name`, once set.
+pub fn dts_job_id(ns: &Namespace, name: &str, timeout: Duration) -> String {
+    let m = wait_obj(
+        &ns.kubectl,
+        &format!("dtsmigration/{name}"),
+        "a DTS job id",
+        timeout,
+        |o| at(o, "status.dtsJobId").is_string(),
+    );
+    at(&m, "status.dtsJobId").as_str().unwrap().to_string()
+}
+
+/// A timestamp field (RFC 3339 text).
+pub fn time_of(v: &Value) -> jiff::Timestamp {
+    v.as_str().unwrap().parse().unwrap()
 }
 
 /// Waits until `resource` satisfies `pred`, returning the object.
@@ -804,28 +844,25 @@ pub fn assert_no_leak(ns: &Namespace, secrets: &[&str], procs: &[&Proc]) {
     }
 }
 
-/// Applies a DataSource adopting the simulator's Hive source `hive-prod` (plus `spec_extra`, JSON
-/// members each starting with a comma).
-pub fn apply_data_source(ns: &Namespace, name: &str, spec_extra: &str) {
-    ns.kubectl.apply(&format!(
-        r#"{{"apiVersion":"migration.aliyun-operator.dev/v1alpha1","kind":"DataSource",
-            "metadata":{{"name":"{name}"}},
-            "spec":{{"region":"cn-hangzhou","expectedType":"Hive","scan":{{"onCreate":true}}{spec_extra}}}}}"#
-    ));
+/// Applies a DataSource adopting the simulator's Hive source `hive-prod` (plus the members of
+/// `spec_extra`).
+pub fn apply_data_source(ns: &Namespace, name: &str, spec_extra: Value) {
+    let spec = json!({"region": "cn-hangzhou", "expectedType": "Hive", "scan": {"onCreate": true}});
+    ns.kubectl
+        .apply(&object("DataSource", name, with_members(spec, spec_extra)).to_string());
 }
 
-/// Applies an MmsJob of the `sales` database from the DataSource `hive` (plus `spec_extra`).
-pub fn apply_mms_job(ns: &Namespace, name: &str, spec_extra: &str) {
-    ns.kubectl.apply(&format!(
-        r#"{{"apiVersion":"migration.aliyun-operator.dev/v1alpha1","kind":"MmsJob",
-            "metadata":{{"name":"{name}"}},
-            "spec":{{"dataSourceRef":{{"name":"hive"}},"srcDbName":"sales"{spec_extra}}}}}"#
-    ));
+/// Applies an MmsJob of the `sales` database from the DataSource `hive` (plus the members of
+/// `spec_extra`).
+pub fn apply_mms_job(ns: &Namespace, name: &str, spec_extra: Value) {
+    let spec = json!({"dataSourceRef": {"name": "hive"}, "srcDbName": "sales"});
+    ns.kubectl
+        .apply(&object("MmsJob", name, with_members(spec, spec_extra)).to_string());
 }
 
 /// The DataSource `hive` (MMS source `hive-prod`), Ready.
 pub fn ready_hive_source(ns: &Namespace) {
-    apply_data_source(ns, "hive", r#","name":"hive-prod""#);
+    apply_data_source(ns, "hive", json!({"name": "hive-prod"}));
     ns.kubectl.wait_condition("datasource/hive", "Ready", 120);
 }
 
@@ -914,11 +951,11 @@ pub fn apply_gone_and_kept_mms_jobs(ns: &Namespace) {
     apply_mms_job(
         ns,
         "gone",
-        r#","tables":["orders"],"deletionPolicy":"Delete""#,
+        json!({"tables": ["orders"], "deletionPolicy": "Delete"}),
     );
     apply_mms_job(
         ns,
         "kept",
-        r#","tables":["customers"],"deletionPolicy":"Retain""#,
+        json!({"tables": ["customers"], "deletionPolicy": "Retain"}),
     );
 }
