@@ -117,9 +117,10 @@ impl RateLimit {
 ///
 /// The most specific rule wins: an action rule replaces (does not add to) its product's rule.
 ///
-/// Defaults (at most this many calls in any one-second window, per identity and region):
+/// Defaults (at most this many calls in any one-second window, per identity and region; the
+/// documented limits are in `docs/cloud-apis.md#documented-rate-limits`):
 /// * DTS `DescribeDtsJobDetail`: 25/s, burst 10 → ≤ 34 — under the documented 40 per account
-///   per region (`dts-api.md` §1.6), with room for clock skew between us and the gateway.
+///   per region, with room for clock skew between us and the gateway.
 /// * DTS, everything else: 8/s, burst 2 → ≤ 9 — undocumented; chosen well below the one
 ///   documented figure, and still far above what many `DtsMigration`s polling every few
 ///   seconds need.
@@ -127,8 +128,8 @@ impl RateLimit {
 /// * STS: 4/s, burst 1 → ≤ 4 — exchanges are cached, so only a cold start of many identities
 ///   gets near it.
 /// * DataWorks: 4/s, burst 1 → ≤ 4 — under the documented 5 QPS for all DataWorks OpenAPI calls
-///   of an account in a region on Basic/Standard/Professional (`dataworks-api.md` §6); the
-///   operator's own calls are a small share of that budget.
+///   of an account in a region on Basic/Standard/Professional; the operator's own calls are a
+///   small share of that budget.
 /// * OpenPlatform: 2/s, burst 1 — one upload grant per package.
 /// * OSS (package up- and downloads): unlimited — they are not OpenAPI calls.
 #[derive(Debug, Clone)]

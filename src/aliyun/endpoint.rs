@@ -8,7 +8,7 @@
 //!   `sts.aliyuncs.com` (what the credential libraries default to).
 //! * DataWorks: `https://dataworks.<region>.aliyuncs.com` (`dataworks-vpc.<region>` with VPC
 //!   endpoints), taken explicitly rather than from the SDK's map, which sends some regions to the
-//!   central host (`dataworks-api.md` §1).
+//!   central host (`docs/cloud-apis.md#dataworks-wire-quirks`).
 //! * OpenPlatform (upload grants for DataWorks packages): the central `openplatform.aliyuncs.com`,
 //!   as the SDK's Advance flow calls it.
 //! * OSS (the package upload and the export's download): the host DataWorks names in its answer.

@@ -1,8 +1,8 @@
 //! Lenient deserialization for Alibaba Cloud responses, whose JSON types drift between
-//! operations and API versions (`dts-api.md` §1.4): numbers arrive as strings, booleans as
-//! `"true"`, lists as XML-style wrapper objects (`{"CheckItem": [...]}`), and masked values as
-//! `"********"` where a number or boolean was. None of this may fail a whole response: an
-//! unusable scalar becomes `None`, an unusable list item is skipped.
+//! operations and API versions (`docs/cloud-apis.md#dts-wire-quirks`): numbers arrive as strings,
+//! booleans as `"true"`, lists as XML-style wrapper objects (`{"CheckItem": [...]}`), and masked
+//! values as `"********"` where a number or boolean was. None of this may fail a whole response:
+//! an unusable scalar becomes `None`, an unusable list item is skipped.
 //!
 //! Every helper reads through `serde_json::Value`, which is what the client parses into first
 //! anyway (to mask it).

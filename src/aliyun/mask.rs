@@ -1,13 +1,13 @@
-//! Credential masking (seed 000): every cloud response passes through [`mask`] before it is
-//! logged, parsed into a typed model, put into an error, or handed to a caller.
+//! Credential masking: every cloud response passes through [`mask`] before it is logged, parsed
+//! into a typed model, put into an error, or handed to a caller, so that no log, status, event or
+//! file ever holds a credential in clear.
 //!
 //! The rule, applied recursively:
 //! * every value whose **key** matches `password|secret|token|access.id|access.key|accessKeyId|accessKeySecret`
 //!   (case-insensitive, anywhere in the key, `.` = any character) is replaced by `********`,
-//!   whatever its type — exactly what the seed's `jq` filter does. The pattern is deliberately
-//!   widened by `accesskey|credential|private.?key`: the seed's spelling misses a plain
-//!   `AccessKey` key (no separator, no `Id` suffix), and MMS sources hold BigQuery credential
-//!   files and private keys;
+//!   whatever its type. The pattern is deliberately widened by
+//!   `accesskey|credential|private.?key`: the base list misses a plain `AccessKey` key (no
+//!   separator, no `Id` suffix), and MMS sources hold BigQuery credential files and private keys;
 //! * every **string** starting with `LTAI` (an AccessKey id) is replaced by `********`, in objects
 //!   and arrays alike, and AccessKey ids embedded in longer text (error messages) are cut out;
 //! * MMS configuration items name their secret in a sibling field, not in the JSON key
@@ -70,7 +70,7 @@ const CONFIG_VALUE_FIELDS: &[&str] = &["value", "Value", "defaultValue", "Defaul
 /// Fields of a configuration item that name it.
 const CONFIG_NAME_FIELDS: &[&str] = &["key", "Key", "name", "Name"];
 
-/// Whether a JSON key names a secret under the seed's rule.
+/// Whether a JSON key names a secret (the key rule of the module documentation).
 pub fn is_secret_key(key: &str) -> bool {
     SECRET_KEY.is_match(key)
 }

@@ -176,8 +176,8 @@ pub(crate) struct SignedRequest {
 }
 
 /// Signs `req` with ACS3-HMAC-SHA256 for `endpoint`. Signs `host`, `content-type` (when there
-/// is a body) and every `x-acs-*` header; `accept`/`user-agent` are sent unsigned
-/// (`aliyun-auth.md` §1.5).
+/// is a body) and every `x-acs-*` header; `accept`/`user-agent` are sent unsigned, as the Go SDK
+/// does: the gateway checks exactly the headers `SignedHeaders` lists.
 pub(crate) fn sign_v3_request(
     req: &ApiRequest,
     endpoint: &Endpoint,
@@ -370,8 +370,8 @@ fn business_failure(product: Product, body: &Value) -> bool {
                     .is_some_and(|c| !c.trim().is_empty())
         }
         // DataWorks and OpenPlatform answer business failures with HTTP 200 and
-        // `Success: false` (`dataworks-api.md` §1); `ErrorCode` may be present and empty on
-        // success, so only `Success` decides.
+        // `Success: false` (`docs/cloud-apis.md#dataworks-wire-quirks`); `ErrorCode` may be
+        // present and empty on success, so only `Success` decides.
         Product::DataWorks | Product::OpenPlatform => {
             body.get("Success").and_then(value_bool) == Some(false)
         }

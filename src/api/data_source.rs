@@ -59,8 +59,8 @@ pub struct DataSourceSpec {
     pub scan: Option<ScanSpec>,
 }
 
-/// Data source types supported by MMS (seed 000). Matching against the service is
-/// case-insensitive.
+/// Data source types supported by MMS. Matching against the service is case-insensitive: the
+/// service spells them its own way (`HIVE`, `BIGQUERY`).
 #[derive(Deserialize, Serialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
 pub enum SourceType {
     Hive,

@@ -1,7 +1,8 @@
-//! `DataWorksMigration`: one DataWorks Migration Assistant transfer (seed 004): a package of
-//! workflows, nodes, resources and functions exported from one workspace (or taken from OSS, or
-//! uploaded by the operator) and imported into a target workspace with engine, resource-group
-//! and workspace mappings and commit rules.
+//! `DataWorksMigration`: one DataWorks Migration Assistant transfer
+//! (<https://www.alibabacloud.com/help/en/dataworks/user-guide/create-and-view-import-tasks>): a
+//! package of workflows, nodes, resources and functions exported from one workspace (or taken
+//! from OSS, or uploaded by the operator) and imported into a target workspace with engine,
+//! resource-group and workspace mappings and commit rules.
 //!
 //! DataWorks OpenAPI `dataworks-public` 2020-05-18 (RPC). What the console can do but the API
 //! cannot — dry-run ("empty run") nodes, Change Owner, editing, deleting or previewing a task and

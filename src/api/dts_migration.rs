@@ -121,7 +121,8 @@ pub struct DtsMigrationSpec {
     /// What to do about precheck items DTS reports as warnings.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub precheck: Option<PrecheckPolicy>,
-    /// Lag in seconds above which `LagWithinThreshold` turns False. Default 5 (seed 002).
+    /// Lag in seconds above which `LagWithinThreshold` turns False. Default 5: a cutover should
+    /// wait for lag under 5 seconds.
     #[serde(default = "default_lag_alert")]
     #[schemars(range(min = 1))]
     pub lag_alert_seconds: i64,
@@ -166,7 +167,8 @@ pub enum ApiGeneration {
     /// CreateDtsInstance + ConfigureDtsJob (2020-01-01).
     #[default]
     DtsJob,
-    /// CreateMigrationJob + ConfigureMigrationJob (seed 003; no MaxCompute).
+    /// CreateMigrationJob + ConfigureMigrationJob (legacy; MaxCompute is not among its
+    /// destinations).
     MigrationJob,
 }
 

@@ -4,7 +4,8 @@
 use crate::aliyun::{Product, RateLimit, RateLimits};
 
 /// The one per-account limit DTS documents: DescribeDtsJobDetail, 40 calls/s per account and
-/// region (dts-api.md §1.6). A ceiling above it would be throttled by DTS.
+/// region (`docs/cloud-apis.md#documented-rate-limits`). A ceiling above it would be throttled
+/// by DTS.
 pub const DTS_DETAIL_DOCUMENTED: u32 = 40;
 
 /// Budget ceilings (calls per second per account and region).

@@ -7,7 +7,8 @@ use std::time::Instant;
 use super::scenario::RateLimitSpec;
 use super::wire::ApiError;
 
-/// Documented limits that apply unless the scenario overrides them (dts-api.md §1.6).
+/// Documented limits that apply unless the scenario overrides them
+/// (`docs/cloud-apis.md#documented-rate-limits`).
 const DOCUMENTED_PER_ACCOUNT: &[(&str, u32)] = &[("DescribeDtsJobDetail", 40)];
 const DOCUMENTED_PER_REGION: &[(&str, u32)] = &[("DescribeDtsJobDetail", 160)];
 

@@ -238,7 +238,8 @@ impl ApiError {
         if let Some(b) = &self.business
             && matches!(product, Product::DataWorks | Product::OpenPlatform)
         {
-            // DataWorks' business failures: `ErrorCode`/`ErrorMessage` (dataworks-api.md §1).
+            // DataWorks' business failures: `ErrorCode`/`ErrorMessage`
+            // (`docs/cloud-apis.md#dataworks-wire-quirks`).
             return json!({
                 "RequestId": request_id,
                 "Success": false,

@@ -1,4 +1,4 @@
-//! The legacy migration-job generation (seed 003), spoken as 2020-01-01.
+//! The legacy migration-job generation (`*MigrationJob*` operations), spoken as 2020-01-01.
 
 use aliyun_migration_operator::aliyun::dts::*;
 use aliyun_migration_operator::aliyun::{DtsClient, SecretString};

@@ -65,9 +65,10 @@ def download(url):
 
 
 def refused(f, what, code, fn, *args):
-    """A business refusal: HTTP 200 with `Success: false` and `ErrorCode` (dataworks-api.md §1;
-    some models, e.g. CreateExportMigration's, declare no ErrorCode, so the raw body is read),
-    or a gateway error the SDK raises, with `code` either way."""
+    """A business refusal: HTTP 200 with `Success: false` and `ErrorCode`
+    (docs/cloud-apis.md#dataworks-wire-quirks; some models, e.g. CreateExportMigration's,
+    declare no ErrorCode, so the raw body is read), or a gateway error the SDK raises, with
+    `code` either way."""
     f.last_raw = None
     try:
         body = fn(*args).body

@@ -21,8 +21,9 @@ ADMIN = f"http://{ENDPOINT}/_sim"
 AK_ID = os.environ.get("SIM_ACCESS_KEY_ID", "LTAI5tSimulatorLocal0001")
 AK_SECRET = os.environ.get("SIM_ACCESS_KEY_SECRET", "SimLocalSecret0001NotARealKey0")
 
-# Documented type drift (dts-api.md §1.4): string-typed Success/HttpStatusCode arrive as JSON
-# booleans/integers, exactly as the service's own examples show.
+# Documented type drift (docs/cloud-apis.md#dts-wire-quirks): string-typed
+# Success/HttpStatusCode arrive as JSON booleans/integers, exactly as the service's own examples
+# show.
 DRIFT = {"success", "http_status_code"}
 
 
@@ -139,8 +140,8 @@ def check_value(value, ann, path, attr):
         assert isinstance(value, bool), f"{path}: expected bool, got {value!r}"
 
 
-# Members every DTS business error carries (dts-api.md §1.4), whether or not the operation's
-# model declares them.
+# Members every DTS business error carries (docs/cloud-apis.md#dts-wire-quirks), whether or not
+# the operation's model declares them.
 ERROR_KEYS = {"DynamicMessage", "DynamicCode", "HttpStatusCode"}
 
 

@@ -208,7 +208,7 @@ async fn the_job_fails_only_once_nothing_runs_and_retry_recovers() {
     assert_eq!(
         m.job(&job).await["status"],
         "DOING",
-        "other tasks still run (§5.4 rule 1)"
+        "other tasks still run: a task in flight keeps the job DOING"
     );
     advance(&sim, 3600.0).await;
     assert_eq!(m.job(&job).await["status"], "FAILED");

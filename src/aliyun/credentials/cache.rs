@@ -1,9 +1,10 @@
 //! Cache of STS exchange results, keyed by credential fingerprint, with single-flight refresh.
 //!
-//! Refresh rule (`aliyun-auth.md` §5.6): a key is refreshed once less than 15 minutes (for
-//! sessions of an hour or more) or 5 minutes (shorter sessions) of its life remain — but never
-//! earlier than half-way through its life. When a refresh fails and the old key still has more
-//! than [`MIN_USABLE_SECS`] left (and was not explicitly rejected), the old key is used.
+//! Refresh rule (`docs/cloud-apis.md#credential-refresh`): a key is refreshed once less than
+//! 15 minutes (for sessions of an hour or more) or 5 minutes (shorter sessions) of its life
+//! remain — but never earlier than half-way through its life. When a refresh fails and the old
+//! key still has more than [`MIN_USABLE_SECS`] left (and was not explicitly rejected), the old
+//! key is used.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

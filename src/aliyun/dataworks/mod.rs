@@ -1,6 +1,6 @@
 //! DataWorks Migration Assistant (`dataworks-public` 2020-05-18, RPC) and the package upload
 //! of the SDK's Advance flow (OpenPlatform `AuthorizeFileUpload` 2019-12-19 + an OSS form
-//! POST), `dataworks-api.md` §1–§4.
+//! POST), as the official SDK (PyPI `alibabacloud-dataworks-public20200518`) sends them.
 //!
 //! Every business parameter travels in the form body (the SDK's `formData`), JSON-valued ones
 //! (`CalculateEngineMap`, `CommitRule`, `ResourceGroupMap`, `WorkspaceMap`) as one JSON string

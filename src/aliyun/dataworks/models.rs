@@ -18,7 +18,8 @@ string_enum! {
 
 string_enum! {
     /// Task statuses: GetMigrationSummary's set and the other set ListMigrations documents
-    /// (`dataworks-api.md` §4.1; which one ListMigrations really uses is unverified).
+    /// (`docs/cloud-apis.md#dataworks-wire-quirks`; which one ListMigrations really uses is
+    /// unverified).
     pub enum MigrationStatus {
         Init => ["INIT"],
         Editing => ["EDITING"],

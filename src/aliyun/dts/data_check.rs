@@ -1,4 +1,5 @@
-//! DTS data verification results per table (`dts-api.md` §5): DescribeDataCheckTableDetails.
+//! DTS data verification results per table: DescribeDataCheckTableDetails, with the keys of the
+//! official SDK's model (PyPI `alibabacloud_dts20200101`).
 //!
 //! DescribeDataCheckTableDiffDetails is deliberately not offered: its `Diff` carries the
 //! source and destination column values of each differing row (SDK model doc), which may be

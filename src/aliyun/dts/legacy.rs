@@ -1,4 +1,4 @@
-//! The older migration-job API (seed 003; `dts-api.md` §3), spoken as version 2020-01-01.
+//! The older migration-job API (`*MigrationJob*` operations), spoken as version 2020-01-01.
 //! It does not accept MaxCompute as a destination; use it for RDS/ECS/self-managed targets.
 //! Dotted parameter names (`SourceEndpoint.InstanceType`) and the documented typo
 //! `MigrationMode.StructureIntialization` / `MigrationMode.DataIntialization`.

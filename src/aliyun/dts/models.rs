@@ -1,7 +1,8 @@
-//! One normalised status model for both DTS API generations (`dts-api.md` §3.7, §4.4, §4.5,
-//! §10), built from masked JSON with case-insensitive key lookup, so that key casing
-//! (`DtsInstanceID`/`DtsInstanceId`, `Status`/`status`, `IP`/`Ip`), type drift (numbers as
-//! strings) and legacy wrapper objects (`PrecheckStatus.Detail.CheckItem[]`) all read alike.
+//! One normalised status model for both DTS API generations (DescribeDtsJobDetail,
+//! DescribeDtsJobs, legacy DescribeMigrationJobStatus), built from masked JSON with
+//! case-insensitive key lookup, so that key casing (`DtsInstanceID`/`DtsInstanceId`,
+//! `Status`/`status`, `IP`/`Ip`), type drift (numbers as strings) and legacy wrapper objects
+//! (`PrecheckStatus.Detail.CheckItem[]`) all read alike (`docs/cloud-apis.md#dts-wire-quirks`).
 //!
 //! # Lag
 //!
@@ -22,7 +23,8 @@ use crate::aliyun::lenient::{Fields, string_enum};
 use crate::aliyun::mask::mask_text;
 
 string_enum! {
-    /// Top-level state of a DTS task (§10.1, §10.2).
+    /// Top-level state of a DTS task, both generations' values
+    /// (`docs/cloud-apis.md#dts-status-values-and-state-machine`).
     pub enum DtsJobState {
         NotConfigured => ["NotConfigured"],
         NotStarted => ["NotStarted"],
@@ -139,7 +141,7 @@ impl Lag {
 pub enum DtsApiGeneration {
     /// `*DtsJob*` operations (2020-01-01).
     Current,
-    /// `*MigrationJob*` operations (seed 003).
+    /// `*MigrationJob*` operations (the legacy generation).
     Legacy,
 }
 

@@ -1,5 +1,6 @@
 //! The current DTS API (`CreateDtsInstance`, `ConfigureDtsJob`, `*DtsJob`, `DescribeDtsJob*`,
-//! `DescribePreCheckStatus`, `CreateJobMonitorRule`), `dts-api.md` §4 and §6.
+//! `DescribePreCheckStatus`, `CreateJobMonitorRule`), as the official SDK (PyPI
+//! `alibabacloud_dts20200101`) names its parameters.
 
 use serde_json::Value;
 
@@ -63,7 +64,7 @@ pub struct CreateDtsInstanceRequest {
     pub database_count: Option<u32>,
     pub resource_group_id: Option<String>,
     /// Idempotency token (≤ 64 ASCII): a repeated purchase with the same token returns the
-    /// instance bought the first time. `dts-api.md` documents it for the legacy purchase
+    /// instance bought the first time. DTS documents it for the legacy purchase
     /// (CreateMigrationJob); the simulator honours it here too.
     pub client_token: Option<String>,
 }

@@ -1,6 +1,6 @@
 //! Typed builders for the JSON strings and endpoint parameters DTS takes, so callers never
-//! write them by hand: `DbList` (§9.1), legacy `MigrationObject` (§9.2), `Reserve` /
-//! `MigrationReserved` (§9.3), and source/destination endpoints in both generations' spelling.
+//! write them by hand: `DbList`, legacy `MigrationObject`, `Reserve` / `MigrationReserved`, and
+//! source/destination endpoints in both generations' spelling.
 
 use std::collections::BTreeMap;
 use std::fmt;

@@ -1,4 +1,6 @@
-//! MMS response models (`mms-api.md` §2), parsed leniently from masked JSON.
+//! MMS response models, with the keys of the official SDK's models (PyPI
+//! `alibabacloud_maxcompute20220104`), parsed leniently from masked JSON. The status values are
+//! listed in `docs/cloud-apis.md#mms-status-values`.
 //!
 //! Ids and counters are `i64` (0 when absent), names `String` ("" when absent), optional texts
 //! and timestamps `Option<String>` (timestamps are `YYYY-MM-DD HH:mm:ss`, zone unstated).
@@ -14,7 +16,7 @@ use crate::aliyun::lenient::{
 };
 
 string_enum! {
-    /// Data-source status (§4.6).
+    /// Data-source status.
     pub enum DataSourceStatus {
         Starting => ["STARTING"],
         Started => ["STARTED"],
@@ -45,7 +47,8 @@ impl AsyncStatus {
 }
 
 string_enum! {
-    /// Migration status of a database, table or partition (§4.3/§4.4).
+    /// Migration status of a database, table or partition; `PART_DONE` only for databases and
+    /// tables.
     pub enum MigrationStatus {
         Init => ["INIT"],
         Doing => ["DOING"],
@@ -56,7 +59,7 @@ string_enum! {
 }
 
 string_enum! {
-    /// Job status (§4.1); `stopped` is a separate flag.
+    /// Job status; `stopped` is a separate flag.
     pub enum JobStatus {
         Init => ["INIT"],
         Doing => ["DOING"],
@@ -66,7 +69,7 @@ string_enum! {
 }
 
 string_enum! {
-    /// Task status (§4.2). The documented typo `DATA_DONG` reads as `DATA_DONE`.
+    /// Task status. The documented typo `DATA_DONG` reads as `DATA_DONE`.
     pub enum TaskStatus {
         Init => ["INIT"],
         SchemaDoing => ["SCHEMA_DOING"],
@@ -106,7 +109,8 @@ impl TaskStatus {
         )
     }
 
-    /// In flight: a `*_DOING` or an intermediate `*_DONE` (§5.4 rule 1).
+    /// In flight: a `*_DOING` or an intermediate `*_DONE`, what makes a job `DOING`
+    /// (`docs/cloud-apis.md#mms-task-state-machine-and-job-status`).
     pub fn is_in_progress(&self) -> bool {
         matches!(
             self,
@@ -130,7 +134,7 @@ string_enum! {
 }
 
 string_enum! {
-    /// Async-task type (§4.5).
+    /// Async-task type.
     pub enum AsyncTaskType {
         TaskCreate => ["TASK_CREATE"],
         StopJob => ["STOP_JOB"],

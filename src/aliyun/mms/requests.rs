@@ -1,5 +1,6 @@
-//! MMS request parameters (`mms-api.md` §3). Plain structs with `Default`; every field is
-//! optional unless the operation needs it.
+//! MMS request parameters, named and typed as in the official SDK (PyPI
+//! `alibabacloud_maxcompute20220104`). Plain structs with `Default`; every field is optional
+//! unless the operation needs it.
 
 use std::collections::BTreeMap;
 

@@ -16,7 +16,8 @@ pub const SCANNED: &str = "Scanned";
 
 /// How often a settled DataSource is re-read from the service.
 pub const DRIFT_INTERVAL: Duration = Duration::from_secs(600);
-/// How often a running scan is polled (seed 000: 10 s).
+/// How often a running scan is polled: 10 s, short next to the one to three minutes a scan
+/// takes.
 pub const SCAN_POLL: Duration = Duration::from_secs(10);
 /// How often a name that did not resolve is looked up again.
 pub const RESOLVE_RETRY: Duration = Duration::from_secs(60);
@@ -31,7 +32,8 @@ pub struct Candidate {
     pub type_: String,
 }
 
-/// Outcome of resolving a name (seed 000's rule).
+/// Outcome of resolving a name. MMS filters names by substring (`LIKE`), so a lookup may list
+/// several data sources.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Resolution {
     Resolved(Candidate),

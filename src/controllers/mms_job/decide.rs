@@ -35,7 +35,8 @@ pub const FAILED_STATES: [&str; 3] = ["SCHEMA_FAILED", "DATA_FAILED", "VERIFICAT
 /// At most this many failed tasks (and mismatches) go into status.
 pub const MAX_FAILED_TASKS: usize = 10;
 
-/// Poll intervals per situation (seed 000: 10 s for async tasks, 30 s for jobs).
+/// Poll intervals per situation: 10 s while a job is being created (its async task takes one to
+/// five minutes), 30 s while it runs (jobs take minutes to hours).
 pub const POLL_CREATING: Duration = Duration::from_secs(10);
 pub const POLL_RUNNING: Duration = Duration::from_secs(30);
 pub const POLL_SUSPENDED: Duration = Duration::from_secs(120);

@@ -97,7 +97,8 @@ fn workspace(dw: &DataWorks, id: i64) -> Result<&super::Workspace, ApiError> {
     })
 }
 
-/// Only the account or a Workspace Administrator may create or start tasks (seed 004).
+/// Only the account or a Workspace Administrator may create or start tasks; other members may
+/// only view them.
 fn must_admin(dw: &DataWorks, id: i64, account: &str) -> Result<(), ApiError> {
     let w = workspace(dw, id)?;
     if w.spec.admins.is_empty() || w.spec.admins.iter().any(|a| a == account) {

@@ -1,8 +1,8 @@
 //! Migration Assistant packages as the simulator makes and checks them: a zip (stored entries)
 //! with `project.xml` at the root and `src/workflows/<TYPE>_<name>/workflow.xml`, the layout the
-//! open-source MigrationX writer produces (`dataworks-api.md` §10). The real export format is
-//! undocumented, so the checks rely on nothing more than that; the `engines` attribute of
-//! `project.xml` (`ODPS:instance,...`) is the simulator's own way to say which compute-engine
+//! open-source MigrationX writer produces (GitHub `aliyun/dataworks-spec`). The real export
+//! format is undocumented, so the checks rely on nothing more than that; the `engines` attribute
+//! of `project.xml` (`ODPS:instance,...`) is the simulator's own way to say which compute-engine
 //! instances a package uses.
 
 /// One compute-engine instance: (`ODPS`, `sales_dev_odps`).

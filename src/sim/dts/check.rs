@@ -1,6 +1,7 @@
-//! DTS data verification (`dts-api.md` §5): the `FullDataCheckStatus` / `IncDataCheckStatus`
-//! objects of DescribeDtsJobs, `DescribeCheckJobs`, `DescribeDataCheckTableDetails` and
-//! `DescribeDataCheckTableDiffDetails`, with the keys of the official SDK models.
+//! DTS data verification: the `FullDataCheckStatus` / `IncDataCheckStatus` objects of
+//! DescribeDtsJobs, `DescribeCheckJobs`, `DescribeDataCheckTableDetails` and
+//! `DescribeDataCheckTableDiffDetails`, with the keys of the official SDK models (PyPI
+//! `alibabacloud_dts20200101`).
 //!
 //! Inconsistent rows are planted per table through the admin API (`check-diff`, check type 1
 //! for the full check, 2 for the incremental one). The full check runs `timings.dataCheck` after

@@ -1,4 +1,5 @@
-//! One DTS migration instance and its job, with the state machine of dts-api.md §10:
+//! One DTS migration instance and its job, with the state machine of
+//! `docs/cloud-apis.md#dts-status-values-and-state-machine`:
 //! `NotConfigured` → `Prechecking` → `PreCheckPass`/`PrecheckFailed` → `Migrating`
 //! (structure → full → incremental) with `Suspending`, `Retrying`, `MigrationFailed` and
 //! `Finished`. Progress is accounted in active cloud time, so pauses freeze it.

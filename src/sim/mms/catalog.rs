@@ -1,13 +1,13 @@
 //! MMS inventory: data sources with the catalogue a scan would find ("remote"), and the
 //! databases, tables and partitions the service knows after scanning, with their migration
-//! status roll-up (mms-api.md §5.6).
+//! status roll-up (`docs/cloud-apis.md#mms-migration-status-roll-up`).
 
 use std::collections::BTreeMap;
 
 use crate::sim::clock::SimMillis;
 use crate::sim::scenario::{ColumnSpec, ConfigItemSpec, DataSourceSpec, DbSpec, TableSpec};
 
-/// Migration status of a db, table or partition (§4.3/§4.4).
+/// Migration status of a db, table or partition (`PART_DONE` only for dbs and tables).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum ObjStatus {

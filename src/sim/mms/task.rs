@@ -1,5 +1,6 @@
-//! The MMS task state machine (mms-api.md §5.3) and the job status roll-up (§5.4), as plain
-//! functions over enums so that they can be tested without a server.
+//! The MMS task state machine and the job status roll-up
+//! (`docs/cloud-apis.md#mms-task-state-machine-and-job-status`), as plain functions over enums so
+//! that they can be tested without a server.
 
 use serde::{Deserialize, Serialize};
 
@@ -139,7 +140,7 @@ fn after_data(plan: Plan) -> TaskStatus {
     }
 }
 
-/// The failure status for a task that fails while in `status` (§5.3).
+/// The failure status for a task that fails while in `status`: the current phase's `*_FAILED`.
 pub fn fail(status: TaskStatus) -> TaskStatus {
     match status {
         TaskStatus::Init | TaskStatus::SchemaDoing => TaskStatus::SchemaFailed,
@@ -193,9 +194,9 @@ impl JobStatus {
     }
 }
 
-/// The job roll-up of §5.4 over `(status, stopped)` of its tasks (a stopped task counts as
-/// INIT): anything in flight ⇒ DOING; else any failure ⇒ FAILED; else any INIT ⇒ unchanged;
-/// else (all DONE, or no task at all) ⇒ DONE.
+/// The job roll-up over `(status, stopped)` of its tasks (a stopped task counts as INIT):
+/// anything in flight ⇒ DOING; else any failure ⇒ FAILED; else any INIT ⇒ unchanged; else (all
+/// DONE, or no task at all) ⇒ DONE.
 pub fn aggregate(tasks: &[(TaskStatus, bool)], current: JobStatus) -> JobStatus {
     let effective = |&(s, stopped): &(TaskStatus, bool)| if stopped { TaskStatus::Init } else { s };
     if tasks.iter().map(effective).any(TaskStatus::is_in_flight) {

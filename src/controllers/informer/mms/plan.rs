@@ -143,9 +143,10 @@ pub fn known_log(prev: Option<&JobView>, task: &MmsTask) -> Option<Vec<String>> 
 }
 
 /// The view of a job whose tasks the list figures already tell, without reading them: by the
-/// documented roll-up (mms-api.md §5.4), a job not stopped is `INIT` with nothing done only
-/// while every task waits in `INIT`, and `DONE` with every task done only when all are `DONE`
-/// (verification, when enabled, comes before `DONE`). Anything else needs its tasks read.
+/// job status roll-up (`docs/cloud-apis.md#mms-task-state-machine-and-job-status`), a job not
+/// stopped is `INIT` with nothing done only while every task waits in `INIT`, and `DONE` with
+/// every task done only when all are `DONE` (verification, when enabled, comes before `DONE`).
+/// Anything else needs its tasks read.
 pub fn implied_view(job: &MmsJob) -> Option<JobView> {
     let summary = Summary::of(job);
     let state = match summary.status.as_str() {

@@ -77,7 +77,7 @@ fn cond<'a>(
     conditions::find(&d.status.conditions, t).unwrap()
 }
 
-// ---------- granularity (seed 000) ----------
+// ---------- granularity: whole database, tables, partitions ----------
 
 #[test]
 fn whole_database_sends_no_tables() {
