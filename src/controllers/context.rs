@@ -10,7 +10,7 @@ use std::fmt::Debug;
 use k8s_openapi::NamespaceResourceScope;
 use kube::api::Api;
 use kube::runtime::controller;
-use kube::runtime::events::{Recorder, Reporter};
+use kube::runtime::events::Reporter;
 use kube::runtime::reflector::ObjectRef;
 use kube::{Client, Resource};
 use serde::de::DeserializeOwned;
@@ -57,7 +57,7 @@ impl Default for Settings {
 pub struct Context {
     pub client: Client,
     pub cloud: Cloud,
-    pub recorder: Recorder,
+    pub recorder: super::events::Events,
     pub metrics: Arc<Metrics>,
     pub settings: Settings,
     /// Batched reads of MMS jobs, per account and region.
@@ -106,7 +106,7 @@ impl Context {
             cloud.budget_rate(Product::Dts, "DescribeDtsJobs"),
         );
         Self {
-            recorder: Recorder::new(client.clone(), reporter),
+            recorder: super::events::Events::new(client.clone(), reporter),
             client,
             cloud,
             metrics,

@@ -194,8 +194,8 @@ where
             } else {
                 EventType::Normal
             },
-            // The reason names the new phase: events with the same reason are folded into one
-            // series (kube's recorder), which would hide every later phase change.
+            // The reason names the new phase: warnings with the same reason are folded into
+            // one series (see `events`), which would hide every later phase change.
             new_phase.as_deref().unwrap_or("PhaseChanged"),
             &note,
         )
@@ -465,8 +465,8 @@ pub async fn publish<K: Managed>(
 }
 
 /// Like [`publish`], for one `action` of several of the same reason (e.g. each step of a
-/// switch): the recorder folds events by reason and action, not by note, so each action gets
-/// its own event instead of one "(x2)" line.
+/// switch): warnings are folded by reason and action, not by note (see `events`), so each
+/// action gets its own event instead of one "(x2)" line.
 pub async fn publish_action<K: Managed>(
     ctx: &Context,
     obj: &K,

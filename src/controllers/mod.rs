@@ -10,6 +10,7 @@ pub mod data_source;
 pub mod dataworks_migration;
 pub mod dts_migration;
 pub mod error;
+pub mod events;
 pub mod informer;
 pub mod leader;
 pub mod managed;
