@@ -20,7 +20,7 @@ mod measure;
 use std::time::{Duration, Instant};
 
 use measure::calls::{CallLog, by_action, now_ms, peak_per_second};
-use measure::watch::follow;
+use measure::watch::{Follow, follow};
 use measure::{cpu_seconds, sample};
 use serde_json::{Value, json};
 use support::*;
@@ -60,10 +60,25 @@ fn scenario(time_scale: f64, tables: usize) -> String {
     yaml
 }
 
-fn wait_until(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
+/// Waits for `done`, reading the followed lists whole every 30 s in case a watch missed a line,
+/// and saying where things stand every minute.
+fn wait_until(what: &str, limit: Duration, follows: &[&Follow], mut done: impl FnMut() -> bool) {
     let start = Instant::now();
+    let (mut resynced, mut said) = (Instant::now(), Instant::now());
     while !done() {
         assert!(start.elapsed() < limit, "{what}: not within {limit:?}");
+        if resynced.elapsed() > Duration::from_secs(30) {
+            follows.iter().for_each(|f| _ = f.resync());
+            resynced = Instant::now();
+        }
+        if said.elapsed() > Duration::from_secs(60) {
+            let phases: Vec<_> = follows.iter().map(|f| f.phases()).collect();
+            eprintln!(
+                "waiting for {what} ({:.0} s): {phases:?}",
+                start.elapsed().as_secs_f64()
+            );
+            said = Instant::now();
+        }
         std::thread::sleep(Duration::from_millis(250));
     }
 }
@@ -72,6 +87,10 @@ fn wait_until(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
 /// incremental replication, polled for lag.
 fn replicates(i: usize) -> bool {
     i % 2 == 1
+}
+
+fn job_name(i: usize) -> String {
+    format!("job-{i:05}")
 }
 
 fn dts_name(i: usize) -> String {
@@ -84,7 +103,7 @@ fn create(ns: &Namespace, mms_jobs: usize, migrations: usize) {
     let mut items: Vec<Value> = (0..mms_jobs)
         .map(|i| {
             json!({"apiVersion": "migration.aliyun-operator.dev/v1alpha1", "kind": "MmsJob",
-                   "metadata": {"name": format!("job-{i:05}")},
+                   "metadata": {"name": job_name(i)},
                    "spec": {"dataSourceRef": {"name": format!("src-{:02}", i % SOURCES)},
                             "srcDbName": "sales", "tables": [format!("t{:04}", i / SOURCES % per_source.max(1))]}})
         })
@@ -191,6 +210,7 @@ fn run(cluster: &Cluster, objects: usize, time_scale: f64) -> Value {
         "mmsjobs",
         ".status.jobId",
         MMS_TERMINAL,
+        (0..mms_jobs).map(job_name),
     );
     let dts = follow(
         &cluster.kubeconfig,
@@ -198,6 +218,7 @@ fn run(cluster: &Cluster, objects: usize, time_scale: f64) -> Value {
         "dtsmigrations",
         ".status.dtsJobId",
         DTS_SETTLED,
+        (0..migrations).map(dts_name),
     );
     std::thread::sleep(Duration::from_secs(2));
     let before = sample(pid).unwrap();
@@ -208,7 +229,8 @@ fn run(cluster: &Cluster, objects: usize, time_scale: f64) -> Value {
     let created = t0.elapsed();
 
     let limit = Duration::from_secs(3600);
-    wait_until("a first status for every object", limit, || {
+    let both = [&jobs, &dts];
+    wait_until("a first status for every object", limit, &both, || {
         jobs.with_status() == mms_jobs && dts.with_status() == migrations
     });
     let first_all = jobs
@@ -216,9 +238,12 @@ fn run(cluster: &Cluster, objects: usize, time_scale: f64) -> Value {
         .max(dts.last(migrations, |s| s.first_status))
         .unwrap()
         - t0;
-    wait_until("every cloud object created (or finished)", limit, || {
-        jobs.in_cloud_or_done() == mms_jobs && dts.in_cloud_or_done() == migrations
-    });
+    wait_until(
+        "every cloud object created (or finished)",
+        limit,
+        &both,
+        || jobs.in_cloud_or_done() == mms_jobs && dts.in_cloud_or_done() == migrations,
+    );
     let all_created = t0.elapsed();
 
     // Steady state, live: everything exists in the cloud and runs; what the operator calls per
@@ -276,7 +301,7 @@ fn run(cluster: &Cluster, objects: usize, time_scale: f64) -> Value {
     block_on(sim.admin.set_scale(time_scale)).unwrap();
     let pause = paused.elapsed();
 
-    wait_until("every object in a terminal phase", limit, || {
+    wait_until("every object in a terminal phase", limit, &both, || {
         jobs.terminal() == mms_jobs && dts.terminal() == migrations
     });
     let last_terminal = jobs
@@ -393,6 +418,8 @@ fn run(cluster: &Cluster, objects: usize, time_scale: f64) -> Value {
         "restart_peak_rss_mb": mb(restart_hwm),
         "restart_calls": restart_calls,
         "sigterm_exit_seconds_idle": exit_idle,
+        // Objects whose terminal phase only a whole-list read showed: the watches missed them.
+        "watch_missed": jobs.missed.load(std::sync::atomic::Ordering::Relaxed) + dts.missed.load(std::sync::atomic::Ordering::Relaxed),
         "mms_phases": format!("{:?}", jobs.phases()),
         "dts_phases": format!("{:?}", dts.phases()),
     });

@@ -1,11 +1,13 @@
 //! Follows one kind with `kubectl get --watch` (one watch, as the reference harness did, not
 //! lists that would load the API server more than the operator does): when each object first
-//! had a phase, when it reached a terminal one, and whether its cloud object exists.
+//! had a phase, when it reached a terminal one, and whether its cloud object exists. A watch can
+//! miss or mangle a line (kubectl restarted by the API server, a line cut at exit), so only the
+//! expected names count, and `resync` reads the whole list once when a wait has gone quiet.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io::BufRead;
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -24,6 +26,41 @@ pub struct Follow {
     pub seen: Arc<Mutex<HashMap<String, Seen>>>,
     stop: Arc<AtomicBool>,
     child: Arc<Mutex<Option<Child>>>,
+    source: Arc<Source>,
+    /// Objects whose terminal phase only a resync showed: the watch missed it.
+    pub missed: Arc<AtomicUsize>,
+}
+
+/// What is followed, and which names count.
+#[derive(Default)]
+struct Source {
+    kubeconfig: std::path::PathBuf,
+    ns: String,
+    resource: String,
+    /// One object's line: `name=phase=id`.
+    line: String,
+    terminal: &'static [&'static str],
+    names: HashSet<String>,
+}
+
+impl Source {
+    fn kubectl(&self, watch: bool) -> Command {
+        // The watch prints each object by itself; the plain get prints one List.
+        let template = if watch {
+            format!("jsonpath={}", self.line)
+        } else {
+            format!("jsonpath={{range .items[*]}}{}{{end}}", self.line)
+        };
+        let mut kubectl = Command::new("kubectl");
+        kubectl
+            .env("KUBECONFIG", &self.kubeconfig)
+            .args(["-n", &self.ns, "get", &self.resource, "-o", &template])
+            .stderr(Stdio::null());
+        if watch {
+            kubectl.arg("--watch");
+        }
+        kubectl
+    }
 }
 
 impl Follow {
@@ -74,6 +111,21 @@ impl Follow {
             .max()
     }
 
+    /// Reads the whole list once and records it; returns how many objects it found terminal that
+    /// the watch had not (also counted in `missed`).
+    pub fn resync(&self) -> usize {
+        let Ok(out) = self.source.kubectl(false).output() else {
+            return 0;
+        };
+        let before = self.terminal();
+        for line in String::from_utf8_lossy(&out.stdout).lines() {
+            record(&self.seen, line, &self.source);
+        }
+        let found = self.terminal() - before;
+        self.missed.fetch_add(found, Ordering::Relaxed);
+        found
+    }
+
     /// Phases and how many objects are in each.
     pub fn phases(&self) -> HashMap<String, usize> {
         let mut out = HashMap::new();
@@ -86,32 +138,35 @@ impl Follow {
 
 /// Follows `kubectl -n ns get <resource> --watch`, started again whenever the API server ends
 /// the watch; `id_path` is the status field naming the cloud object; phases in `terminal` end an
-/// object.
+/// object; lines for other names than `names` are ignored.
 pub fn follow(
     kubeconfig: &std::path::Path,
     ns: &str,
     resource: &str,
     id_path: &str,
     terminal: &'static [&'static str],
+    names: impl IntoIterator<Item = String>,
 ) -> Follow {
-    let follow = Follow::default();
+    let source = Arc::new(Source {
+        kubeconfig: kubeconfig.to_path_buf(),
+        ns: ns.to_string(),
+        resource: resource.to_string(),
+        line: format!("{{.metadata.name}}={{.status.phase}}={{{id_path}}}{{\"\\n\"}}"),
+        terminal,
+        names: names.into_iter().collect(),
+    });
+    let follow = Follow {
+        source: source.clone(),
+        ..Follow::default()
+    };
     let seen = follow.seen.clone();
     let stop = follow.stop.clone();
     let child = follow.child.clone();
-    let (kubeconfig, ns, resource) = (
-        kubeconfig.to_path_buf(),
-        ns.to_string(),
-        resource.to_string(),
-    );
-    let template =
-        format!("jsonpath={{.metadata.name}}={{.status.phase}}={{{id_path}}}{{\"\\n\"}}");
     std::thread::spawn(move || {
         while !stop.load(Ordering::Relaxed) {
-            let mut kubectl = Command::new("kubectl")
-                .env("KUBECONFIG", &kubeconfig)
-                .args(["-n", &ns, "get", &resource, "--watch", "-o", &template])
+            let mut kubectl = source
+                .kubectl(true)
                 .stdout(Stdio::piped())
-                .stderr(Stdio::null())
                 .spawn()
                 .expect("kubectl is installed");
             let stdout = kubectl.stdout.take().expect("piped stdout");
@@ -120,7 +175,7 @@ pub fn follow(
                 .lines()
                 .map_while(Result::ok)
             {
-                record(&seen, &line, terminal);
+                record(&seen, &line, &source);
             }
             if let Some(mut done) = child.lock().unwrap().take() {
                 let _ = done.wait();
@@ -130,18 +185,21 @@ pub fn follow(
     follow
 }
 
-fn record(seen: &Mutex<HashMap<String, Seen>>, line: &str, terminal: &[&str]) {
+fn record(seen: &Mutex<HashMap<String, Seen>>, line: &str, source: &Source) {
     let mut parts = line.splitn(3, '=');
     let (Some(name), Some(phase), id) = (parts.next(), parts.next(), parts.next()) else {
         return;
     };
+    if !source.names.contains(name) {
+        return;
+    }
     let now = Instant::now();
     let mut seen = seen.lock().unwrap();
     let s = seen.entry(name.to_string()).or_default();
     if !phase.is_empty() {
         s.first_status.get_or_insert(now);
         s.phase = phase.to_string();
-        if terminal.contains(&phase) {
+        if source.terminal.contains(&phase) {
             s.terminal.get_or_insert(now);
         }
     }
