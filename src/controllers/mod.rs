@@ -8,6 +8,7 @@ pub mod credentials;
 pub mod cutover;
 pub mod data_source;
 pub mod dataworks_migration;
+pub mod decision;
 pub mod dts_migration;
 pub mod error;
 pub mod events;

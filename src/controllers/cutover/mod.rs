@@ -19,6 +19,7 @@ use kube::runtime::reflector::ObjectRef;
 use kube::{Resource, ResourceExt};
 
 use super::context::Context;
+use super::decision;
 use super::error::Result;
 use super::managed::{annotation, report};
 use super::prelude::{Phases, Prelude, Request, prelude};
@@ -201,7 +202,7 @@ async fn reconcile(cutover: Arc<Cutover>, ctx: Arc<Context>) -> Result<Action> {
             return Err(e);
         }
     }
-    Ok(Action::requeue(ctx.poll(decision.requeue)))
+    Ok(decision::action(&ctx, decision.requeue))
 }
 
 /// Shows `Paused` while the annotation holds the cutover and remembers the phase it stopped.

@@ -143,12 +143,7 @@ pub enum Act {
     },
 }
 
-#[derive(Clone, Debug, PartialEq)]
-pub struct Decision {
-    pub status: DataSourceStatus,
-    pub act: Option<Act>,
-    pub requeue: Duration,
-}
+pub type Decision = crate::controllers::decision::Decision<DataSourceStatus, Act>;
 
 /// How long until the service must be read again (zero: now); `scale` is the operator's poll
 /// scale.
@@ -348,7 +343,7 @@ fn derive(
     Decision {
         status,
         act,
-        requeue,
+        requeue: Some(requeue),
     }
 }
 
@@ -377,7 +372,7 @@ fn unresolved(
     Decision {
         status,
         act: None,
-        requeue: RESOLVE_RETRY,
+        requeue: Some(RESOLVE_RETRY),
     }
 }
 

@@ -12,6 +12,7 @@ use kube::{Resource, ResourceExt};
 
 use super::context::Context;
 use super::credentials;
+use super::decision;
 use super::error::{Error, Result};
 use super::managed::{publish, rejected, report};
 use super::prelude::{Phases, Prelude, Request, prelude};
@@ -115,7 +116,7 @@ async fn reconcile(ds: Arc<DataSource>, ctx: Arc<Context>) -> Result<Action> {
         .await;
     }
     report(&ctx, ds.as_ref(), &status).await?;
-    Ok(Action::requeue(ctx.poll(decision.requeue)))
+    Ok(decision::action(&ctx, decision.requeue))
 }
 
 /// Reads the data source, the scan recorded in status, and the database list.

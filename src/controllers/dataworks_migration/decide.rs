@@ -127,13 +127,7 @@ pub enum Answer {
     CreateRefused(String),
 }
 
-#[derive(Clone, Debug, PartialEq)]
-pub struct Decision {
-    pub status: DataWorksMigrationStatus,
-    pub act: Option<Act>,
-    /// None: nothing to poll; wait for a change of the object.
-    pub requeue: Option<Duration>,
-}
+pub type Decision = crate::controllers::decision::Decision<DataWorksMigrationStatus, Act>;
 
 /// Everything a decision depends on.
 pub struct Inputs<'a> {

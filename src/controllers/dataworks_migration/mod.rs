@@ -16,6 +16,7 @@ use kube::{Resource, ResourceExt};
 
 use super::context::Context;
 use super::credentials;
+use super::decision;
 use super::error::{Error, Result};
 use super::managed::{publish, rejected, report};
 use super::prelude::{Phases, Prelude, Request, prelude};
@@ -131,10 +132,7 @@ async fn apply(m: Arc<DataWorksMigration>, ctx: Arc<Context>) -> Result<Action> 
         publish_act(&ctx, &m, act, &answer).await;
     }
     report(&ctx, m.as_ref(), &status).await?;
-    Ok(match decision.requeue {
-        Some(d) => Action::requeue(ctx.poll(d)),
-        None => Action::await_change(),
-    })
+    Ok(decision::action(&ctx, decision.requeue))
 }
 
 /// Sends the decided request. A create the cloud refuses for good is an answer (the spec must

@@ -157,12 +157,7 @@ pub struct AlertRule {
     pub phones: Vec<String>,
 }
 
-#[derive(Clone, Debug, PartialEq)]
-pub struct Decision {
-    pub status: DtsMigrationStatus,
-    pub act: Option<Act>,
-    pub requeue: Duration,
-}
+pub type Decision = crate::controllers::decision::Decision<DtsMigrationStatus, Act>;
 
 /// How long until DTS must be read again (zero: now); `scale` is the operator's poll scale.
 pub fn until_poll(
@@ -382,7 +377,7 @@ fn derive(
     Decision {
         status,
         act: out.act,
-        requeue,
+        requeue: Some(requeue),
     }
 }
 

@@ -20,6 +20,7 @@ use kube::{Resource, ResourceExt};
 use super::cleanup_credentials;
 use super::context::Context;
 use super::credentials::{self, Captured};
+use super::decision;
 use super::error::{Error, Result};
 use super::informer::ObjKey;
 use super::informer::dts::{DtsTarget, TaskMemo, Track};
@@ -321,7 +322,7 @@ async fn apply(m: Arc<DtsMigration>, ctx: Arc<Context>) -> Result<Action> {
     }
     if decision.act.is_some() {
         // Ids recorded by the act are followed from the next reconcile on; come back soon.
-        return Ok(Action::requeue(ctx.poll(decision.requeue)));
+        return Ok(decision::action(&ctx, decision.requeue));
     }
     // The informer's news wakes it; without news (DTS cannot be read) it comes back when the
     // newest lag sample turns stale.

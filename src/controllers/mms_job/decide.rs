@@ -237,12 +237,7 @@ impl Act {
     }
 }
 
-#[derive(Clone, Debug, PartialEq)]
-pub struct Decision {
-    pub status: MmsJobStatus,
-    pub act: Option<Act>,
-    pub requeue: Duration,
-}
+pub type Decision = crate::controllers::decision::Decision<MmsJobStatus, Act>;
 
 /// Whether the spec asks for something the last observation has not answered yet: a new
 /// generation, a suspend or resume, a retry. The reconcile then decides at once on what it has.
@@ -629,7 +624,7 @@ fn finish_job<'a>(
             Decision {
                 status,
                 act,
-                requeue,
+                requeue: Some(requeue),
             }
         },
     )

@@ -17,6 +17,7 @@ use kube::{Resource, ResourceExt};
 use super::cleanup_credentials;
 use super::context::Context;
 use super::credentials::{self, Captured};
+use super::decision;
 use super::error::{Error, Result};
 use super::informer::ObjKey;
 use super::informer::mms::{JobMemo, MmsTarget, Target, Track};
@@ -283,7 +284,7 @@ async fn apply(job: Arc<MmsJob>, ctx: Arc<Context>, sources: &Store<DataSource>)
         let mut status = decision.status;
         status.last_handled_reconcile_at = handled;
         report(&ctx, job.as_ref(), &status).await?;
-        return Ok(Action::requeue(ctx.poll(decision.requeue)));
+        return Ok(decision::action(&ctx, decision.requeue));
     };
     let mms = mms.with_pacing(ticket(&key));
     let observation = ctx.mms_informer.track(

@@ -205,12 +205,7 @@ impl std::fmt::Debug for Act {
     }
 }
 
-#[derive(Clone, Debug, PartialEq)]
-pub struct Decision {
-    pub status: CutoverStatus,
-    pub act: Option<Act>,
-    pub requeue: Duration,
-}
+pub type Decision = crate::controllers::decision::Decision<CutoverStatus, Act>;
 
 pub struct Inputs<'a> {
     pub spec: &'a CutoverSpec,
@@ -522,7 +517,7 @@ impl Machine<'_, '_> {
         Decision {
             status: self.status,
             act: self.act,
-            requeue: self.requeue,
+            requeue: Some(self.requeue),
         }
     }
 

@@ -265,7 +265,8 @@ fn a_closed_window_waits_and_wakes_up_when_it_opens() {
     w.sample(100);
     let d = w.step(&spec, 100);
     assert_eq!(w.phase(), Phase::WaitingForWindow);
-    assert!(d.requeue <= Duration::from_secs(300) && d.requeue >= Duration::from_secs(1));
+    let requeue = d.requeue.expect("a Cutover is always looked at again");
+    assert!(requeue <= Duration::from_secs(300) && requeue >= Duration::from_secs(1));
     w.run(&spec, 400, 700, 5, completed);
     assert_eq!(w.phase(), Phase::Completed);
 }

@@ -300,7 +300,10 @@ impl World {
                 self.sample(t);
             }
             let d = self.step(spec, t);
-            assert!(!d.requeue.is_zero(), "never requeue at once");
+            assert!(
+                d.requeue.is_some_and(|r| !r.is_zero()),
+                "never requeue at once"
+            );
             if phases.last() != Some(&self.phase()) {
                 phases.push(self.phase());
             }

@@ -143,7 +143,7 @@ fn not_found_points_to_the_console() {
     );
     assert_eq!(d.status.phase, Some(DataSourcePhase::NotFound));
     assert!(ready(&d.status).message.contains("mma/datasource"));
-    assert_eq!(d.requeue, RESOLVE_RETRY);
+    assert_eq!(d.requeue, Some(RESOLVE_RETRY));
 }
 
 #[test]
@@ -239,7 +239,7 @@ fn on_create_scan_starts_once_and_gates_readiness() {
     });
     let d = decide(&s, &prev, Some(1), &running, at(10));
     assert_eq!(d.act, None, "no second scan while one runs");
-    assert_eq!(d.requeue, SCAN_POLL);
+    assert_eq!(d.requeue, Some(SCAN_POLL));
     assert_eq!(ready(&d.status).reason, "Scanning");
 
     // It finishes: counts land in status, Ready turns True, no further scan.
@@ -315,14 +315,14 @@ fn interval_scans_follow_the_last_finished_scan() {
     assert_eq!(d.act, None);
     assert_eq!(
         d.requeue,
-        Duration::from_secs(600),
+        Some(Duration::from_secs(600)),
         "drift check comes first"
     );
     prev = d.status;
     let d = decide(&s, &prev, Some(1), &found(), at(3300));
     assert_eq!(
         d.requeue,
-        Duration::from_secs(300),
+        Some(Duration::from_secs(300)),
         "wake up when the interval scan is due"
     );
     let d = decide(&s, &prev, Some(1), &found(), at(3600));

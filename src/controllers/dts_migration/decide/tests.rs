@@ -289,7 +289,7 @@ fn a_full_only_task_completes_by_itself() {
     assert_eq!(d.status.phase, Some(Phase::Completed));
     assert_eq!(cond(&d, READY).reason, "Completed");
     assert_eq!(d.act, None);
-    assert_eq!(d.requeue, POLL_SETTLED);
+    assert_eq!(d.requeue, Some(POLL_SETTLED));
 }
 
 #[test]

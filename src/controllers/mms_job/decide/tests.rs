@@ -243,7 +243,7 @@ fn async_task_done_yields_the_job_id() {
     };
     let d = run(&spec(), &prev, Observed::Creating(task));
     assert_eq!(d.status.job_id, Some(42));
-    assert_eq!(d.requeue, Duration::ZERO, "read the new job at once");
+    assert_eq!(d.requeue, Some(Duration::ZERO), "read the new job at once");
 }
 
 #[test]
@@ -407,7 +407,7 @@ fn progress_and_counts_are_reported() {
     );
     assert_eq!(d.status.progress.as_deref(), Some("1/4 (25%)"));
     assert_eq!(d.status.task_counts["DATA_DOING"], 3);
-    assert_eq!(d.requeue, POLL_RUNNING);
+    assert_eq!(d.requeue, Some(POLL_RUNNING));
 }
 
 #[test]
@@ -727,7 +727,7 @@ fn a_decision_is_not_polled_again_at_once_unless_it_asks_to() {
     ];
     for (prev, observed) in cases {
         let d = run(&s, &prev, observed.clone());
-        let immediate = d.requeue == Duration::ZERO;
+        let immediate = d.requeue == Some(Duration::ZERO);
         assert_eq!(
             poll_due(&s, &d.status, Some(1), at(0)),
             immediate,
