@@ -8,6 +8,7 @@ use serde_json::json;
 
 use super::decide::{Act, List, Outcome, Purpose};
 use super::observe::Seen;
+use super::patch;
 use super::targets::{self, SetError};
 use crate::api::common::annotations;
 use crate::api::cutover::{Cutover, CutoverPlan};
@@ -125,7 +126,10 @@ pub async fn run(
             purpose,
         } => {
             let (target, label) = target(plan, seen, *list, *index);
-            let result = targets::set(&ctx.client, &ns, target, value.as_deref()).await;
+            let result = match patch::build(target, value.as_deref()) {
+                Ok(built) => targets::send(&ctx.client, &ns, &built).await,
+                Err(why) => Err(SetError::Rejected(why)),
+            };
             let mut secrets: Vec<&str> = value.iter().map(String::as_str).collect();
             let current = match *list {
                 List::Freeze => &seen.freeze[*index],

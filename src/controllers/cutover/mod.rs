@@ -6,6 +6,7 @@ mod act;
 pub mod decide;
 pub mod gates;
 mod observe;
+pub mod patch;
 mod permissions;
 pub mod targets;
 pub mod window;

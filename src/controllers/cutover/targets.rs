@@ -14,6 +14,7 @@ use kube::discovery::ApiResource;
 use serde_json::{Value, json};
 
 use super::decide::{Read, TargetObs};
+use super::patch::{Expect, Object, TargetPatch};
 use super::permissions::{Need, allowed};
 use crate::aliyun::mask::is_secret_key;
 use crate::api::common::MANAGER;
@@ -395,88 +396,76 @@ fn kept_as_sent(
     }
 }
 
-/// Sets target `t` to `value` (None: remove the key) and checks that the server's answer reads
-/// back as set. Unknown fields are refused (strict field validation), never silently dropped.
-pub async fn set(
+/// Sends a built patch and checks that the server's answer reads back as set. Unknown fields
+/// are refused (strict field validation), never silently dropped.
+pub async fn send(
     client: &kube::Client,
     ns: &str,
-    t: &SwitchTarget,
-    value: Option<&str>,
+    p: &TargetPatch,
 ) -> std::result::Result<(), SetError> {
-    let name = label(t);
-    if let Some(c) = &t.config_map_key {
-        let api: Api<ConfigMap> = Api::namespaced(client.clone(), ns);
-        let cm = api
-            .patch(
-                &c.name,
-                &strict(),
-                &Patch::Merge(json!({"data": {&c.key: value}})),
-            )
-            .await?;
-        kept_as_sent(&name, value, cm.data.and_then(|d| d.get(&c.key).cloned()))
-    } else if let Some(s) = &t.secret_key {
-        let api: Api<Secret> = Api::namespaced(client.clone(), ns);
-        // `value` is already base64: the bytes go through unchanged.
-        let sec = api
-            .patch(
-                &s.name,
-                &strict(),
-                &Patch::Merge(json!({"data": {&s.key: value}})),
-            )
-            .await?;
-        kept_as_sent(&name, value, secret_value(&sec, &s.key))
-    } else if let Some(s) = &t.service {
-        let api: Api<Service> = Api::namespaced(client.clone(), ns);
-        let svc = api
-            .patch(
-                &s.name,
-                &strict(),
-                &Patch::Merge(json!({"spec": {"externalName": value}})),
-            )
-            .await?;
-        kept_as_sent(&name, value, svc.spec.and_then(|x| x.external_name))
-    } else if let Some(m) = &t.merge_patch {
-        let ar = resource(client, &m.api_version, &m.kind)
-            .await
-            .map_err(|e| SetError::Transient(Error::Dependency(e)))?;
-        let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), ns, &ar);
-        // For a merge patch the "value" is the patch itself (set) or the saved projection
-        // (restore); nulls in it delete fields that did not exist before.
-        let patch = parse_patch(value.unwrap_or("{}")).map_err(SetError::Rejected)?;
-        let answer = api.patch(&m.name, &strict(), &Patch::Merge(&patch)).await?;
-        let answer = serde_json::to_value(&answer).unwrap_or(Value::Null);
-        let kept = project(&answer, &patch);
-        if kept == patch {
-            Ok(())
-        } else {
-            Err(SetError::Rejected(format!(
-                "the server did not keep {} of the merge patch on {name}",
-                differing_paths(&patch, &kept, "").join(", ")
-            )))
+    let patch = Patch::Merge(&p.patch);
+    let answer: Option<String> = match &p.object {
+        Object::ConfigMap { name, key } => {
+            let cm = Api::<ConfigMap>::namespaced(client.clone(), ns)
+                .patch(name, &strict(), &patch)
+                .await?;
+            cm.data.and_then(|d| d.get(key).cloned())
         }
-    } else if let Some(s) = &t.scale {
-        let replicas: i32 = value
-            .and_then(|v| v.parse().ok())
-            .ok_or_else(|| SetError::Rejected(format!("{name}: replicas must be a number")))?;
-        let patch = Patch::Merge(json!({"spec": {"replicas": replicas}}));
-        let scale = match s.kind {
-            WorkloadKind::Deployment => {
-                Api::<Deployment>::namespaced(client.clone(), ns)
-                    .patch_scale(&s.name, &PatchParams::default(), &patch)
-                    .await?
-            }
-            WorkloadKind::StatefulSet => {
-                Api::<StatefulSet>::namespaced(client.clone(), ns)
-                    .patch_scale(&s.name, &PatchParams::default(), &patch)
-                    .await?
-            }
-        };
-        // ScaleSpec.replicas is omitted when 0 (omitempty).
-        let kept = scale.spec.and_then(|x| x.replicas).unwrap_or(0);
-        kept_as_sent(&name, value, Some(kept.to_string()))
-    } else {
-        Err(SetError::Rejected(format!("{name}: no target kind set")))
-    }
+        Object::Secret { name, key } => {
+            let sec = Api::<Secret>::namespaced(client.clone(), ns)
+                .patch(name, &strict(), &patch)
+                .await?;
+            secret_value(&sec, key)
+        }
+        Object::Service(name) => {
+            let svc = Api::<Service>::namespaced(client.clone(), ns)
+                .patch(name, &strict(), &patch)
+                .await?;
+            svc.spec.and_then(|x| x.external_name)
+        }
+        Object::Other {
+            api_version,
+            kind,
+            name,
+        } => {
+            let ar = resource(client, api_version, kind)
+                .await
+                .map_err(|e| SetError::Transient(Error::Dependency(e)))?;
+            let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), ns, &ar);
+            let answer = api.patch(name, &strict(), &patch).await?;
+            let answer = serde_json::to_value(&answer).unwrap_or(Value::Null);
+            let kept = project(&answer, &p.patch);
+            return if kept == p.patch {
+                Ok(())
+            } else {
+                Err(SetError::Rejected(format!(
+                    "the server did not keep {} of the merge patch on {}",
+                    differing_paths(&p.patch, &kept, "").join(", "),
+                    p.label
+                )))
+            };
+        }
+        Object::Scale(kind, name) => {
+            let scale = match kind {
+                WorkloadKind::Deployment => {
+                    Api::<Deployment>::namespaced(client.clone(), ns)
+                        .patch_scale(name, &PatchParams::default(), &patch)
+                        .await?
+                }
+                WorkloadKind::StatefulSet => {
+                    Api::<StatefulSet>::namespaced(client.clone(), ns)
+                        .patch_scale(name, &PatchParams::default(), &patch)
+                        .await?
+                }
+            };
+            // ScaleSpec.replicas is omitted when 0 (omitempty).
+            Some(scale.spec.and_then(|x| x.replicas).unwrap_or(0).to_string())
+        }
+    };
+    let Expect::Field(sent) = &p.expect else {
+        return Ok(());
+    };
+    kept_as_sent(&p.label, sent.as_deref(), answer)
 }
 
 /// Keeps `bytes` under `key` in the Cutover's rollback Secret (created owned by the Cutover).

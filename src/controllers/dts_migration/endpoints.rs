@@ -1,5 +1,5 @@
 //! Spec → DTS wire vocabulary: instance types and engines per API generation, objects, reserve
-//! options, and endpoint accounts read from Secrets at call time.
+//! options, and endpoint accounts read from their Secrets just before a configure.
 
 use std::collections::BTreeMap;
 
@@ -103,42 +103,75 @@ pub fn legacy_engine_name(e: Engine) -> &'static str {
     }
 }
 
-/// The endpoint on the wire, with its account read from the Secret now (never stored).
-pub async fn resolve(
+/// An endpoint's database account (for MaxCompute, the AccessKey pair DTS writes with), read
+/// from its Secret just before a configure and never stored.
+pub struct Account {
+    pub user: String,
+    pub password: SecretString,
+}
+
+impl std::fmt::Debug for Account {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Account(<redacted>)")
+    }
+}
+
+/// Both endpoints' accounts (None: the endpoint names no Secret).
+#[derive(Debug, Default)]
+pub struct Accounts {
+    pub source: Option<Account>,
+    pub destination: Option<Account>,
+}
+
+/// Reads both endpoints' accounts from their Secrets (direct reads: Secrets are not cached).
+pub async fn read_accounts(client: &kube::Client, m: &DtsMigration) -> Result<Accounts> {
+    let namespace = m.namespace().unwrap_or_default();
+    Ok(Accounts {
+        source: read_account(client, &namespace, &m.spec.source).await?,
+        destination: read_account(client, &namespace, &m.spec.destination).await?,
+    })
+}
+
+async fn read_account(
     client: &kube::Client,
     namespace: &str,
     e: &DtsEndpoint,
-    default_region: &str,
-    legacy: bool,
-) -> Result<WireEndpoint> {
-    let (user_name, password) = match &e.credentials_secret_ref {
-        Some(r) => {
-            let odps = e.instance_type == EndpointType::MaxCompute;
-            let user_key = r
-                .username_key
-                .clone()
-                .unwrap_or_else(|| if odps { "accessKeyId" } else { "username" }.to_string());
-            let pass_key = r
-                .password_key
-                .clone()
-                .unwrap_or_else(|| if odps { "accessKeySecret" } else { "password" }.to_string());
-            let secret = read_secret(client, namespace, &r.name).await?;
-            let user = key(&secret, namespace, &r.name, &user_key)?;
-            let pass = key(&secret, namespace, &r.name, &pass_key)?;
-            (
-                Some(user.expose_secret().trim().to_string()),
-                Some(SecretString::new(pass.expose_secret().trim())),
-            )
-        }
-        None if e.instance_type == EndpointType::MaxCompute => {
+) -> Result<Option<Account>> {
+    let Some(r) = &e.credentials_secret_ref else {
+        if e.instance_type == EndpointType::MaxCompute {
             return Err(Error::InvalidSpec(
                 "a MaxCompute endpoint needs credentialsSecretRef with the AccessKey pair DTS writes with".into(),
             ));
         }
-        None => (None, None),
+        return Ok(None);
     };
+    let odps = e.instance_type == EndpointType::MaxCompute;
+    let user_key = r
+        .username_key
+        .clone()
+        .unwrap_or_else(|| if odps { "accessKeyId" } else { "username" }.to_string());
+    let pass_key = r
+        .password_key
+        .clone()
+        .unwrap_or_else(|| if odps { "accessKeySecret" } else { "password" }.to_string());
+    let secret = read_secret(client, namespace, &r.name).await?;
+    let user = key(&secret, namespace, &r.name, &user_key)?;
+    let pass = key(&secret, namespace, &r.name, &pass_key)?;
+    Ok(Some(Account {
+        user: user.expose_secret().trim().to_string(),
+        password: SecretString::new(pass.expose_secret().trim()),
+    }))
+}
+
+/// The endpoint on the wire, in the vocabulary of the resource's API generation.
+pub fn wire(
+    e: &DtsEndpoint,
+    account: Option<&Account>,
+    default_region: &str,
+    legacy: bool,
+) -> WireEndpoint {
     let engine = engine(e);
-    Ok(WireEndpoint {
+    WireEndpoint {
         instance_type: if legacy {
             legacy_instance_type(e.instance_type)
         } else {
@@ -162,11 +195,11 @@ pub async fn resolve(
         ip: e.host.clone(),
         port: e.port.and_then(|p| u16::try_from(p).ok()),
         database_name: e.database.clone(),
-        user_name,
-        password,
+        user_name: account.map(|a| a.user.clone()),
+        password: account.map(|a| a.password.clone()),
         oracle_sid: e.oracle_sid.clone(),
         ..WireEndpoint::default()
-    })
+    }
 }
 
 /// The new API's `DbList`.

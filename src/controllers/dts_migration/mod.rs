@@ -7,10 +7,10 @@ mod leftover;
 pub(crate) mod observe;
 pub mod polling;
 mod requests;
+mod send;
 
 use std::sync::Arc;
 
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::api::Api;
 use kube::runtime::controller::Action;
 use kube::runtime::events::EventType;
@@ -27,7 +27,7 @@ use super::informer::dts::{DtsTarget, TaskMemo, Track};
 use super::managed::{self, Intent, annotation, publish, rejected, report, report_intent};
 use super::prelude::{Phases, Prelude, Request, prelude};
 use super::runner;
-use crate::aliyun::dts::{DtsJobRef, JobMonitorRule, MonitorRuleType};
+use crate::aliyun::dts::DtsJobRef;
 use crate::aliyun::{Admission, DtsClient, Pacing, Priority};
 use crate::api::common::annotations::ADOPT_ID;
 use crate::api::common::{DeletionPolicy, FINALIZER, ManagementPolicy};
@@ -38,6 +38,7 @@ use crate::api::dts_migration::{
 use crate::metrics::LagExport;
 use decide::{Act, Observed, action};
 use requests::uid;
+pub use send::{TaskOp, task_op};
 
 /// Runs the DtsMigration controller until `shutdown`.
 pub async fn run(
@@ -286,7 +287,17 @@ async fn apply(m: Arc<DtsMigration>, ctx: Arc<Context>) -> Result<Action> {
         } else {
             report(&ctx, m.as_ref(), &status).await?;
         }
-        if let Err(e) = act_on(&ctx, &dts, &m, &mut status, act, now).await {
+        let accounts = if requests::needs_accounts(act) {
+            endpoints::read_accounts(&ctx.client, &m).await
+        } else {
+            Ok(endpoints::Accounts::default())
+        };
+        let call = accounts.map(|accounts| requests::build(&m, &status, act, &accounts));
+        let sent = match call {
+            Ok(call) => send::send(&ctx, &dts, &m, &mut status, call, now).await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = sent {
             let unsent = matches!(&e, Error::Cloud(c) if c.request_not_sent());
             if unsent {
                 // Nothing reached the cloud: no task or purchase can be in flight.
@@ -365,243 +376,6 @@ fn progress_ratio(status: &DtsMigrationStatus) -> Option<f64> {
             .and_then(|f| f.percent)
             .map(|p| p as f64 / 100.0),
         _ => None,
-    }
-}
-
-async fn act_on(
-    ctx: &Context,
-    dts: &DtsClient,
-    m: &DtsMigration,
-    status: &mut DtsMigrationStatus,
-    act: &Act,
-    now: jiff::Timestamp,
-) -> Result<()> {
-    let legacy = m.spec.api_generation == ApiGeneration::MigrationJob;
-    match act {
-        Act::CreateInstance if legacy => {
-            let id = dts
-                .create_migration_job(&requests::legacy_purchase(m))
-                .await?;
-            status.dts_instance_id = Some(id.clone());
-            status.dts_job_id = Some(id.clone());
-            publish(
-                ctx,
-                m,
-                EventType::Normal,
-                "InstanceCreated",
-                &format!("bought migration instance {id}"),
-            )
-            .await;
-        }
-        Act::CreateInstance => {
-            let request = requests::purchase(m, status);
-            let bought = dts.create_dts_instance(&request).await?;
-            status.dts_instance_id = Some(bought.instance_id.clone());
-            match (&status.dts_job_id, &bought.job_id) {
-                (None, Some(job)) => status.dts_job_id = Some(job.clone()),
-                (Some(ours), Some(job)) if ours != job => {
-                    // The token answered with the instance bought earlier for this resource
-                    // (its task was configured twice): follow that task, drop the unbought one.
-                    let leftover = ours.clone();
-                    status.dts_job_id = Some(job.clone());
-                    delete_unbought(ctx, dts, m, &[leftover]).await;
-                }
-                _ => {}
-            }
-            publish(
-                ctx,
-                m,
-                EventType::Normal,
-                "InstanceCreated",
-                &format!(
-                    "bought DTS instance {} for task {}",
-                    bought.instance_id,
-                    status.dts_job_id.as_deref().unwrap_or("?")
-                ),
-            )
-            .await;
-        }
-        Act::Configure => {
-            let ns = m.namespace().unwrap_or_default();
-            let source =
-                endpoints::resolve(&ctx.client, &ns, &m.spec.source, &m.spec.region, legacy)
-                    .await?;
-            let destination = endpoints::resolve(
-                &ctx.client,
-                &ns,
-                &m.spec.destination,
-                &m.spec.region,
-                legacy,
-            )
-            .await?;
-            if legacy {
-                dts.configure_migration_job(&requests::legacy_configure(
-                    m,
-                    status,
-                    source,
-                    destination,
-                ))
-                .await?;
-            } else {
-                let configured = dts
-                    .configure_dts_job(&requests::configure(m, status, source, destination))
-                    .await?;
-                status.dts_job_id = Some(configured.dts_job_id.clone());
-                if configured.dts_instance_id.is_some() {
-                    status.dts_instance_id = configured.dts_instance_id.clone();
-                }
-            }
-            publish(
-                ctx,
-                m,
-                EventType::Normal,
-                "Configured",
-                "DTS task configured from the spec",
-            )
-            .await;
-        }
-        Act::Start => {
-            task_op(dts, m.spec.api_generation, status, TaskOp::Start).await?;
-            publish(
-                ctx,
-                m,
-                EventType::Normal,
-                "Started",
-                "StartDtsJob sent (start, precheck again, or resume)",
-            )
-            .await;
-        }
-        Act::SkipPrecheck(skipped) => {
-            let job = status.dts_job_id.as_deref().unwrap_or_default();
-            dts.skip_pre_check(job, &skipped.items).await?;
-            task_op(dts, m.spec.api_generation, status, TaskOp::Start).await?;
-            status.precheck_skipped = Some(skipped.clone());
-            publish(
-                ctx,
-                m,
-                EventType::Normal,
-                "PrecheckWarningsSkipped",
-                &format!(
-                    "skipped precheck warning(s) {} (spec.precheck.skip) and started the precheck again",
-                    skipped.items.join(", ")
-                ),
-            )
-            .await;
-        }
-        Act::Suspend => {
-            task_op(dts, m.spec.api_generation, status, TaskOp::Suspend).await?;
-            status.suspended_at = Some(Time(now));
-            publish(
-                ctx,
-                m,
-                EventType::Normal,
-                "Suspended",
-                "SuspendDtsJob sent (spec.suspend)",
-            )
-            .await;
-        }
-        Act::Stop => {
-            task_op(dts, m.spec.api_generation, status, TaskOp::Stop).await?;
-            publish(
-                ctx,
-                m,
-                EventType::Normal,
-                "Stopped",
-                "StopDtsJob sent (spec.stop): the task finishes for good",
-            )
-            .await;
-        }
-        Act::SyncMonitorRules { rules, generation } => {
-            let job = status.dts_job_id.clone().unwrap_or_default();
-            let held = dts.describe_job_monitor_rule(&job).await?;
-            let mut changed = Vec::new();
-            for rule in rules {
-                let wanted = JobMonitorRule {
-                    dts_job_id: job.clone(),
-                    rule_type: rule.kind,
-                    enabled: rule.enabled,
-                    delay_rule_time: rule.delay_seconds,
-                    phone: (!rule.phones.is_empty()).then(|| rule.phones.join(",")),
-                };
-                let current = held.iter().find(|h| h.rule_type == wanted.rule_type);
-                if !needs_setting(&wanted, current) {
-                    continue;
-                }
-                dts.create_job_monitor_rule(&wanted).await?;
-                changed.push(format!(
-                    "{} {}",
-                    wanted.rule_type.as_str(),
-                    if wanted.enabled { "on" } else { "off" }
-                ));
-            }
-            status.monitor_rules_generation = Some(*generation);
-            if !changed.is_empty() {
-                publish(
-                    ctx,
-                    m,
-                    EventType::Normal,
-                    "MonitorRulesSet",
-                    &format!("DTS alert rules set: {}", changed.join(", ")),
-                )
-                .await;
-            }
-        }
-    }
-    Ok(())
-}
-
-/// Whether DTS must be told `wanted`: it differs from the rule DTS holds, or DTS holds none
-/// and the rule is on (a rule that is off and absent needs no call).
-fn needs_setting(wanted: &JobMonitorRule, held: Option<&JobMonitorRule>) -> bool {
-    match held {
-        None => wanted.enabled,
-        Some(held) if !wanted.enabled => held.enabled,
-        Some(held) => {
-            !held.enabled
-                || held.phone != wanted.phone
-                || (wanted.rule_type == MonitorRuleType::Delay
-                    && held.delay_rule_time != wanted.delay_rule_time)
-        }
-    }
-}
-
-/// Task operations both API generations offer.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum TaskOp {
-    Start,
-    Suspend,
-    Stop,
-    /// Release the instance (DeleteDtsJob / DeleteMigrationJob).
-    Release,
-}
-
-/// Sends `op` for the task recorded in `status`, in the resource's API generation.
-pub async fn task_op(
-    dts: &DtsClient,
-    generation: ApiGeneration,
-    status: &DtsMigrationStatus,
-    op: TaskOp,
-) -> std::result::Result<(), crate::aliyun::Error> {
-    if generation == ApiGeneration::MigrationJob {
-        let id = status.dts_instance_id.as_deref().unwrap_or_default();
-        match op {
-            TaskOp::Start => dts.start_migration_job(id).await.map(drop),
-            TaskOp::Suspend => dts.suspend_migration_job(id, None).await.map(drop),
-            TaskOp::Stop => dts.stop_migration_job(id, None).await.map(drop),
-            TaskOp::Release => dts.delete_migration_job(id).await.map(drop),
-        }
-    } else {
-        let job = DtsJobRef {
-            dts_job_id: status.dts_job_id.clone(),
-            dts_instance_id: status.dts_instance_id.clone(),
-            synchronization_direction: None,
-        };
-        match op {
-            TaskOp::Start => dts.start_dts_job(&job).await.map(drop),
-            TaskOp::Suspend => dts.suspend_dts_job(&job).await.map(drop),
-            TaskOp::Stop => dts.stop_dts_job(&job).await.map(drop),
-            TaskOp::Release => dts.delete_dts_job(&job).await.map(drop),
-        }
     }
 }
 

@@ -1,15 +1,99 @@
-//! The DTS requests a DtsMigration stands for, built from the object and its status alone: act
-//! resolves the endpoints' Secrets, then sends what these return. `Debug` of every request
-//! masks the endpoints' user names and passwords (and the reserve map's secrets).
+//! The DTS calls a decision stands for, built in full without I/O from the object, the status
+//! the decision computed and (for a configure) the endpoints' accounts read just before: act
+//! only sends what `build` returns. `Debug` of every request masks the endpoints' user names
+//! and passwords (and the reserve map's secrets).
 
 use kube::{Resource, ResourceExt};
 
-use super::endpoints;
+use super::TaskOp;
+use super::decide::Act;
+use super::endpoints::{self, Accounts};
 use crate::aliyun::dts::{
     ConfigureDtsJobRequest, ConfigureMigrationJobRequest, CreateDtsInstanceRequest,
-    CreateMigrationJobRequest, DtsEndpoint, DtsJobType,
+    CreateMigrationJobRequest, DtsEndpoint, DtsJobType, JobMonitorRule,
 };
-use crate::api::dts_migration::{DtsMigration, DtsMigrationStatus, MigrationType};
+use crate::api::dts_migration::{
+    ApiGeneration, DtsMigration, DtsMigrationStatus, MigrationType, PrecheckSkipped,
+};
+
+/// One finished call (or, for the alert rules, the rules to hold), as act sends it.
+#[derive(Debug)]
+pub(super) enum Call {
+    LegacyPurchase(CreateMigrationJobRequest),
+    Purchase(Box<CreateDtsInstanceRequest>),
+    LegacyConfigure(Box<ConfigureMigrationJobRequest>),
+    Configure(Box<ConfigureDtsJobRequest>),
+    /// Start, suspend or stop the task the status records, in the resource's API generation.
+    Task(TaskOp),
+    /// SkipPreCheck of these items, then StartDtsJob.
+    SkipPrecheck {
+        job: String,
+        skipped: PrecheckSkipped,
+    },
+    /// The alert rules DTS must hold (each set only where DTS holds something else).
+    MonitorRules {
+        job: String,
+        rules: Vec<JobMonitorRule>,
+        generation: i64,
+    },
+}
+
+/// Whether `act` needs the endpoints' accounts (read from their Secrets) to be built.
+pub(super) fn needs_accounts(act: &Act) -> bool {
+    matches!(act, Act::Configure)
+}
+
+/// The call `act` stands for. `status` is the decision's (it carries the ids a purchase or a
+/// configure names); `accounts` are read when `needs_accounts` says so, else empty.
+pub(super) fn build(
+    m: &DtsMigration,
+    status: &DtsMigrationStatus,
+    act: &Act,
+    accounts: &Accounts,
+) -> Call {
+    let legacy = m.spec.api_generation == ApiGeneration::MigrationJob;
+    let job = || status.dts_job_id.clone().unwrap_or_default();
+    match act {
+        Act::CreateInstance if legacy => Call::LegacyPurchase(legacy_purchase(m)),
+        Act::CreateInstance => Call::Purchase(Box::new(purchase(m, status))),
+        Act::Configure => {
+            let region = &m.spec.region;
+            let source = endpoints::wire(&m.spec.source, accounts.source.as_ref(), region, legacy);
+            let destination = endpoints::wire(
+                &m.spec.destination,
+                accounts.destination.as_ref(),
+                region,
+                legacy,
+            );
+            if legacy {
+                Call::LegacyConfigure(Box::new(legacy_configure(m, status, source, destination)))
+            } else {
+                Call::Configure(Box::new(configure(m, status, source, destination)))
+            }
+        }
+        Act::Start => Call::Task(TaskOp::Start),
+        Act::Suspend => Call::Task(TaskOp::Suspend),
+        Act::Stop => Call::Task(TaskOp::Stop),
+        Act::SkipPrecheck(skipped) => Call::SkipPrecheck {
+            job: job(),
+            skipped: skipped.clone(),
+        },
+        Act::SyncMonitorRules { rules, generation } => Call::MonitorRules {
+            job: job(),
+            rules: rules
+                .iter()
+                .map(|rule| JobMonitorRule {
+                    dts_job_id: job(),
+                    rule_type: rule.kind,
+                    enabled: rule.enabled,
+                    delay_rule_time: rule.delay_seconds,
+                    phone: (!rule.phones.is_empty()).then(|| rule.phones.join(",")),
+                })
+                .collect(),
+            generation: *generation,
+        },
+    }
+}
 
 /// An idempotency token from the object UID: a restarted create returns the same instance.
 pub(super) fn client_token(m: &DtsMigration) -> String {
@@ -190,5 +274,96 @@ mod tests {
             assert!(!debug.contains(secret), "{debug}");
             assert!(!debug.contains("LTAI5tPlantedKeyId0001"), "{debug}");
         }
+    }
+
+    #[test]
+    fn build_turns_each_act_into_its_finished_call() {
+        use super::super::decide::AlertRule;
+        use super::super::endpoints::Account;
+        use crate::aliyun::dts::MonitorRuleType;
+
+        let m = migration(vec![MigrationType::Full]);
+        let status = DtsMigrationStatus {
+            dts_job_id: Some("job-1".into()),
+            dts_instance_id: Some("dtsabc".into()),
+            ..Default::default()
+        };
+        let secret = "Pl4nted-Db-Passw0rd";
+        let accounts = Accounts {
+            source: Some(Account {
+                user: "etl".into(),
+                password: SecretString::new(secret),
+            }),
+            destination: Some(Account {
+                user: "LTAI5tPlantedKeyId0002".into(),
+                password: SecretString::new("Pl4nted-AK-Secret"),
+            }),
+        };
+        assert!(needs_accounts(&Act::Configure));
+        let Call::Configure(r) = build(&m, &status, &Act::Configure, &accounts) else {
+            panic!("a configure of the DtsJob generation");
+        };
+        assert_eq!(r.source.user_name.as_deref(), Some("etl"));
+        assert_eq!(
+            r.source.password.as_ref().map(|p| p.expose_secret()),
+            Some(secret)
+        );
+        assert_eq!(r.source.instance_id.as_deref(), Some("pc-1"));
+        assert_eq!(r.destination.region.as_deref(), Some("cn-shanghai"));
+        assert_eq!(r.dts_job_id.as_deref(), Some("job-1"));
+        let debug = format!("{accounts:?} {r:?}");
+        assert!(
+            !debug.contains(secret) && !debug.contains("LTAI5tPlantedKeyId0002"),
+            "{debug}"
+        );
+
+        let Call::Purchase(p) = build(&m, &status, &Act::CreateInstance, &Accounts::default())
+        else {
+            panic!("a purchase");
+        };
+        assert_eq!(p.job_id.as_deref(), Some("job-1"));
+        for (act, op) in [
+            (Act::Start, TaskOp::Start),
+            (Act::Suspend, TaskOp::Suspend),
+            (Act::Stop, TaskOp::Stop),
+        ] {
+            assert!(!needs_accounts(&act));
+            assert!(
+                matches!(build(&m, &status, &act, &Accounts::default()), Call::Task(o) if o == op)
+            );
+        }
+        let rules = Act::SyncMonitorRules {
+            rules: vec![AlertRule {
+                kind: MonitorRuleType::Delay,
+                enabled: true,
+                delay_seconds: Some(30),
+                phones: vec!["1380000".into(), "1390000".into()],
+            }],
+            generation: 4,
+        };
+        let Call::MonitorRules {
+            job,
+            rules,
+            generation,
+        } = build(&m, &status, &rules, &Accounts::default())
+        else {
+            panic!("alert rules");
+        };
+        assert_eq!((job.as_str(), generation), ("job-1", 4));
+        assert_eq!(rules[0].dts_job_id, "job-1");
+        assert_eq!(rules[0].phone.as_deref(), Some("1380000,1390000"));
+        assert_eq!(rules[0].delay_rule_time, Some(30));
+
+        let mut legacy = m.clone();
+        legacy.spec.api_generation = ApiGeneration::MigrationJob;
+        let Call::LegacyConfigure(r) = build(&legacy, &status, &Act::Configure, &accounts) else {
+            panic!("a configure of the MigrationJob generation");
+        };
+        assert_eq!(r.migration_job_id, "dtsabc");
+        assert_eq!(r.source.user_name.as_deref(), Some("etl"));
+        assert!(matches!(
+            build(&legacy, &status, &Act::CreateInstance, &Accounts::default()),
+            Call::LegacyPurchase(_)
+        ));
     }
 }
