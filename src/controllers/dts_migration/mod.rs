@@ -287,17 +287,7 @@ async fn apply(m: Arc<DtsMigration>, ctx: Arc<Context>) -> Result<Action> {
         } else {
             report(&ctx, m.as_ref(), &status).await?;
         }
-        let accounts = if requests::needs_accounts(act) {
-            endpoints::read_accounts(&ctx.client, &m).await
-        } else {
-            Ok(endpoints::Accounts::default())
-        };
-        let call = accounts.map(|accounts| requests::build(&m, &status, act, &accounts));
-        let sent = match call {
-            Ok(call) => send::send(&ctx, &dts, &m, &mut status, call, now).await,
-            Err(e) => Err(e),
-        };
-        if let Err(e) = sent {
+        if let Err(e) = send::act(&ctx, &dts, &m, &mut status, act, now).await {
             let unsent = matches!(&e, Error::Cloud(c) if c.request_not_sent());
             if unsent {
                 // Nothing reached the cloud: no task or purchase can be in flight.

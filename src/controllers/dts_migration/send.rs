@@ -4,7 +4,9 @@
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::runtime::events::EventType;
 
-use super::requests::Call;
+use super::decide::Act;
+use super::endpoints::{self, Accounts};
+use super::requests::{self, Call};
 use super::{Context, delete_unbought};
 use crate::aliyun::DtsClient;
 use crate::aliyun::dts::{DtsJobRef, JobMonitorRule, MonitorRuleType};
@@ -12,7 +14,26 @@ use crate::api::dts_migration::{ApiGeneration, DtsMigration, DtsMigrationStatus}
 use crate::controllers::error::Result;
 use crate::controllers::managed::publish;
 
-pub(super) async fn send(
+/// Builds the call `act` stands for and sends it; the endpoints' accounts are read first when
+/// the call needs them (a configure).
+pub(super) async fn act(
+    ctx: &Context,
+    dts: &DtsClient,
+    m: &DtsMigration,
+    status: &mut DtsMigrationStatus,
+    act: &Act,
+    now: jiff::Timestamp,
+) -> Result<()> {
+    let accounts = if requests::needs_accounts(act) {
+        endpoints::read_accounts(&ctx.client, m).await?
+    } else {
+        Accounts::default()
+    };
+    let call = requests::build(m, status, act, &accounts);
+    send(ctx, dts, m, status, call, now).await
+}
+
+async fn send(
     ctx: &Context,
     dts: &DtsClient,
     m: &DtsMigration,
