@@ -5,11 +5,11 @@ use std::time::Duration;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
-use crate::api::conditions::{self, Desired, READY, Status};
+use crate::api::conditions::{Desired, READY, Status};
 use crate::api::data_source::{
     CatalogueCounts, DataSourcePhase, DataSourceSpec, DataSourceStatus, ScanStatus, SourceType,
 };
-use crate::controllers::poll::{elapsed, keep_stamp_unless_changed, remaining};
+use crate::controllers::poll::{elapsed, remaining};
 
 pub const RESOLVED: &str = "Resolved";
 pub const SCANNED: &str = "Scanned";
@@ -144,6 +144,7 @@ pub enum Act {
 }
 
 pub type Decision = crate::controllers::decision::Decision<DataSourceStatus, Act>;
+type Outcome = crate::controllers::decision::Outcome<DataSourcePhase, Act>;
 
 /// How long until the service must be read again (zero: now); `scale` is the operator's poll
 /// scale.
@@ -217,11 +218,9 @@ pub fn decide(
     observed: &Observed,
     now: jiff::Timestamp,
 ) -> Decision {
-    let mut decision = derive(spec, prev, generation, observed, now);
-    keep_stamp_unless_changed(prev, &mut decision.status, |s| &mut s.last_polled_at);
-    #[cfg(test)]
-    crate::api::schema_check::assert_status_valid("DataSource", &decision.status);
-    decision
+    derive(spec, prev, generation, observed, now)
+        .keeping_stamp(prev, |s| &mut s.last_polled_at)
+        .checked("DataSource")
 }
 
 fn derive(
@@ -247,14 +246,11 @@ fn derive(
                 "MMS data source {id} does not exist in {}: check spec.sourceId, or create the data source in the MaxCompute console",
                 spec.region
             );
-            return unresolved(
-                status,
-                prev,
+            return unresolved(DataSourcePhase::NotFound, "NotFound", reason).into_decision(
+                without_scan(status),
+                &prev.conditions,
                 generation,
                 now,
-                DataSourcePhase::NotFound,
-                "NotFound",
-                reason,
             );
         }
         Lookup::NameNotFound => {
@@ -263,14 +259,11 @@ fn derive(
                 "no MMS data source named {name:?} in {}: create it in the MaxCompute console (https://maxcompute.console.aliyun.com/{}/mma/datasource) or fix spec.name",
                 spec.region, spec.region
             );
-            return unresolved(
-                status,
-                prev,
+            return unresolved(DataSourcePhase::NotFound, "NotFound", reason).into_decision(
+                without_scan(status),
+                &prev.conditions,
                 generation,
                 now,
-                DataSourcePhase::NotFound,
-                "NotFound",
-                reason,
             );
         }
         Lookup::Ambiguous(candidates) => {
@@ -283,14 +276,11 @@ fn derive(
             let reason = format!(
                 "{name:?} does not name exactly one data source; candidates: {list}. Set spec.sourceId to the one to adopt"
             );
-            return unresolved(
-                status,
-                prev,
+            return unresolved(DataSourcePhase::Ambiguous, "Ambiguous", reason).into_decision(
+                without_scan(status),
+                &prev.conditions,
                 generation,
                 now,
-                DataSourcePhase::Ambiguous,
-                "Ambiguous",
-                reason,
             );
         }
     };
@@ -327,52 +317,39 @@ fn derive(
     );
     let scanned = scanned_condition(status.last_scan.as_ref(), act.is_some());
     let (phase, ready) = readiness(spec, source, status.last_scan.as_ref(), act.as_ref());
-    status.phase = Some(phase);
-    status.conditions = conditions::merge(
-        &prev.conditions,
-        &[ready, resolved, scanned],
-        generation,
-        now,
-    );
-
     let requeue = if act.is_some() || status.last_scan.as_ref().is_some_and(|s| !s.finished) {
         SCAN_POLL
     } else {
         DRIFT_INTERVAL.min(next_interval_scan_in(spec, &status, now).unwrap_or(DRIFT_INTERVAL))
     };
-    Decision {
-        status,
+    Outcome {
+        phase,
+        ready,
+        conditions: vec![resolved, scanned],
         act,
         requeue: Some(requeue),
     }
+    .into_decision(status, &prev.conditions, generation, now)
 }
 
-fn unresolved(
-    mut status: DataSourceStatus,
-    prev: &DataSourceStatus,
-    generation: Option<i64>,
-    now: jiff::Timestamp,
-    phase: DataSourcePhase,
-    reason: &str,
-    message: String,
-) -> Decision {
-    status.phase = Some(phase);
-    status.last_scan = None;
-    status.databases = Vec::new();
-    status.databases_total = None;
-    status.conditions = conditions::merge(
-        &prev.conditions,
-        &[
-            Desired::false_(READY, reason, message.clone()),
-            Desired::false_(RESOLVED, reason, message),
-        ],
-        generation,
-        now,
-    );
-    Decision {
-        status,
+/// The data source could not be resolved: nothing to scan, and its previous scan and
+/// databases are no longer this resource's.
+fn unresolved(phase: DataSourcePhase, reason: &str, message: String) -> Outcome {
+    Outcome {
+        phase,
+        ready: Desired::false_(READY, reason, message.clone()),
+        conditions: vec![Desired::false_(RESOLVED, reason, message)],
         act: None,
         requeue: Some(RESOLVE_RETRY),
+    }
+}
+
+fn without_scan(status: DataSourceStatus) -> DataSourceStatus {
+    DataSourceStatus {
+        last_scan: None,
+        databases: Vec::new(),
+        databases_total: None,
+        ..status
     }
 }
 

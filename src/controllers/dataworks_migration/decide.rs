@@ -24,7 +24,7 @@ use crate::api::dataworks_migration::{
     DataWorksMigrationPhase as Phase, DataWorksMigrationSpec, DataWorksMigrationStatus,
     MigrationState as State, MigrationStep, MigrationTask, Reimport, ReimportMethod,
 };
-use crate::controllers::poll::{elapsed, keep_stamp_unless_changed, remaining};
+use crate::controllers::poll::{elapsed, remaining};
 
 pub const EXPORTED: &str = "Exported";
 pub const IMPORTED: &str = "Imported";
@@ -228,11 +228,9 @@ fn action_due(status: &DataWorksMigrationStatus) -> bool {
 
 /// Derives the next status, action and requeue.
 pub fn decide(inputs: &Inputs<'_>) -> Decision {
-    let mut decision = derive(inputs);
-    keep_stamp_unless_changed(inputs.prev, &mut decision.status, |s| &mut s.last_polled_at);
-    #[cfg(test)]
-    crate::api::schema_check::assert_status_valid("DataWorksMigration", &decision.status);
-    decision
+    derive(inputs)
+        .keeping_stamp(inputs.prev, |s| &mut s.last_polled_at)
+        .checked("DataWorksMigration")
 }
 
 fn derive(inputs: &Inputs<'_>) -> Decision {

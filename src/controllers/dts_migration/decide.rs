@@ -11,7 +11,8 @@ use crate::api::dts_migration::{
     ApiGeneration, DtsMigrationPhase as Phase, DtsMigrationSpec, DtsMigrationStatus, MigrationType,
     PrecheckItem, PrecheckSkipped, PrecheckStatus, RetryStatus, StageStatus, Stages, TableCheck,
 };
-use crate::controllers::poll::{elapsed, keep_stamp_unless_changed, remaining};
+use crate::controllers::decision;
+use crate::controllers::poll::{elapsed, remaining};
 
 mod lag;
 mod privileges;
@@ -206,11 +207,9 @@ pub fn decide(
     observed: &Observed,
     now: jiff::Timestamp,
 ) -> Decision {
-    let mut decision = derive(spec, prev, generation, observed, now);
-    keep_stamp_unless_changed(prev, &mut decision.status, |s| &mut s.last_polled_at);
-    #[cfg(test)]
-    crate::api::schema_check::assert_status_valid("DtsMigration", &decision.status);
-    decision
+    derive(spec, prev, generation, observed, now)
+        .keeping_stamp(prev, |s| &mut s.last_polled_at)
+        .checked("DtsMigration")
 }
 
 fn derive(
@@ -249,7 +248,7 @@ fn derive(
         })),
         ..DtsMigrationStatus::default()
     };
-    let mut out = Outcome::default();
+    let mut out = outcome();
     match observed {
         Observed::NoTask
             if spec.api_generation == ApiGeneration::DtsJob && create_in_flight(prev, now) =>
@@ -339,12 +338,14 @@ fn derive(
         // accepts, measured. A lagging task, or one without a lag sample yet, is not Ready.
         out.ready = lag::replicating_ready(&lag_condition);
     }
-    let precheck = out.precheck.unwrap_or_else(|| {
-        carried(&prev.conditions, PRECHECK_PASSED).unwrap_or_else(|| {
-            Desired::unknown(PRECHECK_PASSED, "NotRun", "the precheck has not run yet")
-        })
-    });
-    let replicating_condition = if replicating {
+    if !out.sets(PRECHECK_PASSED) {
+        out.set(
+            carried(&prev.conditions, PRECHECK_PASSED).unwrap_or_else(|| {
+                Desired::unknown(PRECHECK_PASSED, "NotRun", "the precheck has not run yet")
+            }),
+        );
+    }
+    out.set(if replicating {
         Desired::true_(
             REPLICATING,
             "Replicating",
@@ -356,29 +357,18 @@ fn derive(
             format!("{:?}", out.phase),
             "incremental replication is not running",
         )
-    };
-    let privileges = privileges::privileges_condition(spec, &status, &prev.conditions);
-    status.conditions = conditions::merge(
+    });
+    out.set(lag_condition);
+    out.set(privileges::privileges_condition(
+        spec,
+        &status,
         &prev.conditions,
-        &[
-            out.ready,
-            precheck,
-            replicating_condition,
-            lag_condition,
-            privileges,
-        ],
-        generation,
-        now,
-    );
-    let requeue = match out.act {
+    ));
+    out.requeue = Some(match out.act {
         Some(_) => POLL_FAST,
         None => interval_for(status.phase),
-    };
-    Decision {
-        status,
-        act: out.act,
-        requeue: Some(requeue),
-    }
+    });
+    out.into_decision(status, &prev.conditions, generation, now)
 }
 
 /// What the adopt-id annotation makes of the previous status: the task to follow, recorded as
@@ -495,21 +485,15 @@ fn carried(
     })
 }
 
-struct Outcome {
-    phase: Phase,
-    ready: Desired,
-    precheck: Option<Desired>,
-    act: Option<Act>,
-}
+type Outcome = decision::Outcome<Phase, Act>;
 
-impl Default for Outcome {
-    fn default() -> Self {
-        Self {
-            phase: Phase::Creating,
-            ready: Desired::unknown(READY, "Unknown", ""),
-            precheck: None,
-            act: None,
-        }
+fn outcome() -> Outcome {
+    Outcome {
+        phase: Phase::Creating,
+        ready: Desired::unknown(READY, "Unknown", ""),
+        conditions: Vec::new(),
+        act: None,
+        requeue: None,
     }
 }
 
@@ -618,7 +602,7 @@ fn decide_task(
                 "Prechecking",
                 format!("DTS precheck running ({percent}%)"),
             );
-            out.precheck = Some(Desired::unknown(
+            out.set(Desired::unknown(
                 PRECHECK_PASSED,
                 "Prechecking",
                 "the precheck is running",
@@ -632,18 +616,18 @@ fn decide_task(
                 "PrecheckPassed",
                 "precheck passed; migration is starting",
             );
-            out.precheck = Some(precheck_passed(status));
+            out.set(precheck_passed(status));
         }
         "migrating" | "synchronizing" | "initializing" => decide_migrating(spec, status, out, task),
         "suspending" | "paused" => decide_suspended(spec, prev, status, out, now),
         "retrying" => {
             out.phase = Phase::Retrying;
-            out.precheck = Some(precheck_passed(status));
+            out.set(precheck_passed(status));
             out.ready = Desired::false_(READY, "Retrying", retry_message(task));
         }
         "migrationfailed" | "failed" | "initializefailed" => {
             out.phase = Phase::Failed;
-            out.precheck = Some(precheck_passed(status));
+            out.set(precheck_passed(status));
             out.ready = Desired::false_(
                 READY,
                 "MigrationFailed",
@@ -654,7 +638,7 @@ fn decide_task(
             );
         }
         "finished" => {
-            out.precheck = Some(precheck_passed(status));
+            out.set(precheck_passed(status));
             if has(spec, MigrationType::Incremental) || spec.stop {
                 out.phase = Phase::Stopped;
                 out.ready = Desired::true_(
@@ -778,7 +762,7 @@ fn decide_precheck_failed(
                         names(&warnings)
                     ),
                 );
-                out.precheck = Some(Desired::false_(
+                out.set(Desired::false_(
                     PRECHECK_PASSED,
                     "PrecheckWarningsSkipped",
                     "the precheck runs again without the skipped warnings",
@@ -799,7 +783,7 @@ fn decide_precheck_failed(
         message
     };
     out.ready = Desired::false_(READY, "PrecheckFailed", message.clone());
-    out.precheck = Some(Desired::false_(PRECHECK_PASSED, "PrecheckFailed", message));
+    out.set(Desired::false_(PRECHECK_PASSED, "PrecheckFailed", message));
     if let Some(requested) = &spec.precheck_requested_at
         && prev.last_precheck_requested_at.as_ref() != Some(requested)
     {
@@ -888,7 +872,7 @@ fn decide_migrating(
     out: &mut Outcome,
     task: &TaskView,
 ) {
-    out.precheck = Some(precheck_passed(status));
+    out.set(precheck_passed(status));
     status.suspended_at = None;
     let migrating = |s: &Option<StageView>| {
         s.as_ref().is_some_and(|v| {
@@ -952,7 +936,7 @@ fn decide_suspended(
     now: jiff::Timestamp,
 ) {
     out.phase = Phase::Suspended;
-    out.precheck = Some(precheck_passed(status));
+    out.set(precheck_passed(status));
     let ours = prev.suspended_at.is_some();
     if !spec.suspend && ours {
         status.suspended_at = None;

@@ -10,10 +10,9 @@ use crate::aliyun::mms::CreateMmsJobRequest;
 use crate::api::common::VerificationState;
 use crate::api::conditions::{self, Desired, READY};
 use crate::api::mms_job::{FailedTask, MmsJobPhase, MmsJobSpec, MmsJobStatus, VerificationStatus};
+use crate::controllers::decision;
 use crate::controllers::ownership;
-use crate::controllers::poll::{
-    elapsed, keep_stamp_unless_changed, keep_stamps_unless_changed, remaining,
-};
+use crate::controllers::poll::{elapsed, keep_stamps_unless_changed, remaining};
 
 pub const VERIFIED: &str = "Verified";
 
@@ -357,11 +356,9 @@ pub fn decide(
     observed: &Observed,
     now: jiff::Timestamp,
 ) -> Decision {
-    let mut decision = derive(spec, prev, generation, job, source, observed, now);
-    keep_stamp_unless_changed(prev, &mut decision.status, |s| &mut s.last_polled_at);
-    #[cfg(test)]
-    crate::api::schema_check::assert_status_valid("MmsJob", &decision.status);
-    decision
+    derive(spec, prev, generation, job, source, observed, now)
+        .keeping_stamp(prev, |s| &mut s.last_polled_at)
+        .checked("MmsJob")
 }
 
 /// What the informer last learnt about an MmsJob.
@@ -391,9 +388,7 @@ pub fn decide_observed(
         status,
         &[|s| &mut s.last_polled_at, |s| &mut s.next_poll_at],
     );
-    #[cfg(test)]
-    crate::api::schema_check::assert_status_valid("MmsJob", &decision.status);
-    decision
+    decision.checked("MmsJob")
 }
 
 fn derive(
@@ -433,99 +428,70 @@ fn derive(
             verified_disabled()
         }
     };
-    let finish = finish_job(prev, generation, now);
+    let finish = Finish {
+        prev,
+        generation,
+        now,
+    };
 
     match observed {
-        Observed::SourceNotReady => finish(
+        Observed::SourceNotReady => finish.decision(
             status,
-            MmsJobPhase::WaitingForDataSource,
-            Desired::false_(
-                READY,
-                "DataSourceNotReady",
-                format!(
-                    "waiting for DataSource {}: {}",
-                    spec.data_source_ref.name, source.message
-                ),
-            ),
-            verified_pending("the job has not run yet"),
-            None,
-            POLL_WAITING,
-        ),
-        Observed::NoJob => {
-            let source_id = source
-                .source_id
-                .expect("NoJob is only observed for a ready source");
-            let recent_attempt = prev
-                .create_requested_at
-                .as_ref()
-                .is_some_and(|t| elapsed(t.0, now) < ADOPT_GRACE);
-            if recent_attempt && prev.async_task_id.is_none() {
-                // A create was sent but its answer never got recorded: give the job time to
-                // appear under our name rather than risk a second one.
-                return finish(
-                    status,
-                    MmsJobPhase::Creating,
-                    Desired::false_(
-                        READY,
-                        "Creating",
-                        format!(
-                            "a create request for MMS job {job_name:?} may be in flight; looking for it by name"
-                        ),
+            Outcome {
+                phase: MmsJobPhase::WaitingForDataSource,
+                ready: Desired::false_(
+                    READY,
+                    "DataSourceNotReady",
+                    format!(
+                        "waiting for DataSource {}: {}",
+                        spec.data_source_ref.name, source.message
                     ),
-                    verified_pending("the job is being created"),
-                    None,
-                    POLL_CREATING,
-                );
-            }
-            status.create_requested_at = Some(Time(now));
-            status.async_task_id = None;
-            finish(
-                status,
-                MmsJobPhase::Creating,
-                Desired::false_(READY, "Creating", format!("creating MMS job {job_name:?}")),
-                verified_pending("the job is being created"),
-                Some(Act::Create {
-                    source_id,
-                    request: Box::new(job_request(spec, job)),
-                }),
-                POLL_CREATING,
-            )
-        }
+                ),
+                conditions: vec![verified_pending("the job has not run yet")],
+                act: None,
+                requeue: Some(POLL_WAITING),
+            },
+        ),
+        Observed::NoJob => no_job(spec, status, source, job, &finish, verified_pending),
         Observed::Adoptable(id) => {
             status.job_id = Some(*id);
             status.async_task_id = None;
             // Read the adopted job right away.
             status.last_polled_at = None;
-            finish(
+            finish.decision(
                 status,
-                MmsJobPhase::Running,
-                Desired::false_(
-                    READY,
-                    "Adopted",
-                    format!("adopted existing MMS job {id} named {job_name:?}"),
-                ),
-                verified_pending("reading the adopted job"),
-                None,
-                Duration::ZERO,
+                Outcome {
+                    phase: MmsJobPhase::Running,
+                    ready: Desired::false_(
+                        READY,
+                        "Adopted",
+                        format!("adopted existing MMS job {id} named {job_name:?}"),
+                    ),
+                    conditions: vec![verified_pending("reading the adopted job")],
+                    act: None,
+                    requeue: Some(Duration::ZERO),
+                },
             )
         }
-        Observed::NameTaken { id, owner } => finish(
+        Observed::NameTaken { id, owner } => finish.decision(
             status,
-            MmsJobPhase::Failed,
-            Desired::false_(
-                READY,
-                "JobNameTaken",
-                format!(
-                    "an MMS job named {job_name:?} (id {id}) already exists and was not created for this MmsJob ({}): it is neither adopted nor deleted. Set spec.jobName to a name of its own, or remove that job in the MaxCompute console",
-                    match owner {
-                        Some(uid) => format!("it belongs to the resource with UID {uid}"),
-                        None => "it carries no ownership marker".to_string(),
-                    }
+            Outcome {
+                phase: MmsJobPhase::Failed,
+                ready: Desired::false_(
+                    READY,
+                    "JobNameTaken",
+                    format!(
+                        "an MMS job named {job_name:?} (id {id}) already exists and was not created for this MmsJob ({}): it is neither adopted nor deleted. Set spec.jobName to a name of its own, or remove that job in the MaxCompute console",
+                        match owner {
+                            Some(uid) => format!("it belongs to the resource with UID {uid}"),
+                            None => "it carries no ownership marker".to_string(),
+                        }
+                    ),
                 ),
-            ),
-            verified_pending("no job of this MmsJob exists"),
-            None,
-            POLL_SETTLED,
+                conditions: vec![verified_pending("no job of this MmsJob exists")],
+                act: None,
+                requeue: Some(POLL_SETTLED),
+            },
         ),
         Observed::Created(id) => created(status, *id, &finish, verified_pending),
         Observed::Creating(
@@ -534,100 +500,155 @@ fn derive(
                 ..
             },
         ) if task.done() => created(status, *id, &finish, verified_pending),
-        Observed::Creating(task) if task.failed() || task.done() => finish(
+        Observed::Creating(task) if task.failed() || task.done() => finish.decision(
             status,
-            MmsJobPhase::Failed,
-            Desired::false_(
-                READY,
-                "CreateFailed",
-                format!(
-                    "MMS could not create the job (async task {} {}): {}; fix the spec (a new generation creates again)",
-                    task.id,
-                    task.status,
-                    task.error.as_deref().unwrap_or("no job id returned")
+            Outcome {
+                phase: MmsJobPhase::Failed,
+                ready: Desired::false_(
+                    READY,
+                    "CreateFailed",
+                    format!(
+                        "MMS could not create the job (async task {} {}): {}; fix the spec (a new generation creates again)",
+                        task.id,
+                        task.status,
+                        task.error.as_deref().unwrap_or("no job id returned")
+                    ),
                 ),
-            ),
-            verified_pending("the job was not created"),
-            None,
-            POLL_SETTLED,
+                conditions: vec![verified_pending("the job was not created")],
+                act: None,
+                requeue: Some(POLL_SETTLED),
+            },
         ),
-        Observed::Creating(task) => finish(
+        Observed::Creating(task) => finish.decision(
             status,
-            MmsJobPhase::Creating,
-            Desired::false_(
-                READY,
-                "Creating",
-                format!(
-                    "waiting for async task {} ({}) to create the job",
-                    task.id, task.status
+            Outcome {
+                phase: MmsJobPhase::Creating,
+                ready: Desired::false_(
+                    READY,
+                    "Creating",
+                    format!(
+                        "waiting for async task {} ({}) to create the job",
+                        task.id, task.status
+                    ),
                 ),
-            ),
-            verified_pending("the job is being created"),
-            None,
-            POLL_CREATING,
+                conditions: vec![verified_pending("the job is being created")],
+                act: None,
+                requeue: Some(POLL_CREATING),
+            },
         ),
-        Observed::Gone(id) => finish(
+        Observed::Gone(id) => finish.decision(
             status,
-            MmsJobPhase::Failed,
-            Desired::false_(
-                READY,
-                "JobGone",
-                format!(
-                    "MMS job {id} no longer exists (deleted outside the operator); delete and re-create this MmsJob to migrate again"
+            Outcome {
+                phase: MmsJobPhase::Failed,
+                ready: Desired::false_(
+                    READY,
+                    "JobGone",
+                    format!(
+                        "MMS job {id} no longer exists (deleted outside the operator); delete and re-create this MmsJob to migrate again"
+                    ),
                 ),
-            ),
-            Desired::unknown(VERIFIED, "JobGone", "the job no longer exists"),
-            None,
-            POLL_SETTLED,
+                conditions: vec![Desired::unknown(VERIFIED, "JobGone", "the job no longer exists")],
+                act: None,
+                requeue: Some(POLL_SETTLED),
+            },
         ),
         Observed::Job(job) => decide_running(spec, prev, status, job, now, &finish),
     }
+}
+
+/// No job under this name: create it, unless a create may still be in flight.
+fn no_job(
+    spec: &MmsJobSpec,
+    mut status: MmsJobStatus,
+    source: &SourceState,
+    job: JobIdentity<'_>,
+    finish: &Finish<'_>,
+    verified_pending: impl Fn(&str) -> Desired,
+) -> Decision {
+    let (prev, now, job_name) = (finish.prev, finish.now, job.name);
+    let source_id = source
+        .source_id
+        .expect("NoJob is only observed for a ready source");
+    let recent_attempt = prev
+        .create_requested_at
+        .as_ref()
+        .is_some_and(|t| elapsed(t.0, now) < ADOPT_GRACE);
+    if recent_attempt && prev.async_task_id.is_none() {
+        // A create was sent but its answer never got recorded: give the job time to
+        // appear under our name rather than risk a second one.
+        return finish.decision(
+            status,
+            Outcome {
+                phase: MmsJobPhase::Creating,
+                ready: Desired::false_(
+                    READY,
+                    "Creating",
+                    format!(
+                        "a create request for MMS job {job_name:?} may be in flight; looking for it by name"
+                    ),
+                ),
+                conditions: vec![verified_pending("the job is being created")],
+                act: None,
+                requeue: Some(POLL_CREATING),
+            },
+        );
+    }
+    status.create_requested_at = Some(Time(now));
+    status.async_task_id = None;
+    finish.decision(
+        status,
+        Outcome {
+            phase: MmsJobPhase::Creating,
+            ready: Desired::false_(READY, "Creating", format!("creating MMS job {job_name:?}")),
+            conditions: vec![verified_pending("the job is being created")],
+            act: Some(Act::Create {
+                source_id,
+                request: Box::new(job_request(spec, job)),
+            }),
+            requeue: Some(POLL_CREATING),
+        },
+    )
 }
 
 /// The job exists (its async task finished, or a list showed it): record it and read it next.
 fn created(
     mut status: MmsJobStatus,
     id: i64,
-    finish: &Finisher<'_>,
+    finish: &Finish<'_>,
     verified_pending: impl Fn(&str) -> Desired,
 ) -> Decision {
     status.job_id = Some(id);
     // Read the new job right away.
     status.last_polled_at = None;
-    finish(
+    finish.decision(
         status,
-        MmsJobPhase::Running,
-        Desired::false_(
-            READY,
-            "Created",
-            format!("MMS job {id} created; it starts by itself"),
-        ),
-        verified_pending("the job just started"),
-        None,
-        Duration::ZERO,
+        Outcome {
+            phase: MmsJobPhase::Running,
+            ready: Desired::false_(
+                READY,
+                "Created",
+                format!("MMS job {id} created; it starts by itself"),
+            ),
+            conditions: vec![verified_pending("the job just started")],
+            act: None,
+            requeue: Some(Duration::ZERO),
+        },
     )
 }
 
-type Finisher<'a> =
-    dyn Fn(MmsJobStatus, MmsJobPhase, Desired, Desired, Option<Act>, Duration) -> Decision + 'a;
+type Outcome = decision::Outcome<MmsJobPhase, Act>;
 
-fn finish_job<'a>(
+/// Turns a branch's outcome into the decision, over the previous status's conditions.
+struct Finish<'a> {
     prev: &'a MmsJobStatus,
     generation: Option<i64>,
     now: jiff::Timestamp,
-) -> Box<Finisher<'a>> {
-    Box::new(
-        move |mut status: MmsJobStatus, phase, ready: Desired, verified: Desired, act, requeue| {
-            status.phase = Some(phase);
-            status.conditions =
-                conditions::merge(&prev.conditions, &[ready, verified], generation, now);
-            Decision {
-                status,
-                act,
-                requeue: Some(requeue),
-            }
-        },
-    )
+}
+
+impl Finish<'_> {
+    fn decision(&self, status: MmsJobStatus, outcome: Outcome) -> Decision {
+        outcome.into_decision(status, &self.prev.conditions, self.generation, self.now)
+    }
 }
 
 fn decide_running(
@@ -636,7 +657,7 @@ fn decide_running(
     mut status: MmsJobStatus,
     job: &JobView,
     now: jiff::Timestamp,
-    finish: &Finisher<'_>,
+    finish: &Finish<'_>,
 ) -> Decision {
     status.job_id = Some(job.id);
     status.async_task_id = None;
@@ -659,46 +680,52 @@ fn decide_running(
     // Lifecycle requests from spec, in order of precedence.
     if spec.suspend && !job.stopped {
         status.stopped_by_operator = true;
-        return finish(
+        return finish.decision(
             status,
-            MmsJobPhase::Suspended,
-            Desired::false_(
-                READY,
-                "Suspending",
-                "spec.suspend is true: stopping the MMS job",
-            ),
-            verified,
-            Some(Act::Stop { job_id: job.id }),
-            POLL_CREATING,
+            Outcome {
+                phase: MmsJobPhase::Suspended,
+                ready: Desired::false_(
+                    READY,
+                    "Suspending",
+                    "spec.suspend is true: stopping the MMS job",
+                ),
+                conditions: vec![verified],
+                act: Some(Act::Stop { job_id: job.id }),
+                requeue: Some(POLL_CREATING),
+            },
         );
     }
     if !spec.suspend && job.stopped {
         if prev.stopped_by_operator {
             status.stopped_by_operator = false;
-            return finish(
+            return finish.decision(
                 status,
-                MmsJobPhase::Running,
-                Desired::false_(
-                    READY,
-                    "Resuming",
-                    "spec.suspend is false: starting the stopped MMS job",
-                ),
-                verified,
-                Some(Act::Start { job_id: job.id }),
-                POLL_CREATING,
+                Outcome {
+                    phase: MmsJobPhase::Running,
+                    ready: Desired::false_(
+                        READY,
+                        "Resuming",
+                        "spec.suspend is false: starting the stopped MMS job",
+                    ),
+                    conditions: vec![verified],
+                    act: Some(Act::Start { job_id: job.id }),
+                    requeue: Some(POLL_CREATING),
+                },
             );
         }
-        return finish(
+        return finish.decision(
             status,
-            MmsJobPhase::Suspended,
-            Desired::false_(
-                READY,
-                "StoppedOutsideOperator",
-                "the MMS job was stopped outside the operator; resume it in the console, or set spec.suspend to true and back to false to let the operator resume it",
-            ),
-            verified,
-            None,
-            POLL_SUSPENDED,
+            Outcome {
+                phase: MmsJobPhase::Suspended,
+                ready: Desired::false_(
+                    READY,
+                    "StoppedOutsideOperator",
+                    "the MMS job was stopped outside the operator; resume it in the console, or set spec.suspend to true and back to false to let the operator resume it",
+                ),
+                conditions: vec![verified],
+                act: None,
+                requeue: Some(POLL_SUSPENDED),
+            },
         );
     }
     if let Some(requested) = &spec.retry_requested_at
@@ -710,43 +737,49 @@ fn decide_running(
             .map(|s| job.task_counts.get(*s).copied().unwrap_or(0))
             .sum();
         if failed > 0 && !job.stopped {
-            return finish(
+            return finish.decision(
                 status,
-                MmsJobPhase::Running,
-                Desired::false_(
-                    READY,
-                    "Retrying",
-                    format!("retrying {failed} failed task(s) (spec.retryRequestedAt)"),
-                ),
-                verified,
-                Some(Act::Retry { job_id: job.id }),
-                POLL_CREATING,
+                Outcome {
+                    phase: MmsJobPhase::Running,
+                    ready: Desired::false_(
+                        READY,
+                        "Retrying",
+                        format!("retrying {failed} failed task(s) (spec.retryRequestedAt)"),
+                    ),
+                    conditions: vec![verified],
+                    act: Some(Act::Retry { job_id: job.id }),
+                    requeue: Some(POLL_CREATING),
+                },
             );
         }
     }
 
     if job.stopped {
-        return finish(
+        return finish.decision(
             status,
-            MmsJobPhase::Suspended,
-            Desired::false_(READY, "Suspended", "the MMS job is stopped (spec.suspend)"),
-            verified,
-            None,
-            POLL_SUSPENDED,
+            Outcome {
+                phase: MmsJobPhase::Suspended,
+                ready: Desired::false_(READY, "Suspended", "the MMS job is stopped (spec.suspend)"),
+                conditions: vec![verified],
+                act: None,
+                requeue: Some(POLL_SUSPENDED),
+            },
         );
     }
     match job.status.to_ascii_uppercase().as_str() {
-        "DONE" => finish(
+        "DONE" => finish.decision(
             status,
-            MmsJobPhase::Succeeded,
-            Desired::true_(
-                READY,
-                "Succeeded",
-                format!("all {} task(s) done", job.task_num),
-            ),
-            verified,
-            None,
-            POLL_SETTLED,
+            Outcome {
+                phase: MmsJobPhase::Succeeded,
+                ready: Desired::true_(
+                    READY,
+                    "Succeeded",
+                    format!("all {} task(s) done", job.task_num),
+                ),
+                conditions: vec![verified],
+                act: None,
+                requeue: Some(POLL_SETTLED),
+            },
         ),
         "FAILED" => {
             let names = job
@@ -756,35 +789,39 @@ fn decide_running(
                 .map(|t| format!("{} ({})", t.table, t.status))
                 .collect::<Vec<_>>()
                 .join(", ");
-            finish(
+            finish.decision(
                 status,
-                MmsJobPhase::Failed,
-                Desired::false_(
-                    READY,
-                    "TasksFailed",
-                    format!(
-                        "{} of {} task(s) failed{}{names}; fix the cause and set spec.retryRequestedAt to retry them",
-                        job.failed_tasks.len().max(1),
-                        job.task_num,
-                        if names.is_empty() { "" } else { ": " }
+                Outcome {
+                    phase: MmsJobPhase::Failed,
+                    ready: Desired::false_(
+                        READY,
+                        "TasksFailed",
+                        format!(
+                            "{} of {} task(s) failed{}{names}; fix the cause and set spec.retryRequestedAt to retry them",
+                            job.failed_tasks.len().max(1),
+                            job.task_num,
+                            if names.is_empty() { "" } else { ": " }
+                        ),
                     ),
-                ),
-                verified,
-                None,
-                POLL_SETTLED,
+                    conditions: vec![verified],
+                    act: None,
+                    requeue: Some(POLL_SETTLED),
+                },
             )
         }
-        _ => finish(
+        _ => finish.decision(
             status,
-            MmsJobPhase::Running,
-            Desired::false_(
-                READY,
-                "Running",
-                format!("{}/{} task(s) done", job.task_done, job.task_num),
-            ),
-            verified,
-            None,
-            POLL_RUNNING,
+            Outcome {
+                phase: MmsJobPhase::Running,
+                ready: Desired::false_(
+                    READY,
+                    "Running",
+                    format!("{}/{} task(s) done", job.task_done, job.task_num),
+                ),
+                conditions: vec![verified],
+                act: None,
+                requeue: Some(POLL_RUNNING),
+            },
         ),
     }
 }

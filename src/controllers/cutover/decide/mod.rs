@@ -290,10 +290,7 @@ pub fn decide(inputs: &Inputs<'_>) -> Decision {
         abort_refused: None,
     };
     let phase = machine.run(prev_phase, wake);
-    let decision = machine.finish(phase, *generation);
-    #[cfg(test)]
-    crate::api::schema_check::assert_status_valid("Cutover", &decision.status);
-    decision
+    machine.finish(phase, *generation).checked("Cutover")
 }
 
 /// The highest lag of the DtsMigrations' newest samples; `stale` when one is older than the

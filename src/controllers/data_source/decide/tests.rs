@@ -1,4 +1,5 @@
 use super::*;
+use crate::api::conditions;
 
 /// Due now at production poll intervals.
 fn poll_due(
