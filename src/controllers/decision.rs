@@ -21,7 +21,8 @@ pub struct Decision<S, A> {
     /// The whole status to report: carried over from the previous one or computed, never
     /// partial (see `api::schema_check`).
     pub status: S,
-    /// The one call (or patch) to make, built in full by `decide`.
+    /// The one call (or patch) to make: the finished request where the kind builds it in
+    /// decide, else what the act's pure builder turns into one (ARCHITECTURE.md has the table).
     pub act: Option<A>,
     /// When to look again if nothing wakes the object earlier; None: only a change of the
     /// object (or news from the informer) does.
