@@ -245,6 +245,15 @@ fn run(cluster: &Cluster, objects: usize, time_scale: f64) -> Value {
         || jobs.in_cloud_or_done() == mms_jobs && dts.in_cloud_or_done() == migrations,
     );
     let all_created = t0.elapsed();
+    let created_calls = calls.between(load_started_ms, now_ms());
+    let mut latencies = jobs.first_status_latencies();
+    latencies.extend(dts.first_status_latencies());
+    latencies.sort_by(f64::total_cmp);
+    let quantile = |q: f64| -> Value {
+        latencies
+            .get(((latencies.len() as f64 * q).ceil() as usize).saturating_sub(1))
+            .map_or(json!(null), |v| json!(v))
+    };
 
     // Steady state, live: everything exists in the cloud and runs; what the operator calls per
     // minute, by action and per object it follows.
@@ -361,7 +370,20 @@ fn run(cluster: &Cluster, objects: usize, time_scale: f64) -> Value {
     };
     let (live_by_action, steady_by_action) = (per_action(&live), per_action(&steady));
     let is = |product: &'static str| move |c: &measure::calls::Call| c.product == product;
-    let result = json!({
+    let creation = json!({
+        // Per object, from its creationTimestamp (whole seconds) to its first status.
+        "first_status_after_creation_seconds": {
+            "objects": latencies.len(), "p50": quantile(0.5), "p99": quantile(0.99), "max": quantile(1.0),
+        },
+        "calls_until_all_created_by_action": per_action(&created_calls),
+        // The budget's lower bound for the creates alone: CreateMmsJob at the MMS ceiling;
+        // ConfigureDtsJob and CreateDtsInstance at the DTS ceiling.
+        "create_bound_seconds": {
+            "mms": created_calls.iter().filter(|c| c.action == "CreateMmsJob").count() as f64 / MMS_CEILING as f64,
+            "dts": created_calls.iter().filter(|c| c.action == "ConfigureDtsJob" || c.action == "CreateDtsInstance").count() as f64 / DTS_CEILING as f64,
+        },
+    });
+    let mut result = json!({
         "objects": objects,
         "mms_jobs": mms_jobs,
         "dts_migrations": migrations,
@@ -423,6 +445,9 @@ fn run(cluster: &Cluster, objects: usize, time_scale: f64) -> Value {
         "mms_phases": format!("{:?}", jobs.phases()),
         "dts_phases": format!("{:?}", dts.phases()),
     });
+    if let (Some(all), Value::Object(creation)) = (result.as_object_mut(), creation) {
+        all.extend(creation);
+    }
     println!("{}", serde_json::to_string_pretty(&result).unwrap());
     result
 }

@@ -14,6 +14,9 @@ use std::time::Instant;
 #[derive(Clone, Debug, Default)]
 pub struct Seen {
     pub first_status: Option<Instant>,
+    /// Wall clock of the first status, and the object's creationTimestamp (whole seconds).
+    pub first_status_at: Option<jiff::Timestamp>,
+    pub created: Option<jiff::Timestamp>,
     pub terminal: Option<Instant>,
     /// The status names a cloud id (job id, DTS job id).
     pub in_cloud: bool,
@@ -126,6 +129,18 @@ impl Follow {
         found
     }
 
+    /// Per object, seconds from its creationTimestamp to its first status (to the second).
+    pub fn first_status_latencies(&self) -> Vec<f64> {
+        let seen = self.seen.lock().unwrap();
+        seen.values()
+            .filter_map(|s| {
+                (s.first_status_at? - s.created?)
+                    .total(jiff::Unit::Second)
+                    .ok()
+            })
+            .collect()
+    }
+
     /// Phases and how many objects are in each.
     pub fn phases(&self) -> HashMap<String, usize> {
         let mut out = HashMap::new();
@@ -151,7 +166,9 @@ pub fn follow(
         kubeconfig: kubeconfig.to_path_buf(),
         ns: ns.to_string(),
         resource: resource.to_string(),
-        line: format!("{{.metadata.name}}={{.status.phase}}={{{id_path}}}{{\"\\n\"}}"),
+        line: format!(
+            "{{.metadata.name}}={{.status.phase}}={{.metadata.creationTimestamp}}={{{id_path}}}{{\"\\n\"}}"
+        ),
         terminal,
         names: names.into_iter().collect(),
     });
@@ -186,8 +203,10 @@ pub fn follow(
 }
 
 fn record(seen: &Mutex<HashMap<String, Seen>>, line: &str, source: &Source) {
-    let mut parts = line.splitn(3, '=');
-    let (Some(name), Some(phase), id) = (parts.next(), parts.next(), parts.next()) else {
+    let mut parts = line.splitn(4, '=');
+    let (Some(name), Some(phase), created, id) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
         return;
     };
     if !source.names.contains(name) {
@@ -198,10 +217,14 @@ fn record(seen: &Mutex<HashMap<String, Seen>>, line: &str, source: &Source) {
     let s = seen.entry(name.to_string()).or_default();
     if !phase.is_empty() {
         s.first_status.get_or_insert(now);
+        s.first_status_at.get_or_insert_with(jiff::Timestamp::now);
         s.phase = phase.to_string();
         if source.terminal.contains(&phase) {
             s.terminal.get_or_insert(now);
         }
     }
     s.in_cloud |= id.is_some_and(|i| !i.is_empty());
+    if s.created.is_none() {
+        s.created = created.and_then(|c| c.parse().ok());
+    }
 }
