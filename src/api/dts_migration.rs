@@ -9,6 +9,10 @@ use serde::{Deserialize, Serialize};
 
 use super::cel::immutable_once_set;
 use super::common::{CloudCredentials, DeletionPolicy, ManagementPolicy, VerificationState};
+pub use super::dts_objects::{
+    DdlOperation, DmlOperation, DtsColumn, DtsDatabaseObject, DtsTableObject,
+};
+use super::dts_settings::DtsSettings;
 
 /// Spec fields that shape the configured DTS task. Until the precheck passes they may be edited
 /// (the task is reconfigured); once it has started migrating they are frozen.
@@ -20,6 +24,7 @@ pub const CONFIGURATION_FIELDS: &[&str] = &[
     "migrationTypes",
     "objects",
     "reserve",
+    "settings",
     "checkpoint",
     "dataCheck",
 ];
@@ -56,6 +61,8 @@ fn immutable_rule() -> kube::core::Rule {
     validation = Rule::new("self.apiGeneration != 'MigrationJob' || self.destination.instanceType != 'MaxCompute'").message("the legacy migration-job API does not accept MaxCompute as destination: use apiGeneration DtsJob"),
     validation = Rule::new("self.destination.instanceType != 'MaxCompute' || has(self.destination.database)").message("destination.database must name the MaxCompute project"),
     validation = Rule::new("!('Incremental' in self.migrationTypes) || self.source.instanceType != 'MaxCompute'").message("MaxCompute cannot be an incremental source"),
+    validation = Rule::new("!has(self.settings) || !has(self.settings.throttling) || !has(self.settings.throttling.full) || 'Full' in self.migrationTypes").message("settings.throttling.full needs Full in migrationTypes"),
+    validation = Rule::new("!has(self.settings) || !has(self.settings.throttling) || !has(self.settings.throttling.incremental) || 'Incremental' in self.migrationTypes").message("settings.throttling.incremental needs Incremental in migrationTypes"),
     validation = Rule::new("!has(self.lagMonitorRule) || !has(self.monitorRules)").message("set monitorRules or the older lagMonitorRule, not both"),
     validation = Rule::new("self.apiGeneration != 'MigrationJob' || !has(self.precheck) || !has(self.precheck.skip) || size(self.precheck.skip) == 0").message("spec.precheck.skip needs apiGeneration DtsJob: the legacy migration-job API cannot skip precheck items"),
 )]
@@ -95,11 +102,16 @@ pub struct DtsMigrationSpec {
     #[schemars(length(min = 1, max = 10))]
     pub objects: Vec<DtsDatabaseObject>,
     /// Extra DTS options passed through as the `Reserve` JSON (string values, as DTS requires),
-    /// e.g. `targetTableMode: "2"`, `maxRetryTime: "720"`.
+    /// for keys `settings` has no field for, e.g. a MaxCompute destination's additional-column
+    /// naming rule as the console's "Preview OpenAPI parameters" shows it. A key `settings`
+    /// also sets is ignored, with a warning in `status.warnings`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     #[schemars(extend("maxProperties" = 64, "additionalProperties" = {"type": "string", "maxLength": 2048}))]
     #[x_kube(validation = Rule::new("self.all(k, size(k) <= 128)").message("reserve option names are at most 128 characters"))]
     pub reserve: BTreeMap<String, String>,
+    /// Advanced task settings (retry windows, throttling, existing tables, name case).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub settings: Option<DtsSettings>,
     /// Unix time (seconds, the source database's clock, as DTS checkpoints are) where
     /// incremental migration starts; default: when full load starts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -310,42 +322,6 @@ pub struct EndpointSecretRef {
     pub password_key: Option<String>,
 }
 
-/// A source database and what to take from it.
-#[derive(Deserialize, Serialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct DtsDatabaseObject {
-    /// Source database name.
-    #[schemars(length(min = 1, max = 256))]
-    pub name: String,
-    /// Name in the destination (default: same; at most 128 characters, the MaxCompute limit).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(min = 1, max = 128))]
-    pub target_name: Option<String>,
-    /// Tables to migrate; empty means the whole database. Tables need a PRIMARY KEY or UNIQUE
-    /// constraint (DTS precheck reports the ones that do not).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    #[schemars(length(max = 1000))]
-    pub tables: Vec<DtsTableObject>,
-}
-
-/// A table and its mapping.
-#[derive(Deserialize, Serialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct DtsTableObject {
-    /// Source table name.
-    #[schemars(length(min = 1, max = 256))]
-    pub name: String,
-    /// Name in the destination (for MaxCompute the base name; DTS adds `_base`/`_log`, so at
-    /// most 123 characters within MaxCompute's 128).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(min = 1, max = 123))]
-    pub target_name: Option<String>,
-    /// Row filter (SQL WHERE condition without `WHERE`), e.g. `id > 10`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(max = 1024))]
-    pub filter: Option<String>,
-}
-
 /// DTS data verification.
 #[derive(Deserialize, Serialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
@@ -360,6 +336,37 @@ pub struct DataCheck {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 10, max = 100))]
     pub full_check_ratio: Option<i32>,
+}
+
+/// DDL statements incremental migration met (DescribePreCheckStatus `StructType=after`).
+#[derive(Deserialize, Serialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SchemaChangesStatus {
+    /// When DTS's answer arrived (operator clock).
+    pub observed_at: Option<Time>,
+    /// Statements DTS reported.
+    pub total: i64,
+    /// Of those, the ones DTS failed to apply.
+    pub failed: i64,
+    /// The failed ones first, then the latest; at most 20.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub items: Vec<SchemaChangeItem>,
+}
+
+/// One DDL statement and its outcome.
+#[derive(Deserialize, Serialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SchemaChangeItem {
+    /// `db.table` in the source.
+    pub table: String,
+    /// The statement, masked and cut to 256 characters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub statement: Option<String>,
+    /// `Success`, `Failed`, ... as DTS says.
+    pub state: String,
+    /// Why it failed (masked).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
 }
 
 /// Precheck warnings a person accepted in advance.
@@ -488,6 +495,10 @@ pub struct DtsMigrationStatus {
     /// When the task was paused by spec.suspend (for the 6-hour warning).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub suspended_at: Option<Time>,
+    /// DDL statements incremental migration met, as DTS last reported them; read only when
+    /// an object lists `ddlOperations`, at most every 10 minutes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schema_changes: Option<SchemaChangesStatus>,
     /// Warnings that do not stop the task (e.g. paused incremental task near 6 hours).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,

@@ -7,6 +7,8 @@ pub mod cutover;
 pub mod data_source;
 pub mod dataworks_migration;
 pub mod dts_migration;
+pub mod dts_objects;
+pub mod dts_settings;
 pub mod mms_job;
 #[cfg(test)]
 pub mod schema_check;

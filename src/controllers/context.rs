@@ -101,7 +101,9 @@ impl Context {
             cloud.budget_rate(Product::Mms, "ListMmsJobs"),
         );
         let dts_informer = DtsInformer::new(
-            Dts,
+            Dts {
+                schema_changes_every: scaled(super::informer::dts::SCHEMA_CHANGES_EVERY),
+            },
             metrics.clone(),
             cloud.budget_rate(Product::Dts, "DescribeDtsJobs"),
         );

@@ -21,7 +21,7 @@ def client(secret=AK_SECRET, key=AK_ID, token=None):
     return Client(cfg)
 
 
-def configure_request(instance_id, reserve=None, data_check=None):
+def configure_request(instance_id, reserve=None, data_check=None, db_list=None):
     return d.ConfigureDtsJobRequest(
         dts_instance_id=instance_id,
         dts_job_name="shop-to-maxcompute",
@@ -41,7 +41,7 @@ def configure_request(instance_id, reserve=None, data_check=None):
         destination_endpoint_data_base_name="mc_shop",
         destination_endpoint_user_name="LTAI5tDestinationProjectKey",
         destination_endpoint_password="not-a-real-secret",
-        db_list=json.dumps({"shop": {"name": "shop", "all": True}}),
+        db_list=json.dumps(db_list or {"shop": {"name": "shop", "all": True}}),
         reserve=json.dumps(reserve or {"targetTableMode": "2"}),
         data_check_configure=json.dumps(data_check) if data_check else None,
         region_id="cn-hangzhou",
@@ -284,6 +284,51 @@ def data_check(f):
            d.DeleteDtsJobRequest(dts_job_id=job_id, dts_instance_id=instance_id))
 
 
+SCOPED = {"shop": {"name": "shop", "all": False, "dml_op": "insert,update,delete", "Table": {
+    "orders": {"name": "orders", "all": False, "ddl_op": "alter table",
+               "column": {"id": {"name": "id"}, "note": {"name": "remark"}}}}}}
+TYPED_RESERVE = {"targetTableMode": "0", "maxRetryTime": "3600", "retry.blind.seconds": "600",
+                 "fullDynamicConfig": {"dts.datamove.blaster.qps.max": 500, "dts.datamove.source.bps.max": 10485760},
+                 "incDynamicConfig": {"dts.datamove.source.rps.max": 2000}, "dbListCaseChangeMode": "dest_lower"}
+
+
+def scope_and_schema_changes(f):
+    """Statement scope, a column map and typed Reserve keys are taken; the DDL the incremental
+    stage meets is listed by DescribePreCheckStatus StructType=after, a MaxCompute refusal with
+    its statement; malformed scope and retry windows are refused."""
+    dts = f.spy(client())
+    instance_id, job_id = purchase(f, dts, "CreateDtsInstance (scope case)")
+    f.call("ConfigureDtsJob (dml_op, ddl_op, column, typed Reserve)", dts.configure_dts_job,
+           configure_request(instance_id, TYPED_RESERVE, db_list=SCOPED))
+
+    def incremental():
+        b = f.call("DescribeDtsJobDetail (poll scope)", dts.describe_dts_job_detail,
+                   d.DescribeDtsJobDetailRequest(dts_job_id=job_id))
+        return b.status == "Migrating" and b.data_synchronization_status.status in ("Migrating", "Catched")
+
+    wait_until("scoped task in its incremental stage", incremental, timeout=60, interval=0.3)
+    admin("POST", f"/dts/jobs/{job_id}/ddl", {"table": "shop.orders", "sql": "ALTER TABLE orders ADD COLUMN tag VARCHAR(8)"})
+    admin("POST", f"/dts/jobs/{job_id}/ddl", {"table": "shop.orders", "sql": "ALTER TABLE orders DROP COLUMN note"})
+    body = f.call("DescribePreCheckStatus 02 after", dts.describe_pre_check_status,
+                  d.DescribePreCheckStatusRequest(dts_job_id=job_id, job_code="02", struct_type="after",
+                                                  page_no="1", page_size="100"))
+    by_sql = {x.ddl_sql: x for x in body.job_progress}
+    f.check("DDL during incremental listed with its statement and outcome",
+            body.total == 2 and body.error_item == 1
+            and by_sql["ALTER TABLE orders ADD COLUMN tag VARCHAR(8)"].state == "Success"
+            and by_sql["ALTER TABLE orders DROP COLUMN note"].state == "Failed"
+            and by_sql["ALTER TABLE orders DROP COLUMN note"].names == "orders")
+    f.call("DeleteDtsJob (scope case)", dts.delete_dts_job, d.DeleteDtsJobRequest(dts_instance_id=instance_id))
+
+    instance_id, _ = purchase(f, dts, "CreateDtsInstance (refused scope)")
+    bad_scope = {"shop": {"name": "shop", "all": True, "dml_op": "insert,upsert"}}
+    f.expect_error("dml_op outside insert/update/delete", "InvalidParameter", dts.configure_dts_job,
+                   configure_request(instance_id, db_list=bad_scope))
+    f.expect_error("retry.blind.seconds not below maxRetryTime", "InvalidParameter", dts.configure_dts_job,
+                   configure_request(instance_id, {"maxRetryTime": "600", "retry.blind.seconds": "600"}))
+    f.call("DeleteDtsJob (refused scope)", dts.delete_dts_job, d.DeleteDtsJobRequest(dts_instance_id=instance_id))
+
+
 def refusals(f):
     f.expect_error("wrong secret", "SignatureDoesNotMatch", client(secret="tampered").describe_dts_jobs,
                    d.DescribeDtsJobsRequest())
@@ -300,6 +345,7 @@ def flow(f):
     precheck_failure(f)
     precheck_warning(f)
     data_check(f)
+    scope_and_schema_changes(f)
     legacy_api(f)
     refusals(f)
 

@@ -635,3 +635,152 @@ fn retrying_and_failed_tasks_show_the_cloud_error() {
             .contains("DTS-077")
     );
 }
+
+#[test]
+#[ignore = "needs the local kube-apiserver: run hack/test.sh"]
+fn statement_scope_columns_settings_and_schema_changes() {
+    let cluster = cluster();
+    let ns = Namespace::create(cluster, "dts-scope");
+    let sim = Sim::start(&[]);
+    secrets(&ns);
+    let _op = Operator::start(cluster, &ns.name, &sim, &[]);
+    // Refused before any call: the DtsJob API cannot leave columns out, only list them.
+    apply_dts_migration(
+        &ns,
+        "excluding",
+        json!({"objects": [{"name": "shop", "tables": [{"name": "orders", "excludeColumns": ["note"]}]}]}),
+    );
+    let bad = wait_obj(
+        &ns.kubectl,
+        "dtsmigration/excluding",
+        "the spec refused",
+        T,
+        |o| condition(o, "Ready").is_some_and(|c| c["reason"] == "InvalidSpec"),
+    );
+    let why = condition(&bad, "Ready").unwrap()["message"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        why.contains("shop.orders: excludeColumns needs apiGeneration MigrationJob"),
+        "{why}"
+    );
+
+    migration(
+        &ns,
+        "orders",
+        json!({
+            "objects": [{"name": "shop", "tables": [
+                {"name": "orders", "columns": [{"name": "id"}, {"name": "note", "targetName": "remark"}],
+                 "dmlOperations": ["Insert", "Update"], "ddlOperations": ["AlterTable"]},
+                {"name": "order_items"}]}],
+            "settings": {"retry": {"connectionMinutes": 60, "otherIssuesMinutes": 5},
+                         "throttling": {"incremental": {"rowsPerSecond": 2000}},
+                         "objectNameCase": "Lower"},
+            "reserve": {"maxRetryTime": "7200"},
+        }),
+    );
+    let id = dts_job_id(&ns, "orders", T);
+    ns.kubectl
+        .wait_condition("dtsmigration/orders", "Replicating", 180);
+    // What the task was configured with, as the simulator received it.
+    let job = block_on(sim.admin.dts_job(&id)).unwrap();
+    let db_list: Value = serde_json::from_str(job.db_list.as_deref().unwrap()).unwrap();
+    let orders = &db_list["shop"]["Table"]["orders"];
+    assert_eq!(
+        (
+            &orders["all"],
+            &orders["column"],
+            &orders["dml_op"],
+            &orders["ddl_op"]
+        ),
+        (
+            &json!(false),
+            &json!({"id": {"name": "id"}, "note": {"name": "remark"}}),
+            &json!("insert,update"),
+            &json!("alter table")
+        ),
+        "{db_list}"
+    );
+    let reserve: Value = serde_json::from_str(job.reserve.as_deref().unwrap()).unwrap();
+    assert_eq!(
+        (
+            &reserve["maxRetryTime"],
+            &reserve["retry.blind.seconds"],
+            &reserve["incDynamicConfig"],
+            &reserve["dbListCaseChangeMode"],
+            &reserve["targetTableMode"]
+        ),
+        (
+            &json!("3600"),
+            &json!("300"),
+            &json!({"dts.datamove.source.rps.max": 2000}),
+            &json!("dest_lower"),
+            &json!("0")
+        ),
+        "the typed settings win over reserve: {reserve}"
+    );
+    let m = ns.kubectl.get_json("dtsmigration/orders").unwrap();
+    assert!(
+        at(&m, "status.warnings")
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|w| w
+                .as_str()
+                .unwrap()
+                .contains("spec.reserve.maxRetryTime is ignored")),
+        "{}",
+        at(&m, "status.warnings")
+    );
+    // The scoped DDL is read once the incremental stage runs: nothing met yet.
+    let read = wait_obj(
+        &ns.kubectl,
+        "dtsmigration/orders",
+        "the first read of schema changes",
+        T,
+        |o| condition(o, "SchemaChangesApplied").is_some(),
+    );
+    assert_eq!(
+        condition(&read, "SchemaChangesApplied").unwrap()["status"],
+        "True"
+    );
+    assert_eq!(at(&read, "status.schemaChanges.total"), 0);
+    // A DROP COLUMN on the source does not replicate into MaxCompute: named with its table at
+    // the next read.
+    block_on(
+        sim.admin
+            .run_ddl(&id, "shop.orders", "ALTER TABLE orders DROP COLUMN note"),
+    )
+    .unwrap();
+    let failed = wait_obj(
+        &ns.kubectl,
+        "dtsmigration/orders",
+        "the failed DDL reported",
+        Duration::from_secs(180),
+        |o| {
+            condition(o, "SchemaChangesApplied")
+                .is_some_and(|c| c["reason"] == "SchemaChangeFailed")
+        },
+    );
+    let message = condition(&failed, "SchemaChangesApplied").unwrap()["message"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        message.contains("shop.orders: ALTER TABLE orders DROP COLUMN note"),
+        "{message}"
+    );
+    assert_eq!(at(&failed, "status.schemaChanges.failed"), 1);
+    assert_eq!(
+        at(&failed, "status.phase"),
+        "Replicating",
+        "a failed DDL is reported, the task goes on"
+    );
+    let sent = block_on(sim.admin.requests_for("DescribePreCheckStatus")).unwrap();
+    assert!(
+        sent.len() <= 4,
+        "schema changes are read every poll-scaled 10 minutes, not each poll: {} reads",
+        sent.len()
+    );
+}

@@ -354,7 +354,7 @@ async fn retrying_failing_recovering_and_release() {
     let c = Client::new(&sim);
     let admin = sim.admin();
     let (instance, job) = purchase(&c, None).await;
-    configure(&c, &instance, true, r#"{"maxRetryTime":"10"}"#).await;
+    configure(&c, &instance, true, r#"{"maxRetryTime":"600"}"#).await;
     advance(&sim, 600.0).await;
     admin.fail_dts_job(&job, None, true).await.unwrap();
     let d = detail(&c, &job).await;
@@ -372,7 +372,7 @@ async fn retrying_failing_recovering_and_release() {
     let d = detail(&c, &job).await;
     assert_eq!(
         d["Status"], "MigrationFailed",
-        "retrying gives up after maxRetryTime (10 min)"
+        "retrying gives up after maxRetryTime (600 s)"
     );
     assert_eq!(d["ErrorMessage"], "binlog purged");
     c.dts("StartDtsJob", &[("DtsJobId", &job)]).await;

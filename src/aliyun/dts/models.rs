@@ -555,4 +555,44 @@ impl PrecheckReport {
     pub fn failed_items(&self) -> Vec<&PrecheckItem> {
         self.items.iter().filter(|i| i.failed()).collect()
     }
+
+    /// The items as DDL statements (a `StructType=after` answer). The statement text is masked.
+    pub fn schema_changes(&self) -> Vec<SchemaChange> {
+        Fields(&self.raw)
+            .list(&["JobProgress"])
+            .iter()
+            .map(|v| {
+                let f = Fields(v);
+                let table = f.string(&["Names"]).unwrap_or_default();
+                SchemaChange {
+                    table: match f.string(&["SourceSchema"]) {
+                        Some(db) if !db.is_empty() => format!("{db}.{table}"),
+                        _ => table,
+                    },
+                    statement: f.string(&["DdlSql"]).map(|s| mask_text(&s)),
+                    state: f.string(&["State"]).map(|s| StageState::parse(&s)),
+                    message: f
+                        .string(&["ErrMsg"])
+                        .filter(|m| !m.is_empty())
+                        .map(|m| mask_text(&m)),
+                }
+            })
+            .collect()
+    }
+}
+
+/// A DDL statement incremental migration met, and what DTS made of it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SchemaChange {
+    /// `db.table`.
+    pub table: String,
+    pub statement: Option<String>,
+    pub state: Option<StageState>,
+    pub message: Option<String>,
+}
+
+impl SchemaChange {
+    pub fn failed(&self) -> bool {
+        self.state == Some(StageState::Failed)
+    }
 }

@@ -271,6 +271,21 @@ impl DescribePreCheckStatusRequest {
     }
 }
 
+impl DescribePreCheckStatusRequest {
+    /// The DDL statements the incremental stage met (`StructType=after`; paired with the schema
+    /// stage's code, which the docs do not state outright).
+    pub fn schema_changes(dts_job_id: impl Into<String>) -> Self {
+        Self {
+            dts_job_id: dts_job_id.into(),
+            job_code: JobCode::Schema,
+            struct_type: "after".into(),
+            name: None,
+            page_no: None,
+            page_size: Some(100),
+        }
+    }
+}
+
 /// Kind of monitoring rule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MonitorRuleType {

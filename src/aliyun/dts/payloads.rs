@@ -28,6 +28,8 @@ pub struct DbListTable {
     pub dml_op: Option<String>,
     /// DDL operations to replicate.
     pub ddl_op: Option<String>,
+    /// The columns taken, source → destination name; empty: every column (`"all": true`).
+    pub columns: Vec<(String, String)>,
 }
 
 impl DbListTable {
@@ -45,6 +47,7 @@ impl DbListTable {
             filter: None,
             dml_op: None,
             ddl_op: None,
+            columns: Vec::new(),
         }
     }
 
@@ -59,6 +62,15 @@ impl DbListTable {
 struct DbListDb {
     target: String,
     tables: Vec<DbListTable>,
+    scope: Scope,
+}
+
+/// The statements incremental migration replays (`dml_op`, `ddl_op`), comma-separated words;
+/// `None`: DTS's default.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Scope {
+    pub dml_op: Option<String>,
+    pub ddl_op: Option<String>,
 }
 
 /// The objects of a new-API task (`DbList` request parameter, `DbObject` in answers): a JSON
@@ -72,8 +84,17 @@ pub struct DbList {
 struct DbJson<'a> {
     name: &'a str,
     all: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    dml_op: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ddl_op: Option<&'a str>,
     #[serde(rename = "Table", skip_serializing_if = "BTreeMap::is_empty")]
     tables: BTreeMap<&'a str, TableJson<'a>>,
+}
+
+#[derive(Serialize)]
+struct ColumnJson<'a> {
+    name: &'a str,
 }
 
 #[derive(Serialize)]
@@ -86,6 +107,8 @@ struct TableJson<'a> {
     dml_op: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     ddl_op: Option<&'a str>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    column: BTreeMap<&'a str, ColumnJson<'a>>,
 }
 
 impl DbList {
@@ -101,6 +124,7 @@ impl DbList {
             DbListDb {
                 target: target.into(),
                 tables: Vec::new(),
+                scope: Scope::default(),
             },
         );
         self
@@ -118,8 +142,17 @@ impl DbList {
             DbListDb {
                 target: target.into(),
                 tables: tables.into_iter().collect(),
+                scope: Scope::default(),
             },
         );
+        self
+    }
+
+    /// The statements replayed for the database last added (whole or by tables).
+    pub fn with_scope(mut self, source: &str, scope: Scope) -> Self {
+        if let Some(db) = self.databases.get_mut(source) {
+            db.scope = scope;
+        }
         self
     }
 
@@ -142,10 +175,15 @@ impl DbList {
                             t.source.as_str(),
                             TableJson {
                                 name: &t.target,
-                                all: true,
+                                all: t.columns.is_empty(),
                                 filter: t.filter.as_deref(),
                                 dml_op: t.dml_op.as_deref(),
                                 ddl_op: t.ddl_op.as_deref(),
+                                column: t
+                                    .columns
+                                    .iter()
+                                    .map(|(src, dst)| (src.as_str(), ColumnJson { name: dst }))
+                                    .collect(),
                             },
                         )
                     })
@@ -155,6 +193,8 @@ impl DbList {
                     DbJson {
                         name: &db.target,
                         all: db.tables.is_empty(),
+                        dml_op: db.scope.dml_op.as_deref(),
+                        ddl_op: db.scope.ddl_op.as_deref(),
                         tables,
                     },
                 )
@@ -320,6 +360,11 @@ impl Reserve {
     /// Whether nothing is set.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
+    }
+
+    /// Whether `key` is set.
+    pub fn contains(&self, key: &str) -> bool {
+        self.0.contains_key(key)
     }
 
     /// The compact JSON text.

@@ -9,18 +9,21 @@ use crate::api::common::ManagementPolicy;
 use crate::api::conditions::{self, Desired, READY, Status};
 use crate::api::dts_migration::{
     ApiGeneration, DtsMigrationPhase as Phase, DtsMigrationSpec, DtsMigrationStatus, MigrationType,
-    PrecheckItem, PrecheckSkipped, PrecheckStatus, RetryStatus, StageStatus, Stages, TableCheck,
+    PrecheckItem, PrecheckSkipped, PrecheckStatus, RetryStatus, SchemaChangesStatus, StageStatus,
+    Stages, TableCheck,
 };
 use crate::controllers::decision;
 use crate::controllers::poll::{elapsed, remaining};
 
 mod lag;
 mod privileges;
+mod schema_changes;
 mod verification;
 
 pub use lag::{STALE, format_lag, stale};
 use lag::{lag_condition, record_lag};
 pub use privileges::PRIVILEGES_SUFFICIENT;
+pub use schema_changes::SCHEMA_CHANGES_APPLIED;
 use verification::verification;
 
 pub const PRECHECK_PASSED: &str = "PrecheckPassed";
@@ -75,6 +78,8 @@ pub struct TaskView {
     pub full_check: Option<CheckView>,
     /// The incremental data check (`IncDataCheckStatus`), when DTS reports one.
     pub incremental_check: Option<CheckView>,
+    /// The DDL statements the incremental stage met, when read (not on every answer).
+    pub schema_changes: Option<SchemaChangesStatus>,
 }
 
 impl Default for TaskView {
@@ -93,6 +98,7 @@ impl Default for TaskView {
             observed_at: jiff::Timestamp::UNIX_EPOCH,
             full_check: None,
             incremental_check: None,
+            schema_changes: None,
         }
     }
 }
@@ -246,6 +252,7 @@ fn derive(
             }
             _ => now,
         })),
+        warnings: super::endpoints::overridden_reserve(spec),
         ..DtsMigrationStatus::default()
     };
     let mut out = outcome();
@@ -364,6 +371,9 @@ fn derive(
         &status,
         &prev.conditions,
     ));
+    if let Some(c) = schema_changes::schema_changes_condition(status.schema_changes.as_ref()) {
+        out.set(c);
+    }
     out.requeue = Some(match out.act {
         Some(_) => POLL_FAST,
         None => interval_for(status.phase),
@@ -374,6 +384,17 @@ fn derive(
 /// What the adopt-id annotation makes of the previous status: the task to follow, recorded as
 /// if this resource had made it. `Err`: why it cannot be adopted (the spec or the annotation
 /// must change).
+/// What DTS would refuse or ignore in the objects, as one terminal message; `None`: nothing.
+pub fn object_problems(spec: &DtsMigrationSpec) -> Option<String> {
+    let rules = crate::api::dts_objects::ObjectRules {
+        legacy: spec.api_generation == ApiGeneration::MigrationJob,
+        maxcompute: spec.destination.instance_type
+            == crate::api::dts_migration::EndpointType::MaxCompute,
+    };
+    let problems = crate::api::dts_objects::problems(&spec.objects, rules);
+    (!problems.is_empty()).then(|| format!("spec.objects: {}", problems.join("; ")))
+}
+
 pub fn adopt(
     spec: &DtsMigrationSpec,
     prev: &DtsMigrationStatus,
@@ -517,6 +538,11 @@ fn decide_task(
         p
     });
     status.verification = verification(spec, task, now, prev.verification.as_ref());
+    // Read every few minutes, not with every answer: the last read stands until the next.
+    status.schema_changes = task
+        .schema_changes
+        .clone()
+        .or_else(|| prev.schema_changes.clone());
     let dts = task.status.to_ascii_lowercase();
     if task.instance_id.is_some() {
         status.dts_instance_id = task.instance_id.clone();

@@ -1,18 +1,19 @@
 //! Spec → DTS wire vocabulary: instance types and engines per API generation, objects, reserve
 //! options, and endpoint accounts read from their Secrets just before a configure.
 
-use std::collections::BTreeMap;
-
 use kube::ResourceExt;
 use serde_json::json;
 
 use crate::aliyun::SecretString;
 use crate::aliyun::dts::{
-    DbList, DbListTable, DtsEndpoint as WireEndpoint, MigrationObject, MigrationTable, Reserve,
+    DbList, DbListTable, DtsEndpoint as WireEndpoint, MigrationColumn, MigrationObject,
+    MigrationTable, Reserve, Scope, TargetTableMode,
 };
 use crate::api::dts_migration::{
-    DataCheck, DtsDatabaseObject, DtsEndpoint, DtsMigration, EndpointType, Engine,
+    DataCheck, DdlOperation, DmlOperation, DtsDatabaseObject, DtsEndpoint, DtsMigration,
+    DtsMigrationSpec, DtsTableObject, EndpointType, Engine,
 };
+use crate::api::dts_settings::DtsSettings;
 use crate::controllers::credentials::{key, read_secret};
 use crate::controllers::error::{Error, Result};
 use crate::controllers::ownership;
@@ -206,25 +207,48 @@ pub fn wire(
 pub fn db_list(objects: &[DtsDatabaseObject]) -> DbList {
     objects.iter().fold(DbList::new(), |list, db| {
         let target = db.target_name.clone().unwrap_or_else(|| db.name.clone());
-        if db.tables.is_empty() {
+        let list = if db.tables.is_empty() {
             list.whole_database(db.name.clone(), target)
         } else {
-            list.tables(
-                db.name.clone(),
-                target,
-                db.tables.iter().map(|t| {
-                    let table = DbListTable::renamed(
-                        t.name.clone(),
-                        t.target_name.clone().unwrap_or_else(|| t.name.clone()),
-                    );
-                    match &t.filter {
-                        Some(f) => table.with_filter(f.clone()),
-                        None => table,
-                    }
-                }),
-            )
-        }
+            list.tables(db.name.clone(), target, db.tables.iter().map(db_list_table))
+        };
+        list.with_scope(&db.name, scope(&db.dml_operations, &db.ddl_operations))
     })
+}
+
+fn db_list_table(t: &DtsTableObject) -> DbListTable {
+    let Scope { dml_op, ddl_op } = scope(&t.dml_operations, &t.ddl_operations);
+    DbListTable {
+        filter: t.filter.clone(),
+        dml_op,
+        ddl_op,
+        columns: t
+            .columns
+            .iter()
+            .map(|c| {
+                let target = c.target_name.clone().unwrap_or_else(|| c.name.clone());
+                (c.name.clone(), target)
+            })
+            .collect(),
+        ..DbListTable::renamed(
+            t.name.clone(),
+            t.target_name.clone().unwrap_or_else(|| t.name.clone()),
+        )
+    }
+}
+
+/// `dml_op` / `ddl_op`: the words joined by commas, in a stable order; none listed: DTS's default.
+fn scope(dml: &[DmlOperation], ddl: &[DdlOperation]) -> Scope {
+    fn joined<T: Copy + Ord>(ops: &[T], wire: fn(T) -> &'static str) -> Option<String> {
+        let mut ops = ops.to_vec();
+        ops.sort();
+        ops.dedup();
+        (!ops.is_empty()).then(|| ops.into_iter().map(wire).collect::<Vec<_>>().join(","))
+    }
+    Scope {
+        dml_op: joined(dml, DmlOperation::wire),
+        ddl_op: joined(ddl, DdlOperation::wire),
+    }
 }
 
 /// The legacy `MigrationObject`.
@@ -241,6 +265,22 @@ pub fn migration_object(objects: &[DtsDatabaseObject]) -> Vec<MigrationObject> {
                     table_name: t.name.clone(),
                     new_table_name: t.target_name.clone(),
                     filter_condition: t.filter.as_ref().map(|f| format!("where {f}")),
+                    column_includes: t
+                        .columns
+                        .iter()
+                        .map(|c| MigrationColumn {
+                            column_name: c.name.clone(),
+                            new_column_name: c.target_name.clone(),
+                        })
+                        .collect(),
+                    column_excludes: t
+                        .exclude_columns
+                        .iter()
+                        .map(|c| MigrationColumn {
+                            column_name: c.clone(),
+                            new_column_name: None,
+                        })
+                        .collect(),
                     ..MigrationTable::default()
                 })
                 .collect(),
@@ -249,13 +289,41 @@ pub fn migration_object(objects: &[DtsDatabaseObject]) -> Vec<MigrationObject> {
         .collect()
 }
 
-/// `Reserve` / `MigrationReserved` from the pass-through map (values stay strings), with the
-/// ownership marker of the resource `uid` (see [`ownership`]).
-pub fn reserve(map: &BTreeMap<String, String>, uid: &str) -> Option<Reserve> {
-    let user = map
+/// `Reserve` / `MigrationReserved`: the pass-through map (values stay strings), then the typed
+/// settings over it, `targetTableMode: "0"` when neither says (the Reserve page marks it
+/// required; `0` is the console's default), and the ownership marker of the resource `uid` (see
+/// [`ownership`]).
+pub fn reserve(spec: &DtsMigrationSpec, uid: &str) -> Option<Reserve> {
+    let user = spec
+        .reserve
         .iter()
         .fold(Reserve::new(), |r, (k, v)| r.set(k.clone(), v.clone()));
-    Some(user.set(ownership::OWNER_KEY, uid))
+    let typed = settings(spec)
+        .reserve_entries()
+        .into_iter()
+        .fold(user, |r, (k, v)| r.set(k, v));
+    let typed = if typed.contains("targetTableMode") {
+        typed
+    } else {
+        typed.target_table_mode(TargetTableMode::FailOnExisting)
+    };
+    Some(typed.set(ownership::OWNER_KEY, uid))
+}
+
+fn settings(spec: &DtsMigrationSpec) -> DtsSettings {
+    spec.settings.clone().unwrap_or_default()
+}
+
+/// Warnings for `spec.reserve` keys a typed setting replaces.
+pub fn overridden_reserve(spec: &DtsMigrationSpec) -> Vec<String> {
+    settings(spec)
+        .reserve_entries()
+        .into_iter()
+        .filter(|(k, _)| spec.reserve.contains_key(*k))
+        .map(|(k, _)| {
+            format!("spec.reserve.{k} is ignored: spec.settings sets {k}; remove one of them")
+        })
+        .collect()
 }
 
 /// `DataCheckConfigure`.
@@ -294,15 +362,15 @@ pub fn job_name(m: &DtsMigration) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::dts_migration::DtsTableObject;
+    use crate::api::dts_migration::DtsColumn;
 
     #[test]
     fn db_list_maps_whole_databases_and_renamed_tables() {
         let objects = vec![
             DtsDatabaseObject {
                 name: "shop".into(),
-                target_name: None,
-                tables: vec![],
+                dml_operations: vec![DmlOperation::Delete, DmlOperation::Insert],
+                ..Default::default()
             },
             DtsDatabaseObject {
                 name: "crm".into(),
@@ -311,16 +379,71 @@ mod tests {
                     name: "users".into(),
                     target_name: Some("customers".into()),
                     filter: Some("id > 10".into()),
+                    ddl_operations: vec![DdlOperation::AlterTable],
+                    ..Default::default()
                 }],
+                ..Default::default()
             },
         ];
         let json: serde_json::Value = serde_json::from_str(&db_list(&objects).to_json()).unwrap();
         assert_eq!(json["shop"]["name"], "shop");
         assert_eq!(json["shop"]["all"], true);
+        assert_eq!(json["shop"]["dml_op"], "insert,delete");
+        assert_eq!(json["shop"].get("ddl_op"), None);
         assert_eq!(json["crm"]["name"], "crm_dw");
         assert_eq!(json["crm"]["all"], false);
-        assert_eq!(json["crm"]["Table"]["users"]["name"], "customers");
-        assert_eq!(json["crm"]["Table"]["users"]["filter"], "id > 10");
+        assert_eq!(json["crm"].get("dml_op"), None);
+        let users = &json["crm"]["Table"]["users"];
+        assert_eq!(users["name"], "customers");
+        assert_eq!(users["filter"], "id > 10");
+        assert_eq!(users["all"], true, "no column list: every column");
+        assert_eq!(users["ddl_op"], "alter table");
+        assert_eq!(users.get("column"), None);
+    }
+
+    #[test]
+    fn columns_map_to_a_column_list_in_both_generations() {
+        let objects = vec![DtsDatabaseObject {
+            name: "crm".into(),
+            tables: vec![DtsTableObject {
+                name: "users".into(),
+                columns: vec![
+                    DtsColumn {
+                        name: "id".into(),
+                        target_name: None,
+                    },
+                    DtsColumn {
+                        name: "mail".into(),
+                        target_name: Some("email".into()),
+                    },
+                ],
+                ..Default::default()
+            }],
+            ..Default::default()
+        }];
+        let json: serde_json::Value = serde_json::from_str(&db_list(&objects).to_json()).unwrap();
+        let users = &json["crm"]["Table"]["users"];
+        assert_eq!(
+            users["all"], false,
+            "a column list takes only those columns"
+        );
+        assert_eq!(
+            users["column"],
+            json!({"id": {"name": "id"}, "mail": {"name": "email"}})
+        );
+        let legacy = serde_json::to_value(migration_object(&objects)).unwrap();
+        assert_eq!(
+            legacy[0]["TableIncludes"][0]["ColumnIncludes"],
+            json!([{"ColumnName": "id"}, {"ColumnName": "mail", "NewColumnName": "email"}])
+        );
+        let mut excluded = objects.clone();
+        excluded[0].tables[0].columns.clear();
+        excluded[0].tables[0].exclude_columns = vec!["password_hash".into()];
+        let legacy = serde_json::to_value(migration_object(&excluded)).unwrap();
+        assert_eq!(
+            legacy[0]["TableIncludes"][0]["ColumnExcludes"],
+            json!([{"ColumnName": "password_hash"}])
+        );
     }
 
     #[test]
@@ -354,16 +477,55 @@ mod tests {
 
     #[test]
     fn reserve_values_stay_strings_and_carry_the_owner() {
-        let map: BTreeMap<String, String> = [("maxRetryTime".into(), "720".into())].into();
+        let mut spec = DtsMigrationSpec {
+            reserve: [("srcSSL".into(), "0".into())].into(),
+            ..Default::default()
+        };
         let json: serde_json::Value =
-            serde_json::from_str(&reserve(&map, "uid-1").unwrap().to_json()).unwrap();
-        assert_eq!(json["maxRetryTime"], "720");
-        assert_eq!(json[ownership::OWNER_KEY], "uid-1");
-        let only_owner: serde_json::Value =
-            serde_json::from_str(&reserve(&BTreeMap::new(), "uid-1").unwrap().to_json()).unwrap();
+            serde_json::from_str(&reserve(&spec, "uid-1").unwrap().to_json()).unwrap();
         assert_eq!(
-            only_owner,
-            serde_json::json!({ownership::OWNER_KEY: "uid-1"})
+            json,
+            json!({"srcSSL": "0", "targetTableMode": "0", ownership::OWNER_KEY: "uid-1"}),
+            "the console's default for existing tables when nothing says otherwise"
+        );
+        spec.reserve.insert("targetTableMode".into(), "2".into());
+        let json: serde_json::Value =
+            serde_json::from_str(&reserve(&spec, "uid-1").unwrap().to_json()).unwrap();
+        assert_eq!(json["targetTableMode"], "2");
+        assert!(overridden_reserve(&spec).is_empty());
+    }
+
+    #[test]
+    fn a_typed_setting_wins_over_reserve_with_a_warning() {
+        use crate::api::dts_settings::{ExistingTables, RetryWindows};
+        let spec = DtsMigrationSpec {
+            reserve: [
+                ("maxRetryTime".into(), "720".into()),
+                ("targetTableMode".into(), "2".into()),
+            ]
+            .into(),
+            settings: Some(DtsSettings {
+                retry: Some(RetryWindows {
+                    connection_minutes: Some(60),
+                    other_issues_minutes: None,
+                }),
+                existing_tables: Some(ExistingTables::Fail),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let json: serde_json::Value =
+            serde_json::from_str(&reserve(&spec, "uid-1").unwrap().to_json()).unwrap();
+        assert_eq!(
+            json["maxRetryTime"], "3600",
+            "minutes in the spec, seconds on the wire"
+        );
+        assert_eq!(json["targetTableMode"], "0");
+        let warnings = overridden_reserve(&spec);
+        assert_eq!(warnings.len(), 2, "{warnings:?}");
+        assert!(
+            warnings[0].contains("spec.reserve.maxRetryTime is ignored"),
+            "{warnings:?}"
         );
     }
 }

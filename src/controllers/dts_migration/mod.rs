@@ -155,6 +155,10 @@ fn target(m: &DtsMigration, status: &DtsMigrationStatus) -> Option<DtsTarget> {
         DtsTarget::Job {
             job_id: status.dts_job_id.clone(),
             instance_id: status.dts_instance_id.clone(),
+            schema_changes: m.spec.objects.iter().any(|d| {
+                !d.ddl_operations.is_empty()
+                    || d.tables.iter().any(|t| !t.ddl_operations.is_empty())
+            }),
         }
     })
 }
@@ -180,6 +184,10 @@ async fn apply(m: Arc<DtsMigration>, ctx: Arc<Context>) -> Result<Action> {
         Prelude::Stop(action) => return Ok(action),
         Prelude::Go(request) => request,
     };
+    if let Some(why) = decide::object_problems(&m.spec) {
+        ctx.dts_informer.untrack(&key);
+        return rejected(&ctx, m.as_ref(), Error::InvalidSpec(why), PHASES.invalid).await;
+    }
     let prev = match decide::adopt(&m.spec, &prev, annotation(m.as_ref(), ADOPT_ID).as_deref()) {
         Ok(prev) => prev,
         Err(why) => {

@@ -77,6 +77,7 @@ pub fn task_view(s: &DtsJobStatus, answered: jiff::Timestamp) -> TaskView {
         observed_at: answered,
         full_check: s.full_data_check.as_ref().map(check),
         incremental_check: s.inc_data_check.as_ref().map(check),
+        schema_changes: None,
     }
 }
 

@@ -154,7 +154,7 @@ pub(super) fn legacy_configure(
         source,
         destination,
         migration_object: endpoints::migration_object(&m.spec.objects),
-        migration_reserved: endpoints::reserve(&m.spec.reserve, &uid(m)),
+        migration_reserved: endpoints::reserve(&m.spec, &uid(m)),
         checkpoint: m.spec.checkpoint,
     }
 }
@@ -179,7 +179,7 @@ pub(super) fn configure(
         source,
         destination,
         db_list: endpoints::db_list(&m.spec.objects),
-        reserve: endpoints::reserve(&m.spec.reserve, &uid(m)),
+        reserve: endpoints::reserve(&m.spec, &uid(m)),
         checkpoint: m.spec.checkpoint,
         data_check_configure: endpoints::data_check(m.spec.data_check.as_ref()),
         ..ConfigureDtsJobRequest::default()

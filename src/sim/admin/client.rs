@@ -377,6 +377,15 @@ impl AdminClient {
             .await
     }
 
+    /// A DDL statement runs on the source of job `id`, met by its incremental stage.
+    pub async fn run_ddl(&self, id: &str, table: &str, sql: &str) -> anyhow::Result<DtsJobView> {
+        let req = DdlRequest {
+            table: table.into(),
+            sql: sql.into(),
+        };
+        self.post(&format!("/dts/jobs/{id}/ddl"), &req).await
+    }
+
     /// Every MMS job with its tasks.
     pub async fn mms_jobs(&self) -> anyhow::Result<Vec<MmsJobView>> {
         self.get("/mms/jobs").await

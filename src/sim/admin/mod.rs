@@ -18,7 +18,7 @@ pub use client::AdminClient;
 use types::*;
 
 use super::clock::{fmt_iso, parse_time};
-use super::dts::job::{DtsJob, ItemConfig, Phase};
+use super::dts::job::{DdlEvent, DtsJob, ItemConfig, Phase};
 use super::faults::OneShotFault;
 use super::reqlog::RequestRecord;
 use super::scenario::{LagCurve, MmsFailureSpec, PrecheckItemSpec};
@@ -56,6 +56,7 @@ pub fn router() -> axum::Router<Arc<Shared>> {
         .route("/dts/jobs/{id}/precheck", post(dts_precheck))
         .route("/dts/jobs/{id}/check-diff", post(dts_check_diff))
         .route("/dts/jobs/{id}/writes", post(dts_writes))
+        .route("/dts/jobs/{id}/ddl", post(dts_ddl))
         .route("/mms/jobs", get(mms_jobs))
         .route(
             "/mms/failures",
@@ -275,6 +276,8 @@ fn job_view(w: &World, job: &DtsJob, now: i64) -> DtsJobView {
                 )
             })
             .collect(),
+        db_list: job.config.as_ref().map(|c| c.db_list.clone()),
+        reserve: job.config.as_ref().map(|c| c.reserve.clone()),
     }
 }
 
@@ -439,6 +442,29 @@ async fn dts_writes(
 ) -> Result<Json<DtsJobView>, (StatusCode, Json<Value>)> {
     with_job(&s, &id, |job, now, _| {
         job.writes.commit(r.count, now);
+        Ok(())
+    })
+}
+
+async fn dts_ddl(
+    State(s): St,
+    Path(id): Path<String>,
+    Json(r): Json<DdlRequest>,
+) -> Result<Json<DtsJobView>, (StatusCode, Json<Value>)> {
+    with_job(&s, &id, |job, now, _| {
+        if job.phase != Phase::Incremental {
+            return Err("DDL is met only by a job in its incremental stage".into());
+        }
+        // The configured destination; a task configured before its purchase has no engine
+        // from the purchase.
+        let engine = job
+            .config
+            .as_ref()
+            .map(|c| c.dest.engine_name.clone())
+            .filter(|e| !e.is_empty())
+            .unwrap_or_else(|| job.dest_engine.clone());
+        let event = DdlEvent::applied(&r.table, &r.sql, now, &engine);
+        job.ddl_events.push(event);
         Ok(())
     })
 }

@@ -65,6 +65,16 @@ pub struct WritesRequest {
     pub count: usize,
 }
 
+/// `POST /_sim/dts/jobs/{id}/ddl`: a DDL statement runs on the job's source now; incremental
+/// migration meets it (the job must be in its incremental stage).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct DdlRequest {
+    /// `db.table`.
+    pub table: String,
+    pub sql: String,
+}
+
 /// `POST /_sim/clock/advance`.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
@@ -148,6 +158,12 @@ pub struct DtsJobView {
     /// Alert rules (CreateJobMonitorRule): type, `Y`/`N`, delay seconds, phones.
     #[serde(default)]
     pub monitor_rules: Vec<(String, String, i64, String)>,
+    /// The DbList the task was configured with (new API), as sent.
+    #[serde(default)]
+    pub db_list: Option<String>,
+    /// The Reserve it was configured with, as sent.
+    #[serde(default)]
+    pub reserve: Option<String>,
 }
 
 /// An MMS task as the admin API shows it.

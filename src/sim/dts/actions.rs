@@ -314,39 +314,89 @@ const DEST_TYPES: &[&str] = &[
     "DG",
 ];
 
-/// Reads `Reserve`: whether to start after configuring, and `maxRetryTime` (minutes when ≤ 1440,
-/// seconds otherwise, since the documentation's own examples disagree on the unit).
+/// Reads `Reserve`: whether to start after configuring, and `maxRetryTime` in milliseconds. The
+/// retry windows are seconds on the wire (Alibaba's DTS runtime reads them so, and its defaults
+/// 43200 and 600 are the console's 720 and 10 minutes); the console's ranges bound them.
 pub fn parse_reserve(text: Option<&str>, param: &str) -> Result<(bool, i64), ApiError> {
     let Some(text) = text else {
         return Ok((true, 0));
     };
     let v: Value = serde_json::from_str(text)
         .map_err(|_| ApiError::invalid_because(param, "expected a JSON object"))?;
-    if let Some(mode) = v.get("targetTableMode") {
-        let mode = mode
-            .as_str()
-            .map(str::to_string)
-            .unwrap_or_else(|| mode.to_string());
-        if !["0", "2"].contains(&mode.as_str()) {
-            return Err(ApiError::invalid_because(
-                param,
-                "targetTableMode must be \"0\" (fail on existing tables) or \"2\" (ignore them)",
-            ));
+    let text_of = |key: &str| {
+        v.get(key).map(|m| {
+            m.as_str()
+                .map(str::to_string)
+                .unwrap_or_else(|| m.to_string())
+        })
+    };
+    if let Some(mode) = text_of("targetTableMode")
+        && !["0", "2"].contains(&mode.as_str())
+    {
+        return Err(ApiError::invalid_because(
+            param,
+            "targetTableMode must be \"0\" (fail on existing tables) or \"2\" (ignore them)",
+        ));
+    }
+    if let Some(case) = text_of("dbListCaseChangeMode")
+        && !["default", "source", "dest_upper", "dest_lower"].contains(&case.as_str())
+    {
+        return Err(ApiError::invalid_because(
+            param,
+            "dbListCaseChangeMode must be default, source, dest_upper or dest_lower",
+        ));
+    }
+    let seconds =
+        |key: &str, range: std::ops::RangeInclusive<i64>| -> Result<Option<i64>, ApiError> {
+            match text_of(key) {
+                None => Ok(None),
+                Some(t) => match t.parse::<i64>() {
+                    Ok(n) if range.contains(&n) => Ok(Some(n)),
+                    _ => Err(ApiError::invalid_because(
+                        param,
+                        &format!(
+                            "{key} must be seconds within {}..={}",
+                            range.start(),
+                            range.end()
+                        ),
+                    )),
+                },
+            }
+        };
+    let retry = seconds("maxRetryTime", 600..=86_400)?;
+    let blind = seconds("retry.blind.seconds", 60..=86_400)?;
+    if let Some(b) = blind
+        && b >= retry.unwrap_or(43_200)
+    {
+        return Err(ApiError::invalid_because(
+            param,
+            "retry.blind.seconds must be smaller than maxRetryTime",
+        ));
+    }
+    for stage in ["fullDynamicConfig", "incDynamicConfig"] {
+        if let Some(limits) = v.get(stage) {
+            let known = [
+                "dts.datamove.source.bps.max",
+                "dts.datamove.source.rps.max",
+                "dts.datamove.blaster.qps.max",
+            ];
+            let ok = limits.as_object().is_some_and(|m| {
+                m.iter()
+                    .all(|(k, n)| known.contains(&k.as_str()) && (n.is_i64() || n.is_string()))
+            });
+            if !ok {
+                return Err(ApiError::invalid_because(
+                    param,
+                    &format!("{stage} must be an object of known limits"),
+                ));
+            }
         }
     }
     let auto = v
         .get("autoStartModulesAfterConfig")
         .and_then(Value::as_str)
         .is_none_or(|s| !s.eq_ignore_ascii_case("none"));
-    let retry = v
-        .get("maxRetryTime")
-        .and_then(|m| {
-            m.as_i64()
-                .or_else(|| m.as_str().and_then(|s| s.parse().ok()))
-        })
-        .map(|m| if m <= 1440 { m * 60_000 } else { m * 1000 })
-        .unwrap_or(0);
-    Ok((auto, retry))
+    Ok((auto, retry.map(|s| s * 1000).unwrap_or(0)))
 }
 
 fn required_bool(p: &Params, key: &str) -> Result<bool, ApiError> {
@@ -773,6 +823,35 @@ fn precheck_status(dts: &Dts, call: Call<'_>) -> Result<Value, ApiError> {
                 })
                 .collect();
             (status, rows)
+        }
+        "02" if p
+            .get("StructType")
+            .is_some_and(|t| t.eq_ignore_ascii_case("after")) =>
+        {
+            let rows = job
+                .ddl_events
+                .iter()
+                .enumerate()
+                .map(|(i, e)| {
+                    let (db, table) = e.table.split_once('.').unwrap_or(("", &e.table));
+                    let state = if e.error.is_empty() { "Success" } else { "Failed" };
+                    json!({
+                        "Id": format!("{}-after-{i}", job.id), "JobId": job.id, "Item": "Table", "Names": table,
+                        "SourceSchema": db, "DestSchema": db, "OrderNum": i + 1, "State": state,
+                        "DdlSql": e.sql, "ErrMsg": e.error, "ErrDetail": "", "BootTime": fmt(Some(e.at)),
+                        "FinishTime": fmt(Some(e.at)), "Current": "", "Total": 1, "CanSkip": false,
+                        "Skip": false, "IgnoreFlag": "N", "Logs": [],
+                    })
+                })
+                .collect();
+            (
+                if job.phase == Phase::Incremental {
+                    "Migrating"
+                } else {
+                    "Finished"
+                },
+                rows,
+            )
         }
         "02" | "03" => {
             let phase = if code == "02" {

@@ -182,6 +182,40 @@ pub struct DtsJob {
     pub writes: Writes,
     /// The checkpoint (ms) when StopDtsJob ended incremental migration: it never moves again.
     pub stop_checkpoint: Option<SimMillis>,
+    /// DDL statements run on the source during incremental migration (admin), as DTS applied
+    /// them (DescribePreCheckStatus `StructType=after`).
+    pub ddl_events: Vec<DdlEvent>,
+}
+
+/// One DDL statement incremental migration met.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DdlEvent {
+    /// `db.table`.
+    pub table: String,
+    pub sql: String,
+    pub at: SimMillis,
+    /// Empty when applied.
+    pub error: String,
+}
+
+impl DdlEvent {
+    /// Seed 001: into MaxCompute only ADD COLUMN replicates. The simulator fails the others (the
+    /// real service's reaction is not documented).
+    pub fn applied(table: &str, sql: &str, at: SimMillis, dest_engine: &str) -> Self {
+        let upper = sql.to_ascii_uppercase();
+        let add_column = upper.contains("ALTER TABLE") && upper.contains("ADD COLUMN");
+        let error = if dest_engine.eq_ignore_ascii_case("ODPS") && !add_column {
+            "MaxCompute takes only ALTER TABLE ... ADD COLUMN during incremental migration".into()
+        } else {
+            String::new()
+        };
+        Self {
+            table: table.into(),
+            sql: sql.into(),
+            at,
+            error,
+        }
+    }
 }
 
 impl DtsJob {
@@ -227,6 +261,7 @@ impl DtsJob {
             resume_residual: None,
             check_diffs: BTreeMap::new(),
             inc_check_diffs: BTreeMap::new(),
+            ddl_events: Vec::new(),
             monitor_rules: Vec::new(),
             writes: Writes::default(),
             stop_checkpoint: None,

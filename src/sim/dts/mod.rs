@@ -129,6 +129,15 @@ impl Dts {
             })?;
         let mut tables = Vec::new();
         for (db, entry) in &parsed {
+            check_db_list_entry(db, entry)?;
+            for (t, e) in entry
+                .get("Table")
+                .and_then(Value::as_object)
+                .into_iter()
+                .flatten()
+            {
+                check_db_list_entry(&format!("{db}.{t}"), e)?;
+            }
             let dst_db = entry
                 .get("name")
                 .and_then(Value::as_str)
@@ -318,4 +327,56 @@ pub fn normalize_engine(name: &str) -> String {
         "" => String::new(),
         _ => name.to_string(),
     }
+}
+
+/// The statement scope and column map of one DbList entry: `dml_op` a comma list of
+/// insert/update/delete, `ddl_op` a comma list of table statements, `column` an object of
+/// `{"name": "<destination column>"}` objects.
+fn check_db_list_entry(at: &str, entry: &Value) -> Result<(), ApiError> {
+    let words = |key: &str, allowed: &[&str]| -> Result<(), ApiError> {
+        let Some(v) = entry.get(key) else {
+            return Ok(());
+        };
+        let text = v.as_str().unwrap_or_default();
+        let ok = !text.is_empty()
+            && text
+                .split(',')
+                .all(|w| allowed.contains(&w.trim().to_ascii_lowercase().as_str()));
+        if ok {
+            Ok(())
+        } else {
+            Err(ApiError::invalid_because(
+                "DbList",
+                &format!(
+                    "{at}: {key} must be a comma-separated list of {}",
+                    allowed.join(", ")
+                ),
+            ))
+        }
+    };
+    words("dml_op", &["insert", "update", "delete"])?;
+    words(
+        "ddl_op",
+        &[
+            "create table",
+            "alter table",
+            "drop table",
+            "rename table",
+            "truncate table",
+        ],
+    )?;
+    if let Some(columns) = entry.get("column") {
+        let ok = columns.as_object().is_some_and(|m| {
+            !m.is_empty()
+                && m.values()
+                    .all(|c| c.get("name").and_then(Value::as_str).is_some())
+        });
+        if !ok {
+            return Err(ApiError::invalid_because(
+                "DbList",
+                &format!("{at}: column must map each source column to {{\"name\": ...}}"),
+            ));
+        }
+    }
+    Ok(())
 }

@@ -1023,6 +1023,11 @@ fn a_decide_keeps_or_computes_every_status_field() {
         adopted_id: Some("abc".into()),
         monitor_rules_generation: Some(1),
         last_handled_reconcile_at: Some("t1".into()),
+        // Read every few minutes: carried between reads.
+        schema_changes: Some(crate::api::dts_migration::SchemaChangesStatus {
+            total: 1,
+            ..Default::default()
+        }),
         ..started()
     };
     let d = run(&spec(), &prev, replicating(2.0), 0);

@@ -11,7 +11,7 @@ use super::Account;
 use super::poller::{self, Item, Poller, Round};
 use crate::aliyun::dts::PrecheckItem;
 use crate::aliyun::{DtsClient, Error, Pacing, Priority};
-use crate::api::dts_migration::DtsMigration;
+use crate::api::dts_migration::{DtsMigration, SchemaChangesStatus};
 use crate::controllers::dts_migration::decide::Observed;
 
 /// Tasks per DescribeDtsJobs (the documented largest page).
@@ -24,6 +24,9 @@ pub enum DtsTarget {
     Job {
         job_id: Option<String>,
         instance_id: Option<String>,
+        /// Read the DDL statements the incremental stage meets (the spec lists
+        /// `ddlOperations`).
+        schema_changes: bool,
     },
     /// The legacy generation: the migration job (instance) id.
     Legacy(String),
@@ -47,10 +50,18 @@ pub struct TaskMemo {
     pub state: Option<String>,
     /// The item-by-item report of the current failed precheck (read once per failure).
     pub precheck_items: Option<Vec<PrecheckItem>>,
+    /// The last read of the incremental stage's DDL statements.
+    pub schema_changes: Option<SchemaChangesStatus>,
 }
 
 /// The DTS [`Poller`].
-pub struct Dts;
+pub struct Dts {
+    /// How often a running incremental stage's DDL statements are read (when the spec scopes
+    /// DDL); [`read::SCHEMA_CHANGES_EVERY`] times the poll scale.
+    pub schema_changes_every: std::time::Duration,
+}
+
+pub use read::SCHEMA_CHANGES_EVERY;
 
 pub type DtsInformer = super::Informer<Dts>;
 pub type Track = poller::Track<Dts>;
@@ -91,7 +102,7 @@ impl Poller for Dts {
         items: Vec<Item<Self>>,
         memo: (),
     ) -> Result<Round<Self>, Error> {
-        let round = read::read_batch(&client, &items).await?;
+        let round = read::read_batch(&client, &items, self.schema_changes_every).await?;
         Ok(Round {
             got: round.got,
             calls: round.calls,

@@ -3,13 +3,20 @@
 use std::collections::HashMap;
 
 use super::{BATCH, Dts, DtsTarget, TaskMemo};
+use std::time::Duration;
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+
 use crate::aliyun::dts::{
     DescribeDtsJobsRequest, DescribePreCheckStatusRequest, DtsJobRef, DtsJobStatus, DtsJobType,
+    SchemaChange, StageState,
 };
 use crate::aliyun::{DtsClient, Error};
+use crate::api::dts_migration::{SchemaChangeItem, SchemaChangesStatus};
 use crate::controllers::dts_migration::decide::Observed;
 use crate::controllers::dts_migration::observe::task_view;
 use crate::controllers::informer::poller::{Got, Item};
+use crate::controllers::poll::elapsed;
 
 pub struct Round {
     /// One result per item, in order.
@@ -53,6 +60,7 @@ impl Reader<'_> {
             DtsTarget::Job {
                 job_id,
                 instance_id,
+                ..
             } => {
                 let job = DtsJobRef {
                     dts_job_id: job_id.clone(),
@@ -111,9 +119,89 @@ impl Reader<'_> {
     }
 }
 
+impl Reader<'_> {
+    /// The DDL statements the incremental stage met, read at most every `every` while it runs
+    /// and only when the spec scopes DDL. A failed read keeps the last one, whose `observedAt`
+    /// says how old it is.
+    async fn schema_changes(
+        &mut self,
+        status: &DtsJobStatus,
+        target: &DtsTarget,
+        memo: &mut TaskMemo,
+        every: Duration,
+    ) {
+        let DtsTarget::Job {
+            job_id: Some(job_id),
+            schema_changes: true,
+            ..
+        } = target
+        else {
+            memo.schema_changes = None;
+            return;
+        };
+        let incremental = status.data_synchronization.as_ref().is_some_and(|s| {
+            s.state
+                .as_ref()
+                .is_some_and(|st| !matches!(st, StageState::NotStarted | StageState::Finished))
+        });
+        let due = memo
+            .schema_changes
+            .as_ref()
+            .and_then(|c| c.observed_at.as_ref())
+            .is_none_or(|at| elapsed(at.0, jiff::Timestamp::now()) >= every);
+        if !incremental || !due {
+            return;
+        }
+        self.calls += 1;
+        if let Ok(report) = self
+            .dts
+            .describe_pre_check_status(&DescribePreCheckStatusRequest::schema_changes(job_id))
+            .await
+        {
+            let arrived = jiff::Timestamp::now();
+            memo.schema_changes = Some(schema_changes_status(&report.schema_changes(), arrived));
+        }
+    }
+}
+
+/// How often a running incremental stage's DDL statements are read (unscaled).
+pub const SCHEMA_CHANGES_EVERY: Duration = Duration::from_secs(600);
+
+/// At most this many statements in the status.
+const SCHEMA_CHANGE_ITEMS: usize = 20;
+
+/// The statements as the status shows them: the failed first, then the latest.
+pub fn schema_changes_status(changes: &[SchemaChange], at: jiff::Timestamp) -> SchemaChangesStatus {
+    let mut ordered: Vec<&SchemaChange> = changes.iter().filter(|c| c.failed()).collect();
+    ordered.extend(changes.iter().rev().filter(|c| !c.failed()));
+    SchemaChangesStatus {
+        observed_at: Some(Time(at)),
+        total: changes.len() as i64,
+        failed: changes.iter().filter(|c| c.failed()).count() as i64,
+        items: ordered
+            .into_iter()
+            .take(SCHEMA_CHANGE_ITEMS)
+            .map(|c| SchemaChangeItem {
+                table: c.table.clone(),
+                statement: c.statement.as_ref().map(|s| s.chars().take(256).collect()),
+                state: c
+                    .state
+                    .as_ref()
+                    .map(|s| s.as_str().to_string())
+                    .unwrap_or_default(),
+                message: c.message.clone(),
+            })
+            .collect(),
+    }
+}
+
 /// Reads one batch (the client waits for the budget in turn). The list failing fails the round
 /// (nothing is concluded from it); a single read failing leaves only its object without news.
-pub async fn read_batch(dts: &DtsClient, items: &[Item<Dts>]) -> Result<Round, Error> {
+pub async fn read_batch(
+    dts: &DtsClient,
+    items: &[Item<Dts>],
+    schema_changes_every: Duration,
+) -> Result<Round, Error> {
     let mut reader = Reader { dts, calls: 0 };
     let ids: Vec<&str> = items.iter().filter_map(|i| i.target.batched_id()).collect();
     let (mut listed, listed_at) = if ids.is_empty() {
@@ -141,8 +229,12 @@ pub async fn read_batch(dts: &DtsClient, items: &[Item<Dts>]) -> Result<Round, E
             continue;
         };
         reader.precheck(&mut status, &item.target, &mut memo).await;
+        reader
+            .schema_changes(&status, &item.target, &mut memo, schema_changes_every)
+            .await;
         memo.state = status.state.as_ref().map(|s| s.as_str().to_string());
-        let view = task_view(&status, arrived);
+        let mut view = task_view(&status, arrived);
+        view.schema_changes = memo.schema_changes.clone();
         got.push(Got::Observed(Observed::Task(Box::new(view)), memo));
     }
     Ok(Round {

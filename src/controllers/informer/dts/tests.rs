@@ -5,6 +5,7 @@ fn job(id: &str) -> DtsTarget {
     DtsTarget::Job {
         job_id: Some(id.into()),
         instance_id: None,
+        schema_changes: false,
     }
 }
 
@@ -23,6 +24,7 @@ fn tasks_with_an_id_share_a_list_and_the_rest_are_read_alone() {
     let unbought = DtsTarget::Job {
         job_id: None,
         instance_id: Some("dtsx".into()),
+        schema_changes: false,
     };
     let legacy = DtsTarget::Legacy("dtsy".into());
     assert!(!Dts::joins(&job("a"), &unbought));
