@@ -8,7 +8,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::cel::immutable_once_set;
-use super::common::{DeletionPolicy, LocalObjectRef, VerificationState};
+use super::common::{DeletionPolicy, LocalObjectRef, ManagementPolicy, VerificationState};
 
 /// Spec fields that shape the `CreateMmsJob` request; they cannot change once the job exists.
 pub const CREATION_FIELDS: &[&str] = &[
@@ -145,6 +145,13 @@ pub struct MmsJobSpec {
     /// What happens to the MMS job when this resource is deleted. Default `Retain`.
     #[serde(default)]
     pub deletion_policy: DeletionPolicy,
+    /// `Manage` (default) or `ObserveOnly`: with the annotation
+    /// `migration.aliyun-operator.dev/adopt-id: <MMS job id>`, the resource follows an existing
+    /// job of its data source (e.g. made in the console) instead of creating one, once its
+    /// scope matches this spec. `ObserveOnly` reads it and never changes it (a Cutover can gate
+    /// on it; deleting the resource leaves the job alone); `Manage` takes it over.
+    #[serde(default)]
+    pub management_policy: ManagementPolicy,
 }
 
 fn yes() -> bool {
@@ -221,6 +228,9 @@ pub struct MmsJobStatus {
     /// The last `reconcile-requested-at` annotation value handled.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_handled_reconcile_at: Option<String>,
+    /// The MMS job taken over through the adopt-id annotation, once its scope was checked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub adopted_id: Option<i64>,
 }
 
 /// Coarse lifecycle of an MmsJob.

@@ -334,3 +334,96 @@ fn a_lost_create_answer_never_makes_a_second_job() {
     let creates = block_on(sim.admin.requests_for("CreateMmsJob")).unwrap();
     assert_eq!(creates.len(), 1, "created once: {creates:#?}");
 }
+
+#[test]
+#[ignore = "needs the local kube-apiserver: run hack/test.sh"]
+fn an_existing_job_is_adopted_observe_only_and_never_changed() {
+    let cluster = cluster();
+    let ns = Namespace::create(cluster, "mms-adopt");
+    let sim = Sim::start(&[]);
+    cloud_secret(&ns);
+    let _op = Operator::start(cluster, &ns.name, &sim, &[]);
+    ready_hive_source(&ns);
+    // "The console": a job made by another MmsJob, which then goes and leaves it (Retain).
+    apply_mms_job(&ns, "console", json!({"tables": ["orders", "customers"]}));
+    ns.kubectl.wait_condition("mmsjob/console", "Ready", 180);
+    let id = status_i64(&ns, "mmsjob/console", "jobId", T);
+    let console_name = cloud_job_name(&ns, "console");
+    ns.kubectl
+        .ok(&["delete", "mmsjob/console", "--timeout=60s"]);
+    block_on(sim.admin.clear_requests()).unwrap();
+
+    let adopting = |name: &str, spec_extra: serde_json::Value| {
+        let spec = with_members(
+            json!({"dataSourceRef": {"name": "hive"}, "srcDbName": "sales",
+                   "managementPolicy": "ObserveOnly", "deletionPolicy": "Delete"}),
+            spec_extra,
+        );
+        json!({"apiVersion": API_VERSION, "kind": "MmsJob",
+               "metadata": {"name": name,
+                            "annotations": {"migration.aliyun-operator.dev/adopt-id": id.to_string()}},
+               "spec": spec})
+        .to_string()
+    };
+    // A job that migrates something else than the spec says is refused, naming the difference.
+    ns.kubectl
+        .apply(&adopting("narrower", json!({"tables": ["orders"]})));
+    let refused = wait_obj(
+        &ns.kubectl,
+        "mmsjob/narrower",
+        "the scope difference refused",
+        T,
+        |o| condition(o, "Ready").is_some_and(|c| c["reason"] == "InvalidSpec"),
+    );
+    let why = condition(&refused, "Ready").unwrap()["message"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        why.contains(&format!(
+            "MMS job {id} does not migrate what this spec describes"
+        )) && why
+            .contains(r#"tables is {"orders"} in the spec, {"customers", "orders"} in the job"#),
+        "{why}"
+    );
+    assert!(at(&refused, "status.adoptedId").is_null());
+
+    // The same scope is followed: its outcome and verification, as evidence for a Cutover.
+    ns.kubectl.apply(&adopting(
+        "observer",
+        json!({"tables": ["customers", "orders"]}),
+    ));
+    ns.kubectl.wait_condition("mmsjob/observer", "Ready", 120);
+    let m = ns.kubectl.get_json("mmsjob/observer").unwrap();
+    assert_eq!(at(&m, "status.adoptedId"), id);
+    assert_eq!(at(&m, "status.jobId"), id);
+    assert_eq!(at(&m, "status.jobName"), console_name.as_str());
+    assert_eq!(at(&m, "status.phase"), "Succeeded");
+    assert!(has_condition(&m, "Verified", "True"), "{}", m["status"]);
+    // Deleting it (deletionPolicy Delete) leaves the job alone.
+    ns.kubectl.ok(&[
+        "delete",
+        "mmsjob/observer",
+        "mmsjob/narrower",
+        "--timeout=60s",
+    ]);
+    assert_eq!(
+        sim_jobs_named(&sim, &console_name).len(),
+        1,
+        "the job is still there"
+    );
+
+    let requests = block_on(sim.admin.requests(0)).unwrap();
+    let writes: Vec<String> = requests
+        .iter()
+        .filter_map(|r| r.action.clone())
+        .filter(|a| !(a.starts_with("Get") || a.starts_with("List")))
+        .collect();
+    assert!(
+        requests
+            .iter()
+            .any(|r| r.action.as_deref() == Some("GetMmsJob")),
+        "the scope was read"
+    );
+    assert!(writes.is_empty(), "ObserveOnly sent {writes:?}");
+}

@@ -7,7 +7,7 @@ use std::time::Duration;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
 use crate::aliyun::mms::CreateMmsJobRequest;
-use crate::api::common::VerificationState;
+use crate::api::common::{ManagementPolicy, VerificationState};
 use crate::api::conditions::{self, Desired, READY};
 use crate::api::mms_job::{FailedTask, MmsJobPhase, MmsJobSpec, MmsJobStatus, VerificationStatus};
 use crate::controllers::decision;
@@ -119,7 +119,8 @@ pub fn job_request(spec: &MmsJobSpec, job: JobIdentity<'_>) -> CreateMmsJobReque
 /// 128).
 pub const MAX_DERIVED_NAME: usize = 64;
 
-/// The MMS job name: `spec.jobName`, else the name this resource already uses (status), else
+/// The MMS job name: an adopted job's own, else `spec.jobName`, else the name this resource
+/// already uses (status), else
 /// one derived from namespace, name and UID that no other resource can get (see
 /// [`ownership::cloud_name`]).
 pub fn job_name(
@@ -129,8 +130,10 @@ pub fn job_name(
     name: &str,
     uid: &str,
 ) -> String {
-    spec.job_name
-        .clone()
+    // An adopted job keeps the name it was made with.
+    let adopted = status.adopted_id.and(status.job_name.clone());
+    adopted
+        .or_else(|| spec.job_name.clone())
         .or_else(|| status.job_name.clone())
         .unwrap_or_else(|| ownership::cloud_name(namespace, name, uid, MAX_DERIVED_NAME))
 }
@@ -411,6 +414,7 @@ fn derive(
         last_retry_requested_at: prev.last_retry_requested_at.clone(),
         create_requested_at: prev.create_requested_at.clone(),
         last_handled_reconcile_at: prev.last_handled_reconcile_at.clone(),
+        adopted_id: prev.adopted_id,
         last_polled_at: Some(Time(now)),
         ..MmsJobStatus::default()
     };
@@ -432,6 +436,7 @@ fn derive(
         prev,
         generation,
         now,
+        observe_only: spec.management_policy == ManagementPolicy::ObserveOnly,
     };
 
     match observed {
@@ -643,10 +648,28 @@ struct Finish<'a> {
     prev: &'a MmsJobStatus,
     generation: Option<i64>,
     now: jiff::Timestamp,
+    /// Decided calls are not sent; Ready says which one and why.
+    observe_only: bool,
 }
 
 impl Finish<'_> {
-    fn decision(&self, status: MmsJobStatus, outcome: Outcome) -> Decision {
+    fn decision(&self, mut status: MmsJobStatus, mut outcome: Outcome) -> Decision {
+        if self.observe_only
+            && let Some(act) = outcome.act.take()
+        {
+            // Nothing was sent: nothing is recorded as done.
+            status.stopped_by_operator = self.prev.stopped_by_operator;
+            status.last_retry_requested_at = self.prev.last_retry_requested_at.clone();
+            outcome.ready = Desired::false_(
+                READY,
+                "ObserveOnly",
+                format!(
+                    "ObserveOnly: the operator does not send {} ({}); make the change in the MaxCompute console, or set managementPolicy Manage",
+                    act.action(),
+                    outcome.ready.message
+                ),
+            );
+        }
         outcome.into_decision(status, &self.prev.conditions, self.generation, self.now)
     }
 }

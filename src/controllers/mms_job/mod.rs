@@ -1,6 +1,7 @@
 //! MmsJob controller: create the job, follow its tasks, suspend, resume, retry, delete.
 //! fetch (DataSource, MMS) → decide (pure, `decide.rs`) → act → report.
 
+pub mod adopt;
 pub mod decide;
 
 use std::sync::Arc;
@@ -21,13 +22,14 @@ use super::decision;
 use super::error::{Error, Result};
 use super::informer::ObjKey;
 use super::informer::mms::{JobMemo, MmsTarget, Target, Track};
-use super::managed::{Intent, publish, report, report_intent};
+use super::managed::{Intent, annotation, publish, rejected, report, report_intent};
 use super::ownership::{self, Owner};
 use super::prelude::{Phases, Prelude, Request, prelude};
 use super::runner;
 use crate::aliyun::mms::ListJobsRequest;
 use crate::aliyun::{Admission, MmsClient, Pacing, Priority};
-use crate::api::common::{DeletionPolicy, FINALIZER};
+use crate::api::common::annotations::ADOPT_ID;
+use crate::api::common::{DeletionPolicy, FINALIZER, ManagementPolicy};
 use crate::api::conditions::{self, READY};
 use crate::api::data_source::DataSource;
 use crate::api::mms_job::{MmsJob, MmsJobPhase, MmsJobStatus};
@@ -260,6 +262,17 @@ async fn apply(job: Arc<MmsJob>, ctx: Arc<Context>, sources: &Store<DataSource>)
             Prelude::Stop(action) => return Ok(action),
             Prelude::Go(request) => request,
         };
+    let adoption = match adopt::resolve(
+        &job.spec,
+        &prev,
+        annotation(job.as_ref(), ADOPT_ID).as_deref(),
+    ) {
+        Ok(adoption) => adoption,
+        Err(why) => {
+            ctx.mms_informer.untrack(&key);
+            return rejected(&ctx, job.as_ref(), Error::InvalidSpec(why), PHASES.invalid).await;
+        }
+    };
     if decide::settled(prev.phase)
         && !forced
         && !decide::request_pending(&job.spec, &prev, generation)
@@ -285,6 +298,45 @@ async fn apply(job: Arc<MmsJob>, ctx: Arc<Context>, sources: &Store<DataSource>)
         status.last_handled_reconcile_at = handled;
         report(&ctx, job.as_ref(), &status).await?;
         return Ok(decision::action(&ctx, decision.requeue));
+    };
+    let prev = match adoption {
+        adopt::Adoption::Keep => prev,
+        adopt::Adoption::Check(id) => match mms.get_job(source_id, id).await {
+            Ok(found) => match adopt::scope_difference(&job.spec, &found) {
+                Some(why) => {
+                    ctx.mms_informer.untrack(&key);
+                    return rejected(&ctx, job.as_ref(), Error::InvalidSpec(why), PHASES.invalid)
+                        .await;
+                }
+                None => {
+                    publish(
+                        &ctx,
+                        job.as_ref(),
+                        EventType::Normal,
+                        "Adopted",
+                        &format!(
+                            "following MMS job {id} ({:?}, {:?}): its scope matches the spec",
+                            found.name, job.spec.management_policy
+                        ),
+                    )
+                    .await;
+                    adopt::adopted(&prev, id, &found.name)
+                }
+            },
+            Err(e) if e.is_not_found() => {
+                let why = format!(
+                    "the {ADOPT_ID} annotation names MMS job {id}, which data source {source_id} does not have; name an existing job"
+                );
+                return rejected(&ctx, job.as_ref(), Error::InvalidSpec(why), PHASES.invalid).await;
+            }
+            Err(e) => return Err(e.into()),
+        },
+    };
+    // An adopted job keeps its own name.
+    let job_name = decide::job_name(&job.spec, &prev, &ns, &name, &uid);
+    let identity = decide::JobIdentity {
+        name: &job_name,
+        owner_uid: &uid,
     };
     let mms = mms.with_pacing(ticket(&key));
     let observation = ctx.mms_informer.track(
@@ -524,17 +576,20 @@ async fn cleanup(
     let key: ObjKey = (ns.clone(), name.clone());
     ctx.mms_informer.untrack(&key);
     ctx.metrics.forget("MmsJob", &ns, &name);
-    if job.spec.deletion_policy == DeletionPolicy::Retain {
+    let observe_only = job.spec.management_policy == ManagementPolicy::ObserveOnly;
+    if job.spec.deletion_policy == DeletionPolicy::Retain || observe_only {
         cleanup_credentials::forget(&ctx, &job.uid().unwrap_or_default()).await;
+        let why = if observe_only {
+            "managementPolicy ObserveOnly"
+        } else {
+            "deletionPolicy Retain"
+        };
         publish(
             &ctx,
             job.as_ref(),
             EventType::Normal,
             "Retained",
-            &format!(
-                "deletionPolicy Retain: MMS job {:?} left in place",
-                status.job_id
-            ),
+            &format!("{why}: MMS job {:?} left in place", status.job_id),
         )
         .await;
         return Ok(Action::await_change());

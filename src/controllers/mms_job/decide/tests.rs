@@ -801,6 +801,7 @@ fn a_decide_keeps_or_computes_every_status_field() {
         stopped_by_operator: true,
         last_retry_requested_at: Some("r1".into()),
         last_handled_reconcile_at: Some("t1".into()),
+        adopted_id: Some(42),
         ..Default::default()
     };
     let mut view = job(
@@ -846,4 +847,51 @@ fn a_decide_keeps_or_computes_every_status_field() {
     let d = run(&spec(), &creating, Observed::Creating(task));
     assert_eq!(d.status.async_task_id, Some(9));
     assert_eq!(d.status.create_requested_at, Some(Time(at(-5))));
+}
+
+#[test]
+fn observe_only_decides_but_never_sends() {
+    let s = MmsJobSpec {
+        suspend: true,
+        management_policy: crate::api::common::ManagementPolicy::ObserveOnly,
+        ..spec()
+    };
+    let prev = MmsJobStatus {
+        job_id: Some(42),
+        source_id: Some(7),
+        adopted_id: Some(42),
+        ..Default::default()
+    };
+    let seen = Observation {
+        observed: Observed::Job(job("DOING", &[("DOING", 2)])),
+        at: at(-3),
+        next_poll_at: at(27),
+    };
+    let d = decide_observed(&s, &prev, Some(1), JOB, &source(), &seen, at(0));
+    assert!(d.act.is_none(), "{:?}", d.act);
+    let ready = d
+        .status
+        .conditions
+        .iter()
+        .find(|c| c.type_ == READY)
+        .unwrap();
+    assert_eq!(ready.reason, "ObserveOnly");
+    assert!(
+        ready
+            .message
+            .starts_with("ObserveOnly: the operator does not send StopMmsJob"),
+        "{}",
+        ready.message
+    );
+    assert!(
+        !d.status.stopped_by_operator,
+        "nothing sent, nothing recorded"
+    );
+    // The same spec under Manage stops the job.
+    let manage = MmsJobSpec {
+        management_policy: crate::api::common::ManagementPolicy::Manage,
+        ..s
+    };
+    let d = decide_observed(&manage, &prev, Some(1), JOB, &source(), &seen, at(0));
+    assert_eq!(d.act.map(|a| a.action()), Some("StopMmsJob"));
 }
