@@ -28,6 +28,7 @@ pub const CREATION_FIELDS: &[&str] = &[
     "enableSchemaMigration",
     "enableDataMigration",
     "enableVerification",
+    "eta",
     "increment",
 ];
 
@@ -142,6 +143,15 @@ pub struct MmsJobSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(max = 128))]
     pub retry_requested_at: Option<String>,
+    /// Retries the failed tasks of some tables only (`RetryMmsTask`, one call per task), once
+    /// per new `requestedAt`. The other failed tasks stay as they are.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_tables: Option<TableRetry>,
+    /// MMS's expected finish time of the job, passed as given (`eta`): among waiting jobs, the
+    /// earlier runs first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 64))]
+    pub eta: Option<String>,
     /// What happens to the MMS job when this resource is deleted. Default `Retain`.
     #[serde(default)]
     pub deletion_policy: DeletionPolicy,
@@ -156,6 +166,44 @@ pub struct MmsJobSpec {
 
 fn yes() -> bool {
     true
+}
+
+/// A retry of single tables' failed tasks.
+#[derive(Deserialize, Serialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TableRetry {
+    /// Any new value (e.g. a timestamp) asks for this retry once.
+    #[schemars(length(min = 1, max = 128))]
+    pub requested_at: String,
+    /// Source tables, `table` or `db.table`, whose failed tasks are retried.
+    #[schemars(length(min = 1, max = 100), inner(length(min = 1, max = 256)))]
+    pub tables: Vec<String>,
+}
+
+/// What became of the last `spec.retryTables`.
+#[derive(Deserialize, Serialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TableRetryStatus {
+    /// The `spec.retryTables.requestedAt` this is about.
+    pub requested_at: String,
+    /// The tasks retried for it, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub retried: Vec<RetriedTask>,
+    /// Every listed table's failed task was retried (or none was failed).
+    #[serde(default)]
+    pub finished: bool,
+    /// Why nothing was retried, when so.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+/// A task `RetryMmsTask` was sent for.
+#[derive(Deserialize, Serialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RetriedTask {
+    pub id: i64,
+    /// `db.table`.
+    pub table: String,
 }
 
 /// Observed state of an MmsJob.
@@ -228,6 +276,9 @@ pub struct MmsJobStatus {
     /// The last `reconcile-requested-at` annotation value handled.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_handled_reconcile_at: Option<String>,
+    /// The last `spec.retryTables` and the tasks it retried.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub table_retry: Option<TableRetryStatus>,
     /// The MMS job taken over through the adopt-id annotation, once its scope was checked.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub adopted_id: Option<i64>,

@@ -222,6 +222,86 @@ fn a_failing_table_is_shown_and_recovers_after_a_retry_request() {
 
 #[test]
 #[ignore = "needs the local kube-apiserver: run hack/test.sh"]
+fn a_failed_table_is_retried_alone() {
+    let cluster = cluster();
+    let ns = Namespace::create(cluster, "mms-retry-table");
+    let sim = Sim::start(&[]);
+    cloud_secret(&ns);
+    let _op = Operator::start(cluster, &ns.name, &sim, &[]);
+    // Two tables fail; only one is asked to be retried. Its second attempt succeeds.
+    for table in ["customers", "orders"] {
+        block_on(
+            sim.admin
+                .fail_mms_table("hive-prod", "sales", table, MmsPhase::Data, Some(1)),
+        )
+        .unwrap();
+    }
+    ready_hive_source(&ns);
+    apply_mms_job(
+        &ns,
+        "history",
+        json!({"tables": ["orders", "customers"], "eta": "2026-12-31 00:00:00"}),
+    );
+    wait_obj(
+        &ns.kubectl,
+        "mmsjob/history",
+        "both tables failed",
+        Duration::from_secs(180),
+        |o| {
+            at(o, "status.phase") == "Failed"
+                && at(o, "status.failedTasks")
+                    .as_array()
+                    .is_some_and(|f| f.len() == 2)
+        },
+    );
+    ns.kubectl.ok(&[
+        "patch",
+        "mmsjob/history",
+        "--type=merge",
+        "-p",
+        &json!({"spec": {"retryTables": {"requestedAt": "r1", "tables": ["customers"]}}})
+            .to_string(),
+    ]);
+    let job = wait_obj(
+        &ns.kubectl,
+        "mmsjob/history",
+        "customers retried, orders still failed",
+        Duration::from_secs(180),
+        |o| {
+            at(o, "status.tableRetry.finished") == true
+                && at(o, "status.phase") == "Failed"
+                && at(o, "status.failedTasks")
+                    .as_array()
+                    .is_some_and(|f| f.len() == 1 && f[0]["table"] == "sales.orders")
+        },
+    );
+    let retried = at(&job, "status.tableRetry.retried")
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(retried.len(), 1, "{}", job["status"]);
+    assert_eq!(retried[0]["table"], "sales.customers");
+    assert_eq!(block_on(sim.admin.succeeded("RetryMmsTask")).unwrap(), 1);
+    assert_eq!(
+        block_on(sim.admin.requests_for("RetryMmsJob"))
+            .unwrap()
+            .len(),
+        0,
+        "the whole job was not retried"
+    );
+    let sim_job = sim_jobs_named(&sim, &cloud_job_name(&ns, "history"));
+    let customers = sim_job[0]["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["table"].as_str().unwrap().ends_with("customers"))
+        .unwrap()
+        .clone();
+    assert_eq!(customers["status"], "DONE", "{customers}");
+}
+
+#[test]
+#[ignore = "needs the local kube-apiserver: run hack/test.sh"]
 fn suspend_stops_and_resume_starts_the_job() {
     let cluster = cluster();
     let ns = Namespace::create(cluster, "mms-suspend");

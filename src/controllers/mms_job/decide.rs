@@ -9,7 +9,10 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use crate::aliyun::mms::CreateMmsJobRequest;
 use crate::api::common::{ManagementPolicy, VerificationState};
 use crate::api::conditions::{self, Desired, READY};
-use crate::api::mms_job::{FailedTask, MmsJobPhase, MmsJobSpec, MmsJobStatus, VerificationStatus};
+use crate::api::mms_job::{
+    FailedTask, MmsJobPhase, MmsJobSpec, MmsJobStatus, RetriedTask, TableRetryStatus,
+    VerificationStatus,
+};
 use crate::controllers::decision;
 use crate::controllers::ownership;
 use crate::controllers::poll::{elapsed, keep_stamps_unless_changed, remaining};
@@ -91,6 +94,7 @@ pub fn job_request(spec: &MmsJobSpec, job: JobIdentity<'_>) -> CreateMmsJobReque
         enable_data_migration: Some(spec.enable_data_migration),
         enable_verification: Some(spec.enable_verification),
         increment: Some(spec.increment),
+        eta: spec.eta.clone(),
         others: Some(serde_json::json!({ ownership::OWNER_KEY: job.owner_uid })),
         ..CreateMmsJobRequest::default()
     };
@@ -225,6 +229,10 @@ pub enum Act {
     Retry {
         job_id: i64,
     },
+    /// One failed task of a table in `spec.retryTables`.
+    RetryTask {
+        task_id: i64,
+    },
 }
 
 impl Act {
@@ -235,6 +243,7 @@ impl Act {
             Act::Stop { .. } => "StopMmsJob",
             Act::Start { .. } => "StartMmsJob",
             Act::Retry { .. } => "RetryMmsJob",
+            Act::RetryTask { .. } => "RetryMmsTask",
         }
     }
 }
@@ -248,6 +257,12 @@ pub fn request_pending(spec: &MmsJobSpec, status: &MmsJobStatus, generation: Opt
         || spec.suspend != status.stopped.unwrap_or(false)
         || (spec.retry_requested_at.is_some()
             && spec.retry_requested_at != status.last_retry_requested_at)
+        || spec.retry_tables.as_ref().is_some_and(|r| {
+            status
+                .table_retry
+                .as_ref()
+                .is_none_or(|t| t.requested_at != r.requested_at || !t.finished)
+        })
 }
 
 /// How long until MMS must be read again (zero: now; `Duration::MAX`: never, the job is
@@ -415,6 +430,7 @@ fn derive(
         create_requested_at: prev.create_requested_at.clone(),
         last_handled_reconcile_at: prev.last_handled_reconcile_at.clone(),
         adopted_id: prev.adopted_id,
+        table_retry: prev.table_retry.clone(),
         last_polled_at: Some(Time(now)),
         ..MmsJobStatus::default()
     };
@@ -643,6 +659,67 @@ fn created(
 
 type Outcome = decision::Outcome<MmsJobPhase, Act>;
 
+/// `spec.retryTables`: the next failed task of a listed table not retried for this request yet
+/// (recorded in `status.tableRetry`), or `None` once there is none left (the request is then
+/// finished, with a message when it retried nothing).
+fn retry_tables(
+    spec: &MmsJobSpec,
+    prev: &MmsJobStatus,
+    status: &mut MmsJobStatus,
+    job: &JobView,
+) -> Option<i64> {
+    let Some(request) = &spec.retry_tables else {
+        status.table_retry = prev.table_retry.clone();
+        return None;
+    };
+    let mut progress = prev
+        .table_retry
+        .clone()
+        .filter(|t| t.requested_at == request.requested_at)
+        .unwrap_or_else(|| TableRetryStatus {
+            requested_at: request.requested_at.clone(),
+            ..TableRetryStatus::default()
+        });
+    if progress.finished {
+        status.table_retry = Some(progress);
+        return None;
+    }
+    let listed = |table: &str| {
+        let short = table.rsplit('.').next().unwrap_or(table);
+        request.tables.iter().any(|t| t == table || t == short)
+    };
+    let next = job
+        .failed_tasks
+        .iter()
+        .find(|f| listed(&f.table) && !progress.retried.iter().any(|r| r.id == f.id));
+    match next {
+        Some(task) if !job.stopped => {
+            progress.retried.push(RetriedTask {
+                id: task.id,
+                table: task.table.clone(),
+            });
+            status.table_retry = Some(progress);
+            Some(task.id)
+        }
+        _ => {
+            progress.finished = true;
+            if progress.retried.is_empty() {
+                progress.message = Some(if job.stopped {
+                    "the job is stopped: nothing retried; resume it and ask again".to_string()
+                } else {
+                    format!(
+                        "no failed task of {} among the {} failed task(s) read (at most {MAX_FAILED_TASKS}): nothing retried",
+                        request.tables.join(", "),
+                        job.failed_tasks.len()
+                    )
+                });
+            }
+            status.table_retry = Some(progress);
+            None
+        }
+    }
+}
+
 /// Turns a branch's outcome into the decision, over the previous status's conditions.
 struct Finish<'a> {
     prev: &'a MmsJobStatus,
@@ -660,6 +737,7 @@ impl Finish<'_> {
             // Nothing was sent: nothing is recorded as done.
             status.stopped_by_operator = self.prev.stopped_by_operator;
             status.last_retry_requested_at = self.prev.last_retry_requested_at.clone();
+            status.table_retry = self.prev.table_retry.clone();
             outcome.ready = Desired::false_(
                 READY,
                 "ObserveOnly",
@@ -775,6 +853,29 @@ fn decide_running(
                 },
             );
         }
+    }
+
+    if let Some(task) = retry_tables(spec, prev, &mut status, job) {
+        let table = status
+            .table_retry
+            .as_ref()
+            .and_then(|t| t.retried.last())
+            .map(|r| r.table.clone())
+            .unwrap_or_default();
+        return finish.decision(
+            status,
+            Outcome {
+                phase: MmsJobPhase::Running,
+                ready: Desired::false_(
+                    READY,
+                    "RetryingTables",
+                    format!("retrying failed task {task} of {table} (spec.retryTables)"),
+                ),
+                conditions: vec![verified],
+                act: Some(Act::RetryTask { task_id: task }),
+                requeue: Some(POLL_CREATING),
+            },
+        );
     }
 
     if job.stopped {

@@ -517,6 +517,17 @@ async fn act_on(
             )
             .await;
         }
+        Act::RetryTask { task_id } => {
+            ignore_gone(mms.retry_task(source_id, *task_id).await)?;
+            publish(
+                ctx,
+                job,
+                EventType::Normal,
+                "TaskRetried",
+                &format!("RetryMmsTask sent for task {task_id} (spec.retryTables)"),
+            )
+            .await;
+        }
     }
     Ok(None)
 }

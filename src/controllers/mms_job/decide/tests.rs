@@ -802,6 +802,11 @@ fn a_decide_keeps_or_computes_every_status_field() {
         last_retry_requested_at: Some("r1".into()),
         last_handled_reconcile_at: Some("t1".into()),
         adopted_id: Some(42),
+        table_retry: Some(crate::api::mms_job::TableRetryStatus {
+            requested_at: "t0".into(),
+            finished: true,
+            ..Default::default()
+        }),
         ..Default::default()
     };
     let mut view = job(
@@ -894,4 +899,96 @@ fn observe_only_decides_but_never_sends() {
     };
     let d = decide_observed(&manage, &prev, Some(1), JOB, &source(), &seen, at(0));
     assert_eq!(d.act.map(|a| a.action()), Some("StopMmsJob"));
+}
+
+#[test]
+fn retry_tables_retries_each_listed_failed_task_once_then_finishes() {
+    use crate::api::mms_job::TableRetry;
+    let s = MmsJobSpec {
+        retry_tables: Some(TableRetry {
+            requested_at: "r1".into(),
+            tables: vec!["orders".into(), "sales.items".into()],
+        }),
+        ..spec()
+    };
+    let failed = |id: i64, table: &str| FailedTask {
+        id,
+        table: table.into(),
+        status: "DATA_FAILED".into(),
+        ..Default::default()
+    };
+    let mut view = job("FAILED", &[("DONE", 2), ("DATA_FAILED", 3)]);
+    view.failed_tasks = vec![
+        failed(5, "sales.customers"),
+        failed(6, "sales.orders"),
+        failed(7, "sales.items"),
+    ];
+    let seen = |view: &JobView| Observation {
+        observed: Observed::Job(view.clone()),
+        at: at(-3),
+        next_poll_at: at(27),
+    };
+    let prev = MmsJobStatus {
+        job_id: Some(42),
+        source_id: Some(7),
+        ..Default::default()
+    };
+    assert!(
+        request_pending(&s, &prev, None),
+        "a new request is work to do"
+    );
+    let first = decide_observed(&s, &prev, None, JOB, &source(), &seen(&view), at(0));
+    assert!(
+        matches!(first.act, Some(Act::RetryTask { task_id: 6 })),
+        "{:?}",
+        first.act
+    );
+    // The next read still shows task 6 failed: it is not retried twice for one request.
+    let second = decide_observed(&s, &first.status, None, JOB, &source(), &seen(&view), at(1));
+    assert!(
+        matches!(second.act, Some(Act::RetryTask { task_id: 7 })),
+        "{:?}",
+        second.act
+    );
+    let third = decide_observed(
+        &s,
+        &second.status,
+        None,
+        JOB,
+        &source(),
+        &seen(&view),
+        at(2),
+    );
+    assert!(
+        third.act.is_none(),
+        "customers was not listed: {:?}",
+        third.act
+    );
+    let done = third.status.table_retry.clone().unwrap();
+    assert!(done.finished && done.message.is_none());
+    assert_eq!(
+        done.retried.iter().map(|r| r.id).collect::<Vec<_>>(),
+        [6, 7]
+    );
+    assert!(!request_pending(&s, &third.status, None));
+    // A table with no failed task retries nothing, and says so.
+    let none = MmsJobSpec {
+        retry_tables: Some(TableRetry {
+            requested_at: "r2".into(),
+            tables: vec!["payments".into()],
+        }),
+        ..spec()
+    };
+    let d = decide_observed(
+        &none,
+        &third.status,
+        None,
+        JOB,
+        &source(),
+        &seen(&view),
+        at(3),
+    );
+    assert!(d.act.is_none());
+    let t = d.status.table_retry.unwrap();
+    assert!(t.finished && t.message.unwrap().contains("no failed task of payments"));
 }
