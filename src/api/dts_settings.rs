@@ -134,8 +134,8 @@ impl ObjectNameCase {
 pub type ReserveEntry = (&'static str, serde_json::Value);
 
 impl DtsSettings {
-    /// The Reserve entries these settings produce; `targetTableMode` always (the Reserve page
-    /// marks it required), `Fail` unless said otherwise or `reserve` says it.
+    /// The Reserve entries the settings that are set produce (the controller adds
+    /// `targetTableMode: "0"` when neither these nor `spec.reserve` say).
     pub fn reserve_entries(&self) -> Vec<ReserveEntry> {
         use serde_json::{Value, json};
         let mut out: Vec<ReserveEntry> = Vec::new();
