@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::cel::immutable_once_set;
 use super::common::{CloudCredentials, DeletionPolicy, ManagementPolicy, VerificationState};
 pub use super::dts_objects::{
-    DdlOperation, DmlOperation, DtsColumn, DtsDatabaseObject, DtsTableObject,
+    DdlOperation, DmlOperation, DtsColumn, DtsDatabaseObject, DtsTableObject, StatementScope,
 };
 use super::dts_settings::DtsSettings;
 

@@ -72,19 +72,9 @@ pub struct DtsDatabaseObject {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(length(max = 1000))]
     pub tables: Vec<DtsTableObject>,
-    /// DML statements incremental migration replays for the whole database (DbList `dml_op`).
-    /// Empty: DTS's default, every DML statement. MaxCompute takes INSERT, UPDATE and DELETE.
-    /// Needs `apiGeneration: DtsJob`.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    #[schemars(length(max = 3))]
-    pub dml_operations: Vec<DmlOperation>,
-    /// DDL statements incremental migration replays for the whole database (DbList `ddl_op`).
-    /// Empty: DTS's default. A MaxCompute destination takes only `AddColumn` (seed: "DDL: ADD
-    /// COLUMN"; an ADD COLUMN with attribute columns does not replicate either); any other
-    /// listed operation is refused there. Needs `apiGeneration: DtsJob`.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    #[schemars(length(max = 16))]
-    pub ddl_operations: Vec<DdlOperation>,
+    /// The statements incremental migration replays for the whole database.
+    #[serde(flatten)]
+    pub scope: StatementScope,
 }
 
 /// A table and its mapping.
@@ -115,16 +105,35 @@ pub struct DtsTableObject {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(length(max = 4096), inner(length(min = 1, max = 128)))]
     pub exclude_columns: Vec<String>,
-    /// DML statements incremental migration replays for this table (DbList `dml_op`); see the
-    /// database's field. Needs `apiGeneration: DtsJob`.
+    /// The statements incremental migration replays for this table.
+    #[serde(flatten)]
+    pub scope: StatementScope,
+}
+
+/// Which statements incremental migration replays (DbList `dml_op`, `ddl_op`) for a database or
+/// a table. Both need `apiGeneration: DtsJob`.
+#[derive(Deserialize, Serialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct StatementScope {
+    /// DML statements to replay (DbList `dml_op`; needs `apiGeneration: DtsJob`). Empty: DTS's
+    /// default, every DML statement. MaxCompute takes INSERT, UPDATE and DELETE.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(length(max = 3))]
     pub dml_operations: Vec<DmlOperation>,
-    /// DDL statements incremental migration replays for this table (DbList `ddl_op`); see the
-    /// database's field. Needs `apiGeneration: DtsJob`.
+    /// DDL statements to replay (DbList `ddl_op`; needs `apiGeneration: DtsJob`). Empty: DTS's
+    /// default. A MaxCompute destination takes only
+    /// `AlterTable`, and of it only ADD COLUMN replicates (seed 001; an ADD COLUMN with
+    /// attribute columns does not either); any other operation listed is refused there.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(length(max = 16))]
     pub ddl_operations: Vec<DdlOperation>,
+}
+
+impl StatementScope {
+    /// Whether DDL is scoped (the DDL DTS meets is then read and reported).
+    pub fn scopes_ddl(&self) -> bool {
+        !self.ddl_operations.is_empty()
+    }
 }
 
 /// A column taken from a table.
@@ -164,16 +173,10 @@ pub struct ObjectRules {
 pub fn problems(objects: &[DtsDatabaseObject], rules: ObjectRules) -> Vec<String> {
     let mut out = Vec::new();
     for db in objects {
-        statement_scope(
-            &db.name,
-            &db.dml_operations,
-            &db.ddl_operations,
-            rules,
-            &mut out,
-        );
+        statement_scope(&db.name, &db.scope, rules, &mut out);
         for t in &db.tables {
             let at = format!("{}.{}", db.name, t.name);
-            statement_scope(&at, &t.dml_operations, &t.ddl_operations, rules, &mut out);
+            statement_scope(&at, &t.scope, rules, &mut out);
             column_problems(&at, t, rules, &mut out);
         }
     }
@@ -186,13 +189,8 @@ pub fn problems(objects: &[DtsDatabaseObject], rules: ObjectRules) -> Vec<String
     out
 }
 
-fn statement_scope(
-    at: &str,
-    dml: &[DmlOperation],
-    ddl: &[DdlOperation],
-    rules: ObjectRules,
-    out: &mut Vec<String>,
-) {
+fn statement_scope(at: &str, scope: &StatementScope, rules: ObjectRules, out: &mut Vec<String>) {
+    let (dml, ddl) = (&scope.dml_operations, &scope.ddl_operations);
     if rules.legacy && (!dml.is_empty() || !ddl.is_empty()) {
         out.push(format!(
             "{at}: dmlOperations/ddlOperations need apiGeneration DtsJob (the legacy MigrationObject has no statement scope)"
@@ -284,15 +282,15 @@ mod tests {
             name: "id".into(),
             target_name: Some("order_id".into()),
         }];
-        t.dml_operations = vec![DmlOperation::Insert, DmlOperation::Update];
-        t.ddl_operations = vec![DdlOperation::AlterTable];
+        t.scope.dml_operations = vec![DmlOperation::Insert, DmlOperation::Update];
+        t.scope.ddl_operations = vec![DdlOperation::AlterTable];
         assert_eq!(problems(&db(vec![t]), DTS_JOB), Vec::<String>::new());
     }
 
     #[test]
     fn maxcompute_refuses_ddl_other_than_alter_table() {
         let mut t = table("orders");
-        t.ddl_operations = vec![DdlOperation::AlterTable, DdlOperation::DropTable];
+        t.scope.ddl_operations = vec![DdlOperation::AlterTable, DdlOperation::DropTable];
         let p = problems(&db(vec![t]), DTS_JOB);
         assert_eq!(p.len(), 1, "{p:?}");
         assert!(
@@ -300,7 +298,7 @@ mod tests {
             "{p:?}"
         );
         let mut other = table("orders");
-        other.ddl_operations = vec![DdlOperation::DropTable];
+        other.scope.ddl_operations = vec![DdlOperation::DropTable];
         let rules = ObjectRules {
             maxcompute: false,
             ..DTS_JOB
@@ -337,7 +335,7 @@ mod tests {
     #[test]
     fn the_legacy_api_has_no_statement_scope() {
         let mut d = db(vec![]);
-        d[0].dml_operations = vec![DmlOperation::Insert];
+        d[0].scope.dml_operations = vec![DmlOperation::Insert];
         let legacy = ObjectRules {
             legacy: true,
             maxcompute: false,
@@ -358,7 +356,7 @@ mod tests {
                 target_name: Some("x".into()),
             },
         ];
-        t.dml_operations = vec![DmlOperation::Insert, DmlOperation::Insert];
+        t.scope.dml_operations = vec![DmlOperation::Insert, DmlOperation::Insert];
         assert_eq!(problems(&db(vec![t]), DTS_JOB).len(), 2);
     }
 

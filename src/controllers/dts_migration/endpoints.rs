@@ -11,7 +11,7 @@ use crate::aliyun::dts::{
 };
 use crate::api::dts_migration::{
     DataCheck, DdlOperation, DmlOperation, DtsDatabaseObject, DtsEndpoint, DtsMigration,
-    DtsMigrationSpec, DtsTableObject, EndpointType, Engine,
+    DtsMigrationSpec, DtsTableObject, EndpointType, Engine, StatementScope,
 };
 use crate::api::dts_settings::DtsSettings;
 use crate::controllers::credentials::{key, read_secret};
@@ -212,12 +212,12 @@ pub fn db_list(objects: &[DtsDatabaseObject]) -> DbList {
         } else {
             list.tables(db.name.clone(), target, db.tables.iter().map(db_list_table))
         };
-        list.with_scope(&db.name, scope(&db.dml_operations, &db.ddl_operations))
+        list.with_scope(&db.name, scope(&db.scope))
     })
 }
 
 fn db_list_table(t: &DtsTableObject) -> DbListTable {
-    let Scope { dml_op, ddl_op } = scope(&t.dml_operations, &t.ddl_operations);
+    let Scope { dml_op, ddl_op } = scope(&t.scope);
     DbListTable {
         filter: t.filter.clone(),
         dml_op,
@@ -238,7 +238,7 @@ fn db_list_table(t: &DtsTableObject) -> DbListTable {
 }
 
 /// `dml_op` / `ddl_op`: the words joined by commas, in a stable order; none listed: DTS's default.
-fn scope(dml: &[DmlOperation], ddl: &[DdlOperation]) -> Scope {
+fn scope(s: &StatementScope) -> Scope {
     fn joined<T: Copy + Ord>(ops: &[T], wire: fn(T) -> &'static str) -> Option<String> {
         let mut ops = ops.to_vec();
         ops.sort();
@@ -246,8 +246,8 @@ fn scope(dml: &[DmlOperation], ddl: &[DdlOperation]) -> Scope {
         (!ops.is_empty()).then(|| ops.into_iter().map(wire).collect::<Vec<_>>().join(","))
     }
     Scope {
-        dml_op: joined(dml, DmlOperation::wire),
-        ddl_op: joined(ddl, DdlOperation::wire),
+        dml_op: joined(&s.dml_operations, DmlOperation::wire),
+        ddl_op: joined(&s.ddl_operations, DdlOperation::wire),
     }
 }
 
@@ -369,7 +369,10 @@ mod tests {
         let objects = vec![
             DtsDatabaseObject {
                 name: "shop".into(),
-                dml_operations: vec![DmlOperation::Delete, DmlOperation::Insert],
+                scope: StatementScope {
+                    dml_operations: vec![DmlOperation::Delete, DmlOperation::Insert],
+                    ..Default::default()
+                },
                 ..Default::default()
             },
             DtsDatabaseObject {
@@ -379,7 +382,10 @@ mod tests {
                     name: "users".into(),
                     target_name: Some("customers".into()),
                     filter: Some("id > 10".into()),
-                    ddl_operations: vec![DdlOperation::AlterTable],
+                    scope: StatementScope {
+                        ddl_operations: vec![DdlOperation::AlterTable],
+                        ..Default::default()
+                    },
                     ..Default::default()
                 }],
                 ..Default::default()

@@ -155,10 +155,11 @@ fn target(m: &DtsMigration, status: &DtsMigrationStatus) -> Option<DtsTarget> {
         DtsTarget::Job {
             job_id: status.dts_job_id.clone(),
             instance_id: status.dts_instance_id.clone(),
-            schema_changes: m.spec.objects.iter().any(|d| {
-                !d.ddl_operations.is_empty()
-                    || d.tables.iter().any(|t| !t.ddl_operations.is_empty())
-            }),
+            schema_changes: m
+                .spec
+                .objects
+                .iter()
+                .any(|d| d.scope.scopes_ddl() || d.tables.iter().any(|t| t.scope.scopes_ddl())),
         }
     })
 }
