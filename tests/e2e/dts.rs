@@ -269,6 +269,30 @@ fn a_console_task_is_observed_and_never_changed() {
         })
         .to_string()
     };
+    // A spec that names other tables than the task migrates is refused, naming both.
+    let narrower = observer(json!({"objects": [{"name": "shop", "tables": [{"name": "orders"}]}]}))
+        .replace("\"name\":\"observer\"", "\"name\":\"narrower\"");
+    ns.kubectl.apply(&narrower);
+    let refused = wait_obj(
+        &ns.kubectl,
+        "dtsmigration/narrower",
+        "the object difference refused",
+        T,
+        |o| condition(o, "Ready").is_some_and(|c| c["reason"] == "InvalidSpec"),
+    );
+    let why = condition(&refused, "Ready").unwrap()["message"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        why.contains(&format!(
+            "DTS task {id} does not migrate what spec.objects names"
+        )) && why.contains("shop tables (source, destination)"),
+        "{why}"
+    );
+    ns.kubectl
+        .ok(&["delete", "dtsmigration/narrower", "--timeout=60s"]);
+
     ns.kubectl.apply(&observer(json!({})));
     ns.kubectl
         .wait_condition("dtsmigration/observer", "LagWithinThreshold", 120);

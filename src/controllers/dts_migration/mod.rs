@@ -1,6 +1,7 @@
 //! DtsMigration controller: configure, buy, precheck, follow lag, suspend, stop, release.
 //! fetch (DTS) → decide (pure, `decide.rs`) → act → report.
 
+mod adoption;
 pub mod decide;
 mod endpoints;
 mod leftover;
@@ -189,6 +190,7 @@ async fn apply(m: Arc<DtsMigration>, ctx: Arc<Context>) -> Result<Action> {
         ctx.dts_informer.untrack(&key);
         return rejected(&ctx, m.as_ref(), Error::InvalidSpec(why), PHASES.invalid).await;
     }
+    let newly_adopted = prev.adopted_id.is_none();
     let prev = match decide::adopt(&m.spec, &prev, annotation(m.as_ref(), ADOPT_ID).as_deref()) {
         Ok(prev) => prev,
         Err(why) => {
@@ -214,6 +216,26 @@ async fn apply(m: Arc<DtsMigration>, ctx: Arc<Context>) -> Result<Action> {
         }
         Err(e) => return Err(e),
     };
+    if let Some(id) = prev.adopted_id.as_deref().filter(|_| newly_adopted)
+        && m.spec.api_generation == ApiGeneration::DtsJob
+    {
+        // Once, before following it: does the task migrate what the spec names?
+        let job = DtsJobRef {
+            dts_job_id: Some(id.to_string()),
+            ..DtsJobRef::default()
+        };
+        let why = match dts.describe_dts_job_detail(&job).await {
+            Ok(task) => adoption::objects_difference(id, &m.spec.objects, task.objects.as_ref()),
+            Err(e) if e.is_not_found() => Some(format!(
+                "the {ADOPT_ID} annotation names DTS task {id}, which this account and region do not have; name an existing task"
+            )),
+            Err(e) => return Err(e.into()),
+        };
+        if let Some(why) = why {
+            ctx.dts_informer.untrack(&key);
+            return rejected(&ctx, m.as_ref(), Error::InvalidSpec(why), PHASES.invalid).await;
+        }
+    }
     let (observed, next_poll_at) =
         match (adoptable(&ctx, &dts, &m, &prev).await?, target(&m, &prev)) {
             (Some(id), _) => (Observed::Adoptable(id), None),
