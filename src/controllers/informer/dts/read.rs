@@ -1,12 +1,11 @@
 //! The cloud half of the DTS informer: one round over a batch of tasks.
 
 use std::collections::HashMap;
-
-use super::{BATCH, Dts, DtsTarget, TaskMemo};
 use std::time::Duration;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
+use super::{BATCH, Dts, DtsTarget, TaskMemo};
 use crate::aliyun::dts::{
     DescribeDtsJobsRequest, DescribePreCheckStatusRequest, DtsJobRef, DtsJobStatus, DtsJobType,
     SchemaChange, StageState,
@@ -117,9 +116,7 @@ impl Reader<'_> {
             status.precheck.get_or_insert_with(Default::default).items = items.clone();
         }
     }
-}
 
-impl Reader<'_> {
     /// The DDL statements the incremental stage met, read at most every `every` while it runs
     /// and only when the spec scopes DDL. A failed read keeps the last one, whose `observedAt`
     /// says how old it is.
