@@ -349,7 +349,7 @@ pub struct ColumnSpec {
 }
 
 /// The partitions of a table: explicit values, generated daily values, or both.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PartitionsSpec {
     /// Explicit specs like `ds=2024-01-01/region=cn`.
@@ -362,6 +362,19 @@ pub struct PartitionsSpec {
     pub num_rows_each: i64,
     #[serde(default)]
     pub size_each: i64,
+    /// Partitions added while the simulator runs (admin API), each with its own size. Never
+    /// read from a scenario file: the source grows, the scenario stays what it was.
+    #[serde(skip)]
+    pub added: Vec<AddedPartition>,
+}
+
+/// A partition added to a source table at run time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AddedPartition {
+    /// `ds=2025-01-03`, `ds=2025-01-03/region=cn`.
+    pub value: String,
+    pub num_rows: i64,
+    pub size: i64,
 }
 
 /// Generated daily partition values.

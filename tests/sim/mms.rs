@@ -1,11 +1,12 @@
 //! MMS state machines over HTTP with a frozen clock: scans, job creation through async tasks,
-//! task phases and logs, the job roll-up, stop/start/retry/delete, filters and failures.
+//! task phases and logs, the job roll-up, stop/start/retry/delete, filters and failures, and
+//! timer rounds over a source grown through the admin API.
 
 use aliyun_migration_operator::sim::SimHandle;
 use aliyun_migration_operator::sim::scenario::MmsPhase;
 use serde_json::{Value, json};
 
-use crate::support::{Client, frozen};
+use crate::support::{Client, frozen, http};
 
 struct Mms {
     c: Client,
@@ -482,5 +483,97 @@ async fn filters_names_and_increments() {
         .await;
     assert_eq!(a["status"], "FAILED");
     assert!(a["errorMsg"].as_str().unwrap().contains("nope"));
+    sim.shutdown().await;
+}
+
+/// `POST /_sim/mms/sources/{source}/partitions`: status and body.
+async fn grow(sim: &SimHandle, source: &str, body: Value) -> (u16, Value) {
+    let url = format!("{}/_sim/mms/sources/{source}/partitions", sim.base_url());
+    let r = http().post(url).json(&body).send().await.unwrap();
+    (r.status().as_u16(), r.json().await.unwrap())
+}
+
+async fn order_items_partitions(m: &Mms) -> Value {
+    m.get(
+        "/partitions",
+        &[("tableName", "order_items")],
+        "ListMmsPartitions",
+    )
+    .await["total"]
+        .clone()
+}
+
+#[tokio::test]
+async fn a_timer_round_takes_only_the_partitions_the_source_grew() {
+    let sim = frozen().await;
+    let m = Mms::open(&sim, "hive-prod").await;
+    m.scan(&sim).await;
+    let full = m
+        .create(
+            &sim,
+            json!({"name": "order-items", "srcDbName": "sales", "tables": ["order_items"]}),
+        )
+        .await;
+    advance(&sim, 3600.0).await;
+    assert_eq!(m.job(&full).await["status"], "DONE");
+
+    let two = json!({"db": "sales", "table": "order_items",
+                     "values": ["ds=2024-07-01", "ds=2024-07-02"], "rows": 1000});
+    assert_eq!(grow(&sim, &m.sid, two).await, (200, json!({"added": 2})));
+    for (source, body, status) in [
+        (
+            "9999999",
+            json!({"db": "sales", "table": "order_items", "values": ["ds=2024-07-03"]}),
+            404,
+        ),
+        (
+            m.sid.as_str(),
+            json!({"db": "sales", "table": "nope", "values": ["ds=2024-07-03"]}),
+            404,
+        ),
+        (
+            m.sid.as_str(),
+            json!({"db": "sales", "table": "orders", "values": ["ds=2024-07-03"]}),
+            400,
+        ),
+        (
+            m.sid.as_str(),
+            json!({"db": "sales", "table": "order_items", "values": ["dt=2024-07-03"]}),
+            400,
+        ),
+    ] {
+        assert_eq!(grow(&sim, source, body.clone()).await.0, status, "{body}");
+    }
+    assert_eq!(
+        order_items_partitions(&m).await,
+        30,
+        "the catalogue waits for a refresh"
+    );
+
+    let r = m
+        .post(
+            "/timers",
+            Some(
+                json!({"name": "nightly", "srcDbName": "sales", "tables": ["order_items"],
+                        "scheduleType": "Daily", "value": "02:00"}),
+            ),
+            "CreateMmsTimer",
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let timer = r.body["data"]["timerId"].as_i64().unwrap();
+    let r = m
+        .post(&format!("/timers/{timer}/trigger"), None, "TriggerMmsTimer")
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(order_items_partitions(&m).await, 32);
+    advance(&sim, 10.0).await;
+    let jobs = sim.admin().mms_jobs().await.unwrap();
+    let round = jobs
+        .iter()
+        .find(|j| j.name.starts_with("nightly_"))
+        .unwrap();
+    assert_eq!(round.tasks.len(), 1);
+    assert_eq!(round.tasks[0].partitions, 2);
     sim.shutdown().await;
 }

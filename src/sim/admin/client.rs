@@ -437,6 +437,27 @@ impl AdminClient {
         .await
     }
 
+    /// New partitions in a table of MMS data source `source` (id or name), `rows` each (`None`:
+    /// the table's declared rows per partition); returns how many the source did not have yet.
+    /// The next metadata scan or timer round brings them into the catalogue.
+    pub async fn add_mms_partitions(
+        &self,
+        source: &str,
+        db: &str,
+        table: &str,
+        values: &[&str],
+        rows: Option<i64>,
+    ) -> anyhow::Result<usize> {
+        let req = AddPartitionsRequest {
+            db: db.into(),
+            table: table.into(),
+            values: values.iter().map(|v| v.to_string()).collect(),
+            rows,
+        };
+        let path = format!("/mms/sources/{source}/partitions");
+        Ok(self.post::<_, AddedResponse>(&path, &req).await?.added)
+    }
+
     /// Removes every planned MMS failure.
     pub async fn clear_mms_failures(&self) -> anyhow::Result<()> {
         self.delete("/mms/failures").await

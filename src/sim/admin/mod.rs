@@ -1,6 +1,6 @@
 //! The admin API under `/_sim/` (JSON, unauthenticated, loopback peers only): inspect state and
-//! the request log, steer DTS jobs (lag, failure, precheck items), plan MMS failures, inject
-//! faults, move the clock, reset. [`AdminClient`] is its typed Rust client.
+//! the request log, steer DTS jobs (lag, failure, precheck items), plan MMS failures, grow MMS
+//! sources, inject faults, move the clock, reset. [`AdminClient`] is its typed Rust client.
 
 mod client;
 pub mod types;
@@ -20,6 +20,7 @@ use types::*;
 use super::clock::{fmt_iso, parse_time};
 use super::dts::job::{DdlEvent, DtsJob, ItemConfig, Phase};
 use super::faults::OneShotFault;
+use super::mms::engine::{InventoryError, NewPartitions};
 use super::reqlog::RequestRecord;
 use super::scenario::{LagCurve, MmsFailureSpec, PrecheckItemSpec};
 use super::server::{PeerAddr, Shared};
@@ -58,6 +59,7 @@ pub fn router() -> axum::Router<Arc<Shared>> {
         .route("/dts/jobs/{id}/writes", post(dts_writes))
         .route("/dts/jobs/{id}/ddl", post(dts_ddl))
         .route("/mms/jobs", get(mms_jobs))
+        .route("/mms/sources/{source}/partitions", post(add_mms_partitions))
         .route(
             "/mms/failures",
             get(mms_failures)
@@ -503,6 +505,37 @@ async fn mms_jobs(State(s): St) -> Json<Vec<MmsJobView>> {
             })
             .collect(),
     )
+}
+
+/// Grows a data source (id or name): 404 for an unknown source, database or table, 400 for a
+/// non-partitioned table or a malformed value.
+async fn add_mms_partitions(
+    State(s): St,
+    Path(source): Path<String>,
+    Json(r): Json<AddPartitionsRequest>,
+) -> Result<Json<AddedResponse>, (StatusCode, Json<Value>)> {
+    let mut w = s.lock();
+    w.advance();
+    let source_id = w.mms.resolve_source(&source).ok_or_else(|| {
+        fail(
+            StatusCode::NOT_FOUND,
+            format!("no MMS data source {source}"),
+        )
+    })?;
+    let new = NewPartitions {
+        db: &r.db,
+        table: &r.table,
+        values: &r.values,
+        rows: r.rows,
+    };
+    let added = w
+        .mms
+        .add_source_partitions(source_id, &new)
+        .map_err(|e| match e {
+            InventoryError::NotFound(m) => fail(StatusCode::NOT_FOUND, m),
+            InventoryError::Invalid(m) => fail(StatusCode::BAD_REQUEST, m),
+        })?;
+    Ok(Json(AddedResponse { added }))
 }
 
 async fn mms_failures(State(s): St) -> Json<Value> {

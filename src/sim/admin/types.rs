@@ -193,6 +193,29 @@ pub struct MmsJobView {
     pub tasks: Vec<MmsTaskView>,
 }
 
+/// `POST /_sim/mms/sources/{sourceId}/partitions`: new partitions land in a table of the data
+/// source's inventory (the source side: the next metadata scan or timer round brings them
+/// into the MMS catalogue).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct AddPartitionsRequest {
+    pub db: String,
+    pub table: String,
+    /// `col=value` for each partition column in the table's order, joined by `/`.
+    pub values: Vec<String>,
+    /// Rows of each new partition; absent: the table's declared `numRowsEach`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rows: Option<i64>,
+}
+
+/// Answer of `POST /_sim/mms/sources/{sourceId}/partitions`: values the source did not have
+/// yet (those it had are left alone).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct AddedResponse {
+    pub added: usize,
+}
+
 /// Answer of calls that create something.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]

@@ -451,7 +451,7 @@ impl Catalog {
     }
 }
 
-/// The partitions a table spec declares: (value, rows, bytes).
+/// The partitions a table spec declares, then those added at run time: (value, rows, bytes).
 pub fn partition_values(spec: &TableSpec) -> Vec<(String, i64, i64)> {
     let Some(p) = &spec.partitions else {
         return Vec::new();
@@ -478,6 +478,11 @@ pub fn partition_values(spec: &TableSpec) -> Vec<(String, i64, i64)> {
     values
         .into_iter()
         .map(|v| (v, p.num_rows_each, p.size_each))
+        .chain(
+            p.added
+                .iter()
+                .map(|a| (a.value.clone(), a.num_rows, a.size)),
+        )
         .collect()
 }
 

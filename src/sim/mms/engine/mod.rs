@@ -7,6 +7,7 @@ mod async_tasks;
 mod events;
 mod execution;
 mod failures;
+mod inventory;
 mod job_creation;
 mod jobs;
 mod planning;
@@ -14,6 +15,9 @@ mod sources;
 mod summary;
 mod tasks;
 mod timers;
+
+#[cfg(test)]
+mod tests;
 
 use std::collections::BTreeMap;
 
@@ -23,6 +27,7 @@ use crate::sim::scenario::{MmsSpec, MmsTimings};
 
 pub use async_tasks::{AsyncKind, AsyncStatus, AsyncTask, AsyncWork};
 pub use failures::FailureRule;
+pub use inventory::{InventoryError, NewPartitions};
 pub use jobs::{Job, JobRequest};
 pub use tasks::{Task, TaskLog};
 pub use timers::{Timer, TimerLog, next_fire};

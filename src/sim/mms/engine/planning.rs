@@ -30,9 +30,11 @@ impl Mms {
         let partition_ids = request.partitions.clone().unwrap_or_default();
         let (kind, tables) = self.select_tables(db, request, &partition_ids)?;
         let filters = request.partition_filters.clone().unwrap_or_default();
+        let increment = request.increment.unwrap_or(false);
         let mut units = Vec::new();
         for table in tables {
-            units.extend(self.table_units(table, &partition_ids, filters.get(&table.name))?);
+            let filter = filters.get(&table.name);
+            units.extend(self.table_units(table, &partition_ids, filter, increment)?);
         }
         Ok(JobPlan {
             db_id: db.id,
@@ -111,20 +113,21 @@ impl Mms {
         Ok(("Database", selected))
     }
 
-    /// The tasks of one table: the whole table, or its chosen partitions in groups.
+    /// The tasks of one table: the whole table, or its chosen partitions in groups. Only what
+    /// is still [`pending`] is chosen.
     fn table_units(
         &self,
         table: &Table,
         partition_ids: &[i64],
         filter_text: Option<&String>,
+        increment: bool,
     ) -> Result<Vec<Unit>, String> {
         let whole = || Unit {
             table_id: table.id,
             partition_ids: Vec::new(),
         };
         if !table.has_partitions() {
-            // Tables already migrated are skipped unless their metadata changed.
-            let again = table.status != ObjStatus::Done || table.updated;
+            let again = pending(table.status, table.updated);
             return Ok(if again { vec![whole()] } else { Vec::new() });
         }
         let filter = filter_text
@@ -132,13 +135,17 @@ impl Mms {
             .transpose()?;
         let all: Vec<&Partition> = self.catalog.partitions_of(table.id).collect();
         if all.is_empty() {
-            return Ok(vec![whole()]);
+            // Only the schema to create, and such a table never reaches DONE. An incremental
+            // round has no new data here: it leaves the table to the first task that copies a
+            // partition (its schema step creates the table if missing) instead of recreating
+            // it every round.
+            return Ok(if increment { Vec::new() } else { vec![whole()] });
         }
         let chosen: Vec<i64> = all
             .into_iter()
             .filter(|p| partition_ids.is_empty() || partition_ids.contains(&p.id))
             .filter(|p| filter.as_ref().is_none_or(|f| f.matches(&p.value)))
-            .filter(|p| p.status != ObjStatus::Done || p.updated)
+            .filter(|p| pending(p.status, p.updated))
             .map(|p| p.id)
             .collect();
         Ok(chosen
@@ -149,6 +156,15 @@ impl Mms {
             })
             .collect())
     }
+}
+
+/// Whether a non-partitioned table or a partition is still to migrate: not DONE, or DONE but
+/// changed at the source since (a scan saw new sizes and set `updated`, cleared again when a
+/// task copies it). MMS does not re-migrate objects already migrated whose source data is
+/// unchanged, in any job; this is what keeps a timer's incremental rounds to new and changed
+/// partitions.
+fn pending(status: ObjStatus, updated: bool) -> bool {
+    status != ObjStatus::Done || updated
 }
 
 /// A job's `partitionFilters` entry for `table`, checked against its partition columns.
