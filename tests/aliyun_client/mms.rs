@@ -828,3 +828,102 @@ async fn mms_not_found_is_classified() {
     assert_eq!(err.http_status(), Some(404));
     assert_eq!(fake.requests_for("GetMmsJob").len(), 1, "not retried");
 }
+
+#[tokio::test]
+async fn create_get_list_update_trigger_delete_mms_timer() {
+    let (fake, mms) = setup().await;
+    fake.push("CreateMmsTimer", ok(json!({"timerId": "31"})));
+    let req = CreateMmsTimerRequest {
+        name: "sales-hourly".into(),
+        src_db_name: "sales".into(),
+        schedule_type: "Hourly".into(),
+        value: "05".into(),
+        tables: vec!["order_items".into()],
+        enable_verification: Some(true),
+        ..Default::default()
+    };
+    assert_eq!(mms.create_timer(SRC, &req).await.unwrap(), 31);
+    assert_json_post(
+        &fake,
+        &fake.one("CreateMmsTimer"),
+        "CreateMmsTimer",
+        "/api/v1/mms/datasources/2000001/timers",
+        r#"{"name":"sales-hourly","srcDbName":"sales","scheduleType":"Hourly","value":"05","tables":["order_items"],"enableVerification":true}"#,
+    );
+
+    // GetMmsTimer: createTime is a Unix-ms string there; kept as text.
+    fake.push(
+        "GetMmsTimer",
+        ok(
+            json!({"id": 31, "sourceId": SRC, "name": "sales-hourly", "srcDbName": "sales",
+                  "scheduleType": "Hourly", "value": "5", "stopped": "false",
+                  "createTime": "1765000000000",
+                  "config": {"tables": ["order_items"], "others": {"k": "v"}}}),
+        ),
+    );
+    let t = mms.get_timer(SRC, 31).await.unwrap();
+    assert_get(
+        &fake,
+        &fake.one("GetMmsTimer"),
+        "GetMmsTimer",
+        "/api/v1/mms/datasources/2000001/timers/31",
+    );
+    assert_eq!((t.id, t.stopped, t.value.as_str()), (31, false, "5"));
+    assert_eq!(t.config.unwrap().tables, ["order_items"]);
+
+    fake.push(
+        "ListMmsTimers",
+        ok(
+            json!({"objectList": [{"id": 31, "name": "sales-hourly", "stopped": true}],
+                  "pageNum": 1, "pageSize": 100, "total": 1}),
+        ),
+    );
+    let page = mms
+        .list_timers(SRC, Some("sales-hourly"), 1, 100)
+        .await
+        .unwrap();
+    assert!(page.items[0].stopped);
+    let rec = fake.one("ListMmsTimers");
+    assert_eq!(rec.path, "/api/v1/mms/datasources/2000001/timers");
+    assert_query(
+        &rec,
+        &[
+            ("name", "sales-hourly"),
+            ("pageNum", "1"),
+            ("pageSize", "100"),
+        ],
+    );
+
+    fake.push("UpdateMmsTimer", ok(json!(31)));
+    let pause = UpdateMmsTimerRequest {
+        stopped: Some(true),
+        ..Default::default()
+    };
+    mms.update_timer(SRC, 31, &pause).await.unwrap();
+    let rec = fake.one("UpdateMmsTimer");
+    assert_eq!(rec.method, "PUT");
+    assert_eq!(rec.path, "/api/v1/mms/datasources/2000001/timers/31");
+    assert_eq!(
+        std::str::from_utf8(&rec.body).unwrap(),
+        r#"{"stopped":true}"#
+    );
+    assert_v3_headers(&fake, &rec, "UpdateMmsTimer", VERSION);
+
+    fake.push("TriggerMmsTimer", ok(json!(31)));
+    mms.trigger_timer(SRC, 31).await.unwrap();
+    assert_bodiless_post(
+        &fake,
+        &fake.one("TriggerMmsTimer"),
+        "TriggerMmsTimer",
+        "/api/v1/mms/datasources/2000001/timers/31/trigger",
+    );
+
+    // The docs' example answers "success" where the type says int: both are taken.
+    fake.push("DeleteMmsTimer", ok(json!("success")));
+    mms.delete_timer(SRC, 31).await.unwrap();
+    let rec = fake.one("DeleteMmsTimer");
+    assert_eq!(rec.method, "DELETE");
+    assert_eq!(rec.path, "/api/v1/mms/datasources/2000001/timers/31");
+    assert!(rec.body.is_empty());
+    assert_v3_headers(&fake, &rec, "DeleteMmsTimer", VERSION);
+}

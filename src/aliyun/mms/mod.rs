@@ -7,6 +7,8 @@ mod models;
 mod ops;
 pub use ops::{JobTasks, TASK_PAGE_SIZE};
 mod requests;
+mod timers;
+pub use timers::{CreateMmsTimerRequest, MmsTimer, UpdateMmsTimerRequest};
 
 pub use models::*;
 pub use requests::*;
