@@ -131,6 +131,8 @@ pub struct Metrics {
     dts_lag: Family<LagLabels, Gauge<f64, AtomicU64>>,
     dts_lag_observed: Family<LagLabels, Gauge<f64, AtomicU64>>,
     dts_lag_threshold: Family<LagLabels, Gauge<f64, AtomicU64>>,
+    mms_freshness: Family<LagLabels, Gauge<f64, AtomicU64>>,
+    mms_data_as_of: Family<LagLabels, Gauge<f64, AtomicU64>>,
     gate: Family<GateLabels, Gauge>,
     leader: Family<PodLabels, Gauge>,
     /// Last phase exported per object, so a phase change removes the old series.
@@ -248,6 +250,18 @@ impl Metrics {
             "The migration's spec.lagAlertSeconds",
             dts_lag_threshold.clone(),
         );
+        let mms_freshness = Family::<LagLabels, Gauge<f64, AtomicU64>>::default();
+        registry.register(
+            "mms_freshness_seconds",
+            "Age of a scheduled MmsJob's data at its last reconcile: now minus the start of its last successful round (an upper bound)",
+            mms_freshness.clone(),
+        );
+        let mms_data_as_of = Family::<LagLabels, Gauge<f64, AtomicU64>>::default();
+        registry.register(
+            "mms_data_as_of_timestamp_seconds",
+            "Unix time after which the last successful round of a scheduled MmsJob started; the live age is time() minus this",
+            mms_data_as_of.clone(),
+        );
         let gate = Family::<GateLabels, Gauge>::default();
         registry.register(
             "cutover_gate_passed",
@@ -279,6 +293,8 @@ impl Metrics {
             dts_lag,
             dts_lag_observed,
             dts_lag_threshold,
+            mms_freshness,
+            mms_data_as_of,
             gate,
             leader,
             last_phase: Mutex::default(),
@@ -458,6 +474,25 @@ impl Metrics {
         self.dts_lag_threshold.remove(key);
     }
 
+    /// Exports a scheduled MmsJob's freshness: `(age seconds, start of the round as Unix
+    /// seconds)`; `None` (no measured round) removes both.
+    pub fn set_freshness(&self, namespace: &str, name: &str, freshness: Option<(f64, f64)>) {
+        let key = LagLabels {
+            namespace: namespace.into(),
+            name: name.into(),
+        };
+        match freshness {
+            Some((age, as_of)) => {
+                self.mms_freshness.get_or_create(&key).set(age);
+                self.mms_data_as_of.get_or_create(&key).set(as_of);
+            }
+            None => {
+                self.mms_freshness.remove(&key);
+                self.mms_data_as_of.remove(&key);
+            }
+        }
+    }
+
     /// Exports the gates of one cutover: `(gate name, passed)`.
     pub fn set_gates(&self, namespace: &str, name: &str, gates: &[(String, bool)]) {
         let key = LagLabels {
@@ -500,6 +535,10 @@ impl Metrics {
         };
         if kind == "DtsMigration" {
             self.forget_lag(&key);
+        }
+        if kind == "MmsJob" {
+            self.mms_freshness.remove(&key);
+            self.mms_data_as_of.remove(&key);
         }
         if kind == "Cutover" {
             for gate in self

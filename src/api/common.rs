@@ -20,6 +20,12 @@ pub mod annotations {
     pub const RECONCILE_REQUESTED_AT: &str = "migration.aliyun-operator.dev/reconcile-requested-at";
     /// Take over an existing cloud object by id instead of creating one.
     pub const ADOPT_ID: &str = "migration.aliyun-operator.dev/adopt-id";
+    /// MmsJob with `spec.schedule`: follow this existing MMS timer instead of creating one.
+    pub const ADOPT_TIMER_ID: &str = "migration.aliyun-operator.dev/adopt-timer-id";
+    /// MmsJob with `spec.schedule`: any new value runs one round now (TriggerMmsTimer); the
+    /// handled value is echoed in `status.rounds.request.requestedAt`. A Cutover sets it after
+    /// its freeze.
+    pub const ROUND_REQUESTED_AT: &str = "migration.aliyun-operator.dev/round-requested-at";
     /// Cutover: who approves the switch (alternative to `spec.approval`).
     pub const APPROVED_BY: &str = "migration.aliyun-operator.dev/approved-by";
     /// Cutover: request a rollback of switched objects (any non-empty value).

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::cel::immutable_once_set;
 use super::common::{DeletionPolicy, LocalObjectRef, ManagementPolicy, VerificationState};
+use super::mms_schedule::{MmsSchedule, RoundsStatus};
 
 /// Spec fields that shape the `CreateMmsJob` request; they cannot change once the job exists.
 pub const CREATION_FIELDS: &[&str] = &[
@@ -58,6 +59,8 @@ fn immutable_rule() -> kube::core::Rule {
     printcolumn(name = "Reason", type_ = "string", priority = 1, json_path = r#".status.conditions[?(@.type=="Ready")].reason"#),
     printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp"),
     validation = immutable_rule(),
+    validation = kube::core::Rule::new("!has(oldSelf.status) || !has(oldSelf.status.rounds) || !has(oldSelf.status.rounds.timerId) || has(self.spec.schedule)").message("spec.schedule cannot be removed once its MMS timer exists (status.rounds.timerId): set spec.suspend to pause the rounds, or delete the MmsJob"),
+    printcolumn(name = "Fresh", type_ = "string", json_path = r#".status.conditions[?(@.type=="FreshWithinThreshold")].status"#),
 )]
 #[x_kube(
     validation = Rule::new("!has(self.tables) || (!has(self.tableWhiteList) && !has(self.tableBlackList))").message("spec.tables selects a table-level job; tableWhiteList/tableBlackList only filter a whole-database job: set one or the other"),
@@ -152,6 +155,13 @@ pub struct MmsJobSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 1, max = 64))]
     pub eta: Option<String>,
+    /// Incremental rounds after the first full job: once that job succeeded, an MMS timer with
+    /// the same scope runs a job on this schedule that copies new and changed partitions.
+    /// `suspend` pauses the timer; `deletionPolicy` applies to it too. A round can be asked
+    /// for at once with the annotation `migration.aliyun-operator.dev/round-requested-at`
+    /// (a Cutover does so after its freeze).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<MmsSchedule>,
     /// What happens to the MMS job when this resource is deleted. Default `Retain`.
     #[serde(default)]
     pub deletion_policy: DeletionPolicy,
@@ -234,6 +244,10 @@ pub struct MmsJobStatus {
     /// while before creating again.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub create_requested_at: Option<Time>,
+    /// When the operator sent the `CreateMmsJob` that made the job in `jobId`: the job started
+    /// after it (the start bound of a schedule's first round). Absent for an adopted job.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job_requested_at: Option<Time>,
     /// The MMS job id; written before anything else can fail so a restart never creates twice.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub job_id: Option<i64>,
@@ -261,6 +275,10 @@ pub struct MmsJobStatus {
     /// Failed tasks (at most 10) with their latest log lines, masked.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub failed_tasks: Vec<FailedTask>,
+    /// Tasks in flight (at most 10; `taskCounts` has them all), as of the last read of the
+    /// tasks.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub running_tasks: Vec<RunningTask>,
     /// Outcome of row-count verification.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub verification: Option<VerificationStatus>,
@@ -282,6 +300,14 @@ pub struct MmsJobStatus {
     /// The MMS job taken over through the adopt-id annotation, once its scope was checked.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub adopted_id: Option<i64>,
+    /// The timer and its rounds (spec.schedule).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rounds: Option<RoundsStatus>,
+    /// Age of the migrated data in seconds: now minus the start of the last successful round
+    /// (an upper bound: the round started after `rounds.lastSuccessful.startedAfter`). Absent
+    /// when no successful round has a known start.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub freshness_seconds: Option<i64>,
 }
 
 /// Coarse lifecycle of an MmsJob.
@@ -299,6 +325,8 @@ pub enum MmsJobPhase {
     Suspended,
     /// Every task is DONE.
     Succeeded,
+    /// The first job succeeded; the timer runs rounds on spec.schedule.
+    Scheduled,
     /// Some tasks failed and nothing else runs; retry with spec.retryRequestedAt.
     Failed,
     /// The spec cannot be acted on; the Ready message says what to change.
@@ -327,6 +355,35 @@ pub struct FailedTask {
     pub last_log: Vec<String>,
 }
 
+/// What a verification log says a task counted.
+#[derive(Deserialize, Serialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RowCounts {
+    /// MMS task id.
+    pub task_id: i64,
+    /// `db.table` of the task.
+    pub table: String,
+    /// `SELECT COUNT(*)` on the source.
+    pub source_rows: i64,
+    /// `SELECT COUNT(*)` on the destination.
+    pub destination_rows: i64,
+}
+
+/// A task in flight.
+#[derive(Deserialize, Serialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RunningTask {
+    /// MMS task id.
+    pub id: i64,
+    /// `db.table` of the task.
+    pub table: String,
+    /// Task state, e.g. DATA_DOING.
+    pub status: String,
+    /// When MMS started it, as MMS reports it (no time zone is stated: shown, not computed with).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_time: Option<String>,
+}
+
 /// Verification outcome over the job's tasks.
 #[derive(Deserialize, Serialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
@@ -341,6 +398,13 @@ pub struct VerificationStatus {
     /// Up to 10 mismatches as reported in task logs (`table: src N, dst M`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub mismatches: Vec<String>,
+    /// Row counts of source and destination per task, read once from the verification logs
+    /// when the job finished (at most 20 tasks); a task whose log gives no counts is absent.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub row_counts: Vec<RowCounts>,
+    /// Tasks of the job whose counts were looked for (the rest is not read: the cap).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub row_counts_read: Option<i64>,
     /// When the outcome was last computed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub checked_at: Option<Time>,

@@ -10,6 +10,7 @@ pub mod dts_migration;
 pub mod dts_objects;
 pub mod dts_settings;
 pub mod mms_job;
+pub mod mms_schedule;
 #[cfg(test)]
 pub mod schema_check;
 pub mod validation;

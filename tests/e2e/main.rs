@@ -23,6 +23,7 @@ mod input;
 mod isolation;
 mod logs;
 mod mms;
+mod mms_rounds;
 mod namespace;
 mod secrets;
 mod startup;

@@ -31,6 +31,8 @@ pub struct JobTasks {
     pub counts: BTreeMap<TaskStatus, u64>,
     /// Tasks in a `*_FAILED` status, in list order (at most 50).
     pub failed: Vec<MmsTask>,
+    /// Tasks in flight (a `*_DOING` or intermediate `*_DONE` state), in list order (at most 50).
+    pub running: Vec<MmsTask>,
     /// Tasks in the job, as the service counted them.
     pub total: u64,
 }
@@ -491,6 +493,8 @@ impl MmsClient {
                 *tasks.counts.entry(status.clone()).or_default() += 1;
                 if status.is_failed() && tasks.failed.len() < MAX_FAILED_KEPT {
                     tasks.failed.push(task);
+                } else if status.is_in_progress() && tasks.running.len() < MAX_FAILED_KEPT {
+                    tasks.running.push(task);
                 }
             }
             let seen: u64 = tasks.counts.values().sum();

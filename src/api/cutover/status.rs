@@ -258,15 +258,21 @@ pub struct SavedValue {
 #[derive(Deserialize, Serialize, Clone, Debug, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DrainRecord {
-    /// The DtsMigration.
+    /// The DtsMigration or MmsJob.
     pub migration: String,
-    /// DTS checkpoint of the sample (source database clock, whole seconds): every change up to
-    /// it is in the destination. At or after `frozenAt`.
+    /// Every change up to this time is in the destination; at or after `frozenAt`. A
+    /// DtsMigration: the DTS checkpoint of the sample (source database clock, whole seconds).
+    /// A scheduled MmsJob: the time after which its final round started (operator clock).
     pub checkpoint: Time,
-    /// Lag of that sample, seconds.
-    pub lag_seconds: f64,
-    /// When DTS answered with that sample (operator clock).
+    /// Lag of that sample, seconds (DtsMigration only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lag_seconds: Option<f64>,
+    /// When DTS answered with that sample, or when the final round was seen finished
+    /// (operator clock).
     pub sample_at: Time,
+    /// The MMS job of the final round (MmsJob only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub round_job_id: Option<i64>,
 }
 
 /// Outcome of a rollback (requested, or automatic after a failed step).

@@ -49,6 +49,36 @@ pub async fn run(
                 retry: None,
             }
         }
+        Act::FinalRound { migration, value } => {
+            let api: Api<crate::api::mms_job::MmsJob> = Api::namespaced(ctx.client.clone(), &ns);
+            let ask =
+                json!({"metadata": {"annotations": {annotations::ROUND_REQUESTED_AT: value}}});
+            let retry = match api
+                .patch(migration, &PatchParams::default(), &Patch::Merge(ask))
+                .await
+            {
+                Ok(_) => {
+                    publish_action(
+                        ctx,
+                        cutover,
+                        EventType::Normal,
+                        "FinalRoundRequested",
+                        "RequestRound",
+                        &format!(
+                            "asked MmsJob {migration} for a final round after the freeze ({value})"
+                        ),
+                    )
+                    .await;
+                    None
+                }
+                Err(e) => Some(Error::from(e)),
+            };
+            Done {
+                outcome: None,
+                label: None,
+                retry,
+            }
+        }
         Act::StopReplication { migration, step } => {
             let result = stop_replication(ctx, &ns, migration, &cutover.name_any()).await;
             let observed_only = matches!(result, Ok(Stopped::NotMine));

@@ -38,6 +38,13 @@ pub struct MmsObs {
     pub verification_enabled: bool,
     /// The `Verified` condition: (status, reason, message), current for the job's generation.
     pub verified: Option<(String, String, String)>,
+    /// `spec.schedule`: rounds after the first job; freshness stands in for lag, and the drain
+    /// runs a final round after the freeze.
+    pub schedule: Option<crate::api::mms_schedule::MmsSchedule>,
+    /// `status.rounds`.
+    pub rounds: Option<crate::api::mms_schedule::RoundsStatus>,
+    /// `managementPolicy: ObserveOnly`: no round is triggered; a scheduled one must serve.
+    pub observe_only: bool,
 }
 
 /// A DataWorksMigration as the Cutover sees it.
@@ -279,6 +286,69 @@ pub fn no_freeze_gate(prev: Option<&GateStatus>, now: jiff::Timestamp) -> GateSt
         Evidence::Waived,
     );
     keep_since(g, prev, now)
+}
+
+/// A scheduled MmsJob's lag gate: the age of its data (now minus the start of its last
+/// successful round, an upper bound measured on the operator's clock) within the MmsJob's
+/// `schedule.freshnessThresholdSeconds`.
+pub fn mms_freshness_gate(
+    mms: &MmsObs,
+    prev: Option<&GateStatus>,
+    now: jiff::Timestamp,
+) -> GateStatus {
+    let name = format!("lag/{}", mms.name);
+    let threshold_s = mms.schedule.as_ref().map_or(0, |s| s.threshold_seconds());
+    let threshold = format!(
+        "data at most {threshold_s}s old (the MmsJob's schedule.freshnessThresholdSeconds): now minus the start of its last successful round"
+    );
+    let result = |passed: bool, failed: bool, observed: String, evidence: Evidence| {
+        let mut g = gate(name.clone(), passed, observed, threshold.clone(), evidence);
+        g.failed = failed;
+        keep_since(g, prev, now)
+    };
+    if !mms.exists {
+        return result(
+            false,
+            false,
+            format!("MmsJob {} not found", mms.name),
+            Evidence::Measured,
+        );
+    }
+    if matches!(mms.phase, Some(MmsJobPhase::Invalid)) {
+        return result(
+            false,
+            true,
+            "the MmsJob is Invalid".into(),
+            Evidence::Measured,
+        );
+    }
+    let last = mms.rounds.as_ref().and_then(|r| r.last_successful.as_ref());
+    let Some(last) = last else {
+        return result(
+            false,
+            false,
+            "no successful round yet".into(),
+            Evidence::Measured,
+        );
+    };
+    let Some(started) = last.started_after.as_ref().map(|t| t.0) else {
+        return result(
+            false,
+            false,
+            format!(
+                "job {} succeeded but its start is unknown: waiting for a round with a measured start",
+                last.job_id
+            ),
+            Evidence::Stale,
+        );
+    };
+    let age = secs(since(started, now));
+    let observed = format!("{age}s old: job {} started after {started}", last.job_id);
+    if age <= threshold_s {
+        result(true, false, observed, Evidence::Measured)
+    } else {
+        result(false, false, observed, Evidence::Stale)
+    }
 }
 
 /// MMS verification: the MmsJob's `Verified` condition.

@@ -133,6 +133,12 @@ async fn observe_migrations(
                         .as_ref()
                         .is_some_and(|j| j.spec.enable_verification),
                     verified,
+                    schedule: found.as_ref().and_then(|j| j.spec.schedule.clone()),
+                    rounds: status.rounds.clone(),
+                    observe_only: found.as_ref().is_some_and(|j| {
+                        j.spec.management_policy
+                            == crate::api::common::ManagementPolicy::ObserveOnly
+                    }),
                 }));
             }
         }

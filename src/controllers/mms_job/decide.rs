@@ -10,7 +10,7 @@ use crate::aliyun::mms::CreateMmsJobRequest;
 use crate::api::common::{ManagementPolicy, VerificationState};
 use crate::api::conditions::{self, Desired, READY};
 use crate::api::mms_job::{
-    FailedTask, MmsJobPhase, MmsJobSpec, MmsJobStatus, RetriedTask, TableRetryStatus,
+    FailedTask, MmsJobPhase, MmsJobSpec, MmsJobStatus, RetriedTask, RunningTask, TableRetryStatus,
     VerificationStatus,
 };
 use crate::controllers::decision;
@@ -184,6 +184,8 @@ pub struct JobView {
     /// Task counts per state (ListMmsTasks totals).
     pub task_counts: BTreeMap<String, i64>,
     pub failed_tasks: Vec<FailedTask>,
+    /// Tasks in flight (at most [`MAX_FAILED_TASKS`]).
+    pub running_tasks: Vec<RunningTask>,
     /// Verification mismatches found in task logs.
     pub mismatches: Vec<String>,
 }
@@ -319,6 +321,7 @@ impl JobView {
             task_done: status.task_done.unwrap_or(0),
             task_counts: status.task_counts.clone(),
             failed_tasks: status.failed_tasks.clone(),
+            running_tasks: status.running_tasks.clone(),
             mismatches: status
                 .verification
                 .as_ref()
@@ -431,6 +434,9 @@ fn derive(
         last_handled_reconcile_at: prev.last_handled_reconcile_at.clone(),
         adopted_id: prev.adopted_id,
         table_retry: prev.table_retry.clone(),
+        job_requested_at: prev.job_requested_at.clone(),
+        rounds: prev.rounds.clone(),
+        freshness_seconds: prev.freshness_seconds,
         last_polled_at: Some(Time(now)),
         ..MmsJobStatus::default()
     };
@@ -762,6 +768,10 @@ fn decide_running(
 ) -> Decision {
     status.job_id = Some(job.id);
     status.async_task_id = None;
+    status.job_requested_at = prev
+        .job_requested_at
+        .clone()
+        .or_else(|| prev.create_requested_at.clone());
     status.create_requested_at = None;
     status.job_status = Some(job.status.clone());
     status.stopped = Some(job.stopped);
@@ -771,6 +781,12 @@ fn decide_running(
     status.task_counts = job.task_counts.clone();
     status.failed_tasks = job
         .failed_tasks
+        .iter()
+        .take(MAX_FAILED_TASKS)
+        .cloned()
+        .collect();
+    status.running_tasks = job
+        .running_tasks
         .iter()
         .take(MAX_FAILED_TASKS)
         .cloned()
@@ -1000,6 +1016,9 @@ pub fn verification(
             .take(MAX_FAILED_TASKS)
             .cloned()
             .collect(),
+        // Read once when the job finished (see `mms_job::evidence`); carried over.
+        row_counts: prev.map(|p| p.row_counts.clone()).unwrap_or_default(),
+        row_counts_read: prev.and_then(|p| p.row_counts_read),
         checked_at: Some(Time(now)),
     };
     // Keep the old timestamp when nothing changed, so status is not rewritten for it.
@@ -1035,6 +1054,26 @@ pub fn verification(
         ),
     };
     (condition, Some(summary))
+}
+
+/// The source and destination row counts a verification log states (`src: N, dst: M`, or
+/// MMA's `dsc`): the first line that has both. None when no line does: never guessed.
+pub fn row_counts_in_log(lines: &[String]) -> Option<(i64, i64)> {
+    lines.iter().find_map(|line| {
+        let lower = line.to_ascii_lowercase();
+        let number_after = |key: &str| -> Option<i64> {
+            let rest = &lower[lower.find(key)? + key.len()..];
+            let digits: String = rest
+                .trim_start_matches([':', ' ', '='])
+                .chars()
+                .take_while(|c| c.is_ascii_digit())
+                .collect();
+            digits.parse().ok()
+        };
+        let src = number_after("src")?;
+        let dst = number_after("dst").or_else(|| number_after("dsc"))?;
+        Some((src, dst))
+    })
 }
 
 /// Picks verification mismatches out of task log messages (`src: N, dst: M` with N ≠ M, or

@@ -3,6 +3,8 @@
 
 pub mod adopt;
 pub mod decide;
+mod evidence;
+pub mod rounds;
 
 use std::sync::Arc;
 
@@ -276,6 +278,8 @@ async fn apply(job: Arc<MmsJob>, ctx: Arc<Context>, sources: &Store<DataSource>)
     if decide::settled(prev.phase)
         && !forced
         && !decide::request_pending(&job.spec, &prev, generation)
+        && !rounds::in_rounds(&job, &prev)
+        && !evidence::due(&job.spec, &prev)
     {
         // Finished: nothing to read (not even its Secret) until the spec asks for something.
         ctx.mms_informer.untrack(&key);
@@ -339,6 +343,17 @@ async fn apply(job: Arc<MmsJob>, ctx: Arc<Context>, sources: &Store<DataSource>)
         owner_uid: &uid,
     };
     let mms = mms.with_pacing(ticket(&key));
+    if let Some(schedule) = &job.spec.schedule
+        && rounds::in_rounds(&job, &prev)
+    {
+        // The first job is done: the informer has nothing more to follow for it.
+        ctx.mms_informer.untrack(&key);
+        keep_for_deletion(&ctx, &job, &prev, keep).await;
+        return rounds::apply(
+            &ctx, &job, schedule, prev, &mms, source_id, identity, handled,
+        )
+        .await;
+    }
     let observation = ctx.mms_informer.track(
         &key,
         Track {
@@ -421,6 +436,9 @@ async fn apply(job: Arc<MmsJob>, ctx: Arc<Context>, sources: &Store<DataSource>)
         // Never act twice on what was seen before this act; read its effect soon.
         ctx.mms_informer.acted(&key);
     }
+    if evidence::due(&job.spec, &status) {
+        evidence::read(&mms, source_id, &mut status).await;
+    }
     report(&ctx, job.as_ref(), &status).await?;
     if let (Some(done), Some(num)) = (status.task_done, status.task_num)
         && num > 0
@@ -430,6 +448,10 @@ async fn apply(job: Arc<MmsJob>, ctx: Arc<Context>, sources: &Store<DataSource>)
     }
     if decide::settled(status.phase) {
         ctx.mms_informer.untrack(&key);
+        if rounds::in_rounds(&job, &status) {
+            // The first job is done: the schedule's timer comes next.
+            return Ok(Action::requeue(std::time::Duration::from_secs(1)));
+        }
         return Ok(Action::await_change());
     }
     Ok(Action::requeue(ctx.poll(decide::POLL_SETTLED)))
@@ -575,6 +597,52 @@ async fn find_by_name(
     Ok(Some((found.id, owner)))
 }
 
+/// `deletionPolicy: Delete` with a schedule: the timer goes first, so that no round starts
+/// while the job is deleted. A timer whose creation was sent but never answered is found by
+/// name, and deleted only when it carries this resource's marker. The rounds' jobs stay.
+async fn delete_timer(
+    ctx: &Context,
+    job: &MmsJob,
+    mms: &MmsClient,
+    source_id: i64,
+    status: &MmsJobStatus,
+) -> Result<()> {
+    let Some(rounds) = &status.rounds else {
+        return Ok(());
+    };
+    let uid = job.uid().unwrap_or_default();
+    let mut timer_id = rounds.timer_id;
+    if timer_id.is_none() && rounds.timer_requested_at.is_some() {
+        let name = decide::job_name(
+            &job.spec,
+            status,
+            &job.namespace().unwrap_or_default(),
+            &job.name_any(),
+            &uid,
+        );
+        let page = mms.list_timers(source_id, Some(&name), 1, 100).await?;
+        if let Some(found) = page.items.into_iter().find(|t| t.name == name) {
+            let full = mms.get_timer(source_id, found.id).await?;
+            let holder = full.config.as_ref().and_then(|c| c.others.as_ref());
+            if ownership::owner(holder, &uid) == Owner::Us {
+                timer_id = Some(full.id);
+            }
+        }
+    }
+    if let Some(id) = timer_id {
+        ignore_gone(mms.delete_timer(source_id, id).await)?;
+        publish(
+            ctx,
+            job,
+            EventType::Normal,
+            "TimerDeleted",
+            &format!("deletionPolicy Delete: MMS timer {id} deleted"),
+        )
+        .await;
+    }
+    Ok(())
+}
+
 /// Deletion: `Delete` removes the MMS job, `Retain` leaves it; the finalizer goes only after.
 async fn cleanup(
     job: Arc<MmsJob>,
@@ -587,6 +655,7 @@ async fn cleanup(
     let key: ObjKey = (ns.clone(), name.clone());
     ctx.mms_informer.untrack(&key);
     ctx.metrics.forget("MmsJob", &ns, &name);
+    rounds::forget(&job.uid().unwrap_or_default());
     let observe_only = job.spec.management_policy == ManagementPolicy::ObserveOnly;
     if job.spec.deletion_policy == DeletionPolicy::Retain || observe_only {
         cleanup_credentials::forget(&ctx, &job.uid().unwrap_or_default()).await;
@@ -634,6 +703,7 @@ async fn cleanup(
         );
         return cleanup_credentials::let_go_or_wait(&ctx, job.as_ref(), &what).await;
     };
+    delete_timer(&ctx, &job, &mms, source_id, &status).await?;
     let mut job_id = status.job_id;
     if job_id.is_none() {
         // Only a job that carries our marker is ours to delete.

@@ -32,13 +32,19 @@ pub fn evaluate_gates(
     let find = |name: &str| prev.gates.iter().find(|g| g.name == name);
     let mut out = Vec::new();
     for m in migrations.iter() {
-        if let MigrationObs::Dts(d) = m {
-            out.push(gates::lag_gate(
+        match m {
+            MigrationObs::Dts(d) => out.push(gates::lag_gate(
                 d,
                 find(&format!("lag/{}", d.name)),
                 &plan.gates,
                 *now,
-            ));
+            )),
+            MigrationObs::Mms(j) if j.schedule.is_some() => out.push(gates::mms_freshness_gate(
+                j,
+                find(&format!("lag/{}", j.name)),
+                *now,
+            )),
+            _ => {}
         }
     }
     for m in migrations.iter() {

@@ -3,6 +3,7 @@
 //! requests, what the migrations and the targets look like, now). `record` is the pure half of
 //! acting: it turns an action's outcome into status.
 
+mod drain_mms;
 mod gating;
 mod outcome;
 mod plan;
@@ -168,6 +169,9 @@ pub enum Act {
     StopReplication { migration: String, step: String },
     /// Ask these DtsMigrations to read DTS now (a fresh lag sample is awaited).
     Sample { migrations: Vec<String> },
+    /// Ask a scheduled MmsJob for one round now (its round-requested-at annotation set to
+    /// `value`, the same for every retry of one freeze, so that one round is run).
+    FinalRound { migration: String, value: String },
     /// Keep the previous value of a sensitive target in the rollback Secret under `key`.
     Keep {
         list: List,
@@ -192,6 +196,7 @@ impl std::fmt::Debug for Act {
         match self {
             Act::StopReplication { migration, .. } => write!(f, "StopReplication({migration})"),
             Act::Sample { migrations } => write!(f, "Sample({migrations:?})"),
+            Act::FinalRound { migration, value } => write!(f, "FinalRound({migration}, {value})"),
             Act::Keep {
                 list, index, key, ..
             } => write!(f, "Keep({list:?}[{index}] as {key})"),

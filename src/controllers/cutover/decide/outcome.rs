@@ -32,7 +32,7 @@ pub fn record(
             purpose: Purpose::Step(step),
             ..
         } => Some(step.as_str()),
-        Act::Set { .. } | Act::Sample { .. } => None,
+        Act::Set { .. } | Act::Sample { .. } | Act::FinalRound { .. } => None,
     };
     if let Some(name) = step_name {
         let Some(step) = status.steps.iter_mut().find(|s| s.name == name) else {

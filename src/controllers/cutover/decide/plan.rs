@@ -81,6 +81,14 @@ pub fn step_names(plan: &CutoverPlan) -> Vec<String> {
     steps.extend(plan.freeze.iter().map(|t| format!("freeze/{}", label(t))));
     if !plan.freeze.is_empty() {
         steps.extend(dts_names(plan).iter().map(|m| format!("drain/{m}")));
+        // A scheduled MmsJob drains with a final round; one without a schedule was complete
+        // before the freeze, and its step says so.
+        steps.extend(
+            plan.migrations
+                .iter()
+                .filter(|m| m.kind == MigrationKind::MmsJob)
+                .map(|m| format!("drain/{}", m.name)),
+        );
     }
     if plan.stop_replication {
         steps.extend(

@@ -78,13 +78,13 @@ impl Machine<'_, '_> {
         self.settled(Phase::Completed)
     }
 
-    fn waiting(&mut self, phase: Phase, reason: &str, message: String) -> Option<Phase> {
+    pub(super) fn waiting(&mut self, phase: Phase, reason: &str, message: String) -> Option<Phase> {
         self.ready = Desired::false_(READY, reason, message);
         Some(phase)
     }
 
     /// Fails the step; the next pass applies onSwitchFailure.
-    fn fail_step(&mut self, name: &str, why: String) -> Option<Phase> {
+    pub(super) fn fail_step(&mut self, name: &str, why: String) -> Option<Phase> {
         self.end_step(name, StepState::Failed, why);
         Some(self.step_failed(name))
     }
@@ -159,12 +159,27 @@ impl Machine<'_, '_> {
                     }
                 }
                 MigrationObs::Mms(j)
-                    if !self.plan.freeze.is_empty() && j.phase != Some(MmsJobPhase::Succeeded) =>
+                    if !self.plan.freeze.is_empty()
+                        && j.schedule.is_none()
+                        && j.phase != Some(MmsJobPhase::Succeeded) =>
                 {
                     return self.final_check_failed(
                         name,
                         format!(
-                            "MmsJob {} is {:?}: its data must be complete before the freeze (a final incremental round after the freeze is not supported yet)",
+                            "MmsJob {} is {:?}: without spec.schedule its data must be complete before the freeze",
+                            j.name, j.phase
+                        ),
+                    );
+                }
+                MigrationObs::Mms(j)
+                    if !self.plan.freeze.is_empty()
+                        && j.schedule.is_some()
+                        && j.phase != Some(MmsJobPhase::Scheduled) =>
+                {
+                    return self.final_check_failed(
+                        name,
+                        format!(
+                            "MmsJob {} is {:?}: a final round after the freeze needs its timer running (phase Scheduled)",
                             j.name, j.phase
                         ),
                     );
@@ -408,6 +423,13 @@ impl Machine<'_, '_> {
     /// (its checkpoint is at or after it) and its lag is at most `drain.maxLagSeconds`, on a
     /// sample taken after `frozenAt`. Past `drain.timeoutSeconds` the freeze is undone.
     fn drain(&mut self, name: &str, migration: &str) -> Option<Phase> {
+        let mms = self.inputs.migrations.iter().find_map(|m| match m {
+            MigrationObs::Mms(j) if j.name == migration => Some(j.clone()),
+            _ => None,
+        });
+        if let Some(job) = mms {
+            return self.drain_mms(name, &job);
+        }
         let Some(frozen_at) = self.status.frozen_at.as_ref().map(|t| t.0) else {
             return self.fail_step(
                 name,
@@ -454,8 +476,9 @@ impl Machine<'_, '_> {
             let record = DrainRecord {
                 migration: migration.to_string(),
                 checkpoint: Time(jiff::Timestamp::from_second(checkpoint).unwrap_or(frozen_at)),
-                lag_seconds: sample.seconds,
+                lag_seconds: Some(sample.seconds),
                 sample_at: sample.at.clone(),
+                round_job_id: None,
             };
             let message = format!(
                 "checkpoint {} >= frozenAt {frozen_at}, lag {}s (sample at {})",

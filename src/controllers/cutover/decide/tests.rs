@@ -36,6 +36,7 @@ fn a_full_cutover_freezes_drains_switches_verifies_and_unfreezes_in_order() {
             "final-check",
             "freeze/ConfigMap/app-flags/READ_ONLY",
             "drain/orders",
+            "drain/history",
             "stop-replication/orders",
             "switch/ConfigMap/app-db/DSN",
             "verify-switch",
@@ -43,12 +44,13 @@ fn a_full_cutover_freezes_drains_switches_verifies_and_unfreezes_in_order() {
             "complete"
         ]
     );
-    assert!(
-        w.status
-            .steps
-            .iter()
-            .all(|s| s.state == StepState::Succeeded)
-    );
+    // The MmsJob has no schedule: it was complete before the freeze, and its drain says so.
+    assert!(w.status.steps.iter().all(|s| s.state
+        == if s.name == "drain/history" {
+            StepState::Skipped
+        } else {
+            StepState::Succeeded
+        }));
     for p in [
         Phase::Gating,
         Phase::Freezing,
@@ -647,4 +649,121 @@ proptest! {
         prop_assert_eq!(w.phase(), Phase::RolledBack);
         prop_assert_eq!(w.values.get("ConfigMap/app-db/OPTIONS").cloned().flatten(), previous);
     }
+}
+
+fn scheduled(w: &mut World) {
+    use crate::api::mms_schedule::{MmsRound, MmsSchedule, RoundsStatus, ScheduleType};
+    w.mms.phase = Some(crate::api::mms_job::MmsJobPhase::Scheduled);
+    w.mms.schedule = Some(MmsSchedule {
+        schedule_type: ScheduleType::Hourly,
+        value: "05".into(),
+        freshness_threshold_seconds: Some(3_600),
+    });
+    let first = MmsRound {
+        job_id: 10,
+        name: "history".into(),
+        started_after: Some(Time(at(-600))),
+        seen_at: Time(at(-300)),
+        finished_by: Some(Time(at(-300))),
+        status: "DONE".into(),
+        verification: Some(crate::api::common::VerificationState::Passed),
+        failure: None,
+        triggered: false,
+    };
+    w.mms.rounds = Some(RoundsStatus {
+        timer_id: Some(5),
+        recent: vec![first.clone()],
+        last_successful: Some(first),
+        ..Default::default()
+    });
+}
+
+#[test]
+fn a_scheduled_mms_job_drains_with_one_final_round_started_after_the_freeze() {
+    let spec = frozen_spec();
+    let mut w = World::new();
+    scheduled(&mut w);
+    w.run(&spec, 0, 300, 5, completed);
+    assert_eq!(w.phase(), Phase::Completed, "{:?}", w.status);
+    let lag = w
+        .status
+        .gates
+        .iter()
+        .find(|g| g.name == "lag/history")
+        .unwrap();
+    assert!(lag.passed, "{lag:?}");
+    let frozen = w.status.frozen_at.clone().unwrap().0;
+    let asked: Vec<&Act> = w
+        .acts
+        .iter()
+        .filter(|a| matches!(a, Act::FinalRound { .. }))
+        .collect();
+    assert_eq!(asked.len(), 1, "one round per freeze: {asked:?}");
+    let Act::FinalRound { value, .. } = asked[0] else {
+        unreachable!()
+    };
+    assert_eq!(*value, frozen.to_string());
+    let drained = w
+        .status
+        .drained
+        .iter()
+        .find(|d| d.migration == "history")
+        .unwrap();
+    assert_eq!(drained.round_job_id, Some(101));
+    assert!(drained.checkpoint.0 >= frozen);
+    assert_eq!(drained.lag_seconds, None, "no lag was measured for a round");
+    assert_eq!(w.value(DSN).as_deref(), Some("maxcompute://dw"));
+}
+
+#[test]
+fn a_failed_final_round_unfreezes_and_switches_nothing() {
+    let spec = frozen_spec();
+    let mut w = World::new();
+    scheduled(&mut w);
+    w.final_round = Some("FAILED");
+    w.run(&spec, 0, 300, 5, |w| {
+        matches!(w.phase(), Phase::Aborted | Phase::Completed)
+    });
+    assert_eq!(w.phase(), Phase::Aborted);
+    assert_eq!(
+        w.value(DSN).as_deref(),
+        Some("mysql://old"),
+        "nothing switched"
+    );
+    assert_eq!(w.value(FLAG).as_deref(), Some("false"), "unfrozen");
+    let reason = w.status.reason.clone().unwrap();
+    assert!(reason.contains("DATA_FAILED"), "{reason}");
+}
+
+#[test]
+fn a_final_round_that_never_shows_times_out_into_an_abort() {
+    let spec = frozen_spec();
+    let mut w = World::new();
+    scheduled(&mut w);
+    w.final_round = None;
+    w.run(&spec, 0, 400, 5, |w| {
+        matches!(w.phase(), Phase::Aborted | Phase::Completed)
+    });
+    assert_eq!(w.phase(), Phase::Aborted);
+    assert_eq!(w.value(DSN).as_deref(), Some("mysql://old"));
+}
+
+#[test]
+fn stale_mms_data_holds_the_cutover_before_the_freeze() {
+    let spec = frozen_spec();
+    let mut w = World::new();
+    scheduled(&mut w);
+    if let Some(r) = w.mms.rounds.as_mut() {
+        r.last_successful.as_mut().unwrap().started_after = Some(Time(at(-7_200)));
+    }
+    w.run(&spec, 0, 120, 5, |_| false);
+    assert_eq!(w.phase(), Phase::Gating);
+    let lag = w
+        .status
+        .gates
+        .iter()
+        .find(|g| g.name == "lag/history")
+        .unwrap();
+    assert!(!lag.passed && lag.observed.contains("old"), "{lag:?}");
+    assert!(w.status.frozen_at.is_none());
 }

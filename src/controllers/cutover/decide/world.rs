@@ -92,6 +92,8 @@ pub struct World {
     pub lossy_status: bool,
     /// DTS cannot be read: no sample comes, asked for or not.
     pub dts_down: bool,
+    /// How a round the MmsJob is asked for ends (its MMS job status); None: it never shows.
+    pub final_round: Option<&'static str>,
     pub status: CutoverStatus,
     pub requests: Requests,
     pub acts: Vec<Act>,
@@ -116,6 +118,7 @@ impl World {
                 phase: Some(MmsJobPhase::Succeeded),
                 verification_enabled: true,
                 verified: Some(("True".into(), "RowCountsMatch".into(), "all match".into())),
+                ..Default::default()
             },
             values,
             kept: BTreeMap::new(),
@@ -124,6 +127,7 @@ impl World {
             lag: 1.0,
             lossy_status: false,
             dts_down: false,
+            final_round: Some("DONE"),
             status: CutoverStatus::default(),
             requests: Requests::default(),
             acts: Vec::new(),
@@ -244,6 +248,33 @@ impl World {
             }
             Act::Sample { .. } => {
                 self.sample(t);
+                (None, None)
+            }
+            Act::FinalRound { value, .. } => {
+                // The MmsJob triggers a round at once; it shows with the listing bound `t`.
+                let rounds = self.mms.rounds.get_or_insert_default();
+                rounds.request = Some(crate::api::mms_schedule::RoundRequestStatus {
+                    requested_at: value.clone(),
+                    triggered_at: Some(Time(at(t))),
+                    ..Default::default()
+                });
+                if let Some(status) = self.final_round {
+                    let id = 100 + rounds.recent.len() as i64;
+                    rounds.recent.insert(
+                        0,
+                        crate::api::mms_schedule::MmsRound {
+                            job_id: id,
+                            name: format!("round-{id}"),
+                            started_after: Some(Time(at(t))),
+                            seen_at: Time(at(t)),
+                            finished_by: Some(Time(at(t))),
+                            status: status.into(),
+                            verification: None,
+                            failure: (status == "FAILED").then(|| "DATA_FAILED: 1".into()),
+                            triggered: true,
+                        },
+                    );
+                }
                 (None, None)
             }
             Act::Keep {

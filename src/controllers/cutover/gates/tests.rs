@@ -137,6 +137,7 @@ fn mms_verification_follows_the_verified_condition() {
         phase: Some(MmsJobPhase::Running),
         verification_enabled: true,
         verified: Some(("Unknown".into(), "Pending".into(), "1 of 3 verified".into())),
+        ..Default::default()
     };
     let g = mms_verification_gate(&m, None, at(0));
     assert!(!g.passed && !g.failed);

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use crate::aliyun::mms::{JobTasks, MmsJob, MmsTask, MmsTaskLog, TaskStatus};
 use crate::api::conditions;
-use crate::api::mms_job::FailedTask;
+use crate::api::mms_job::{FailedTask, RunningTask};
 use crate::controllers::mms_job::decide::{self, JobView};
 
 /// Log lines kept per failed task.
@@ -160,6 +160,7 @@ pub fn implied_view(job: &MmsJob) -> Option<JobView> {
     let tasks = JobTasks {
         counts: [(state, job.task_num as u64)].into_iter().collect(),
         failed: Vec::new(),
+        running: Vec::new(),
         total: job.task_num as u64,
     };
     Some(job_view(job, &tasks, &HashMap::new()))
@@ -188,6 +189,21 @@ pub fn job_view(job: &MmsJob, tasks: &JobTasks, logs: &HashMap<i64, Vec<String>>
             last_log: lines[lines.len().saturating_sub(LOG_LINES)..].to_vec(),
         });
     }
+    let running_tasks = tasks
+        .running
+        .iter()
+        .take(decide::MAX_FAILED_TASKS)
+        .map(|t| RunningTask {
+            id: t.id,
+            table: format!("{}.{}", t.src_db_name, t.src_table_name),
+            status: t
+                .status
+                .as_ref()
+                .map(|s| s.as_str().to_string())
+                .unwrap_or_default(),
+            start_time: t.start_time.clone(),
+        })
+        .collect();
     let summary = Summary::of(job);
     JobView {
         id: job.id,
@@ -203,6 +219,7 @@ pub fn job_view(job: &MmsJob, tasks: &JobTasks, logs: &HashMap<i64, Vec<String>>
             .map(|(s, n)| (s.as_str().to_string(), *n as i64))
             .collect(),
         failed_tasks,
+        running_tasks,
         mismatches,
     }
 }

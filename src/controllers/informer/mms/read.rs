@@ -23,6 +23,8 @@ pub struct Want {
 }
 
 /// What a round learnt about one object.
+// One per tracked job per round, consumed at once: boxing the large variant buys nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq)]
 pub enum Got {
     /// A new observation.

@@ -49,6 +49,7 @@ fn job(status: &str, counts: &[(&str, i64)]) -> JobView {
         task_done: task_counts.get("DONE").copied().unwrap_or(0),
         task_counts,
         failed_tasks: Vec::new(),
+        running_tasks: Vec::new(),
         mismatches: Vec::new(),
     }
 }
@@ -463,6 +464,21 @@ fn mismatches_come_from_the_logs() {
     );
 }
 
+#[test]
+fn row_counts_are_read_from_the_log_never_guessed() {
+    let lines = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    assert_eq!(
+        row_counts_in_log(&lines(&[
+            "select count(*) from sales.orders",
+            "src: 1000, dst: 998"
+        ])),
+        Some((1000, 998))
+    );
+    assert_eq!(row_counts_in_log(&lines(&["SRC: 7, DSC: 7"])), Some((7, 7)));
+    assert_eq!(row_counts_in_log(&lines(&["verification done"])), None);
+    assert_eq!(row_counts_in_log(&lines(&["src: n/a, dst: 3"])), None);
+}
+
 // ---------- suspend, resume, retry ----------
 
 #[test]
@@ -807,6 +823,23 @@ fn a_decide_keeps_or_computes_every_status_field() {
             finished: true,
             ..Default::default()
         }),
+        job_requested_at: Some(Time(at(-60))),
+        // The schedule's part: kept as it was while the first job is followed.
+        rounds: Some(crate::api::mms_schedule::RoundsStatus {
+            timer_id: Some(5),
+            ..Default::default()
+        }),
+        freshness_seconds: Some(60),
+        verification: Some(VerificationStatus {
+            row_counts: vec![crate::api::mms_job::RowCounts {
+                task_id: 1,
+                table: "sales.orders".into(),
+                source_rows: 10,
+                destination_rows: 10,
+            }],
+            row_counts_read: Some(1),
+            ..Default::default()
+        }),
         ..Default::default()
     };
     let mut view = job(
@@ -822,6 +855,12 @@ fn a_decide_keeps_or_computes_every_status_field() {
         last_log: vec!["connection reset".into()],
     }];
     view.mismatches = vec!["sales.items: src 10, dst 9".into()];
+    view.running_tasks = vec![crate::api::mms_job::RunningTask {
+        id: 6,
+        table: "sales.items".into(),
+        status: "DATA_DOING".into(),
+        start_time: Some("2026-12-07 10:00:00".into()),
+    }];
     let seen = Observation {
         observed: Observed::Job(view),
         at: at(-3),

@@ -55,6 +55,7 @@ fn a_view_counts_tasks_by_state_and_shows_failures_in_pipeline_order() {
             task(2, "orders", TaskStatus::DataFailed),
             task(3, "items", TaskStatus::SchemaFailed),
         ],
+        running: vec![task(4, "customers", TaskStatus::DataDoing)],
         total: 4,
     };
     let logs = HashMap::from([(
@@ -69,6 +70,10 @@ fn a_view_counts_tasks_by_state_and_shows_failures_in_pipeline_order() {
     assert_eq!(shown, ["sales.items", "sales.orders"]);
     assert_eq!(view.failed_tasks[1].last_log, ["b", "c", "d: boom"]);
     assert!(view.failed_tasks[0].last_log.is_empty());
+    // Tasks in flight are listed beside the failed ones.
+    assert_eq!(view.running_tasks.len(), 1);
+    assert_eq!(view.running_tasks[0].table, "sales.customers");
+    assert_eq!(view.running_tasks[0].status, "DATA_DOING");
 }
 
 #[test]
@@ -76,6 +81,7 @@ fn verification_mismatches_come_from_the_whole_log() {
     let tasks = JobTasks {
         counts: BTreeMap::from([(TaskStatus::VerificationFailed, 1)]),
         failed: vec![task(5, "orders", TaskStatus::VerificationFailed)],
+        running: Vec::new(),
         total: 1,
     };
     let lines = vec![
