@@ -235,3 +235,81 @@ fn wait_for<T>(what: &str, timeout: Duration, f: impl Fn() -> Option<T>) -> T {
         std::thread::sleep(Duration::from_millis(500));
     }
 }
+
+#[test]
+#[ignore = "needs the local kube-apiserver: run hack/test.sh"]
+fn an_existing_job_and_timer_are_followed_observe_only_without_a_mutating_call() {
+    let cluster = cluster();
+    let ns = Namespace::create(cluster, "mms-adopt-timer");
+    let sim = Sim::start(&[]);
+    cloud_secret(&ns);
+    let _op = Operator::start(cluster, &ns.name, &sim, &[]);
+    ready_hive_source(&ns);
+    // "The console": a job and its timer, left behind by a resource that is gone (Retain).
+    apply_mms_job(
+        &ns,
+        "console",
+        json!({"tables": ["order_items"],
+               "schedule": {"type": "Hourly", "value": "05"}}),
+    );
+    let made = wait_obj(&ns.kubectl, "mmsjob/console", "timer created", T, |o| {
+        at(o, "status.rounds.timerId").is_i64()
+    });
+    let job_id = at(&made, "status.jobId").as_i64().unwrap();
+    let timer_id = at(&made, "status.rounds.timerId").as_i64().unwrap();
+    ns.kubectl
+        .ok(&["delete", "mmsjob/console", "--timeout=60s"]);
+    block_on(sim.admin.clear_requests()).unwrap();
+
+    ns.kubectl.apply(
+        &json!({"apiVersion": API_VERSION, "kind": "MmsJob",
+                "metadata": {"name": "observer", "annotations": {
+                    "migration.aliyun-operator.dev/adopt-id": job_id.to_string(),
+                    "migration.aliyun-operator.dev/adopt-timer-id": timer_id.to_string()}},
+                "spec": {"dataSourceRef": {"name": "hive"}, "srcDbName": "sales",
+                         "tables": ["order_items"], "managementPolicy": "ObserveOnly",
+                         "deletionPolicy": "Delete",
+                         "schedule": {"type": "Hourly", "value": "05"}}})
+        .to_string(),
+    );
+    let o = wait_obj(
+        &ns.kubectl,
+        "mmsjob/observer",
+        "following the timer",
+        T,
+        |o| at(o, "status.rounds.timerId") == timer_id && at(o, "status.phase") == "Scheduled",
+    );
+    assert_eq!(at(&o, "status.adoptedId"), job_id);
+    // The adopted first job's start is not known: no number is shown for it.
+    assert!(
+        at(&o, "status.freshnessSeconds").is_null(),
+        "{}",
+        o["status"]
+    );
+    assert!(has_condition(&o, "FreshWithinThreshold", "Unknown"));
+    // A round after the operator looked has a measured start.
+    block_on(sim.admin.advance(3600.0)).unwrap();
+    let o = wait_obj(&ns.kubectl, "mmsjob/observer", "a measured round", T, |o| {
+        at(o, "status.freshnessSeconds").is_i64()
+    });
+    assert!(
+        has_condition(&o, "FreshWithinThreshold", "True"),
+        "{}",
+        o["status"]
+    );
+    // A round asked for is not triggered: ObserveOnly says so.
+    ns.kubectl.ok(&[
+        "annotate",
+        "mmsjob/observer",
+        "migration.aliyun-operator.dev/round-requested-at=now",
+    ]);
+    wait_obj(&ns.kubectl, "mmsjob/observer", "the refusal", T, |o| {
+        at(o, "status.rounds.request.message")
+            .as_str()
+            .is_some_and(|m| m.contains("ObserveOnly"))
+    });
+    ns.kubectl
+        .ok(&["delete", "mmsjob/observer", "--timeout=60s"]);
+    // The timer was read; nothing was changed.
+    assert_only_reads(&sim, "GetMmsTimer");
+}

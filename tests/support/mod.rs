@@ -814,6 +814,22 @@ pub fn has_condition(obj: &Value, type_: &str, status: &str) -> bool {
 
 /// Asserts none of `secrets` appears in the namespace's custom resources (spec and status),
 /// its events, or the given process logs.
+/// Asserts that the simulator's request log has `read` among its calls and no call that
+/// changes anything (everything but Get* and List*): what ObserveOnly promises.
+pub fn assert_only_reads(sim: &Sim, read: &str) {
+    let requests = block_on(sim.admin.requests(0)).unwrap();
+    let writes: Vec<String> = requests
+        .iter()
+        .filter_map(|r| r.action.clone())
+        .filter(|a| !(a.starts_with("Get") || a.starts_with("List")))
+        .collect();
+    assert!(
+        requests.iter().any(|r| r.action.as_deref() == Some(read)),
+        "{read} was not called"
+    );
+    assert!(writes.is_empty(), "ObserveOnly sent {writes:?}");
+}
+
 pub fn assert_no_leak(ns: &Namespace, secrets: &[&str], procs: &[&Proc]) {
     let resources = ns.kubectl.ok(&[
         "get",

@@ -1,8 +1,8 @@
 //! Verification evidence: the row counts MMS's verification logs state, read once per job when
 //! it finished, for at most [`MAX_TASKS_READ`] tasks.
 
-use crate::aliyun::MmsClient;
 use crate::aliyun::mms::ListTasksRequest;
+use crate::aliyun::{MmsClient, Pacing, Priority};
 use crate::api::mms_job::{MmsJobPhase, MmsJobSpec, MmsJobStatus, RowCounts};
 use crate::controllers::informer::mms::plan::log_lines;
 
@@ -31,6 +31,9 @@ pub async fn read(mms: &MmsClient, source_id: i64, status: &mut MmsJobStatus) {
     let Some(job_id) = status.job_id else {
         return;
     };
+    // A one-time read of a finished job: it waits its turn in the budget instead of ending the
+    // reconcile on a queued call (the job is settled: nothing would wake it again).
+    let mms = &mms.clone().with_pacing(Pacing::Wait(Priority::Poll));
     let filter = ListTasksRequest {
         job_id: Some(job_id),
         ..ListTasksRequest::default()

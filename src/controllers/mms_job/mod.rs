@@ -452,6 +452,10 @@ async fn apply(job: Arc<MmsJob>, ctx: Arc<Context>, sources: &Store<DataSource>)
             // The first job is done: the schedule's timer comes next.
             return Ok(Action::requeue(std::time::Duration::from_secs(1)));
         }
+        if evidence::due(&job.spec, &status) {
+            // The row counts could not be read: once more, later.
+            return Ok(Action::requeue(ctx.poll(decide::POLL_RUNNING)));
+        }
         return Ok(Action::await_change());
     }
     Ok(Action::requeue(ctx.poll(decide::POLL_SETTLED)))
@@ -620,13 +624,12 @@ async fn delete_timer(
             &job.name_any(),
             &uid,
         );
-        let page = mms.list_timers(source_id, Some(&name), 1, 100).await?;
-        if let Some(found) = page.items.into_iter().find(|t| t.name == name) {
-            let full = mms.get_timer(source_id, found.id).await?;
-            let holder = full.config.as_ref().and_then(|c| c.others.as_ref());
-            if ownership::owner(holder, &uid) == Owner::Us {
-                timer_id = Some(full.id);
-            }
+        let identity = decide::JobIdentity {
+            name: &name,
+            owner_uid: &uid,
+        };
+        if let Some((timer, Owner::Us)) = rounds::find_by_name(mms, source_id, identity).await? {
+            timer_id = Some(timer.id);
         }
     }
     if let Some(id) = timer_id {

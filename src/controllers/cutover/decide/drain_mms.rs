@@ -93,14 +93,7 @@ impl Machine<'_, '_> {
             self.end_step(name, StepState::Failed, why.clone());
             return Some(self.start_rollback(why, Phase::Aborted));
         }
-        let freeze_started = self
-            .status
-            .steps
-            .iter()
-            .filter(|s| s.name.starts_with("freeze/"))
-            .filter_map(|s| s.started_at.as_ref().map(|t| t.0))
-            .min()
-            .unwrap_or(now);
+        let freeze_started = self.freeze_started(now);
         let timeout = Duration::from_secs(self.plan.drain.timeout_seconds.max(1) as u64);
         let value = frozen_at.to_string();
         let request = rounds.request.as_ref().filter(|r| r.requested_at == value);

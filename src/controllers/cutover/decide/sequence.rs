@@ -83,6 +83,18 @@ impl Machine<'_, '_> {
         Some(phase)
     }
 
+    /// When the first freeze step started (`now` before any did): the drain timeout counts
+    /// from there.
+    pub(super) fn freeze_started(&self, now: jiff::Timestamp) -> jiff::Timestamp {
+        self.status
+            .steps
+            .iter()
+            .filter(|s| s.name.starts_with("freeze/"))
+            .filter_map(|s| s.started_at.as_ref().map(|t| t.0))
+            .min()
+            .unwrap_or(now)
+    }
+
     /// Fails the step; the next pass applies onSwitchFailure.
     pub(super) fn fail_step(&mut self, name: &str, why: String) -> Option<Phase> {
         self.end_step(name, StepState::Failed, why);
@@ -437,14 +449,7 @@ impl Machine<'_, '_> {
             );
         };
         let now = self.now();
-        let freeze_started = self
-            .status
-            .steps
-            .iter()
-            .filter(|s| s.name.starts_with("freeze/"))
-            .filter_map(|s| s.started_at.as_ref().map(|t| t.0))
-            .min()
-            .unwrap_or(now);
+        let freeze_started = self.freeze_started(now);
         let timeout = Duration::from_secs(self.plan.drain.timeout_seconds.max(1) as u64);
         self.start_step(
             name,

@@ -188,24 +188,36 @@ async fn fetch_timer(
         return Ok(Ok(TimerObs::None));
     }
     // CreateMmsTimer was sent but its answer never recorded: look for it by name.
+    Ok(match find_by_name(mms, source_id, identity).await? {
+        None => Ok(TimerObs::None),
+        Some((timer, Owner::Us)) => Ok(TimerObs::Found(view(&timer))),
+        Some((timer, _)) => Err(format!(
+            "an MMS timer named {:?} (id {}) exists and is not this MmsJob's; set spec.jobName to another name, or adopt it with the annotation {ADOPT_TIMER_ID}",
+            identity.name, timer.id
+        )),
+    })
+}
+
+/// The timer with exactly the job's name (the filter may match substrings), and whose it is by
+/// its ownership marker (read from the timer itself when the list leaves its config out).
+pub async fn find_by_name(
+    mms: &MmsClient,
+    source_id: i64,
+    identity: JobIdentity<'_>,
+) -> Result<Option<(MmsTimer, Owner)>> {
     let page = mms
         .list_timers(source_id, Some(identity.name), 1, 100)
         .await?;
     let Some(found) = page.items.into_iter().find(|t| t.name == identity.name) else {
-        return Ok(Ok(TimerObs::None));
+        return Ok(None);
     };
     let full = match found.config {
         Some(_) => found,
         None => mms.get_timer(source_id, found.id).await?,
     };
     let holder = full.config.as_ref().and_then(|c| c.others.as_ref());
-    Ok(match ownership::owner(holder, identity.owner_uid) {
-        Owner::Us => Ok(TimerObs::Found(view(&full))),
-        _ => Err(format!(
-            "an MMS timer named {:?} (id {}) exists and is not this MmsJob's; set spec.jobName to another name, or adopt it with the annotation {ADOPT_TIMER_ID}",
-            identity.name, full.id
-        )),
-    })
+    let owner = ownership::owner(holder, identity.owner_uid);
+    Ok(Some((full, owner)))
 }
 
 /// How an adopted timer's scope differs from the spec, if it does (what MMS shows of it).
