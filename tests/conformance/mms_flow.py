@@ -155,6 +155,42 @@ def flow(f):
                                            m.ListMmsJobsRequest(timer_id=int(timer_id))).data.total == 1, timeout=15)
     f.call("DeleteMmsTimer", mc.delete_mms_timer, sid, timer_id)
 
+    # An incremental round: the source grows by two partitions; a round copies those alone.
+    # The first copy of one of them fails, and RetryMmsTask retries that task alone.
+    timer_id = str(f.call("CreateMmsTimer (incremental)", mc.create_mms_timer, sid,
+                          m.CreateMmsTimerRequest(name="hourly-items", src_db_name="sales",
+                                                  tables=["order_items"], schedule_type="Hourly",
+                                                  value="05", enable_verification=True)).data.timer_id)
+    admin("POST", "/mms/sources/hive-prod/partitions",
+          {"db": "sales", "table": "order_items", "values": ["ds=2024-07-01", "ds=2024-07-02"]})
+    admin("POST", "/mms/failures", {"source": "hive-prod", "db": "sales", "table": "order_items",
+                                    "phase": "data", "times": 1})
+    f.call("TriggerMmsTimer (round)", mc.trigger_mms_timer, sid, timer_id, m.TriggerMmsTimerRequest())
+
+    def round_job():
+        body = f.call("ListMmsJobs timerId (round)", mc.list_mms_jobs, sid,
+                      m.ListMmsJobsRequest(timer_id=int(timer_id)))
+        jobs = body.data.object_list or []
+        return jobs[0] if jobs and jobs[0].status in ("DONE", "FAILED") else None
+
+    rnd = wait_until("the round to settle", round_job, timeout=60)
+    f.check("the round failed (planned)", rnd.status == "FAILED", rnd.status)
+    body = f.call("ListMmsTasks (round)", mc.list_mms_tasks, sid, m.ListMmsTasksRequest(job_id=rnd.id))
+    f.check("the round copies only the new partitions: one task", body.data.total == 1, str(body.data.total))
+    task_id = str(body.data.object_list[0].id)
+    f.check("its task failed in the data phase", body.data.object_list[0].status == "DATA_FAILED")
+    f.call("RetryMmsTask", mc.retry_mms_task, sid, task_id, m.RetryMmsTaskRequest())
+
+    def task_done():
+        t = f.call("GetMmsTask (retried)", mc.get_mms_task, sid, task_id).data
+        return t if t.status == "DONE" else None
+
+    t = wait_until("the retried task", task_done, timeout=60)
+    f.check("the retried task is DONE, retried once", t.retried_times == 1, str(t.retried_times))
+    f.check("the round is DONE after the task retry",
+            f.call("GetMmsJob (round)", mc.get_mms_job, sid, str(rnd.id)).data.status == "DONE")
+    f.call("DeleteMmsTimer (incremental)", mc.delete_mms_timer, sid, timer_id)
+
     f.call("DeleteMmsJob", mc.delete_mms_job, sid, job_id)
     f.expect_error("GetMmsJob after delete", "JobNotFound", mc.get_mms_job, sid, job_id)
 
