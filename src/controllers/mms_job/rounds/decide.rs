@@ -19,6 +19,9 @@ use crate::controllers::mms_job::decide::{
 pub const FRESH: &str = "FreshWithinThreshold";
 /// Rounds kept in status.
 pub const RECENT_ROUNDS: usize = 10;
+/// The poll while no round runs: a round that starts is seen within it (its start bound is
+/// then at most this much early, which only makes the reported age larger).
+pub const POLL_IDLE: Duration = Duration::from_secs(120);
 /// How long a sent CreateMmsTimer may stay invisible before it is sent again.
 pub const TIMER_GRACE: Duration = Duration::from_secs(120);
 
@@ -348,6 +351,17 @@ pub fn decide(i: &Inputs<'_>) -> RoundsDecision {
             Desired::true_(READY, "RoundsScheduled", summary),
             POLL_RUNNING,
         )
+    };
+    // Nothing running and no round asked for: a slower poll.
+    let waiting_for_round = rounds.recent.iter().any(|r| !r.finished())
+        || rounds
+            .request
+            .as_ref()
+            .is_some_and(|r| r.triggered_at.is_some() && r.job_id.is_none());
+    let requeue = if requeue == POLL_RUNNING && !waiting_for_round {
+        POLL_IDLE
+    } else {
+        requeue
     };
     let requeue = next_look(i, &status, requeue);
     finish(

@@ -28,22 +28,38 @@ use decide::{Inputs, RECENT_ROUNDS, RoundView, RoundsAct, RoundsObserved, TimerO
 /// Rounds listed per timer (newest first; older ones only count).
 const ROUNDS_LISTED: usize = 1_000;
 
-/// The last complete listing of each MmsJob's rounds that reached its status, by uid. Kept in
-/// memory because writing the time of every listing would write status every poll; after a
-/// restart `status.rounds.listedAt` (older, so a safe bound) stands in.
-static LISTINGS: LazyLock<Mutex<HashMap<String, jiff::Timestamp>>> = LazyLock::new(Mutex::default);
+/// What this process remembers of an MmsJob's rounds between reconciles, by uid.
+#[derive(Clone, Debug, Default)]
+struct Memo {
+    /// The last complete listing whose result reached status. Kept in memory because writing
+    /// the time of every listing would write status every poll; after a restart
+    /// `status.rounds.listedAt` (older, so a safe bound) stands in.
+    listed_at: Option<jiff::Timestamp>,
+    /// The timer as last read, and how many polls reused it since.
+    timer: Option<TimerView>,
+    timer_reused: u32,
+}
 
-/// Whether the MmsJob is past its first job and in the rounds of its schedule.
+static MEMOS: LazyLock<Mutex<HashMap<String, Memo>>> = LazyLock::new(Mutex::default);
+
+/// The timer is read (GetMmsTimer) at least every this many polls; the polls between read only
+/// its jobs. A pause, a new schedule or a deletion made outside shows within that many polls.
+const TIMER_READ_EVERY: u32 = 5;
+
+/// Whether the MmsJob is past its first job and in the rounds of its schedule. Decided on what
+/// MMS said of the first job, not on the phase: a timer refused (Invalid) is looked at again
+/// when its annotation changes.
 pub fn in_rounds(job: &MmsJob, status: &MmsJobStatus) -> bool {
     job.spec.schedule.is_some()
         && (status
             .rounds
             .as_ref()
             .is_some_and(|r| r.timer_id.is_some() || r.timer_requested_at.is_some())
-            || matches!(
-                status.phase,
-                Some(MmsJobPhase::Succeeded | MmsJobPhase::Scheduled)
-            ))
+            || (status.job_status.as_deref() == Some("DONE")
+                && !matches!(
+                    status.phase,
+                    Some(MmsJobPhase::Suspended | MmsJobPhase::Running)
+                )))
 }
 
 /// One rounds reconcile.
@@ -59,14 +75,37 @@ pub async fn apply(
     handled: Option<String>,
 ) -> Result<Action> {
     let uid = job.uid().unwrap_or_default();
-    let timer = match fetch_timer(mms, source_id, job, &prev, identity).await? {
-        Ok(timer) => timer,
-        Err(why) => {
-            return rejected(ctx, job, Error::InvalidSpec(why), |s| {
-                s.phase = Some(MmsJobPhase::Invalid)
-            })
-            .await;
-        }
+    let memo = MEMOS
+        .lock()
+        .expect("memos")
+        .get(&uid)
+        .cloned()
+        .unwrap_or_default();
+    let request = annotation(job, ROUND_REQUESTED_AT);
+    let reused = memo.timer.clone().filter(|t| {
+        let rounds = prev.rounds.as_ref();
+        let asked = request.as_deref().is_some_and(|r| {
+            !r.is_empty()
+                && rounds
+                    .and_then(|x| x.request.as_ref())
+                    .is_none_or(|q| q.requested_at != r)
+        });
+        rounds.and_then(|r| r.timer_id) == Some(t.id)
+            && prev.observed_generation == job.metadata.generation
+            && !asked
+            && memo.timer_reused + 1 < TIMER_READ_EVERY
+    });
+    let timer = match &reused {
+        Some(t) => TimerObs::Found(t.clone()),
+        None => match fetch_timer(mms, source_id, job, &prev, identity).await? {
+            Ok(timer) => timer,
+            Err(why) => {
+                return rejected(ctx, job, Error::InvalidSpec(why), |s| {
+                    s.phase = Some(MmsJobPhase::Invalid)
+                })
+                .await;
+            }
+        },
     };
     let listed_at = jiff::Timestamp::now();
     let (rounds, total) = match &timer {
@@ -81,11 +120,10 @@ pub async fn apply(
         rounds,
         total,
         listed_at,
-        previous_listing: LISTINGS.lock().expect("listings").get(&uid).copied(),
+        previous_listing: memo.listed_at,
     };
     prev.last_handled_reconcile_at = handled.clone();
     let now = jiff::Timestamp::now();
-    let request = annotation(job, ROUND_REQUESTED_AT);
     let d = decide::decide(&Inputs {
         spec: &job.spec,
         schedule,
@@ -103,12 +141,24 @@ pub async fn apply(
         return Ok(early);
     }
     report(ctx, job, &status).await?;
-    if observed.rounds.is_some() {
-        LISTINGS
-            .lock()
-            .expect("listings")
-            .insert(uid, observed.listed_at);
-    }
+    let next = Memo {
+        listed_at: observed
+            .rounds
+            .is_some()
+            .then_some(observed.listed_at)
+            .or(memo.listed_at),
+        // After a change to the timer, the next poll reads it again.
+        timer: match (&observed.timer, &d.act) {
+            (TimerObs::Found(t), None) => Some(t.clone()),
+            _ => None,
+        },
+        timer_reused: if reused.is_some() {
+            memo.timer_reused + 1
+        } else {
+            0
+        },
+    };
+    MEMOS.lock().expect("memos").insert(uid, next);
     export_freshness(ctx, job, &status, now);
     Ok(decision::action(ctx, d.requeue))
 }
@@ -132,7 +182,7 @@ fn export_freshness(ctx: &Context, job: &MmsJob, status: &MmsJobStatus, now: jif
 
 /// Forgets what this process remembers of an MmsJob's rounds (it is deleted).
 pub fn forget(uid: &str) {
-    LISTINGS.lock().expect("listings").remove(uid);
+    MEMOS.lock().expect("memos").remove(uid);
 }
 
 fn view(t: &MmsTimer) -> TimerView {

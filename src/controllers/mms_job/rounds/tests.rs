@@ -272,7 +272,7 @@ fn the_data_turns_stale_past_the_threshold_and_the_next_look_is_then() {
         3_000,
     );
     assert_eq!(fresh(&d.status), ("True".into(), "Fresh".into()));
-    assert_eq!(d.requeue, Some(Duration::from_secs(30)));
+    assert_eq!(d.requeue, Some(POLL_IDLE), "no round runs: the slow poll");
     let d = run(
         &s,
         &d.status,
@@ -513,4 +513,58 @@ fn a_timer_deleted_outside_ends_in_a_defined_state() {
         "TimerGone"
     );
     assert_eq!(d.requeue, Some(POLL_SETTLED));
+}
+
+#[test]
+fn rounds_begin_when_the_first_job_is_done_and_a_refused_timer_is_looked_at_again() {
+    let job = |schedule: Option<MmsSchedule>| {
+        crate::api::mms_job::MmsJob::new("j", MmsJobSpec { schedule, ..spec() })
+    };
+    let running = MmsJobStatus {
+        phase: Some(MmsJobPhase::Running),
+        job_status: Some("DOING".into()),
+        ..Default::default()
+    };
+    assert!(!super::super::in_rounds(&job(Some(schedule())), &running));
+    assert!(super::super::in_rounds(
+        &job(Some(schedule())),
+        &succeeded()
+    ));
+    assert!(!super::super::in_rounds(&job(None), &succeeded()));
+    // A timer refused (a wrong adopt-timer-id): the next look at the annotation decides again.
+    let refused = MmsJobStatus {
+        phase: Some(MmsJobPhase::Invalid),
+        ..succeeded()
+    };
+    assert!(super::super::in_rounds(&job(Some(schedule())), &refused));
+}
+
+#[test]
+fn a_running_or_requested_round_is_polled_fast() {
+    let s = spec();
+    let created = run(
+        &s,
+        &succeeded(),
+        &observed(TimerObs::None, None, 100, None),
+        None,
+        100,
+    )
+    .status;
+    let d = run(
+        &s,
+        &created,
+        &observed(timer(false), Some(vec![round(11, "DOING")]), 200, None),
+        None,
+        200,
+    );
+    assert_eq!(d.requeue, Some(POLL_RUNNING));
+    let d = run(
+        &s,
+        &created,
+        &observed(timer(false), Some(vec![]), 200, None),
+        Some("r1"),
+        200,
+    );
+    assert!(matches!(d.act, Some(RoundsAct::Trigger { .. })));
+    assert_eq!(d.requeue, Some(POLL_RUNNING));
 }
