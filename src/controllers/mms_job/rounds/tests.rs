@@ -104,6 +104,18 @@ fn run(
     })
 }
 
+/// The status right after the first reconcile past the first job (t=100): the timer asked for.
+fn timer_asked(s: &MmsJobSpec) -> MmsJobStatus {
+    run(
+        s,
+        &succeeded(),
+        &observed(TimerObs::None, None, 100, None),
+        None,
+        100,
+    )
+    .status
+}
+
 fn fresh(status: &MmsJobStatus) -> (String, String) {
     let c = conditions::find(&status.conditions, FRESH).expect("FreshWithinThreshold");
     (c.status.clone(), c.reason.clone())
@@ -166,14 +178,7 @@ fn a_timer_asked_for_but_not_visible_is_not_created_twice_within_the_grace() {
 #[test]
 fn rounds_get_measured_start_bounds_and_freshness_rises_and_falls() {
     let s = spec();
-    let created = run(
-        &s,
-        &succeeded(),
-        &observed(TimerObs::None, None, 100, None),
-        None,
-        100,
-    )
-    .status;
+    let created = timer_asked(&s);
     // First listing: no rounds yet.
     let d = run(
         &s,
@@ -256,14 +261,7 @@ fn rounds_get_measured_start_bounds_and_freshness_rises_and_falls() {
 #[test]
 fn the_data_turns_stale_past_the_threshold_and_the_next_look_is_then() {
     let s = spec();
-    let created = run(
-        &s,
-        &succeeded(),
-        &observed(TimerObs::None, None, 100, None),
-        None,
-        100,
-    )
-    .status;
+    let created = timer_asked(&s);
     let d = run(
         &s,
         &created,
@@ -299,14 +297,7 @@ fn the_data_turns_stale_past_the_threshold_and_the_next_look_is_then() {
 #[test]
 fn an_idle_poll_writes_nothing_though_the_age_moved() {
     let s = spec();
-    let created = run(
-        &s,
-        &succeeded(),
-        &observed(TimerObs::None, None, 100, None),
-        None,
-        100,
-    )
-    .status;
+    let created = timer_asked(&s);
     let d1 = run(
         &s,
         &created,
@@ -399,14 +390,7 @@ fn an_observe_only_job_without_a_timer_says_how_to_name_one() {
 #[test]
 fn a_requested_round_is_triggered_once_and_recognised() {
     let s = spec();
-    let created = run(
-        &s,
-        &succeeded(),
-        &observed(TimerObs::None, None, 100, None),
-        None,
-        100,
-    )
-    .status;
+    let created = timer_asked(&s);
     let listed = run(
         &s,
         &created,
@@ -542,14 +526,7 @@ fn rounds_begin_when_the_first_job_is_done_and_a_refused_timer_is_looked_at_agai
 #[test]
 fn a_running_or_requested_round_is_polled_fast() {
     let s = spec();
-    let created = run(
-        &s,
-        &succeeded(),
-        &observed(TimerObs::None, None, 100, None),
-        None,
-        100,
-    )
-    .status;
+    let created = timer_asked(&s);
     let d = run(
         &s,
         &created,
