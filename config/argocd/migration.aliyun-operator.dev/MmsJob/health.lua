@@ -5,8 +5,14 @@
 -- The phase tables below must name every MmsJobPhase exactly once; hack/check-addon.sh compares
 -- them with the CRD's enum.
 
--- Healthy only with Ready True: Succeeded is reported before the Ready condition settles.
-local READY_GATED = { Succeeded = true }
+-- Healthy only with Ready True: Succeeded is reported before the Ready condition settles;
+-- Scheduled (rounds on an MMS timer after the first job) is Ready while its rounds succeed.
+local READY_GATED = { Succeeded = true, Scheduled = true }
+-- Scheduled with Ready False for these reasons needs a person: the newest round failed, the
+-- timer was deleted outside the operator, or an ObserveOnly job has no timer named to follow.
+local function roundsNeedAPerson(reason)
+  return reason == "RoundFailed" or reason == "TimerGone" or reason == "NoTimer"
+end
 -- Failed tasks with nothing else running (retry with spec.retryRequestedAt), or a spec the
 -- operator cannot act on.
 local DEGRADED = { Failed = true, Invalid = true }
@@ -77,6 +83,12 @@ end
 if READY_GATED[phase] and ready ~= nil and ready.status == "True" then
   hs.status = "Healthy"
   hs.message = first(readyMessage, "All tasks done" .. progress)
+  return hs
+end
+
+if phase == "Scheduled" and ready ~= nil and ready.status == "False" and roundsNeedAPerson(ready.reason) then
+  hs.status = "Degraded"
+  hs.message = first(readyMessage, ready.reason)
   return hs
 end
 
