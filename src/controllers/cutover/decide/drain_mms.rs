@@ -38,13 +38,8 @@ impl Machine<'_, '_> {
                 job.name
             ),
         );
-        if now < frozen_at {
-            self.requeue = elapsed(now, frozen_at).max(Duration::from_secs(1));
-            return self.waiting(
-                Phase::Draining,
-                "Draining",
-                format!("writes stopped; settling until frozenAt {frozen_at}"),
-            );
+        if let Some(wait) = self.still_settling(frozen_at) {
+            return wait;
         }
         let rounds = job.rounds.clone().unwrap_or_default();
         let after_freeze =

@@ -83,6 +83,21 @@ impl Machine<'_, '_> {
         Some(phase)
     }
 
+    /// Before `frozenAt` (the freeze's settle time) a drain waits: `Some` is what the step
+    /// returns meanwhile.
+    pub(super) fn still_settling(&mut self, frozen_at: jiff::Timestamp) -> Option<Option<Phase>> {
+        let now = self.now();
+        if now >= frozen_at {
+            return None;
+        }
+        self.requeue = elapsed(now, frozen_at).max(Duration::from_secs(1));
+        Some(self.waiting(
+            Phase::Draining,
+            "Draining",
+            format!("writes stopped; settling until frozenAt {frozen_at}"),
+        ))
+    }
+
     /// When the first freeze step started (`now` before any did): the drain timeout counts
     /// from there.
     pub(super) fn freeze_started(&self, now: jiff::Timestamp) -> jiff::Timestamp {
@@ -455,13 +470,8 @@ impl Machine<'_, '_> {
             name,
             format!("waiting for the checkpoint to reach frozenAt {frozen_at}"),
         );
-        if now < frozen_at {
-            self.requeue = elapsed(now, frozen_at).max(Duration::from_secs(1));
-            return self.waiting(
-                Phase::Draining,
-                "Draining",
-                format!("writes stopped; settling until frozenAt {frozen_at}"),
-            );
+        if let Some(wait) = self.still_settling(frozen_at) {
+            return wait;
         }
         let dts = self.inputs.migrations.iter().find_map(|m| match m {
             MigrationObs::Dts(d) if d.name == migration => Some(d),
